@@ -1,0 +1,141 @@
+//! `covshard info`: what a coverage data file holds, and whether covshard can use it.
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::coverage::paths::{self, Unmapped};
+use crate::coverage::{ContextKind, CoverageDb, parse_context};
+use crate::error::Result;
+use crate::output::Ui;
+
+#[derive(Debug, clap::Args)]
+pub struct InfoArgs {
+    /// The coverage.py data file.
+    #[arg(long, default_value = ".coverage")]
+    pub db: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = InfoFormat::Text)]
+    pub format: InfoFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum InfoFormat {
+    Text,
+    Json,
+}
+
+/// The facts `info` reports (also its JSON output).
+#[derive(Debug, Serialize)]
+pub struct Info {
+    pub path: String,
+    pub coverage_version: Option<String>,
+    pub mode: &'static str,
+    pub files: usize,
+    pub contexts: u64,
+    pub tests: usize,
+    pub line_rows: u64,
+    pub has_test_contexts: bool,
+    pub global_context: bool,
+    pub unmapped_files: Vec<String>,
+    pub repository: Option<String>,
+}
+
+pub fn gather(db: &CoverageDb) -> Result<Info> {
+    let contexts = db.contexts()?;
+    let mut tests = std::collections::BTreeSet::new();
+    let mut global_context = false;
+    let mut function_contexts = 0;
+    for record in &contexts {
+        match parse_context(&record.name) {
+            ContextKind::Test { node_id, .. } => {
+                tests.insert(node_id);
+            }
+            ContextKind::Function { dotted } => {
+                function_contexts += 1;
+                tests.insert(dotted);
+            }
+            ContextKind::Global => global_context = true,
+            ContextKind::Other(_) => {}
+        }
+    }
+    let _ = function_contexts;
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let (repository, unmapped_files) = match crate::git::repo_root(&cwd) {
+        Ok(root) => {
+            let tracked = crate::git::tracked_files(&root)?;
+            let recorded: Vec<String> = db.files().iter().map(|f| f.path.clone()).collect();
+            let map = paths::map_paths(&recorded, &tracked, root.to_str(), &[]);
+            let unmapped = map
+                .unmapped
+                .iter()
+                .map(|(path, why)| match why {
+                    Unmapped::NoMatch => format!("{path} (no tracked file matches)"),
+                    Unmapped::Ambiguous(c) => format!("{path} (ambiguous: {})", c.join(", ")),
+                })
+                .collect();
+            (Some(root.display().to_string()), unmapped)
+        }
+        Err(_) => (None, Vec::new()),
+    };
+    Ok(Info {
+        path: db.path().display().to_string(),
+        coverage_version: db.coverage_version().map(str::to_string),
+        mode: db.mode().as_str(),
+        files: db.files().len(),
+        contexts: contexts.len() as u64,
+        tests: tests.len(),
+        line_rows: db.line_row_count()?,
+        has_test_contexts: !tests.is_empty(),
+        global_context,
+        unmapped_files,
+        repository,
+    })
+}
+
+pub fn run(args: InfoArgs, ui: &Ui) -> Result<()> {
+    let db = CoverageDb::open(&args.db)?;
+    let info = gather(&db)?;
+    match args.format {
+        InfoFormat::Json => {
+            let mut text = serde_json::to_string_pretty(&info).expect("info serialises");
+            text.push('\n');
+            crate::cli::print_data(&text)
+        }
+        InfoFormat::Text => {
+            let mut text = String::new();
+            let mut line = |k: &str, v: String| text.push_str(&format!("{k:<18} {v}\n"));
+            line("data file", info.path.clone());
+            line(
+                "coverage.py",
+                info.coverage_version
+                    .clone()
+                    .unwrap_or_else(|| "unknown".into()),
+            );
+            line("mode", info.mode.to_string());
+            line("files", info.files.to_string());
+            line("contexts", info.contexts.to_string());
+            line("tests", info.tests.to_string());
+            line("line rows", info.line_rows.to_string());
+            line(
+                "test contexts",
+                if info.has_test_contexts { "yes" } else { "no" }.to_string(),
+            );
+            line(
+                "repository",
+                info.repository
+                    .clone()
+                    .unwrap_or_else(|| "(not in a git repository)".into()),
+            );
+            line("unmapped files", info.unmapped_files.len().to_string());
+            for path in &info.unmapped_files {
+                text.push_str(&format!("  {path}\n"));
+            }
+            crate::cli::print_data(&text)?;
+            if !info.has_test_contexts {
+                ui.warn("no per-test contexts: record the data with `pytest --cov=PKG --cov-context=test` so covshard can select tests");
+            }
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,400 @@
+//! A read-only, streaming reader of coverage.py's SQLite data file (schema version 7).
+//!
+//! Opening validates the file (exists, is SQLite, is coverage data of a schema we understand)
+//! and reads only the small `meta` and `file` tables. Line data is read per file on demand
+//! (`line_bits` and `arc` are indexed by file), so a question about a few changed files never
+//! loads the whole data file. Context names are looked up by id only for the contexts that
+//! matter. In branch mode (`meta.has_arcs = '1'`) lines are the positive endpoints of arcs,
+//! exactly as coverage.py's `CoverageData.lines()` computes them.
+
+pub mod context;
+pub mod numbits;
+pub mod paths;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
+
+use crate::error::{Error, Result};
+pub use context::{ContextKind, Phase, parse_context};
+
+/// The only schema version of coverage.py's data file that covshard reads (coverage 5.0 and later).
+pub const SCHEMA_VERSION: i64 = 7;
+
+/// How the data was measured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Lines,
+    Branches,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Lines => "line",
+            Mode::Branches => "branch",
+        }
+    }
+}
+
+/// A measured source file as recorded (`file` table).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MeasuredFile {
+    pub id: i64,
+    pub path: String,
+}
+
+/// A context row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContextRecord {
+    pub id: i64,
+    pub name: String,
+}
+
+/// The lines of one file that one context executed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContextLines {
+    pub context_id: i64,
+    pub lines: Vec<u32>,
+}
+
+/// An open coverage.py data file.
+pub struct CoverageDb {
+    conn: Connection,
+    path: PathBuf,
+    mode: Mode,
+    version: Option<String>,
+    files: Vec<MeasuredFile>,
+}
+
+impl CoverageDb {
+    /// Open and validate a data file, read-only.
+    pub fn open(path: &Path) -> Result<Self> {
+        let conn = open_connection(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        Self::from_connection(conn, path)
+    }
+
+    /// Validate an already open connection (read-write callers such as `ingest`).
+    pub fn from_connection(conn: Connection, path: &Path) -> Result<Self> {
+        let sql_err = |e: rusqlite::Error| sqlite_error(path, e);
+        let has_schema_table: bool = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'coverage_schema'",
+                [],
+                |row| row.get::<_, i64>(0),
+            )
+            .map(|n| n > 0)
+            .map_err(sql_err)?;
+        if !has_schema_table {
+            let table_count: i64 = conn
+                .query_row("SELECT count(*) FROM sqlite_master", [], |row| row.get(0))
+                .map_err(sql_err)?;
+            let problem = if table_count == 0 {
+                "the file is empty: it holds no coverage data".to_string()
+            } else {
+                "this is an SQLite database, but not a coverage.py data file (no `coverage_schema` table)".to_string()
+            };
+            return Err(Error::input(path, problem).with_hint(
+                "pass the `.coverage` file written by `pytest --cov=PKG --cov-context=test` (after `coverage combine` if the run was split)",
+            ));
+        }
+        let version: Option<i64> = conn
+            .query_row("SELECT version FROM coverage_schema", [], |row| row.get(0))
+            .optional()
+            .map_err(sql_err)?;
+        if version != Some(SCHEMA_VERSION) {
+            let found = version.map_or("none".to_string(), |v| v.to_string());
+            return Err(Error::input(
+                path,
+                format!("coverage data schema version {found}; covshard reads version {SCHEMA_VERSION}"),
+            )
+            .with_hint("record the data with coverage.py 5.0 or later (`pip install -U coverage pytest-cov`)"));
+        }
+        let meta = |key: &str| -> Result<Option<String>> {
+            conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |row| {
+                row.get(0)
+            })
+            .optional()
+            .map_err(sql_err)
+        };
+        let mode = if meta("has_arcs")?.as_deref() == Some("1") {
+            Mode::Branches
+        } else {
+            Mode::Lines
+        };
+        let version = meta("version")?;
+        let mut files = Vec::new();
+        {
+            let mut stmt = conn
+                .prepare("SELECT id, path FROM file ORDER BY id")
+                .map_err(sql_err)?;
+            let rows = stmt
+                .query_map([], |row| {
+                    Ok(MeasuredFile {
+                        id: row.get(0)?,
+                        path: row.get(1)?,
+                    })
+                })
+                .map_err(sql_err)?;
+            for row in rows {
+                files.push(row.map_err(sql_err)?);
+            }
+        }
+        Ok(CoverageDb {
+            conn,
+            path: path.to_path_buf(),
+            mode,
+            version,
+            files,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// The coverage.py version that wrote the file, as recorded in `meta`.
+    pub fn coverage_version(&self) -> Option<&str> {
+        self.version.as_deref()
+    }
+
+    pub fn files(&self) -> &[MeasuredFile] {
+        &self.files
+    }
+
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// Number of context rows.
+    pub fn context_count(&self) -> Result<u64> {
+        self.count("SELECT count(*) FROM context")
+    }
+
+    /// Number of rows of line data (`line_bits` in line mode, `arc` in branch mode).
+    pub fn line_row_count(&self) -> Result<u64> {
+        match self.mode {
+            Mode::Lines => self.count("SELECT count(*) FROM line_bits"),
+            Mode::Branches => self.count("SELECT count(*) FROM arc"),
+        }
+    }
+
+    fn count(&self, sql: &str) -> Result<u64> {
+        self.conn
+            .query_row(sql, [], |row| row.get::<_, i64>(0))
+            .map(|n| n as u64)
+            .map_err(|e| sqlite_error(&self.path, e))
+    }
+
+    /// Every context, in id order. Streams the table once; use for whole-file questions only.
+    pub fn contexts(&self) -> Result<Vec<ContextRecord>> {
+        let sql_err = |e| sqlite_error(&self.path, e);
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, context FROM context ORDER BY id")
+            .map_err(sql_err)?;
+        let rows = stmt
+            .query_map([], |row| {
+                Ok(ContextRecord {
+                    id: row.get(0)?,
+                    name: row.get(1)?,
+                })
+            })
+            .map_err(sql_err)?;
+        rows.map(|r| r.map_err(sql_err)).collect()
+    }
+
+    /// The names of the given context ids (ids that do not exist are skipped).
+    pub fn context_names(&self, ids: &BTreeSet<i64>) -> Result<Vec<ContextRecord>> {
+        let sql_err = |e| sqlite_error(&self.path, e);
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT context FROM context WHERE id = ?1")
+            .map_err(sql_err)?;
+        let mut out = Vec::with_capacity(ids.len());
+        for &id in ids {
+            if let Some(name) = stmt
+                .query_row([id], |row| row.get::<_, String>(0))
+                .optional()
+                .map_err(sql_err)?
+            {
+                out.push(ContextRecord { id, name });
+            }
+        }
+        Ok(out)
+    }
+
+    /// The pytest node ids named by the test contexts (all phases merged), sorted.
+    pub fn test_ids(&self) -> Result<BTreeSet<String>> {
+        let mut ids = BTreeSet::new();
+        for record in self.contexts()? {
+            if let ContextKind::Test { node_id, .. } = parse_context(&record.name) {
+                ids.insert(node_id);
+            }
+        }
+        Ok(ids)
+    }
+
+    /// Whether any context names a test (pytest-cov or `test_function` style).
+    pub fn has_test_contexts(&self) -> Result<bool> {
+        Ok(self.contexts()?.iter().any(|c| {
+            matches!(
+                parse_context(&c.name),
+                ContextKind::Test { .. } | ContextKind::Function { .. }
+            )
+        }))
+    }
+
+    /// Fail with a helpful message when the file has no per-test contexts.
+    pub fn require_test_contexts(&self) -> Result<()> {
+        if self.has_test_contexts()? {
+            return Ok(());
+        }
+        Err(Error::input(
+            &self.path,
+            "the data file has no per-test contexts, so covshard cannot tell which test ran which line",
+        )
+        .with_hint("record it with `pytest --cov=PKG --cov-context=test` (pytest-cov), or set `dynamic_context = test_function` under [run] in .coveragerc"))
+    }
+
+    /// For one measured file, the lines each context executed. Reads only that file's rows.
+    pub fn lines_by_context(&self, file_id: i64) -> Result<Vec<ContextLines>> {
+        match self.mode {
+            Mode::Lines => self.line_bits_for(file_id),
+            Mode::Branches => self.arc_lines_for(file_id),
+        }
+    }
+
+    fn line_bits_for(&self, file_id: i64) -> Result<Vec<ContextLines>> {
+        let sql_err = |e| sqlite_error(&self.path, e);
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT context_id, numbits FROM line_bits WHERE file_id = ?1 ORDER BY context_id",
+            )
+            .map_err(sql_err)?;
+        let mut rows = stmt.query([file_id]).map_err(sql_err)?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().map_err(sql_err)? {
+            let context_id: i64 = row.get(0).map_err(sql_err)?;
+            let blob = match row.get_ref(1).map_err(sql_err)? {
+                rusqlite::types::ValueRef::Blob(b) => b,
+                other => {
+                    return Err(Error::input(
+                        &self.path,
+                        format!(
+                            "corrupt line data: numbits for file id {file_id}, context id {context_id} is {} instead of a blob",
+                            other.data_type()
+                        ),
+                    )
+                    .with_hint("the data file is damaged; record it again with pytest --cov"));
+                }
+            };
+            out.push(ContextLines {
+                context_id,
+                lines: numbits::decode(blob),
+            });
+        }
+        Ok(out)
+    }
+
+    fn arc_lines_for(&self, file_id: i64) -> Result<Vec<ContextLines>> {
+        let sql_err = |e| sqlite_error(&self.path, e);
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT context_id, fromno, tono FROM arc WHERE file_id = ?1 ORDER BY context_id",
+            )
+            .map_err(sql_err)?;
+        let mut rows = stmt.query([file_id]).map_err(sql_err)?;
+        let mut out: Vec<ContextLines> = Vec::new();
+        let mut current: Option<(i64, BTreeSet<u32>)> = None;
+        while let Some(row) = rows.next().map_err(sql_err)? {
+            let context_id: i64 = row.get(0).map_err(sql_err)?;
+            let from: i64 = row.get(1).map_err(sql_err)?;
+            let to: i64 = row.get(2).map_err(sql_err)?;
+            if current.as_ref().is_some_and(|(id, _)| *id != context_id)
+                && let Some((id, lines)) = current.take()
+            {
+                out.push(ContextLines {
+                    context_id: id,
+                    lines: lines.into_iter().collect(),
+                });
+            }
+            let entry = current.get_or_insert_with(|| (context_id, BTreeSet::new()));
+            for end in [from, to] {
+                if end > 0 {
+                    entry.1.insert(end as u32);
+                }
+            }
+        }
+        if let Some((id, lines)) = current {
+            out.push(ContextLines {
+                context_id: id,
+                lines: lines.into_iter().collect(),
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// Open a connection with clear errors for a missing file or one that is not SQLite.
+pub fn open_connection(path: &Path, flags: OpenFlags) -> Result<Connection> {
+    let metadata = std::fs::metadata(path).map_err(|e| {
+        let err = Error::input(path, format!("cannot read the data file: {e}"));
+        if e.kind() == std::io::ErrorKind::NotFound {
+            err.with_hint("run `pytest --cov=PKG --cov-context=test` to create it, or pass its path with --db")
+        } else {
+            err
+        }
+    })?;
+    if metadata.is_dir() {
+        return Err(
+            Error::input(path, "this is a directory, not a coverage data file")
+                .with_hint("pass the `.coverage` file itself with --db"),
+        );
+    }
+    if metadata.len() == 0 {
+        return Err(Error::input(path, "the file is empty: it holds no coverage data")
+            .with_hint("record coverage with `pytest --cov=PKG --cov-context=test`; an interrupted run can leave an empty file"));
+    }
+    let conn = Connection::open_with_flags(path, flags | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+        .map_err(|e| sqlite_error(path, e))?;
+    conn.busy_timeout(std::time::Duration::from_secs(30))
+        .map_err(|e| sqlite_error(path, e))?;
+    // SQLite opens lazily: the first query tells whether this is a database at all.
+    conn.query_row("SELECT count(*) FROM sqlite_master", [], |row| {
+        row.get::<_, i64>(0)
+    })
+    .map_err(|e| sqlite_error(path, e))?;
+    Ok(conn)
+}
+
+/// Turn an SQLite error into a user-facing error about `path`.
+pub fn sqlite_error(path: &Path, err: rusqlite::Error) -> Error {
+    use rusqlite::ffi::ErrorCode;
+    let code = match &err {
+        rusqlite::Error::SqliteFailure(e, _) => Some(e.code),
+        _ => None,
+    };
+    match code {
+        Some(ErrorCode::NotADatabase) => Error::input(path, "not an SQLite database, so not a coverage.py data file")
+            .with_hint("pass the `.coverage` file written by pytest-cov; a `.coverage` file in JSON (coverage 4.x) or a report (XML, JSON, LCOV) will not do"),
+        Some(ErrorCode::DatabaseCorrupt) => Error::input(path, "the database is corrupt")
+            .with_hint("record the coverage data again"),
+        Some(ErrorCode::DatabaseBusy) | Some(ErrorCode::DatabaseLocked) => {
+            Error::write(path, "the database is locked by another process")
+                .with_hint("wait for the other covshard or coverage process to finish, then retry")
+        }
+        Some(ErrorCode::ReadOnly) | Some(ErrorCode::CannotOpen) | Some(ErrorCode::PermissionDenied) => {
+            Error::write(path, format!("{err}"))
+                .with_hint("check that the file and its directory are writable")
+        }
+        _ => Error::input(path, format!("SQLite error: {err}")),
+    }
+}

@@ -1,0 +1,90 @@
+//! The few questions covshard asks git: where the repository is, which files it tracks, and
+//! (in [`crate::diff`]) what changed. git is run as a subprocess: it is on every CI machine,
+//! and its answers are the ground truth users see.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::error::{Error, Result};
+
+/// Run git in `dir` and return its stdout as bytes.
+pub fn run(dir: &Path, args: &[&str]) -> Result<Vec<u8>> {
+    let output = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .output()
+        .map_err(|e| {
+            Error::git(format!("cannot run git: {e}"))
+                .with_hint("install git and make sure it is on PATH")
+        })?;
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        return Err(Error::git(format!(
+            "`git {}` failed: {}",
+            args.join(" "),
+            stderr.trim()
+        )));
+    }
+    Ok(output.stdout)
+}
+
+/// The top-level directory of the repository containing `dir`.
+pub fn repo_root(dir: &Path) -> Result<PathBuf> {
+    let out = run(dir, &["rev-parse", "--show-toplevel"]).map_err(|_| {
+        Error::git(format!("{} is not inside a git repository", dir.display()))
+            .with_hint("run covshard from a checkout of the project")
+    })?;
+    Ok(PathBuf::from(String::from_utf8_lossy(&out).trim()))
+}
+
+/// Files git tracks, plus untracked files it does not ignore, relative to the root.
+pub fn tracked_files(root: &Path) -> Result<BTreeSet<String>> {
+    let out = run(
+        root,
+        &[
+            "ls-files",
+            "-z",
+            "--cached",
+            "--others",
+            "--exclude-standard",
+        ],
+    )?;
+    Ok(split_nul(&out).collect())
+}
+
+/// Split NUL-separated git output into strings (names may contain spaces or any text).
+pub fn split_nul(out: &[u8]) -> impl Iterator<Item = String> + '_ {
+    out.split(|&b| b == 0)
+        .filter(|s| !s.is_empty())
+        .map(|s| String::from_utf8_lossy(s).into_owned())
+}
+
+/// Resolve a revision to a full commit id, with a clear error for a shallow clone.
+pub fn resolve_commit(root: &Path, rev: &str) -> Result<String> {
+    match run(
+        root,
+        &[
+            "rev-parse",
+            "--verify",
+            "--quiet",
+            &format!("{rev}^{{commit}}"),
+        ],
+    ) {
+        Ok(out) => Ok(String::from_utf8_lossy(&out).trim().to_string()),
+        Err(_) => {
+            let shallow = run(root, &["rev-parse", "--is-shallow-repository"])
+                .map(|o| String::from_utf8_lossy(&o).trim() == "true")
+                .unwrap_or(false);
+            let err = Error::git(format!("the base commit `{rev}` is not in this clone"));
+            Err(if shallow {
+                err.with_hint("this is a shallow clone: fetch full history (`git fetch --unshallow`, or `fetch-depth: 0` in actions/checkout)")
+            } else {
+                err.with_hint(
+                    "fetch it (`git fetch origin <commit>`) or pass another base with --base",
+                )
+            })
+        }
+    }
+}
