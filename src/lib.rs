@@ -7,7 +7,9 @@
 //! - [`coverage`]: a read-only, streaming reader of coverage.py's SQLite data file.
 
 pub mod cli;
+pub mod config;
 pub mod coverage;
+pub mod diff;
 pub mod error;
 pub mod git;
 pub mod output;
