@@ -144,7 +144,7 @@ pub fn parse_unified(text: &str) -> Result<Vec<FileChange>, String> {
             let (mut old_left, mut new_left) = (old_count, new_count);
             // A run of `-`/`+` lines without `-` is a pure insertion after the line before it.
             let mut run: Option<(u32, bool)> = None;
-            let mut end_run = |run: &mut Option<(u32, bool)>, change: &mut FileChange| {
+            let end_run = |run: &mut Option<(u32, bool)>, change: &mut FileChange| {
                 if let Some((start, removed)) = run.take()
                     && !removed
                 {
@@ -195,7 +195,7 @@ fn same_name_from_git_header(rest: &str) -> Option<String> {
         return (a == b).then(|| a.to_string());
     }
     let len = rest.len();
-    if len < 5 || (len - 5) % 2 != 0 {
+    if len < 5 || !(len - 5).is_multiple_of(2) {
         return None;
     }
     let n = (len - 5) / 2;

@@ -109,7 +109,7 @@ pub fn map_paths(
         candidates.push((original.clone(), found));
     }
     // The root most paths agree on; ties between different roots are left to each path.
-    let best = root_votes.iter().map(|(_, n)| *n).max().unwrap_or(0);
+    let best = root_votes.values().copied().max().unwrap_or(0);
     let best_roots: Vec<&String> = root_votes
         .iter()
         .filter(|(_, n)| **n == best)
