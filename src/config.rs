@@ -92,6 +92,8 @@ impl Default for SelectionConfig {
             ]),
             extra_run_all: Vec::new(),
             ignore: strings(&[
+                ".coverage",
+                ".coverage.*",
                 "docs/**",
                 "doc/**",
                 "*.md",
@@ -105,13 +107,7 @@ impl Default for SelectionConfig {
                 ".pre-commit-config.yaml",
             ]),
             extra_ignore: Vec::new(),
-            test_files: strings(&[
-                "test_*.py",
-                "*_test.py",
-                "tests/**/*.py",
-                "test/**/*.py",
-                "testing/**/*.py",
-            ]),
+            test_files: strings(&["test_*.py", "*_test.py"]),
             always_run: Vec::new(),
             rerun_failed: true,
             granularity: Granularity::Function,

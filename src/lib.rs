@@ -13,6 +13,8 @@ pub mod diff;
 pub mod error;
 pub mod git;
 pub mod output;
+pub mod python;
+pub mod selection;
 pub mod units;
 
 pub use error::{Error, Result};

@@ -8,7 +8,9 @@ use std::io::Write;
 use crate::error::{Error, exit};
 use crate::output::{ColorChoice, Ui};
 
+pub mod explain;
 pub mod info;
+pub mod select;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -44,6 +46,10 @@ pub struct GlobalArgs {
 pub enum Command {
     /// Describe a coverage.py data file: version, mode, files, contexts, tests, recorded commit.
     Info(info::InfoArgs),
+    /// Select the tests a change can affect, with the reason for each.
+    Select(select::SelectArgs),
+    /// Explain why a test is or is not selected: the rule, the changed lines, its coverage.
+    Explain(explain::ExplainArgs),
 }
 
 /// Parse the command line, run the subcommand, print any error, and return the exit code.
@@ -63,6 +69,8 @@ pub fn main() -> i32 {
     let ui = Ui::from_args(&cli.global);
     let result = match cli.command {
         Command::Info(args) => info::run(args, &ui),
+        Command::Select(args) => select::run(args, &ui),
+        Command::Explain(args) => explain::run(args, &ui),
     };
     match result {
         Ok(()) => exit::OK,

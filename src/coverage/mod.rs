@@ -270,6 +270,49 @@ impl CoverageDb {
         }
     }
 
+    /// For one measured file, each context's lines as a numbits blob (encoded from arcs in
+    /// branch mode), so that set questions need no decoding.
+    pub fn line_blobs(&self, file_id: i64) -> Result<Vec<(i64, Vec<u8>)>> {
+        match self.mode {
+            Mode::Lines => {
+                let sql_err = |e| sqlite_error(&self.path, e);
+                let mut stmt = self
+                    .conn
+                    .prepare_cached(
+                        "SELECT context_id, numbits FROM line_bits WHERE file_id = ?1 ORDER BY context_id",
+                    )
+                    .map_err(sql_err)?;
+                let mut rows = stmt.query([file_id]).map_err(sql_err)?;
+                let mut out = Vec::new();
+                while let Some(row) = rows.next().map_err(sql_err)? {
+                    let context_id: i64 = row.get(0).map_err(sql_err)?;
+                    match row.get_ref(1).map_err(sql_err)? {
+                        rusqlite::types::ValueRef::Blob(b) => out.push((context_id, b.to_vec())),
+                        other => {
+                            return Err(corrupt_numbits(&self.path, file_id, context_id, other));
+                        }
+                    }
+                }
+                Ok(out)
+            }
+            Mode::Branches => Ok(self
+                .arc_lines_for(file_id)?
+                .into_iter()
+                .map(|c| (c.context_id, numbits::encode(c.lines)))
+                .collect()),
+        }
+    }
+
+    /// The id of the empty (global) context, if the file has one.
+    pub fn global_context_id(&self) -> Result<Option<i64>> {
+        self.conn
+            .query_row("SELECT id FROM context WHERE context = ''", [], |row| {
+                row.get(0)
+            })
+            .optional()
+            .map_err(|e| sqlite_error(&self.path, e))
+    }
+
     fn line_bits_for(&self, file_id: i64) -> Result<Vec<ContextLines>> {
         let sql_err = |e| sqlite_error(&self.path, e);
         let mut stmt = self
@@ -284,16 +327,7 @@ impl CoverageDb {
             let context_id: i64 = row.get(0).map_err(sql_err)?;
             let blob = match row.get_ref(1).map_err(sql_err)? {
                 rusqlite::types::ValueRef::Blob(b) => b,
-                other => {
-                    return Err(Error::input(
-                        &self.path,
-                        format!(
-                            "corrupt line data: numbits for file id {file_id}, context id {context_id} is {} instead of a blob",
-                            other.data_type()
-                        ),
-                    )
-                    .with_hint("the data file is damaged; record it again with pytest --cov"));
-                }
+                other => return Err(corrupt_numbits(&self.path, file_id, context_id, other)),
             };
             out.push(ContextLines {
                 context_id,
@@ -341,6 +375,22 @@ impl CoverageDb {
         }
         Ok(out)
     }
+}
+
+fn corrupt_numbits(
+    path: &Path,
+    file_id: i64,
+    context_id: i64,
+    value: rusqlite::types::ValueRef<'_>,
+) -> Error {
+    Error::input(
+        path,
+        format!(
+            "corrupt line data: numbits for file id {file_id}, context id {context_id} is {} instead of a blob",
+            value.data_type()
+        ),
+    )
+    .with_hint("the data file is damaged; record it again with `pytest --cov=PKG --cov-context=test`")
 }
 
 /// Open a connection with clear errors for a missing file or one that is not SQLite.

@@ -1,0 +1,257 @@
+//! `covshard select`: the tests a change can affect, with their reasons.
+//!
+//! The resolution shared by `select`, `explain` and `plan` lives here too: which data file,
+//! which base commit, which changes, which configuration.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::coverage::CoverageDb;
+use crate::error::{Error, Result};
+use crate::output::Ui;
+use crate::selection::{self, ChangedFile, Reason, Selection};
+
+/// Arguments shared by every command that selects tests.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SelectionArgs {
+    /// The coverage.py data file of the base branch's full run.
+    #[arg(long, default_value = ".coverage")]
+    pub db: PathBuf,
+    /// The commit the data file was recorded on (default: the one `covshard ingest` recorded).
+    #[arg(long, value_name = "REV")]
+    pub base: Option<String>,
+    /// Read the changes from a unified diff file (`-` for stdin) instead of running git.
+    #[arg(long, value_name = "FILE")]
+    pub diff: Option<PathBuf>,
+    /// The output of `pytest --collect-only -q`: tests covshard has never seen are selected.
+    #[arg(long, value_name = "FILE")]
+    pub collected: Option<PathBuf>,
+    /// A configuration file (default: covshard.toml, else [tool.covshard] in pyproject.toml).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SelectArgs {
+    #[command(flatten)]
+    pub selection: SelectionArgs,
+    /// Output format: `text` (ids and reasons), `lines` (ids only, for `pytest @file`), `json`.
+    #[arg(long, value_enum, default_value_t = SelectFormat::Text)]
+    pub format: SelectFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SelectFormat {
+    Text,
+    Lines,
+    Json,
+}
+
+/// Everything a selection was made from, for reports.
+pub struct Resolved {
+    pub selection: Selection,
+    pub base: Option<String>,
+    pub config: Config,
+    pub repo_root: PathBuf,
+}
+
+/// Resolve arguments and configuration, and run selection.
+pub fn resolve(args: &SelectionArgs, ui: &Ui) -> Result<Resolved> {
+    let cwd =
+        std::env::current_dir().map_err(|e| Error::Other(format!("no working directory: {e}")))?;
+    let repo_root = crate::git::repo_root(&cwd)?;
+    let (config, source) = Config::load(&repo_root, args.config.as_deref())?;
+    if let crate::config::Source::File(path) = &source {
+        config.validate(path)?;
+        ui.detail(&format!("configuration: {}", path.display()));
+    }
+    let db = CoverageDb::open(&args.db)?;
+    db.require_test_contexts()?;
+    let facts = history_facts(db.connection())?;
+    let recorded = facts.commit.clone();
+    let base_rev = args.base.clone().or(recorded);
+    let (changes, base) = match (&args.diff, &base_rev) {
+        (Some(diff), base) => {
+            let base = match base {
+                Some(rev) => crate::git::resolve_commit(&repo_root, rev).ok(),
+                None => None,
+            };
+            (crate::diff::from_file(diff)?, base)
+        }
+        (None, Some(rev)) => {
+            let base = crate::git::resolve_commit(&repo_root, rev)?;
+            (crate::diff::from_git(&repo_root, &base)?, Some(base))
+        }
+        (None, None) => {
+            return Err(Error::usage(format!(
+                "no base commit for {}: covshard does not know which commit it was recorded on",
+                args.db.display()
+            ))
+            .with_hint("pass --base REV (the commit of the full run), or record it with `covshard ingest --db FILE --commit REV`"));
+        }
+    };
+    let collected = args.collected.as_deref().map(read_collected).transpose()?;
+    let failed_last_run = facts.failed;
+    let history_tests = facts.tests;
+    let request = selection::Request {
+        db: &db,
+        repo_root: &repo_root,
+        base: base.clone(),
+        changes,
+        config: &config,
+        collected,
+        failed_last_run,
+        history_tests,
+    };
+    let selection = selection::select(&request)?;
+    for warning in &selection.warnings {
+        ui.warn(warning);
+    }
+    Ok(Resolved {
+        selection,
+        base,
+        config,
+        repo_root,
+    })
+}
+
+/// Node ids from `pytest --collect-only -q` output (summary and warning lines are skipped).
+pub fn read_collected(path: &Path) -> Result<Vec<String>> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::input(path, format!("cannot read the collected test list: {e}")))?;
+    let ids: BTreeSet<String> = text
+        .lines()
+        .map(str::trim_end)
+        .filter(|l| l.contains("::") && !l.starts_with(' ') && !l.starts_with('<'))
+        .map(str::to_string)
+        .collect();
+    if ids.is_empty() {
+        return Err(Error::input(path, "no test ids found")
+            .with_hint("write it with `pytest --collect-only -q > FILE` (one node id a line)"));
+    }
+    Ok(ids.into_iter().collect())
+}
+
+/// The JSON output of `select` (version 1).
+#[derive(Debug, Serialize)]
+pub struct SelectJson<'a> {
+    pub version: u32,
+    pub base: Option<&'a str>,
+    pub run_all: bool,
+    pub run_all_reasons: &'a [Reason],
+    pub tests: Vec<String>,
+    pub total: usize,
+    pub reasons: std::collections::BTreeMap<&'a str, Vec<&'a Reason>>,
+    pub changed_files: &'a [ChangedFile],
+    pub warnings: &'a [String],
+}
+
+pub fn to_json(resolved: &Resolved) -> SelectJson<'_> {
+    let s = &resolved.selection;
+    SelectJson {
+        version: 1,
+        base: resolved.base.as_deref(),
+        run_all: s.run_all,
+        run_all_reasons: &s.run_all_reasons,
+        tests: s.test_ids(),
+        total: s.known_tests.len(),
+        reasons: s
+            .selected
+            .iter()
+            .map(|(id, reasons)| (id.as_str(), reasons.iter().collect()))
+            .collect(),
+        changed_files: &s.changed_files,
+        warnings: &s.warnings,
+    }
+}
+
+/// One line for people: `12 of 480 tests selected: 9 ran changed code, 3 test file changed`.
+pub fn summary_line(selection: &Selection) -> String {
+    let ids = selection.test_ids();
+    if selection.run_all {
+        let why: Vec<String> = selection
+            .run_all_reasons
+            .iter()
+            .map(Reason::to_text)
+            .collect();
+        return format!(
+            "every test selected ({} known): {}",
+            selection.known_tests.len(),
+            why.join("; ")
+        );
+    }
+    let mut by_rule: std::collections::BTreeMap<&str, usize> = Default::default();
+    let mut count = 0;
+    for id in &ids {
+        let tests = selection.tests_under(id).max(1);
+        count += tests;
+        if let Some(first) = selection.selected.get(id).and_then(|r| r.iter().next()) {
+            *by_rule.entry(first.rule.describe()).or_default() += tests;
+        }
+    }
+    let parts: Vec<String> = by_rule.iter().map(|(r, n)| format!("{n} {r}")).collect();
+    format!(
+        "{count} of {} known tests selected{}{}",
+        selection.known_tests.len(),
+        if parts.is_empty() { "" } else { ": " },
+        parts.join(", ")
+    )
+}
+
+pub fn run(args: SelectArgs, ui: &Ui) -> Result<()> {
+    let resolved = resolve(&args.selection, ui)?;
+    let s = &resolved.selection;
+    match args.format {
+        SelectFormat::Json => {
+            let mut text = serde_json::to_string_pretty(&to_json(&resolved))
+                .map_err(|e| Error::Other(e.to_string()))?;
+            text.push('\n');
+            crate::cli::print_data(&text)?;
+        }
+        SelectFormat::Lines => {
+            let mut text = String::new();
+            for id in s.test_ids() {
+                text.push_str(&id);
+                text.push('\n');
+            }
+            crate::cli::print_data(&text)?;
+        }
+        SelectFormat::Text => {
+            let mut text = String::new();
+            for id in s.test_ids() {
+                text.push_str(&id);
+                text.push('\n');
+                for reason in s.selected.get(&id).into_iter().flatten() {
+                    text.push_str(&format!("    {}\n", reason.to_text()));
+                }
+            }
+            crate::cli::print_data(&text)?;
+            for file in &s.changed_files {
+                ui.detail(&format!(
+                    "  {} ({:?}): {}",
+                    file.path, file.kind, file.handling
+                ));
+            }
+        }
+    }
+    ui.info(&summary_line(s));
+    Ok(())
+}
+
+/// What the stored durations history tells selection.
+struct HistoryFacts {
+    commit: Option<String>,
+    failed: BTreeSet<String>,
+    tests: BTreeSet<String>,
+}
+
+fn history_facts(_conn: &rusqlite::Connection) -> Result<HistoryFacts> {
+    Ok(HistoryFacts {
+        commit: None,
+        failed: BTreeSet::new(),
+        tests: BTreeSet::new(),
+    })
+}

@@ -1,0 +1,778 @@
+//! Selection: from the changed files and the base coverage data to every test the change can
+//! affect, each with its reasons (DESIGN.md, "Selection: safe first, then precise").
+//!
+//! The rules, applied per changed file, safest reading first:
+//! - ignore patterns select nothing; run-all patterns select everything;
+//! - a changed `conftest.py` selects every test below its directory; a changed or added test
+//!   file selects the whole file (by path, so new tests run);
+//! - a measured Python module: a change to import-time code (module level, class bodies,
+//!   `def`/`class` lines, decorators, defaults, lines the empty context covers) or to a memoised
+//!   function selects every test that depends on the module: the tests whose contexts ran any
+//!   line of it, and the test files and conftests that import it, directly or not. A change in
+//!   a function body selects the tests that ran that function (or, with
+//!   `granularity = "line"`, the changed lines). A pure insertion is charged to the function
+//!   around it; without the base source, every change is treated as import-time;
+//! - a deleted or renamed module selects every test that covered it or imports it;
+//! - an unmeasured Python file that tests import selects those tests; any other unmeasured file
+//!   selects everything unless `[[selection.map]]` maps it;
+//! - then never-seen tests from `--collected`, `always_run` patterns and last run's failures.
+//!
+//! Known limits (documented for users): code loaded dynamically (importlib, entry points,
+//! plugins) is only caught by the unmeasured-file rule; state shared between tests through
+//! globals is not modelled.
+
+pub mod reason;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::Path;
+
+use globset::GlobSet;
+use serde::Serialize;
+
+use crate::config::{self, Config, Granularity, Unmeasured};
+use crate::coverage::context::function_context_to_node_id;
+use crate::coverage::paths::{self, PathMap};
+use crate::coverage::{ContextKind, CoverageDb, numbits, parse_context};
+use crate::diff::{ChangeKind, FileChange};
+use crate::error::Result;
+use crate::python::{self, ImportGraph};
+pub use reason::{Reason, Rule, compact_ranges};
+
+/// What selection needs besides the data file.
+pub struct Request<'a> {
+    pub db: &'a CoverageDb,
+    /// The repository root (absolute).
+    pub repo_root: &'a Path,
+    /// The resolved base commit, to read old sources; `None` when unknown.
+    pub base: Option<String>,
+    pub changes: Vec<FileChange>,
+    pub config: &'a Config,
+    /// Node ids from `pytest --collect-only -q`, when given.
+    pub collected: Option<Vec<String>>,
+    /// Tests that failed or errored in the last ingested run.
+    pub failed_last_run: BTreeSet<String>,
+    /// Tests known from the durations history.
+    pub history_tests: BTreeSet<String>,
+}
+
+/// How one changed file was handled.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChangedFile {
+    pub path: String,
+    pub kind: ChangeKind,
+    /// The rule that applied, in words (`"function body"`, `"import-time"`, `"ignored"`).
+    pub handling: String,
+}
+
+/// The result: the tests to run and why.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    /// Run the whole suite.
+    pub run_all: bool,
+    pub run_all_reasons: Vec<Reason>,
+    /// Selected node ids and paths (rootdir-relative, as pytest takes them) -> reasons.
+    pub selected: BTreeMap<String, BTreeSet<Reason>>,
+    /// Every test covshard knows of (contexts, history, collected list), node ids.
+    pub known_tests: BTreeSet<String>,
+    pub changed_files: Vec<ChangedFile>,
+    pub warnings: Vec<String>,
+    /// pytest's rootdir relative to the repository root (`""` or `"sub/dir/"`).
+    pub rootdir: String,
+}
+
+impl Selection {
+    /// The ids to hand to pytest, sorted: node ids and paths. Under run-all, every known test
+    /// plus any selected path; node ids under a selected path are left to the path.
+    pub fn test_ids(&self) -> Vec<String> {
+        let mut ids: BTreeSet<String> = self.selected.keys().cloned().collect();
+        if self.run_all {
+            ids.extend(self.known_tests.iter().cloned());
+        }
+        let paths: Vec<String> = ids
+            .iter()
+            .filter(|id| !id.contains("::"))
+            .cloned()
+            .collect();
+        ids.retain(|id| {
+            !id.contains("::") || !paths.iter().any(|p| covers_path(p, test_file_of(id)))
+        });
+        ids.into_iter().collect()
+    }
+
+    /// How many known tests an id stands for: 1 for a node id, the known tests under a path.
+    pub fn tests_under(&self, id: &str) -> usize {
+        if id.contains("::") {
+            return 1;
+        }
+        self.known_tests
+            .iter()
+            .filter(|t| covers_path(id, test_file_of(t)))
+            .count()
+    }
+
+    /// The reasons for one id (a node id, or a path that holds it).
+    pub fn reasons_for(&self, test: &str) -> Vec<(String, Vec<Reason>)> {
+        let mut out = Vec::new();
+        for (id, reasons) in &self.selected {
+            let matches = id == test
+                || (!id.contains("::") && covers_path(id, test_file_of(test)))
+                || (test.contains('[') && id == test.split('[').next().unwrap_or(test));
+            if matches {
+                out.push((id.clone(), reasons.iter().cloned().collect()));
+            }
+        }
+        out
+    }
+}
+
+/// The file part of a node id: `tests/test_a.py::TestK::test_x[1]` -> `tests/test_a.py`.
+pub fn test_file_of(node_id: &str) -> &str {
+    node_id.split("::").next().unwrap_or(node_id)
+}
+
+/// Whether `path` (a file or directory, `"."` for all) holds `file`.
+fn covers_path(path: &str, file: &str) -> bool {
+    let dir = path.trim_end_matches('/');
+    path == "." || dir.is_empty() || file == dir || file.starts_with(&format!("{dir}/"))
+}
+
+/// Tests are numbered for the engine's sets; names are looked up at the end.
+struct TestIndex {
+    names: Vec<String>,
+    by_context: HashMap<i64, usize>,
+    global_context: Option<i64>,
+}
+
+struct Patterns {
+    run_all: GlobSet,
+    ignore: GlobSet,
+    test_files: GlobSet,
+    always_run: GlobSet,
+    maps: Vec<(GlobSet, Vec<String>)>,
+}
+
+impl Patterns {
+    fn new(config: &Config) -> Result<Self> {
+        let s = &config.selection;
+        let source = Path::new("covshard configuration");
+        let joined = |a: &Vec<String>, b: &Vec<String>| -> Vec<String> {
+            a.iter().chain(b).cloned().collect()
+        };
+        Ok(Patterns {
+            run_all: config::compile(&joined(&s.run_all, &s.extra_run_all), source)?,
+            ignore: config::compile(&joined(&s.ignore, &s.extra_ignore), source)?,
+            test_files: config::compile(&s.test_files, source)?,
+            always_run: globset_for_ids(&s.always_run, source)?,
+            maps: s
+                .map
+                .iter()
+                .map(|m| Ok((config::compile(&m.files, source)?, m.tests.clone())))
+                .collect::<Result<_>>()?,
+        })
+    }
+}
+
+/// Node-id globs match the whole id literally (no `**/` prefix).
+fn globset_for_ids(patterns: &[String], source: &Path) -> Result<GlobSet> {
+    let mut builder = globset::GlobSetBuilder::new();
+    for p in patterns {
+        let glob = globset::GlobBuilder::new(p)
+            .literal_separator(false)
+            .build()
+            .map_err(|e| crate::Error::config(source, format!("invalid pattern `{p}`: {e}")))?;
+        builder.add(glob);
+    }
+    builder
+        .build()
+        .map_err(|e| crate::Error::config(source, format!("invalid patterns: {e}")))
+}
+
+/// The engine's working state for one request.
+struct Engine<'a> {
+    req: &'a Request<'a>,
+    patterns: Patterns,
+    tests: TestIndex,
+    /// Repository path -> file id in the data file.
+    measured: BTreeMap<String, i64>,
+    /// Test file (repository path) -> node ids in it.
+    tests_by_file: BTreeMap<String, BTreeSet<String>>,
+    tracked: BTreeSet<String>,
+    graph: Option<ImportGraph>,
+    out: Selection,
+}
+
+/// Run selection.
+pub fn select(req: &Request<'_>) -> Result<Selection> {
+    let mut engine = Engine::new(req)?;
+    for change in &req.changes {
+        engine.apply(change)?;
+    }
+    engine.finish();
+    Ok(engine.out)
+}
+
+impl<'a> Engine<'a> {
+    fn new(req: &'a Request<'a>) -> Result<Self> {
+        let config = req.config;
+        let patterns = Patterns::new(config)?;
+        let tracked = crate::git::tracked_files(req.repo_root)?;
+        // Deleted and renamed files are gone from the working tree but are in the data file.
+        let mut mappable = tracked.clone();
+        for change in &req.changes {
+            if let Some(old) = &change.old_path {
+                mappable.insert(old.clone());
+            }
+        }
+        let recorded: Vec<String> = req.db.files().iter().map(|f| f.path.clone()).collect();
+        let path_map: PathMap = paths::map_paths(
+            &recorded,
+            &mappable,
+            req.repo_root.to_str(),
+            &config.paths.remap,
+        );
+        let mut out = Selection::default();
+        let mut measured = BTreeMap::new();
+        for file in req.db.files() {
+            if let Some(repo_path) = path_map.get(&file.path) {
+                measured.insert(repo_path.to_string(), file.id);
+            }
+        }
+        if !path_map.unmapped.is_empty() {
+            out.warnings.push(format!(
+                "{} measured file(s) could not be mapped to the repository (see `covshard info`); changes to them are treated as unmeasured",
+                path_map.unmapped.len()
+            ));
+        }
+
+        let rootdir = match &config.paths.rootdir {
+            Some(dir) if !dir.trim_matches('/').is_empty() => {
+                format!("{}/", dir.trim_matches('/'))
+            }
+            _ => String::new(),
+        };
+        let mut names: Vec<String> = Vec::new();
+        let mut name_index: HashMap<String, usize> = HashMap::new();
+        let mut by_context = HashMap::new();
+        let mut global_context = None;
+        let mut unresolved_functions = 0usize;
+        let contexts = req.db.contexts()?;
+        let mut node_ids: Vec<(i64, String)> = Vec::with_capacity(contexts.len());
+        for record in contexts {
+            match parse_context(&record.name) {
+                ContextKind::Global => global_context = Some(record.id),
+                ContextKind::Test { node_id, .. } => node_ids.push((record.id, node_id)),
+                ContextKind::Function { dotted } => {
+                    let resolved = function_context_to_node_id(&dotted, |p| {
+                        tracked.contains(&format!("{rootdir}{p}"))
+                    });
+                    match resolved {
+                        Some(id) => node_ids.push((record.id, id)),
+                        None => unresolved_functions += 1,
+                    }
+                }
+                ContextKind::Other(_) => {}
+            }
+        }
+        if unresolved_functions > 0 {
+            out.warnings.push(format!(
+                "{unresolved_functions} `test_function` context(s) name no test file of the repository; their tests cannot be selected by coverage"
+            ));
+        }
+        let rootdir = if config.paths.rootdir.is_some() {
+            rootdir
+        } else {
+            infer_rootdir(node_ids.iter().map(|(_, id)| test_file_of(id)), &tracked)
+        };
+        for (context_id, node_id) in node_ids {
+            let index = *name_index.entry(node_id.clone()).or_insert_with(|| {
+                names.push(node_id);
+                names.len() - 1
+            });
+            by_context.insert(context_id, index);
+        }
+        out.known_tests.extend(names.iter().cloned());
+        out.known_tests.extend(req.history_tests.iter().cloned());
+        if let Some(collected) = &req.collected {
+            out.known_tests.extend(collected.iter().cloned());
+        }
+        let mut tests_by_file: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for id in &out.known_tests {
+            tests_by_file
+                .entry(format!("{rootdir}{}", test_file_of(id)))
+                .or_default()
+                .insert(id.clone());
+        }
+        out.rootdir = rootdir;
+        Ok(Engine {
+            req,
+            patterns,
+            tests: TestIndex {
+                names,
+                by_context,
+                global_context,
+            },
+            measured,
+            tests_by_file,
+            tracked,
+            graph: None,
+            out,
+        })
+    }
+
+    /// A repository path as pytest takes it (relative to the rootdir).
+    fn to_pytest_path(&self, repo_path: &str) -> String {
+        let rel = repo_path
+            .strip_prefix(&self.out.rootdir)
+            .unwrap_or(repo_path);
+        if rel.is_empty() {
+            ".".into()
+        } else {
+            rel.into()
+        }
+    }
+
+    fn add(&mut self, id: String, reason: Reason) {
+        self.out.selected.entry(id).or_default().insert(reason);
+    }
+
+    fn run_all(&mut self, reason: Reason) {
+        self.out.run_all = true;
+        self.out.run_all_reasons.push(reason);
+    }
+
+    fn note(&mut self, change: &FileChange, handling: impl Into<String>) {
+        self.out.changed_files.push(ChangedFile {
+            path: change.path().to_string(),
+            kind: change.kind(),
+            handling: handling.into(),
+        });
+    }
+
+    fn is_test_module(&self, path: &str) -> bool {
+        self.tests_by_file.contains_key(path)
+            || (!is_conftest(path) && self.patterns.test_files.is_match(path))
+    }
+
+    fn apply(&mut self, change: &FileChange) -> Result<()> {
+        if !change.content_changed() {
+            self.note(change, "mode change only: nothing selected");
+            return Ok(());
+        }
+        let paths: Vec<&str> = [change.old_path.as_deref(), change.new_path.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect();
+        if paths.iter().all(|p| self.patterns.ignore.is_match(p)) {
+            self.note(change, "ignored by pattern");
+            return Ok(());
+        }
+        if let Some(p) = paths.iter().find(|p| self.patterns.run_all.is_match(p)) {
+            let reason = Reason::new(Rule::RunAllPattern).file(*p);
+            self.run_all(reason);
+            self.note(change, "run-all pattern: every test");
+            return Ok(());
+        }
+        // Configuration maps win over the generic rules for the files they name.
+        let mut mapped = false;
+        for (set, tests) in &self.patterns.maps {
+            if paths.iter().any(|p| set.is_match(p)) {
+                mapped = true;
+                for t in tests.clone() {
+                    self.out
+                        .selected
+                        .entry(t)
+                        .or_default()
+                        .insert(Reason::new(Rule::Mapped).file(change.path()));
+                }
+            }
+        }
+        let is_python = paths.iter().any(|p| p.ends_with(".py"));
+        if is_python && paths.iter().any(|p| is_conftest(p)) {
+            for p in &paths {
+                let dir = p.rsplit_once('/').map_or("", |(d, _)| d);
+                let reason = Reason::new(Rule::ConftestChanged).file(*p);
+                if self.to_pytest_path(dir) == "." || dir.is_empty() {
+                    self.run_all(reason);
+                } else {
+                    let id = self.to_pytest_path(dir);
+                    self.add(id, reason);
+                }
+            }
+            self.note(change, "conftest.py: every test below its directory");
+            return Ok(());
+        }
+        let old_measured = change
+            .old_path
+            .as_ref()
+            .and_then(|p| self.measured.get(p).copied());
+        if is_python
+            && let Some(new) = change.new_path.as_deref()
+            && self.is_test_module(new)
+        {
+            // A test module: run the whole file (new tests included) and whatever imports it.
+            let id = self.to_pytest_path(new);
+            self.add(id, Reason::new(Rule::TestFileChanged).file(new));
+            self.select_importers(&paths, Rule::ImportsChanged, change.path(), &[])?;
+            self.note(change, "test file: the whole file");
+            return Ok(());
+        }
+        if is_python && let Some(file_id) = old_measured {
+            return self.apply_measured_python(change, file_id);
+        }
+        if mapped {
+            self.note(change, "mapped by configuration");
+            return Ok(());
+        }
+        if is_python {
+            // Not measured: a helper module of the tests, a script, a new module.
+            let importers =
+                self.select_importers(&paths, Rule::ImportsChanged, change.path(), &[])?;
+            let deleted_test =
+                change.kind() == ChangeKind::Deleted && self.is_test_module(change.path());
+            if importers > 0 || deleted_test {
+                self.note(change, "unmeasured module: the tests that import it");
+                return Ok(());
+            }
+        }
+        match self.req.config.selection.unmeasured {
+            Unmeasured::All => {
+                self.run_all(Reason::new(Rule::Unmeasured).file(change.path()));
+                self.note(change, "never measured, not mapped: every test");
+            }
+            Unmeasured::None => self.note(
+                change,
+                "never measured, not mapped: nothing (unmeasured = \"none\")",
+            ),
+        }
+        Ok(())
+    }
+
+    fn apply_measured_python(&mut self, change: &FileChange, file_id: i64) -> Result<()> {
+        let old_path = change.old_path.clone().unwrap_or_default();
+        let rows = self.req.db.line_blobs(file_id)?;
+        if matches!(change.kind(), ChangeKind::Deleted | ChangeKind::Renamed) {
+            let reason = Reason::new(Rule::DeletedFile).file(old_path.clone());
+            self.select_rows(&rows, None, &reason);
+            let paths: Vec<&str> = [change.old_path.as_deref(), change.new_path.as_deref()]
+                .into_iter()
+                .flatten()
+                .collect();
+            self.select_importers(&paths, Rule::ImportsChanged, &old_path, &[])?;
+            self.note(
+                change,
+                "deleted or renamed: every test that covered or imports it",
+            );
+            return Ok(());
+        }
+        let old_syntax = self.old_source(&old_path).map(|s| python::analyze(&s));
+        let new_syntax = change
+            .new_path
+            .as_ref()
+            .and_then(|p| std::fs::read_to_string(self.req.repo_root.join(p)).ok())
+            .map(|s| python::analyze(&s));
+        let global_blob: Option<&Vec<u8>> = self
+            .tests
+            .global_context
+            .and_then(|g| rows.iter().find(|(c, _)| *c == g).map(|(_, b)| b));
+
+        // Which changed lines reach every dependent of the module?
+        let mut module_level: BTreeSet<u32> = BTreeSet::new();
+        let mut memoised = false;
+        let mut unknown_syntax = false;
+        match (&old_syntax, &new_syntax) {
+            (Some(old), Some(new)) => {
+                for &line in &change.old_lines {
+                    if old.affects_dependents(line) {
+                        memoised |= old.is_memoised(line);
+                        module_level.insert(line);
+                    }
+                    if global_blob.is_some_and(|b| numbits::contains(b, line)) {
+                        module_level.insert(line);
+                    }
+                }
+                for &line in &change.new_lines {
+                    if new.affects_dependents(line) {
+                        memoised |= new.is_memoised(line);
+                        module_level.extend(nearest_old_lines(change, line));
+                    }
+                }
+            }
+            _ => unknown_syntax = true,
+        }
+        let all_old: Vec<u32> = change
+            .old_lines
+            .iter()
+            .copied()
+            .chain(change.insertions_after.iter().flat_map(|&l| [l, l + 1]))
+            .collect();
+        if unknown_syntax || !module_level.is_empty() {
+            let rule = if memoised && !unknown_syntax {
+                Rule::Memoised
+            } else {
+                Rule::ImportTime
+            };
+            let lines: Vec<u32> = if module_level.is_empty() {
+                all_old.clone()
+            } else {
+                module_level.into_iter().collect()
+            };
+            let reason = Reason::new(rule)
+                .file(old_path.clone())
+                .lines(lines.clone());
+            self.select_rows(&rows, None, &reason);
+            let paths: Vec<&str> = [change.old_path.as_deref(), change.new_path.as_deref()]
+                .into_iter()
+                .flatten()
+                .collect();
+            self.select_importers(&paths, rule, &old_path, &lines)?;
+            self.note(
+                change,
+                if unknown_syntax {
+                    "base source unavailable: treated as import-time".to_string()
+                } else if rule == Rule::Memoised {
+                    "memoised function: every dependent".to_string()
+                } else {
+                    "import-time code: every dependent".to_string()
+                },
+            );
+            return Ok(());
+        }
+        let old = old_syntax.as_ref().expect("checked above");
+        // Function bodies only. Tests that ran a changed function lazily imported the module
+        // when they also ran its import-time lines: then their first run may hide other users.
+        let mut by_function: BTreeMap<(u32, u32, String), BTreeSet<u32>> = BTreeMap::new();
+        for &line in &change.old_lines {
+            if let Some(f) = old.enclosing(line) {
+                by_function
+                    .entry((f.start, f.end, f.qualname.clone()))
+                    .or_default()
+                    .insert(line);
+            }
+        }
+        for &after in &change.insertions_after {
+            let f = old.enclosing(after).or_else(|| old.enclosing(after + 1));
+            if let Some(f) = f {
+                by_function
+                    .entry((f.start, f.end, f.qualname.clone()))
+                    .or_default()
+                    .extend([after, after + 1]);
+            }
+        }
+        let granularity = self.req.config.selection.granularity;
+        for ((start, end, qualname), lines) in by_function {
+            let mask = match granularity {
+                Granularity::Function => numbits::encode(start..=end),
+                Granularity::Line => numbits::encode(lines.iter().copied()),
+            };
+            let reason = Reason::new(Rule::CoversChange)
+                .file(old_path.clone())
+                .lines(lines.iter().copied())
+                .via(format!("in {qualname}"));
+            self.select_rows(&rows, Some(&mask), &reason);
+        }
+        self.note(
+            change,
+            match granularity {
+                Granularity::Function => "function bodies: the tests that ran those functions",
+                Granularity::Line => "function bodies: the tests that ran the changed lines",
+            },
+        );
+        Ok(())
+    }
+
+    /// Select the tests whose contexts ran any line of `mask` (any line at all when `None`).
+    fn select_rows(&mut self, rows: &[(i64, Vec<u8>)], mask: Option<&[u8]>, reason: &Reason) {
+        let mut hits: BTreeSet<usize> = BTreeSet::new();
+        for (context, blob) in rows {
+            let Some(&test) = self.tests.by_context.get(context) else {
+                continue;
+            };
+            if mask.is_none_or(|m| numbits::any_intersection(blob, m)) {
+                hits.insert(test);
+            }
+        }
+        for test in hits {
+            let id = self.tests.names[test].clone();
+            self.add(id, reason.clone());
+        }
+    }
+
+    /// Select the test files and conftests that import any of `paths`, directly or not.
+    /// Returns how many test files or conftests were found.
+    fn select_importers(
+        &mut self,
+        paths: &[&str],
+        rule: Rule,
+        changed: &str,
+        lines: &[u32],
+    ) -> Result<usize> {
+        self.ensure_graph();
+        let graph = self.graph.as_ref().expect("built above");
+        let closure = graph.dependents_closure(paths.iter().copied());
+        let mut found = Vec::new();
+        for file in &closure {
+            if paths.contains(&file.as_str()) {
+                continue;
+            }
+            let is_test = self.tests_by_file.contains_key(file.as_str())
+                || self.patterns.test_files.is_match(file);
+            if is_test || is_conftest(file) {
+                let chain = paths
+                    .iter()
+                    .find_map(|p| graph.import_chain(file, p))
+                    .map(|c| c.join(" -> "));
+                found.push((file.clone(), chain));
+            }
+        }
+        let count = found.len();
+        for (file, chain) in found {
+            let mut reason = Reason::new(rule).file(changed).lines(lines.iter().copied());
+            if let Some(chain) = chain {
+                reason = reason.via(format!("imports: {chain}"));
+            }
+            if is_conftest(&file) {
+                let dir = file.rsplit_once('/').map_or("", |(d, _)| d);
+                let id = self.to_pytest_path(dir);
+                if id == "." {
+                    self.run_all(reason);
+                } else {
+                    self.add(id, reason);
+                }
+            } else {
+                let id = self.to_pytest_path(&file);
+                self.add(id, reason);
+            }
+        }
+        Ok(count)
+    }
+
+    fn ensure_graph(&mut self) {
+        if self.graph.is_none() {
+            let root = self.req.repo_root;
+            let mut files: Vec<(String, String)> = Vec::new();
+            for path in self.tracked.iter().filter(|p| p.ends_with(".py")) {
+                if let Ok(source) = std::fs::read_to_string(root.join(path)) {
+                    files.push((path.clone(), source));
+                }
+            }
+            let phantoms: Vec<String> = self
+                .req
+                .changes
+                .iter()
+                .filter_map(|c| c.old_path.clone())
+                .filter(|p| p.ends_with(".py") && !self.tracked.contains(p))
+                .collect();
+            let roots = self.req.config.selection.source_roots.clone();
+            self.graph = Some(ImportGraph::build_with_phantoms(files, phantoms, &roots));
+        }
+    }
+
+    fn old_source(&self, path: &str) -> Option<String> {
+        let base = self.req.base.as_ref()?;
+        crate::git::run(self.req.repo_root, &["show", &format!("{base}:{path}")])
+            .ok()
+            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    fn finish(&mut self) {
+        if let Some(collected) = self.req.collected.clone() {
+            let seen: BTreeSet<String> = self
+                .tests
+                .names
+                .iter()
+                .chain(&self.req.history_tests)
+                .cloned()
+                .collect();
+            for id in collected.into_iter().filter(|id| !seen.contains(id)) {
+                self.add(id, Reason::new(Rule::NewTest));
+            }
+        }
+        if !self.patterns.always_run.is_empty() {
+            let always: Vec<String> = self
+                .out
+                .known_tests
+                .iter()
+                .filter(|id| self.patterns.always_run.is_match(id.as_str()))
+                .cloned()
+                .collect();
+            for id in always {
+                self.add(id, Reason::new(Rule::AlwaysRun));
+            }
+        }
+        if self.req.config.selection.rerun_failed {
+            for id in self.req.failed_last_run.clone() {
+                self.add(id, Reason::new(Rule::FailedLastRun));
+            }
+        }
+        // When a test file is selected by path, its node ids add nothing to pytest's work.
+        let _ = &self.tests_by_file;
+    }
+}
+
+fn is_conftest(path: &str) -> bool {
+    path == "conftest.py" || path.ends_with("/conftest.py")
+}
+
+/// Old-side lines next to a new-side line: the changed lines around it, for naming an
+/// insertion in reasons.
+fn nearest_old_lines(change: &FileChange, _new_line: u32) -> Vec<u32> {
+    let mut lines: Vec<u32> = change.old_lines.iter().copied().collect();
+    lines.extend(change.insertions_after.iter().flat_map(|&l| [l, l + 1]));
+    if lines.is_empty() {
+        lines.push(0);
+    }
+    lines
+}
+
+/// pytest's rootdir relative to the repository: the prefix under which the node ids' files
+/// are tracked. Empty when the node ids are repository-relative (the usual case).
+fn infer_rootdir<'s>(files: impl Iterator<Item = &'s str>, tracked: &BTreeSet<String>) -> String {
+    let mut votes: BTreeMap<String, usize> = BTreeMap::new();
+    for file in files.collect::<BTreeSet<_>>() {
+        if tracked.contains(file) {
+            *votes.entry(String::new()).or_default() += 1;
+            continue;
+        }
+        let suffix = format!("/{file}");
+        for t in tracked.iter().filter(|t| t.ends_with(&suffix)) {
+            *votes
+                .entry(t[..t.len() - file.len()].to_string())
+                .or_default() += 1;
+        }
+    }
+    votes
+        .into_iter()
+        .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
+        .map(|(prefix, _)| prefix)
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rootdir_is_inferred_from_node_ids() {
+        let tracked: BTreeSet<String> = ["py/tests/test_a.py", "py/tests/test_b.py", "README.md"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(
+            infer_rootdir(["tests/test_a.py", "tests/test_b.py"].into_iter(), &tracked),
+            "py/"
+        );
+        assert_eq!(
+            infer_rootdir(["py/tests/test_a.py"].into_iter(), &tracked),
+            ""
+        );
+    }
+
+    #[test]
+    fn paths_cover_their_files() {
+        assert!(covers_path("tests", "tests/test_a.py"));
+        assert!(covers_path("tests/test_a.py", "tests/test_a.py"));
+        assert!(!covers_path("tests/test_a.py", "tests/test_ab.py"));
+        assert!(!covers_path("test", "tests/test_a.py"));
+        assert!(covers_path(".", "x/y.py"));
+    }
+}
