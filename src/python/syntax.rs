@@ -138,8 +138,7 @@ impl ModuleSyntax {
         // Functions are in source pre-order, so the last match is the innermost.
         self.functions
             .iter()
-            .filter(|f| f.start <= line && line <= f.end)
-            .next_back()
+            .rfind(|f| f.start <= line && line <= f.end)
     }
 
     /// Every function, method and nested function, in source order.
