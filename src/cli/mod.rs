@@ -11,6 +11,7 @@ use crate::output::{ColorChoice, Ui};
 pub mod explain;
 pub mod info;
 pub mod select;
+pub mod tests;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -50,6 +51,8 @@ pub enum Command {
     Select(select::SelectArgs),
     /// Explain why a test is or is not selected: the rule, the changed lines, its coverage.
     Explain(explain::ExplainArgs),
+    /// Print one shard's test ids from a plan, one a line, for `pytest @file`.
+    Tests(tests::TestsArgs),
 }
 
 /// Parse the command line, run the subcommand, print any error, and return the exit code.
@@ -71,6 +74,7 @@ pub fn main() -> i32 {
         Command::Info(args) => info::run(args, &ui),
         Command::Select(args) => select::run(args, &ui),
         Command::Explain(args) => explain::run(args, &ui),
+        Command::Tests(args) => tests::run(args, &ui),
     };
     match result {
         Ok(()) => exit::OK,

@@ -27,7 +27,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 
 use globset::GlobSet;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::config::{self, Config, Granularity, Unmeasured};
 use crate::coverage::context::function_context_to_node_id;
@@ -56,7 +56,8 @@ pub struct Request<'a> {
 }
 
 /// How one changed file was handled.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ChangedFile {
     pub path: String,
     pub kind: ChangeKind,

@@ -1,0 +1,126 @@
+//! `covshard tests --plan plan.json --shard K`: one shard's test ids, one a line, for
+//! `pytest @file` (pytest reads arguments from a file prefixed with `@`, so long lists never hit
+//! the argv limit).
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::output::Ui;
+use crate::plan::Plan;
+use crate::units::ShardIndex;
+
+#[derive(Debug, clap::Args)]
+pub struct TestsArgs {
+    /// The plan written by `covshard plan --out`.
+    #[arg(long, default_value = "plan.json")]
+    pub plan: PathBuf,
+    /// Which shard, from 1 (`K` or `K/N`), or `auto` to read it from the CI's variables.
+    #[arg(long)]
+    pub shard: ShardIndex,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = TestsFormat::Lines)]
+    pub format: TestsFormat,
+    /// Do not check that the plan was made for the commit checked out here.
+    #[arg(long)]
+    pub any_commit: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TestsFormat {
+    /// One id a line (for `pytest @file`).
+    Lines,
+    Json,
+}
+
+#[derive(Serialize)]
+struct ShardJson<'a> {
+    shard: usize,
+    of: usize,
+    predicted_seconds: f64,
+    tests: Vec<&'a str>,
+}
+
+pub fn run(args: TestsArgs, ui: &Ui) -> Result<()> {
+    let plan = Plan::read(&args.plan)?;
+    let count = plan.shards.len();
+    let index = match args.shard {
+        ShardIndex::Number(k) => k,
+        ShardIndex::Auto => {
+            let (k, total) = crate::matrix::shard_from_env(|n| std::env::var(n).ok())?;
+            if let Some(total) = total
+                && total != count.max(1)
+            {
+                return Err(Error::usage(format!(
+                    "the CI runs {total} parallel jobs but the plan has {count} shard(s)"
+                ))
+                .with_hint("set the job's parallelism from the plan's shard count (the `shard-count` output of `covshard plan`)"));
+            }
+            k
+        }
+    };
+    if !args.any_commit {
+        check_commit(&plan, &args.plan)?;
+    }
+    if count == 0 {
+        // Nothing selected: the workflow should have skipped this job; an empty list is honest.
+        ui.warn("the plan selects no tests: nothing to run");
+        return Ok(());
+    }
+    let Some(shard) = plan.shards.get(index.wrapping_sub(1)) else {
+        return Err(Error::usage(format!(
+            "shard {index} does not exist: the plan has {count} shard(s), numbered 1 to {count}"
+        ))
+        .with_hint("pass --shard with a number from the plan's matrix"));
+    };
+    let text = match args.format {
+        TestsFormat::Lines => {
+            let mut text = String::new();
+            for test in &shard.tests {
+                text.push_str(&test.id);
+                text.push('\n');
+            }
+            text
+        }
+        TestsFormat::Json => {
+            let json = ShardJson {
+                shard: index,
+                of: count,
+                predicted_seconds: shard.predicted_seconds,
+                tests: shard.tests.iter().map(|t| t.id.as_str()).collect(),
+            };
+            let mut text =
+                serde_json::to_string_pretty(&json).map_err(|e| Error::Other(e.to_string()))?;
+            text.push('\n');
+            text
+        }
+    };
+    crate::cli::print_data(&text)?;
+    ui.info(&format!(
+        "shard {index}/{count}: {} test id(s), predicted {}",
+        shard.tests.len(),
+        crate::units::format_seconds(shard.predicted_seconds)
+    ));
+    Ok(())
+}
+
+/// A plan made for another commit would run the wrong tests: refuse it.
+fn check_commit(plan: &Plan, path: &std::path::Path) -> Result<()> {
+    let Some(planned) = &plan.head else {
+        return Ok(());
+    };
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let Ok(head) = crate::git::run(&cwd, &["rev-parse", "HEAD"]) else {
+        return Ok(()); // not a checkout: nothing to compare with
+    };
+    let head = String::from_utf8_lossy(&head).trim().to_string();
+    if &head != planned {
+        return Err(Error::input(
+            path,
+            format!("the plan was made for commit {planned}, but {head} is checked out"),
+        )
+        .with_hint("use the plan from this pipeline's setup job, or pass --any-commit if the difference is intended"));
+    }
+    Ok(())
+}

@@ -1,0 +1,186 @@
+//! `plan.json`: the whole plan, versioned and self-describing, written by `covshard plan` and
+//! read by `covshard tests` and `covshard report`.
+//!
+//! The file holds no timestamps and sorts everything, so the same inputs give the same bytes.
+//! Readers reject a newer major version with a clear message instead of guessing.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::selection::{ChangedFile, Reason};
+
+/// The version of the plan format; bumped on any incompatible change.
+pub const PLAN_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Plan {
+    pub version: u32,
+    /// `covshard X.Y.Z` that wrote it.
+    pub generator: String,
+    /// The commit the coverage data was recorded on (the diff's base), when known.
+    pub base: Option<String>,
+    /// The commit the plan was made for (`HEAD` of the checkout), when known.
+    pub head: Option<String>,
+    pub selection: SelectionSummary,
+    pub estimates: EstimateSummary,
+    pub packing: PackingSummary,
+    pub shards: Vec<Shard>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SelectionSummary {
+    /// `false` when the plan covers the whole suite without selecting (`--all`).
+    pub selective: bool,
+    pub run_all: bool,
+    pub run_all_reasons: Vec<Reason>,
+    /// Ids (node ids or paths) planned.
+    pub selected: usize,
+    /// Tests covshard knows of.
+    pub total: usize,
+    /// How many planned ids each rule selected (an id counts under its first reason).
+    pub by_rule: BTreeMap<String, usize>,
+    pub changed_files: Vec<ChangedFile>,
+    /// Every planned id's reasons.
+    pub reasons: BTreeMap<String, Vec<Reason>>,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EstimateSummary {
+    pub statistic: String,
+    /// Planned ids with their own history.
+    pub known: usize,
+    /// Planned ids estimated from a prior (file, folder, suite, default).
+    pub estimated: usize,
+    /// Predicted serial time of the planned tests, seconds.
+    pub total_seconds: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PackingSummary {
+    pub algorithm: String,
+    pub group_by: String,
+    pub shard_count: usize,
+    pub shard_overhead_seconds: f64,
+    /// Predicted makespan: the longest shard, overhead and group setup included.
+    pub makespan_seconds: f64,
+    /// No plan can finish sooner than this.
+    pub lower_bound_seconds: f64,
+    /// lower bound / makespan (1.0 is perfect).
+    pub efficiency: f64,
+    /// Monte Carlo makespan percentiles.
+    pub p50_seconds: f64,
+    pub p95_seconds: f64,
+    /// Predicted makespan of the whole suite on the same shard count, for comparison.
+    pub full_suite_seconds: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Shard {
+    /// 1-based.
+    pub index: usize,
+    pub predicted_seconds: f64,
+    pub tests: Vec<PlannedTest>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlannedTest {
+    /// A pytest node id, or a path (every test under it).
+    pub id: String,
+    pub seconds: f64,
+    /// Where the estimate came from: `history`, `file`, `folder`, `suite`, `default`.
+    pub estimate: String,
+}
+
+impl Plan {
+    pub fn test_count(&self) -> usize {
+        self.shards.iter().map(|s| s.tests.len()).sum()
+    }
+
+    /// Pretty JSON with a trailing newline.
+    pub fn to_json(&self) -> String {
+        let mut text = serde_json::to_string_pretty(self).expect("a plan serialises");
+        text.push('\n');
+        text
+    }
+
+    pub fn read(path: &Path) -> Result<Plan> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| {
+                let err = Error::input(path, format!("cannot read the plan: {e}"));
+                if e.kind() == std::io::ErrorKind::NotFound {
+                    err.with_hint("download the plan artifact that `covshard plan --out plan.json` wrote in the setup job")
+                } else {
+                    err
+                }
+            })?;
+        #[derive(Deserialize)]
+        struct VersionOnly {
+            version: Option<u32>,
+        }
+        let version = serde_json::from_str::<VersionOnly>(&text)
+            .map_err(|e| {
+                Error::input(
+                    path,
+                    format!("not a covshard plan (line {}: {e})", e.line()),
+                )
+                .with_hint("pass the plan.json written by `covshard plan --out plan.json`")
+            })?
+            .version;
+        match version {
+            Some(PLAN_VERSION) => {}
+            Some(v) if v > PLAN_VERSION => {
+                return Err(Error::input(
+                    path,
+                    format!(
+                        "plan format version {v} is newer than this covshard reads ({PLAN_VERSION})"
+                    ),
+                )
+                .with_hint("use the same covshard version in the plan job and the shard jobs"));
+            }
+            _ => {
+                return Err(
+                    Error::input(path, "not a covshard plan (no supported `version`)")
+                        .with_hint("pass the plan.json written by `covshard plan --out plan.json`"),
+                );
+            }
+        }
+        serde_json::from_str(&text).map_err(|e| {
+            Error::input(path, format!("invalid plan (line {}: {e})", e.line()))
+                .with_hint("regenerate it with `covshard plan --out plan.json`")
+        })
+    }
+
+    /// Write atomically: a temporary file in the same directory, then a rename.
+    pub fn write(&self, path: &Path) -> Result<()> {
+        write_atomically(path, self.to_json().as_bytes())
+    }
+}
+
+/// Write a file so that readers see the old content or the new, never half of it.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.covshard-tmp-{}", std::process::id()));
+    std::fs::write(&tmp, bytes)
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            Error::write(path, e.to_string())
+        })
+}
