@@ -168,7 +168,8 @@ mod tests {
                 .collect();
             move |name: &str| map.get(name).cloned()
         };
-        let cases: [(&[(&str, &str)], (usize, Option<usize>)); 4] = [
+        type Vars<'a> = &'a [(&'a str, &'a str)];
+        let cases: [(Vars, (usize, Option<usize>)); 4] = [
             (
                 &[("CI_NODE_INDEX", "3"), ("CI_NODE_TOTAL", "4")],
                 (3, Some(4)),
