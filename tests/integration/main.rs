@@ -1,0 +1,5 @@
+//! covshard's integration tests: one binary that runs the real `covshard` executable (and, where
+//! a test needs them, real pytest, coverage.py and the CI linters) in temporary directories.
+
+mod templates;
+mod util;

@@ -1,0 +1,101 @@
+//! A small harness shared by the integration tests: paths to fixtures, the Python and Node tools
+//! that `.ci/run` installs, and a temporary git repository to run covshard in.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The repository root of covshard itself.
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn fixtures() -> PathBuf {
+    repo().join("tests/fixtures")
+}
+
+fn in_ci() -> bool {
+    std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false")
+}
+
+/// A tool that `.ci/run` installs. Outside CI a missing tool makes the test return early with
+/// a note on stderr; in CI it is a failure, so no gap hides behind a skipped test.
+pub fn tool(env_var: &str, what: &str) -> Option<PathBuf> {
+    match std::env::var_os(env_var) {
+        Some(path) if !path.is_empty() => Some(PathBuf::from(path)),
+        _ if in_ci() => panic!("{env_var} is not set: `.ci/run` installs {what} and sets it"),
+        _ => {
+            eprintln!("note: {env_var} not set; run `bash .ci/run` to exercise {what}");
+            None
+        }
+    }
+}
+
+/// The Python interpreter of the virtual environment with the pinned pytest, coverage, etc.
+pub fn python() -> Option<PathBuf> {
+    tool("COVSHARD_PYTHON", "the pinned Python tools")
+}
+
+/// A command from the same virtual environment as [`python`].
+pub fn venv_bin(python: &Path, name: &str) -> PathBuf {
+    python
+        .parent()
+        .expect("python lives in a bin directory")
+        .join(name)
+}
+
+/// The covshard binary under test.
+pub fn covshard() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_covshard"))
+}
+
+/// Run a command, panicking with its output when it fails.
+pub fn run_ok(cmd: &mut Command) -> String {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed ({})\nstdout:\n{}\nstderr:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// `git` in `dir`, with an identity so commits work on a fresh machine.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    run_ok(
+        Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args([
+                "-c",
+                "user.email=test@covshard.invalid",
+                "-c",
+                "user.name=covshard test",
+            ])
+            .args(args),
+    )
+}
+
+/// Copy a directory tree.
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        let kind = entry.file_type().unwrap();
+        if kind.is_dir() {
+            let name = entry.file_name();
+            if name == "__pycache__" || name == ".pytest_cache" {
+                continue;
+            }
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
