@@ -82,6 +82,16 @@ pub struct Selection {
 }
 
 impl Selection {
+    /// The whole suite, without selection (`plan --all`, or no data file).
+    pub fn whole_suite(known_tests: BTreeSet<String>, reason: Reason) -> Self {
+        Selection {
+            run_all: true,
+            run_all_reasons: vec![reason],
+            known_tests,
+            ..Selection::default()
+        }
+    }
+
     /// The ids to hand to pytest, sorted: node ids and paths. Under run-all, every known test
     /// plus any selected path; node ids under a selected path are left to the path.
     pub fn test_ids(&self) -> Vec<String> {
