@@ -5,12 +5,14 @@
 //! The pipeline, top to bottom (dependencies run one way):
 //! - [`cli`]: one file per subcommand; resolves arguments and configuration, calls the pipeline.
 //! - [`coverage`]: a read-only, streaming reader of coverage.py's SQLite data file.
+//! - [`python`]: the Python-syntax layer: import-time lines, memoised functions, the import graph.
 
 pub mod cli;
 pub mod coverage;
 pub mod error;
 pub mod git;
 pub mod output;
+pub mod python;
 pub mod units;
 
 pub use error::{Error, Result};

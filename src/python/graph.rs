@@ -1,0 +1,212 @@
+//! The import graph of a repository's Python files, and the reverse closure selection needs:
+//! every file that runs a changed module when it is imported, directly or through other modules.
+//!
+//! Selection takes the test files (and the `conftest.py` files above tests) in
+//! [`ImportGraph::dependents_closure`] of the modules with import-time changes and selects all
+//! their tests (DESIGN.md, rule 2: tests with no coverage context at all are only reachable here).
+//!
+//! Edges: every import statement of a file, resolved by [`ModuleResolver`] (module, parent
+//! packages' `__init__.py`, submodules named in `from` imports), plus each file's own enclosing
+//! packages' `__init__.py`, which Python runs before the file however it is reached.
+//! Each file is parsed once and only its import statements are walked; the graph is built on one
+//! thread.
+//!
+//! Known limits: those of [`super::imports`] (dynamic imports are invisible, resolution is static
+//! and may over-connect a module name found under several roots).
+
+use std::collections::{BTreeSet, HashMap, VecDeque};
+
+use ruff_python_ast::PySourceType;
+
+use super::imports::{self, Import, ModuleResolver};
+use super::lines::LineIndex;
+
+/// Forward and reverse import edges over repository Python files (repo-relative, `/`-separated).
+#[derive(Debug, Clone)]
+pub struct ImportGraph {
+    /// Sorted, so node ids and every output are deterministic.
+    paths: Vec<String>,
+    index: HashMap<String, u32>,
+    forward: Vec<Vec<u32>>,
+    reverse: Vec<Vec<u32>>,
+    roots: Vec<String>,
+}
+
+impl ImportGraph {
+    /// Parse every `(path, source)` once and resolve its imports against all given paths.
+    /// `roots`: configured source roots; defaults and inferred roots are added
+    /// (see [`imports::infer_roots`]).
+    pub fn build<I, P, S>(files: I, roots: &[String]) -> Self
+    where
+        I: IntoIterator<Item = (P, S)>,
+        P: Into<String>,
+        S: AsRef<str>,
+    {
+        Self::build_with_phantoms(files, std::iter::empty::<&str>(), roots)
+    }
+
+    /// Like [`Self::build`], with extra `phantoms`: files that imports may resolve to but whose
+    /// source is not given, such as modules deleted or renamed by the change. Their importers
+    /// then still show up in [`Self::dependents_closure`] of the phantom path.
+    pub fn build_with_phantoms<I, P, S, Q>(
+        files: I,
+        phantoms: impl IntoIterator<Item = Q>,
+        roots: &[String],
+    ) -> Self
+    where
+        I: IntoIterator<Item = (P, S)>,
+        P: Into<String>,
+        S: AsRef<str>,
+        Q: AsRef<str>,
+    {
+        let mut parsed: Vec<(String, Vec<Import>)> = files
+            .into_iter()
+            .map(|(path, source)| {
+                let path = path.into();
+                let imports = read_imports(source.as_ref());
+                (path, imports)
+            })
+            .collect();
+        for p in phantoms {
+            parsed.push((p.as_ref().to_owned(), Vec::new()));
+        }
+        parsed.sort_by(|a, b| a.0.cmp(&b.0));
+        parsed.dedup_by(|a, b| a.0 == b.0);
+
+        let resolver = ModuleResolver::new(parsed.iter().map(|(p, _)| p.as_str()), roots);
+        let paths: Vec<String> = parsed.iter().map(|(p, _)| p.clone()).collect();
+        let index: HashMap<String, u32> = paths
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.clone(), i as u32))
+            .collect();
+        let mut forward: Vec<Vec<u32>> = Vec::with_capacity(paths.len());
+        for (path, imports) in &parsed {
+            let mut targets: BTreeSet<String> = resolver.package_inits(path).into_iter().collect();
+            for imp in imports {
+                targets.extend(resolver.resolve(path, imp));
+            }
+            let mut ids: Vec<u32> = targets
+                .iter()
+                .filter(|t| *t != path)
+                .filter_map(|t| index.get(t).copied())
+                .collect();
+            ids.sort_unstable();
+            forward.push(ids);
+        }
+        let mut reverse: Vec<Vec<u32>> = vec![Vec::new(); paths.len()];
+        for (from, tos) in forward.iter().enumerate() {
+            for &to in tos {
+                reverse[to as usize].push(from as u32);
+            }
+        }
+        Self {
+            paths,
+            index,
+            forward,
+            reverse,
+            roots: resolver.roots().to_vec(),
+        }
+    }
+
+    /// Every file in the graph, sorted.
+    pub fn files(&self) -> &[String] {
+        &self.paths
+    }
+
+    /// The source roots resolution used, sorted.
+    pub fn roots(&self) -> &[String] {
+        &self.roots
+    }
+
+    /// Whether `path` is a node.
+    pub fn contains(&self, path: &str) -> bool {
+        self.index.contains_key(path)
+    }
+
+    /// Files `path` imports directly (including its packages' `__init__.py`), sorted.
+    pub fn imports_of(&self, path: &str) -> Vec<&str> {
+        self.neighbours(&self.forward, path)
+    }
+
+    /// Files that import `path` directly, sorted.
+    pub fn importers_of(&self, path: &str) -> Vec<&str> {
+        self.neighbours(&self.reverse, path)
+    }
+
+    /// Every file that imports one of `changed`, directly or transitively, plus the changed
+    /// files themselves (those in the graph). Paths not in the graph are ignored.
+    pub fn dependents_closure<'a>(
+        &self,
+        changed: impl IntoIterator<Item = &'a str>,
+    ) -> BTreeSet<String> {
+        let mut seen = vec![false; self.paths.len()];
+        let mut stack: Vec<u32> = changed
+            .into_iter()
+            .filter_map(|p| self.index.get(p).copied())
+            .collect();
+        for &s in &stack {
+            seen[s as usize] = true;
+        }
+        while let Some(n) = stack.pop() {
+            for &m in &self.reverse[n as usize] {
+                if !seen[m as usize] {
+                    seen[m as usize] = true;
+                    stack.push(m);
+                }
+            }
+        }
+        seen.iter()
+            .enumerate()
+            .filter(|(_, s)| **s)
+            .map(|(i, _)| self.paths[i].clone())
+            .collect()
+    }
+
+    /// A shortest import chain `from -> ... -> to` (both included), for `explain`: why a test
+    /// file depends on a changed module. `None` when `from` does not reach `to`.
+    pub fn import_chain(&self, from: &str, to: &str) -> Option<Vec<&str>> {
+        let (&start, &goal) = (self.index.get(from)?, self.index.get(to)?);
+        let mut prev: Vec<u32> = vec![u32::MAX; self.paths.len()];
+        prev[start as usize] = start;
+        let mut queue = VecDeque::from([start]);
+        while let Some(n) = queue.pop_front() {
+            if n == goal {
+                let mut chain = vec![self.paths[n as usize].as_str()];
+                let mut cur = n;
+                while cur != start {
+                    cur = prev[cur as usize];
+                    chain.push(self.paths[cur as usize].as_str());
+                }
+                chain.reverse();
+                return Some(chain);
+            }
+            for &m in &self.forward[n as usize] {
+                if prev[m as usize] == u32::MAX {
+                    prev[m as usize] = n;
+                    queue.push_back(m);
+                }
+            }
+        }
+        None
+    }
+
+    fn neighbours(&self, edges: &[Vec<u32>], path: &str) -> Vec<&str> {
+        self.index
+            .get(path)
+            .map(|&i| {
+                edges[i as usize]
+                    .iter()
+                    .map(|&j| self.paths[j as usize].as_str())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// The imports of one file; error-tolerant, so a file with a syntax error keeps the imports the
+/// parser recovered.
+pub fn read_imports(source: &str) -> Vec<Import> {
+    let parsed = ruff_python_parser::parse_unchecked_source(source, PySourceType::Python);
+    imports::collect(&parsed.syntax().body, &LineIndex::new(source))
+}
