@@ -47,7 +47,7 @@ const MEMO_DECORATORS: &[&str] = &[
     "alru_cache",
 ];
 
-/// How a line of the file runs.
+/// How a line of the file runs. `MemoisedBody > Body`, so `max` keeps the memoised side.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum LineKind {
     /// Runs when the module is imported (or lies between statements at module level).
@@ -125,6 +125,34 @@ impl ModuleSyntax {
             .into_iter()
             .filter(|&l| self.affects_dependents(l))
             .collect()
+    }
+
+    /// How code inserted between old lines `after` and `after + 1` would run (a pure insertion in
+    /// a diff has no old-side line of its own). Two consecutive body lines always belong to the
+    /// body of the same top-level function, so code between them is body code too (memoised if
+    /// either side is); code right after the header of the function whose body holds
+    /// `after + 1` is body code; anything else (module level, a body's edge) is import-time.
+    pub fn insertion_kind(&self, after: u32) -> LineKind {
+        let (prev, next) = (self.line_kind(after), self.line_kind(after + 1));
+        if next == LineKind::ImportTime {
+            LineKind::ImportTime
+        } else if prev != LineKind::ImportTime {
+            prev.max(next)
+        } else if self
+            .functions
+            .iter()
+            .any(|f| f.header_end == after && f.body_lines().contains(&(after + 1)))
+        {
+            next
+        } else {
+            LineKind::ImportTime
+        }
+    }
+
+    /// The function with this `__qualname__` (the first, if a name is defined twice), so a body
+    /// change seen in one version of a file can be matched to the same function in the other.
+    pub fn function(&self, qualname: &str) -> Option<&FunctionSpan> {
+        self.functions.iter().find(|f| f.qualname == qualname)
     }
 
     /// Qualified name of the innermost function whose definition (decorators to last line)
@@ -630,6 +658,28 @@ async def top():
         ] {
             assert_eq!(m.enclosing_function(line), want, "line {line}");
         }
+    }
+
+    #[test]
+    fn insertions() {
+        let src = "X = 1\ndef f():\n    a = 1\n    b = 2\n\ndef g():\n    def h():\n        return 1\n    return h\n@cache\ndef m():\n    return 1\n";
+        let m = analyze(src);
+        for (after, want) in [
+            (0, LineKind::ImportTime),
+            (1, LineKind::ImportTime),
+            (2, LineKind::Body),
+            (3, LineKind::Body),
+            (4, LineKind::ImportTime),
+            (6, LineKind::Body),
+            (7, LineKind::Body),
+            (8, LineKind::Body),
+            (11, LineKind::MemoisedBody),
+            (12, LineKind::ImportTime),
+        ] {
+            assert_eq!(m.insertion_kind(after), want, "after line {after}");
+        }
+        assert_eq!(m.function("g.<locals>.h").map(|f| f.def_line), Some(7));
+        assert!(m.function("nope").is_none());
     }
 
     #[test]
