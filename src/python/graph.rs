@@ -360,6 +360,22 @@ mod tests {
             best = best.min(t.elapsed());
             assert_eq!(g.files().len(), files.len());
         }
+        let t = std::time::Instant::now();
+        let n: usize = files.iter().map(|(_, s)| read_imports(s).len()).sum();
+        eprintln!("reading the {n} imports alone: {:?}", t.elapsed());
+        let t = std::time::Instant::now();
+        let n: usize = files
+            .iter()
+            .map(|(_, s)| {
+                let mut lexer = ruff_python_parser::lexer::lex(s, ruff_python_parser::Mode::Module);
+                let mut count = 0;
+                while lexer.next_token() != ruff_python_ast::token::TokenKind::EndOfFile {
+                    count += 1;
+                }
+                count
+            })
+            .sum();
+        eprintln!("lexing alone ({n} tokens): {:?}", t.elapsed());
         eprintln!(
             "{} files, {:.1} MB: best of 5 builds {:?}",
             files.len(),
