@@ -5,6 +5,7 @@
 //! The pipeline, top to bottom (dependencies run one way):
 //! - [`cli`]: one file per subcommand; resolves arguments and configuration, calls the pipeline.
 //! - [`coverage`]: a read-only, streaming reader of coverage.py's SQLite data file.
+//! - [`python`]: the Python-syntax layer: import-time lines, memoised functions, the import graph.
 
 pub mod cli;
 pub mod config;

@@ -210,3 +210,177 @@ pub fn read_imports(source: &str) -> Vec<Import> {
     let parsed = ruff_python_parser::parse_unchecked_source(source, PySourceType::Python);
     imports::collect(&parsed.syntax().body, &LineIndex::new(source))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn repo() -> Vec<(&'static str, &'static str)> {
+        vec![
+            ("app/__init__.py", "from .settings import DEBUG\n"),
+            ("app/settings.py", "DEBUG = False\n"),
+            (
+                "app/models.py",
+                "from app import settings\nclass M:\n    pass\n",
+            ),
+            (
+                "app/views.py",
+                "from .models import M\ndef v():\n    from app.heavy import h\n    return h\n",
+            ),
+            ("app/heavy.py", "X = 1\n"),
+            (
+                "app/cli.py",
+                "import sys\nif __name__ == '__main__':\n    pass\n",
+            ),
+            ("app/broken.py", "import app.models\ndef f(:\n"),
+            ("tests/conftest.py", "pytest_plugins = ['fixtures.db']\n"),
+            ("tests/fixtures/db.py", "import app.models\n"),
+            ("tests/test_views.py", "from app.views import v\n"),
+            ("tests/test_cli.py", "from app import cli\n"),
+            ("tests/test_alone.py", "def test_x():\n    assert True\n"),
+        ]
+    }
+
+    #[test]
+    fn closure_follows_reverse_edges() {
+        let g = ImportGraph::build(repo(), &["tests".to_owned()]);
+        let closure = |changed: &[&str]| -> Vec<String> {
+            g.dependents_closure(changed.iter().copied())
+                .into_iter()
+                .collect()
+        };
+        assert_eq!(
+            closure(&["app/heavy.py"]),
+            ["app/heavy.py", "app/views.py", "tests/test_views.py"]
+        );
+        // Every app module runs app/__init__.py, which runs settings.
+        let all_app: Vec<String> = closure(&["app/settings.py"]);
+        for f in [
+            "app/__init__.py",
+            "app/models.py",
+            "app/cli.py",
+            "app/broken.py",
+            "tests/test_cli.py",
+            "tests/conftest.py",
+            "tests/fixtures/db.py",
+        ] {
+            assert!(all_app.contains(&f.to_owned()), "{f} in {all_app:?}");
+        }
+        assert!(!all_app.contains(&"tests/test_alone.py".to_owned()));
+        assert_eq!(closure(&["tests/test_alone.py"]), ["tests/test_alone.py"]);
+        assert!(closure(&["not/there.py"]).is_empty());
+    }
+
+    #[test]
+    fn edges_and_chains() {
+        let g = ImportGraph::build(repo(), &["tests".to_owned()]);
+        assert_eq!(
+            g.imports_of("app/models.py"),
+            ["app/__init__.py", "app/settings.py"]
+        );
+        assert_eq!(
+            g.imports_of("app/broken.py"),
+            ["app/__init__.py", "app/models.py"]
+        );
+        assert_eq!(g.importers_of("app/heavy.py"), ["app/views.py"]);
+        assert_eq!(
+            g.import_chain("tests/test_views.py", "app/heavy.py"),
+            Some(vec!["tests/test_views.py", "app/views.py", "app/heavy.py"])
+        );
+        assert_eq!(g.import_chain("tests/test_alone.py", "app/heavy.py"), None);
+    }
+
+    #[test]
+    fn phantoms_keep_importers_of_deleted_modules() {
+        let files = vec![("a.py", "import gone\n"), ("tests/test_a.py", "import a\n")];
+        let g = ImportGraph::build_with_phantoms(files, ["gone.py"], &[]);
+        assert_eq!(
+            g.dependents_closure(["gone.py"])
+                .into_iter()
+                .collect::<Vec<_>>(),
+            ["a.py", "gone.py", "tests/test_a.py"]
+        );
+    }
+
+    /// A synthetic repository: `packages` packages of `modules` modules, each module importing a
+    /// few others absolutely and relatively, plus one test file per module.
+    pub(crate) fn synthetic(packages: usize, modules: usize) -> Vec<(String, String)> {
+        let mut files = Vec::new();
+        for p in 0..packages {
+            files.push((
+                format!("src/proj/p{p}/__init__.py"),
+                "from .m0 import *\n".to_owned(),
+            ));
+            for m in 0..modules {
+                let mut src = String::from("\"\"\"Module docs.\"\"\"\nimport os\nimport typing\n");
+                src.push_str(&format!(
+                    "from proj.p{}.m{} import thing\n",
+                    (p + 1) % packages,
+                    m
+                ));
+                src.push_str(&format!("from . import m{}\n", (m + 1) % modules));
+                src.push_str(&format!("from .m{} import other as o\n", (m + 3) % modules));
+                for k in 0..20 {
+                    src.push_str(&format!(
+                        "\n\nclass C{k}(Base):\n    attr: int = {k}\n\n    def method(self, a, b=3):\n        if a > b:\n            return [x * 2 for x in range(a)]\n        return {{'k': f'{{a}}-{{b}}'}}\n"
+                    ));
+                }
+                src.push_str("\ndef late():\n    import json\n    return json.dumps({})\n");
+                files.push((format!("src/proj/p{p}/m{m}.py"), src));
+                files.push((
+                    format!("tests/p{p}/test_m{m}.py"),
+                    format!("from proj.p{p}.m{m} import C0\n\ndef test_it():\n    assert C0().method(1)\n"),
+                ));
+            }
+        }
+        files
+    }
+
+    #[test]
+    fn synthetic_tree_is_connected_as_built() {
+        let files = synthetic(5, 10);
+        let g = ImportGraph::build(files.iter().map(|(p, s)| (p.as_str(), s.as_str())), &[]);
+        assert_eq!(g.files().len(), 5 + 5 * 10 * 2);
+        let deps = g.dependents_closure(["src/proj/p0/m0.py"]);
+        // Cyclic imports through the packages reach every test.
+        assert_eq!(deps.iter().filter(|p| p.starts_with("tests/")).count(), 50);
+    }
+
+    /// Timing of the 5,000-file build; run in release:
+    /// `cargo test --release --lib python::graph::tests::build_time_5000 -- --ignored --nocapture`
+    #[test]
+    #[ignore = "timing, run in release by hand"]
+    fn build_time_5000() {
+        let files = synthetic(50, 50);
+        let bytes: usize = files.iter().map(|(_, s)| s.len()).sum();
+        let mut best = std::time::Duration::MAX;
+        for _ in 0..5 {
+            let t = std::time::Instant::now();
+            let g = ImportGraph::build(files.iter().map(|(p, s)| (p.as_str(), s.as_str())), &[]);
+            best = best.min(t.elapsed());
+            assert_eq!(g.files().len(), files.len());
+        }
+        let t = std::time::Instant::now();
+        let n: usize = files.iter().map(|(_, s)| read_imports(s).len()).sum();
+        eprintln!("reading the {n} imports alone: {:?}", t.elapsed());
+        let t = std::time::Instant::now();
+        let n: usize = files
+            .iter()
+            .map(|(_, s)| {
+                let mut lexer = ruff_python_parser::lexer::lex(s, ruff_python_parser::Mode::Module);
+                let mut count = 0;
+                while lexer.next_token() != ruff_python_ast::token::TokenKind::EndOfFile {
+                    count += 1;
+                }
+                count
+            })
+            .sum();
+        eprintln!("lexing alone ({n} tokens): {:?}", t.elapsed());
+        eprintln!(
+            "{} files, {:.1} MB: best of 5 builds {:?}",
+            files.len(),
+            bytes as f64 / 1e6,
+            best
+        );
+    }
+}
