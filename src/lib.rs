@@ -5,12 +5,14 @@
 //! The pipeline, top to bottom (dependencies run one way):
 //! - [`cli`]: one file per subcommand; resolves arguments and configuration, calls the pipeline.
 //! - [`coverage`]: a read-only, streaming reader of coverage.py's SQLite data file.
+//! - [`packing`]: pure arithmetic that packs tests into balanced shards and picks the shard count.
 
 pub mod cli;
 pub mod coverage;
 pub mod error;
 pub mod git;
 pub mod output;
+pub mod packing;
 pub mod units;
 
 pub use error::{Error, Result};
