@@ -28,7 +28,7 @@ pub use model::{GroupCosts, Item, Plan, Problem, Shard, Spread};
 pub use montecarlo::{MakespanDistribution, MonteCarloOptions, simulate, simulate_many};
 pub use tune::{TuneRow, render_chart, tune};
 
-use state::{Granularity, State, build_units};
+use state::{Granularity, State, Unit, build_units};
 
 /// Errors a caller can cause; none of them is a panic.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -125,14 +125,17 @@ pub fn pack(problem: &Problem, shards: usize, options: &PackOptions) -> Result<P
             .fold(0.0, f64::max)
     };
 
-    let mut seen_unit_counts = Vec::new();
+    let floor = problem.lower_bound(shards);
+    let mut tried: Vec<Vec<Unit>> = Vec::new();
     for &grain in grains {
         let units = build_units(problem, grain, shards);
         // Without labels, classes and files give the same units as items: skip the repeat.
-        if grain != Granularity::Items && seen_unit_counts.contains(&units.len()) {
+        if tried.iter().any(|t| same_units(t, &units)) {
             continue;
         }
-        seen_unit_counts.push(units.len());
+        // Without setup costs the setup-aware greedy places exactly like LPT: build once.
+        let independent = units.iter().all(|u| u.groups.is_empty());
+        tried.push(units.clone());
 
         let mut st = State::new(problem, units.clone(), shards);
         lpt::lpt(&mut st);
@@ -147,14 +150,18 @@ pub fn pack(problem: &Problem, shards: usize, options: &PackOptions) -> Result<P
             continue;
         }
 
-        let mut st = State::new(problem, units, shards);
-        lpt::greedy(&mut st);
-        improve::local_search(&mut st, options.max_iterations);
+        let mut name = if independent {
+            format!("lpt+search/{}", grain.name())
+        } else {
+            st = State::new(problem, units, shards);
+            lpt::greedy(&mut st);
+            format!("greedy+search/{}", grain.name())
+        };
+        improve::local_search(&mut st, options.max_iterations, floor);
         let mut assign = st.item_assignment();
-        let mut name = format!("greedy+search/{}", grain.name());
         if options.group_by == GroupBy::Auto && grain != Granularity::Items {
             // Split groups only where that shortens the longest shard.
-            assign = refine_items(problem, &assign, shards, options.max_iterations);
+            assign = refine_items(problem, &assign, shards, options.max_iterations, floor);
             name.push_str("+split");
         }
         offer(&mut best, evaluate(&assign), assign, name);
@@ -175,7 +182,7 @@ pub fn pack(problem: &Problem, shards: usize, options: &PackOptions) -> Result<P
                 problem.overhead,
                 shards,
                 incumbent,
-                problem.lower_bound(shards),
+                floor,
             );
             if let Some(unit_shard) = found {
                 let mut assign = vec![0; problem.len()];
@@ -199,15 +206,25 @@ pub fn pack(problem: &Problem, shards: usize, options: &PackOptions) -> Result<P
 }
 
 /// Item-level local search starting from an assignment (which may keep groups whole).
-fn refine_items(problem: &Problem, assign: &[u32], shards: usize, budget: usize) -> Vec<u32> {
+fn refine_items(
+    problem: &Problem,
+    assign: &[u32],
+    shards: usize,
+    budget: usize,
+    floor: f64,
+) -> Vec<u32> {
     let units = build_units(problem, Granularity::Items, shards);
     let mut st = State::new(problem, units, shards);
     for u in 0..st.units.len() {
         let shard = assign[st.units[u].items[0] as usize];
         st.place(u as u32, shard);
     }
-    improve::local_search(&mut st, budget);
+    improve::local_search(&mut st, budget, floor);
     st.item_assignment()
+}
+
+fn same_units(a: &[Unit], b: &[Unit]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.items == y.items)
 }
 
 #[cfg(test)]

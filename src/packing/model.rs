@@ -10,7 +10,7 @@
 //!
 //! Limits: estimates, setups and overhead must be finite and non-negative; ids must be unique.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use super::PackError;
 
@@ -238,7 +238,7 @@ impl Problem {
     /// Seconds of each shard for an item-to-shard assignment, under the cost model.
     pub(crate) fn shard_seconds(&self, shard_of: &[u32], shards: usize) -> Vec<f64> {
         let mut loads = vec![self.overhead; shards];
-        let mut seen: BTreeSet<(u32, u32)> = BTreeSet::new();
+        let mut seen: HashSet<(u32, u32)> = HashSet::new();
         for (i, &s) in shard_of.iter().enumerate() {
             loads[s as usize] += self.items[i].estimate;
             for g in self.costly_groups(i) {
