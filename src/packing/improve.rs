@@ -3,8 +3,10 @@
 //!
 //! Every accepted step strictly lowers the longest shard (or the number of shards at the maximum),
 //! so it terminates; it is also bounded by an iteration budget, never by the clock, so the result
-//! is the same on every machine. Per iteration it looks at the `TARGETS` least loaded shards only:
-//! O(units in the longest shard · TARGETS) for moves, plus a sort and binary searches for swaps.
+//! is the same on every machine. Per iteration it looks at the `TARGETS` least loaded shards, and
+//! for moves also at up to `HOSTS` shards that already pay one of the unit's setups:
+//! O(units in the longest shard · (TARGETS + HOSTS)) for moves, plus sorts and binary searches
+//! for swaps.
 //! Swap partners are found by estimate, so a swap whose gain comes from setup costs alone can be
 //! missed; moves see setup costs exactly. A move never empties a shard.
 
@@ -13,6 +15,8 @@ use super::state::State;
 /// How many of the least loaded shards are tried as partners of the longest one.
 const TARGETS: usize = 8;
 const SWAP_TARGETS: usize = 4;
+/// How many shards already holding one of a unit's groups are tried as move targets.
+const HOSTS: usize = 16;
 
 #[derive(Debug, Clone, Copy)]
 enum Step {
@@ -78,7 +82,14 @@ fn best_step(state: &State<'_>) -> Option<Step> {
             if new_longest >= best_score {
                 continue;
             }
-            for &s in &targets {
+            // Shards already paying the unit's setups take it for its estimate alone.
+            let hosts = state.units[u as usize]
+                .groups
+                .iter()
+                .flat_map(|&(g, _)| state.holders(g).iter().take(HOSTS))
+                .copied()
+                .filter(|&s| s != longest);
+            for s in targets.iter().copied().chain(hosts) {
                 let new_target = state.loads[s as usize] + state.exchange_delta(s, None, Some(u));
                 let score = new_longest.max(new_target);
                 if score < best_score {

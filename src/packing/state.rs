@@ -156,6 +156,8 @@ pub(crate) struct State<'p> {
     pub loads: Vec<f64>,
     pub order: BTreeSet<(Load, u32)>,
     counts: HashMap<u64, u32>,
+    /// Shards holding at least one item of each costly group, in the order they got it.
+    holders: HashMap<u32, Vec<u32>>,
 }
 
 const UNASSIGNED: u32 = u32::MAX;
@@ -178,6 +180,7 @@ impl<'p> State<'p> {
                 .map(|s| (Load(problem.overhead), s))
                 .collect(),
             counts: HashMap::new(),
+            holders: HashMap::new(),
         }
     }
 
@@ -248,7 +251,11 @@ impl<'p> State<'p> {
         let delta = self.exchange_delta(shard, None, Some(unit));
         let groups = std::mem::take(&mut self.units[unit as usize].groups);
         for &(g, c) in &groups {
-            *self.counts.entry(key(shard, g)).or_insert(0) += c;
+            let count = self.counts.entry(key(shard, g)).or_insert(0);
+            if *count == 0 {
+                self.holders.entry(g).or_default().push(shard);
+            }
+            *count += c;
         }
         self.units[unit as usize].groups = groups;
         self.unit_shard[unit as usize] = shard;
@@ -268,6 +275,9 @@ impl<'p> State<'p> {
                 *v -= c;
                 if *v == 0 {
                     self.counts.remove(&k);
+                    if let Some(list) = self.holders.get_mut(&g) {
+                        list.retain(|&s| s != shard);
+                    }
                 }
             }
         }
@@ -281,6 +291,11 @@ impl<'p> State<'p> {
         self.unit_shard[unit as usize] = UNASSIGNED;
         let load = self.loads[shard as usize] + delta;
         self.set_load(shard, load);
+    }
+
+    /// Shards that already pay `group`'s setup.
+    pub fn holders(&self, group: u32) -> &[u32] {
+        self.holders.get(&group).map_or(&[], |v| v.as_slice())
     }
 
     pub fn holds_group(&self, shard: u32, group: u32) -> bool {
