@@ -369,3 +369,33 @@ fn few_long_tests_among_many_short() {
     let plan = pack(&problem, 4, &PackOptions::default()).unwrap();
     assert_eq!(plan.makespan, 150.0);
 }
+
+#[test]
+fn oracle_knows_small_answers() {
+    let raw = Raw {
+        estimates: vec![3.0, 3.0, 2.0, 2.0, 2.0],
+        labels: vec![(None, None); 5],
+        file_setup: [0.0; 3],
+        class_setup: [0.0; 2],
+        overhead: 1.0,
+    };
+    assert_eq!(raw.optimum(2), 7.0);
+    let grouped = Raw {
+        estimates: vec![1.0; 4],
+        labels: vec![(Some(0), None); 4],
+        file_setup: [100.0, 0.0, 0.0],
+        ..raw.clone()
+    };
+    // Both shards must pay the setup: 1 + 100 + 2 each.
+    assert_eq!(grouped.optimum(2), 103.0);
+    // Twelve items into four shards is within the exhaustive search's reach.
+    let twelve = Raw {
+        estimates: (1..=12).map(f64::from).collect(),
+        labels: vec![(None, None); 12],
+        ..raw
+    };
+    assert_eq!(twelve.optimum(4), 1.0 + 78.0 / 4.0 + 0.5);
+    let plan = pack(&twelve.problem(), 4, &PackOptions::default()).unwrap();
+    assert_eq!(plan.makespan, twelve.optimum(4));
+    assert_eq!(plan.strategy, "exact/items");
+}
