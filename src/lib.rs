@@ -6,6 +6,7 @@
 //! - [`cli`]: one file per subcommand; resolves arguments and configuration, calls the pipeline.
 //! - [`coverage`]: a read-only, streaming reader of coverage.py's SQLite data file.
 //! - [`python`]: the Python-syntax layer: import-time lines, memoised functions, the import graph.
+//! - [`packing`]: pure arithmetic that packs tests into balanced shards and picks the shard count.
 
 pub mod cli;
 pub mod config;
@@ -15,6 +16,7 @@ pub mod error;
 pub mod git;
 pub mod matrix;
 pub mod output;
+pub mod packing;
 pub mod plan;
 pub mod python;
 pub mod selection;
