@@ -8,7 +8,9 @@ use std::io::Write;
 use crate::error::{Error, exit};
 use crate::output::{ColorChoice, Ui};
 
+pub mod durations;
 pub mod info;
+pub mod ingest;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -44,6 +46,10 @@ pub struct GlobalArgs {
 pub enum Command {
     /// Describe a coverage.py data file: version, mode, files, contexts, tests, recorded commit.
     Info(info::InfoArgs),
+    /// Store the durations and outcomes of a CI run (JUnit XML, .test_durations, report log).
+    Ingest(ingest::IngestArgs),
+    /// Show the duration estimates: slowest tests, known vs unknown counts, totals.
+    Durations(durations::DurationsArgs),
 }
 
 /// Parse the command line, run the subcommand, print any error, and return the exit code.
@@ -63,6 +69,8 @@ pub fn main() -> i32 {
     let ui = Ui::from_args(&cli.global);
     let result = match cli.command {
         Command::Info(args) => info::run(args, &ui),
+        Command::Ingest(args) => ingest::run(args, &ui),
+        Command::Durations(args) => durations::run(args, &ui),
     };
     match result {
         Ok(()) => exit::OK,
