@@ -104,7 +104,11 @@ fn estimate_for(id: &str, estimates: &Estimates, known: &BTreeSet<String>) -> Es
     let source = if under.iter().all(|e| e.source == Source::Known) {
         Source::Known
     } else {
-        under.iter().map(|e| e.source).max().unwrap_or(Source::Default)
+        under
+            .iter()
+            .map(|e| e.source)
+            .max()
+            .unwrap_or(Source::Default)
     };
     let sigma = under.iter().map(|e| e.sigma).fold(0.0, f64::max);
     Estimate {
@@ -164,10 +168,12 @@ fn problem_for(
                     && (test_file_of(id) == group || class_of(id).as_deref() == Some(group))
             })
             .collect();
-        let Some(longest) = members
-            .iter()
-            .max_by(|a, b| by_id[**a].seconds.total_cmp(&by_id[**b].seconds).then(b.cmp(a)))
-        else {
+        let Some(longest) = members.iter().max_by(|a, b| {
+            by_id[**a]
+                .seconds
+                .total_cmp(&by_id[**b].seconds)
+                .then(b.cmp(a))
+        }) else {
             continue;
         };
         *adjust.entry((*longest).clone()).or_default() += setup;
@@ -215,8 +221,7 @@ fn pack(problem: &Problem, req: &PackRequest) -> Result<packing::Plan> {
     let plan = match req.shards {
         ShardCount::Fixed(n) => packing::pack(problem, n.min(req.max_shards.max(1)), &options)?,
         ShardCount::Auto => {
-            packing::choose_shard_count(problem, req.target_seconds, req.max_shards, &options)?
-                .plan
+            packing::choose_shard_count(problem, req.target_seconds, req.max_shards, &options)?.plan
         }
     };
     Ok(plan)
@@ -242,7 +247,9 @@ pub fn make_plan(input: &PlanInput<'_>, req: &PackRequest) -> Result<Plan> {
     let mut by_rule: BTreeMap<String, usize> = BTreeMap::new();
     for reasons in summary_reasons.values() {
         if let Some(first) = reasons.first() {
-            *by_rule.entry(first.rule.describe().to_string()).or_default() += 1;
+            *by_rule
+                .entry(first.rule.describe().to_string())
+                .or_default() += 1;
         }
     }
     let selection_summary = SelectionSummary {
@@ -287,7 +294,10 @@ pub fn make_plan(input: &PlanInput<'_>, req: &PackRequest) -> Result<Plan> {
     }
     let (problem, by_id) = problem_for(&ids, input.estimates, known, req.overhead_seconds)?;
     let packed = pack(&problem, req)?;
-    let distribution = packing::simulate(&problem, &packed, &req.monte_carlo)?;
+    // Each run draws every test once: keep the simulation's cost flat on large suites.
+    let mut monte_carlo = req.monte_carlo;
+    monte_carlo.runs = (2_000_000 / problem.len().max(1)).clamp(50, monte_carlo.runs.max(50));
+    let distribution = packing::simulate(&problem, &packed, &monte_carlo)?;
     let shard_count = packed.shards.len();
 
     let full_suite_seconds = if req.compare_full_suite && input.selective && !selection.run_all {

@@ -89,8 +89,15 @@ pub struct Prepared {
 }
 
 /// Resolve selection (or the whole suite), estimates and the packing request.
-pub fn prepare(selection_args: &SelectionArgs, pack: &PackArgs, ci: Option<CiSystem>, ui: &Ui) -> Result<Prepared> {
-    let cwd = std::env::current_dir().map_err(|e| Error::Other(format!("no working directory: {e}")))?;
+pub fn prepare(
+    selection_args: &SelectionArgs,
+    pack: &PackArgs,
+    ci: Option<CiSystem>,
+    outputs: &[&Path],
+    ui: &Ui,
+) -> Result<Prepared> {
+    let cwd =
+        std::env::current_dir().map_err(|e| Error::Other(format!("no working directory: {e}")))?;
     let repo_root = crate::git::repo_root(&cwd).ok();
     let (config, _) = match &repo_root {
         Some(root) => Config::load(root, selection_args.config.as_deref())?,
@@ -132,7 +139,11 @@ pub fn prepare(selection_args: &SelectionArgs, pack: &PackArgs, ci: Option<CiSys
         };
         (Selection::whole_suite(known, reason), false, base)
     } else {
-        let resolved = resolve(selection_args, ui)?;
+        let mut own: Vec<&Path> = outputs.to_vec();
+        if let Some(d) = &pack.durations {
+            own.push(d);
+        }
+        let resolved = resolve(selection_args, &own, ui)?;
         (resolved.selection, true, resolved.base)
     };
     let statistic = config.durations.statistic;
@@ -168,7 +179,10 @@ pub fn prepare(selection_args: &SelectionArgs, pack: &PackArgs, ci: Option<CiSys
     if let Some(ci) = ci
         && max_shards > ci.max_jobs()
     {
-        ui.warn(&format!("{ci:?} runs at most {} parallel jobs: --max-shards lowered to it", ci.max_jobs()));
+        ui.warn(&format!(
+            "{ci:?} runs at most {} parallel jobs: --max-shards lowered to it",
+            ci.max_jobs()
+        ));
         max_shards = ci.max_jobs();
     }
     let shards = match pack.shards {
@@ -190,7 +204,10 @@ pub fn prepare(selection_args: &SelectionArgs, pack: &PackArgs, ci: Option<CiSys
             shards,
             target_seconds: pack.target.unwrap_or(config.packing.target).0,
             max_shards,
-            overhead_seconds: pack.shard_overhead.unwrap_or(config.packing.shard_overhead).0,
+            overhead_seconds: pack
+                .shard_overhead
+                .unwrap_or(config.packing.shard_overhead)
+                .0,
             group_by: pack.group_by.unwrap_or(config.packing.group_by),
             monte_carlo: MonteCarloOptions {
                 seed: pack.seed,
@@ -217,7 +234,11 @@ fn durations_file(path: &Path) -> Result<Vec<crate::history::store::StoredSample
 }
 
 pub fn run(args: PlanArgs, ui: &Ui) -> Result<()> {
-    let prepared = prepare(&args.selection, &args.pack, Some(args.matrix), ui)?;
+    let outputs: Vec<&Path> = [Some(args.out.as_path()), args.summary_markdown.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect();
+    let prepared = prepare(&args.selection, &args.pack, Some(args.matrix), &outputs, ui)?;
     let input = PlanInput {
         selection: &prepared.selection,
         selective: prepared.selective,
@@ -245,8 +266,10 @@ fn emit(plan: &Plan, args: &PlanArgs, ui: &Ui) -> Result<()> {
     crate::cli::print_data(&stdout)?;
     if args.github_output {
         let Some(path) = std::env::var_os("GITHUB_OUTPUT").filter(|p| !p.is_empty()) else {
-            return Err(Error::usage("--github-output needs $GITHUB_OUTPUT, which GitHub Actions sets")
-                .with_hint("drop --github-output outside GitHub Actions"));
+            return Err(Error::usage(
+                "--github-output needs $GITHUB_OUTPUT, which GitHub Actions sets",
+            )
+            .with_hint("drop --github-output outside GitHub Actions"));
         };
         append(Path::new(&path), &matrix::github_outputs(shards, has_tests))?;
     }

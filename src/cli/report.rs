@@ -23,8 +23,10 @@ pub struct ReportArgs {
 pub fn run(args: ReportArgs, ui: &Ui) -> Result<()> {
     let plan = Plan::read(&args.plan)?;
     if args.html.is_none() && !args.markdown {
-        return Err(crate::Error::usage("nothing to do: pass --html FILE and/or --markdown")
-            .with_hint("covshard report --plan plan.json --html report.html"));
+        return Err(
+            crate::Error::usage("nothing to do: pass --html FILE and/or --markdown")
+                .with_hint("covshard report --plan plan.json --html report.html"),
+        );
     }
     if let Some(path) = &args.html {
         write_atomically(path, crate::report::html::render(&plan).as_bytes())?;

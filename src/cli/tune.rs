@@ -34,10 +34,12 @@ pub enum TuneFormat {
 pub fn parse_counts(text: &str) -> Result<Vec<usize>, String> {
     let mut out = Vec::new();
     for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let bad = || format!("invalid shard counts `{text}`: expected a list like `1-16` or `2,4,8`");
+        let bad =
+            || format!("invalid shard counts `{text}`: expected a list like `1-16` or `2,4,8`");
         match part.split_once('-') {
             Some((a, b)) => {
-                let (a, b): (usize, usize) = (a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?);
+                let (a, b): (usize, usize) =
+                    (a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?);
                 if a == 0 || b < a {
                     return Err(bad());
                 }
@@ -69,7 +71,7 @@ struct TuneJson<'a> {
 }
 
 pub fn run(args: TuneArgs, ui: &Ui) -> Result<()> {
-    let prepared = prepare(&args.selection, &args.pack, None, ui)?;
+    let prepared = prepare(&args.selection, &args.pack, None, &[], ui)?;
     let ids = crate::planner::plan_ids(&prepared.selection, prepared.collected.as_ref());
     if ids.is_empty() {
         ui.info("no tests selected: nothing to tune");
@@ -107,7 +109,8 @@ pub fn run(args: TuneArgs, ui: &Ui) -> Result<()> {
                 overhead_seconds: prepared.request.overhead_seconds,
                 rows: &rows,
             };
-            let mut text = serde_json::to_string_pretty(&json).map_err(|e| Error::Other(e.to_string()))?;
+            let mut text =
+                serde_json::to_string_pretty(&json).map_err(|e| Error::Other(e.to_string()))?;
             text.push('\n');
             crate::cli::print_data(&text)
         }

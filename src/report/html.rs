@@ -57,7 +57,7 @@ fn gantt(plan: &Plan) -> String {
         let y = row as f64 * row_height + 4.0;
         let _ = write!(
             svg,
-            r#"<text x="0" y="{:.1}" font-size="12" fill="#333">shard {}</text>"#,
+            r##"<text x="0" y="{:.1}" font-size="12" fill="#333">shard {}</text>"##,
             y + 15.0,
             shard.index
         );
@@ -111,8 +111,15 @@ pub fn render(plan: &Plan) -> String {
         escape(&super::summary::selection_line(plan))
     );
     if let Some(base) = &plan.base {
-        let _ = writeln!(html, "<p class=\"muted\">base commit <code>{}</code>{}</p>", escape(base),
-            plan.head.as_ref().map(|h| format!(", planned for <code>{}</code>", escape(h))).unwrap_or_default());
+        let _ = writeln!(
+            html,
+            "<p class=\"muted\">base commit <code>{}</code>{}</p>",
+            escape(base),
+            plan.head
+                .as_ref()
+                .map(|h| format!(", planned for <code>{}</code>", escape(h)))
+                .unwrap_or_default()
+        );
     }
     let p = &plan.packing;
     if plan.shards.is_empty() {
@@ -127,7 +134,9 @@ pub fn render(plan: &Plan) -> String {
             format_seconds(p.p95_seconds),
             format_seconds(p.lower_bound_seconds),
             p.efficiency * 100.0,
-            p.full_suite_seconds.map(format_seconds).unwrap_or_else(|| "—".into())
+            p.full_suite_seconds
+                .map(format_seconds)
+                .unwrap_or_else(|| "—".into())
         );
         html.push_str("<h2>Shards</h2>\n");
         html.push_str(&gantt(plan));
@@ -180,7 +189,11 @@ pub fn render(plan: &Plan) -> String {
         }
         html.push_str("</table>\n");
     }
-    let _ = writeln!(html, "<p class=\"muted\">{}</p>\n</body></html>", escape(&plan.generator));
+    let _ = writeln!(
+        html,
+        "<p class=\"muted\">{}</p>\n</body></html>",
+        escape(&plan.generator)
+    );
     html
 }
 
@@ -190,6 +203,9 @@ mod tests {
 
     #[test]
     fn escapes_markup() {
-        assert_eq!(escape("<a href=\"x\">&'"), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
+        assert_eq!(
+            escape("<a href=\"x\">&'"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
+        );
     }
 }

@@ -83,7 +83,12 @@ pub fn text(plan: &Plan) -> String {
         p.efficiency * 100.0
     );
     if let Some(full) = p.full_suite_seconds {
-        let _ = write!(out, "; the whole suite would take {} on {} shard(s)", format_seconds(full), p.shard_count);
+        let _ = write!(
+            out,
+            "; the whole suite would take {} on {} shard(s)",
+            format_seconds(full),
+            p.shard_count
+        );
     }
     out.push('\n');
     out
@@ -100,21 +105,51 @@ pub fn markdown(plan: &Plan) -> String {
     let p = &plan.packing;
     out.push_str("| | |\n|---|---|\n");
     let _ = writeln!(out, "| shards | {} |", p.shard_count);
-    let _ = writeln!(out, "| predicted makespan | {} |", format_seconds(p.makespan_seconds));
-    let _ = writeln!(out, "| p50 / p95 | {} / {} |", format_seconds(p.p50_seconds), format_seconds(p.p95_seconds));
-    let _ = writeln!(out, "| lower bound | {} |", format_seconds(p.lower_bound_seconds));
+    let _ = writeln!(
+        out,
+        "| predicted makespan | {} |",
+        format_seconds(p.makespan_seconds)
+    );
+    let _ = writeln!(
+        out,
+        "| p50 / p95 | {} / {} |",
+        format_seconds(p.p50_seconds),
+        format_seconds(p.p95_seconds)
+    );
+    let _ = writeln!(
+        out,
+        "| lower bound | {} |",
+        format_seconds(p.lower_bound_seconds)
+    );
     let _ = writeln!(out, "| efficiency | {:.1}% |", p.efficiency * 100.0);
     if let Some(full) = p.full_suite_seconds {
-        let _ = writeln!(out, "| whole suite on {} shard(s) | {} |", p.shard_count, format_seconds(full));
+        let _ = writeln!(
+            out,
+            "| whole suite on {} shard(s) | {} |",
+            p.shard_count,
+            format_seconds(full)
+        );
     }
     out.push_str("\n| shard | tests | predicted |\n|---:|---:|---:|\n");
     for shard in &plan.shards {
-        let _ = writeln!(out, "| {} | {} | {} |", shard.index, shard.tests.len(), format_seconds(shard.predicted_seconds));
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} |",
+            shard.index,
+            shard.tests.len(),
+            format_seconds(shard.predicted_seconds)
+        );
     }
     if !plan.selection.changed_files.is_empty() {
         out.push_str("\n<details><summary>changed files</summary>\n\n| file | change | selects |\n|---|---|---|\n");
         for f in &plan.selection.changed_files {
-            let _ = writeln!(out, "| `{}` | {:?} | {} |", f.path.replace('|', "\\|"), f.kind, f.handling);
+            let _ = writeln!(
+                out,
+                "| `{}` | {:?} | {} |",
+                f.path.replace('|', "\\|"),
+                f.kind,
+                f.handling
+            );
         }
         out.push_str("\n</details>\n");
     }

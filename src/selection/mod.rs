@@ -53,6 +53,9 @@ pub struct Request<'a> {
     pub failed_last_run: BTreeSet<String>,
     /// Tests known from the durations history.
     pub history_tests: BTreeSet<String>,
+    /// covshard's own inputs and outputs (the data file, the collected list, the plan...):
+    /// untracked files in the checkout that are not changes to the project.
+    pub own_files: Vec<std::path::PathBuf>,
 }
 
 /// How one changed file was handled.
@@ -359,12 +362,29 @@ impl<'a> Engine<'a> {
         });
     }
 
+    fn is_own_file(&self, repo_path: &str) -> bool {
+        let here = self.req.repo_root.join(repo_path);
+        let here = here.canonicalize().unwrap_or(here);
+        self.req.own_files.iter().any(|own| {
+            let own = if own.is_absolute() {
+                own.clone()
+            } else {
+                std::env::current_dir().unwrap_or_default().join(own)
+            };
+            own.canonicalize().unwrap_or(own) == here
+        })
+    }
+
     fn is_test_module(&self, path: &str) -> bool {
         self.tests_by_file.contains_key(path)
             || (!is_conftest(path) && self.patterns.test_files.is_match(path))
     }
 
     fn apply(&mut self, change: &FileChange) -> Result<()> {
+        if change.old_path.is_none() && self.is_own_file(change.path()) {
+            self.note(change, "covshard's own input or output: ignored");
+            return Ok(());
+        }
         if !change.content_changed() {
             self.note(change, "mode change only: nothing selected");
             return Ok(());
