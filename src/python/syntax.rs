@@ -715,3 +715,40 @@ async def top():
         }
     }
 }
+
+/// Cross-check against CPython's own `ast`: dumps the classification of every `.py` file under
+/// `$COVSHARD_PY_DIR` to `$COVSHARD_PY_OUT` (`path<TAB>parsed<TAB>IBM...` per file), so a script
+/// can compare it with `ast.walk` (statement lines outside functions must be `I`, lines from a
+/// function's first body statement to its end `B`). Ignored: needs a Python tree on disk.
+#[cfg(test)]
+mod cross_check {
+    #[test]
+    #[ignore = "needs COVSHARD_PY_DIR and COVSHARD_PY_OUT"]
+    fn dump_kinds() {
+        use std::io::Write;
+        let dir = std::env::var("COVSHARD_PY_DIR").expect("COVSHARD_PY_DIR");
+        let out = std::env::var("COVSHARD_PY_OUT").expect("COVSHARD_PY_OUT");
+        let mut out = std::io::BufWriter::new(std::fs::File::create(out).expect("create out"));
+        let mut stack = vec![std::path::PathBuf::from(dir)];
+        while let Some(d) = stack.pop() {
+            for entry in std::fs::read_dir(&d).expect("read dir").flatten() {
+                let p = entry.path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if p.extension().is_some_and(|e| e == "py")
+                    && let Ok(src) = std::fs::read_to_string(&p)
+                {
+                    let m = super::analyze(&src);
+                    let kinds: String = (1..=m.line_count())
+                        .map(|l| match m.line_kind(l) {
+                            super::LineKind::ImportTime => 'I',
+                            super::LineKind::Body => 'B',
+                            super::LineKind::MemoisedBody => 'M',
+                        })
+                        .collect();
+                    writeln!(out, "{}\t{}\t{}", p.display(), m.parsed(), kinds).expect("write");
+                }
+            }
+        }
+    }
+}
