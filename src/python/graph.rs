@@ -476,4 +476,32 @@ mod tests {
         }
         eprintln!("{files} files, {imports} imports: prefix parse agrees");
     }
+
+    proptest::proptest! {
+        /// Reverse reachability and forward chains agree: a file is in the closure of a module
+        /// exactly when an import chain leads from it to the module.
+        #[test]
+        fn closure_agrees_with_chains(edges in proptest::collection::vec((0usize..12, 0usize..12), 0..30)) {
+            let mut sources = vec![String::new(); 12];
+            for (from, to) in edges {
+                sources[from].push_str(&format!("import m{to}\n"));
+            }
+            let files: Vec<(String, String)> = sources
+                .into_iter()
+                .enumerate()
+                .map(|(i, s)| (format!("m{i}.py"), s))
+                .collect();
+            let g = ImportGraph::build(files.iter().map(|(p, s)| (p.as_str(), s.as_str())), &[]);
+            for (changed, _) in &files {
+                let closure = g.dependents_closure([changed.as_str()]);
+                for (file, _) in &files {
+                    proptest::prop_assert_eq!(
+                        closure.contains(file),
+                        g.import_chain(file, changed).is_some(),
+                        "{} -> {}", file, changed
+                    );
+                }
+            }
+        }
+    }
 }

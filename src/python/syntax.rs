@@ -239,7 +239,7 @@ pub fn analyze(source: &str) -> ModuleSyntax {
     }
 }
 
-/// Local names that stand for a memoising decorator or for `functools`.
+/// Local names that stand for a memoising decorator (attribute spellings are matched by name).
 struct MemoNames {
     decorators: BTreeSet<String>,
 }
