@@ -48,7 +48,8 @@ const MEMO_DECORATORS: &[&str] = &[
 ];
 
 /// How a line of the file runs. `MemoisedBody > Body`, so `max` keeps the memoised side.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum LineKind {
     /// Runs when the module is imported (or lies between statements at module level).
     ImportTime,
@@ -59,7 +60,7 @@ pub enum LineKind {
 }
 
 /// One function (or method, or nested function) of the file.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct FunctionSpan {
     /// Python's `__qualname__`: `f`, `C.method`, `outer.<locals>.inner`.
     pub qualname: String,
