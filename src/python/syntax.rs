@@ -535,6 +535,18 @@ mod tests {
                 "IBI",
             ),
             ("empty file", "", ""),
+            ("byte order mark", "\u{feff}def f():\n    return 1\n", "IB"),
+            (
+                "tabs and form feeds",
+                "\x0cdef f():\n\tif x:\n\t\treturn 1\n",
+                "IBB",
+            ),
+            ("no final newline", "def f():\n    return 1", "IB"),
+            (
+                "decorated class and conditional def",
+                "@dataclass\nclass P:\n    x: int = 0\nif PY3:\n    def g():\n        pass\nelse:\n    g = None\n",
+                "IIIIIBII",
+            ),
         ];
         for (name, src, want) in cases {
             assert_eq!(kinds(src), *want, "{name}:\n{src}");
