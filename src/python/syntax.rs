@@ -25,7 +25,9 @@
 //!
 //! Known limits: a function called at import time (a class factory, a registry) has body lines that
 //! run at import; this module cannot know that, coverage data does (the empty context `''`).
-//! Memoisation applied by a call (`f = functools.cache(g)`) or by an unknown decorator is not seen.
+//! Memoisation applied by a call (`f = functools.cache(g)`) or by an unknown decorator is not seen,
+//! and neither are the plain functions a memoised function calls: their coverage, too, names only
+//! the first caller (a call graph would be needed).
 
 use std::collections::BTreeSet;
 
