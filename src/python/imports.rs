@@ -27,7 +27,7 @@ use ruff_python_ast::{Expr, Stmt};
 use super::lines::LineIndex;
 
 /// One imported module as written in the source; `import a, b` gives two.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 pub struct Import {
     /// 1-based line of the statement.
     pub line: u32,

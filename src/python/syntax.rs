@@ -25,7 +25,9 @@
 //!
 //! Known limits: a function called at import time (a class factory, a registry) has body lines that
 //! run at import; this module cannot know that, coverage data does (the empty context `''`).
-//! Memoisation applied by a call (`f = functools.cache(g)`) or by an unknown decorator is not seen.
+//! Memoisation applied by a call (`f = functools.cache(g)`) or by an unknown decorator is not seen,
+//! and neither are the plain functions a memoised function calls: their coverage, too, names only
+//! the first caller (a call graph would be needed).
 
 use std::collections::BTreeSet;
 
@@ -48,7 +50,8 @@ const MEMO_DECORATORS: &[&str] = &[
 ];
 
 /// How a line of the file runs. `MemoisedBody > Body`, so `max` keeps the memoised side.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum LineKind {
     /// Runs when the module is imported (or lies between statements at module level).
     ImportTime,
@@ -59,7 +62,7 @@ pub enum LineKind {
 }
 
 /// One function (or method, or nested function) of the file.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct FunctionSpan {
     /// Python's `__qualname__`: `f`, `C.method`, `outer.<locals>.inner`.
     pub qualname: String,
@@ -239,7 +242,7 @@ pub fn analyze(source: &str) -> ModuleSyntax {
     }
 }
 
-/// Local names that stand for a memoising decorator or for `functools`.
+/// Local names that stand for a memoising decorator (attribute spellings are matched by name).
 struct MemoNames {
     decorators: BTreeSet<String>,
 }
@@ -534,6 +537,18 @@ mod tests {
                 "IBI",
             ),
             ("empty file", "", ""),
+            ("byte order mark", "\u{feff}def f():\n    return 1\n", "IB"),
+            (
+                "tabs and form feeds",
+                "\x0cdef f():\n\tif x:\n\t\treturn 1\n",
+                "IBB",
+            ),
+            ("no final newline", "def f():\n    return 1", "IB"),
+            (
+                "decorated class and conditional def",
+                "@dataclass\nclass P:\n    x: int = 0\nif PY3:\n    def g():\n        pass\nelse:\n    g = None\n",
+                "IIIIIBII",
+            ),
         ];
         for (name, src, want) in cases {
             assert_eq!(kinds(src), *want, "{name}:\n{src}");
@@ -710,6 +725,43 @@ async def top():
             for line in 0..=m.line_count() + 1 {
                 if !m.is_import_time(line) {
                     proptest::prop_assert!(m.functions().iter().any(|f| f.body_lines().contains(&line)));
+                }
+            }
+        }
+    }
+}
+
+/// Cross-check against CPython's own `ast`: dumps the classification of every `.py` file under
+/// `$COVSHARD_PY_DIR` to `$COVSHARD_PY_OUT` (`path<TAB>parsed<TAB>IBM...` per file), so a script
+/// can compare it with `ast.walk` (statement lines outside functions must be `I`, lines from a
+/// function's first body statement to its end `B`). Ignored: needs a Python tree on disk.
+#[cfg(test)]
+mod cross_check {
+    #[test]
+    #[ignore = "needs COVSHARD_PY_DIR and COVSHARD_PY_OUT"]
+    fn dump_kinds() {
+        use std::io::Write;
+        let dir = std::env::var("COVSHARD_PY_DIR").expect("COVSHARD_PY_DIR");
+        let out = std::env::var("COVSHARD_PY_OUT").expect("COVSHARD_PY_OUT");
+        let mut out = std::io::BufWriter::new(std::fs::File::create(out).expect("create out"));
+        let mut stack = vec![std::path::PathBuf::from(dir)];
+        while let Some(d) = stack.pop() {
+            for entry in std::fs::read_dir(&d).expect("read dir").flatten() {
+                let p = entry.path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if p.extension().is_some_and(|e| e == "py")
+                    && let Ok(src) = std::fs::read_to_string(&p)
+                {
+                    let m = super::analyze(&src);
+                    let kinds: String = (1..=m.line_count())
+                        .map(|l| match m.line_kind(l) {
+                            super::LineKind::ImportTime => 'I',
+                            super::LineKind::Body => 'B',
+                            super::LineKind::MemoisedBody => 'M',
+                        })
+                        .collect();
+                    writeln!(out, "{}\t{}\t{}", p.display(), m.parsed(), kinds).expect("write");
                 }
             }
         }
