@@ -7,7 +7,9 @@
 
 use std::time::Instant;
 
-use covshard::packing::{GroupCosts, Item, PackOptions, Problem, pack};
+use covshard::packing::{
+    GroupCosts, Item, MonteCarloOptions, PackOptions, Problem, pack, simulate,
+};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -56,7 +58,24 @@ fn time_pack(label: &str, problem: &Problem, shards: usize) {
 }
 
 fn main() {
-    time_pack("independent", &suite(100_000, 1.5, 1, 0, 0.0), 256);
+    let big = suite(100_000, 1.5, 1, 0, 0.0);
+    time_pack("independent", &big, 256);
+    let plan = pack(&big, 256, &PackOptions::default()).expect("non-empty suite");
+    let mc = MonteCarloOptions {
+        runs: 100,
+        ..MonteCarloOptions::default()
+    };
+    let start = Instant::now();
+    let dist = simulate(&big, &plan, &mc).expect("plan of this suite");
+    println!(
+        "monte carlo: {} runs x {} tests: {:.0} ms, p50 {:.1}s, p95 {:.1}s (predicted {:.1}s)",
+        mc.runs,
+        big.len(),
+        start.elapsed().as_secs_f64() * 1e3,
+        dist.p50,
+        dist.p95,
+        plan.makespan
+    );
     time_pack(
         "2000 files, 5s setup",
         &suite(100_000, 1.5, 1, 2_000, 5.0),

@@ -41,6 +41,8 @@ pub enum PackError {
     InvalidNumber { what: String, value: f64 },
     #[error("test id `{0}` appears twice")]
     DuplicateId(String),
+    #[error("the plan was not made from this problem")]
+    PlanMismatch,
 }
 
 impl From<PackError> for crate::Error {

@@ -101,7 +101,8 @@ pub fn simulate(
     Ok(simulate_many(problem, &[plan], options)?.remove(0))
 }
 
-/// Simulate several plans of the same problem on the same random draws.
+/// Simulate several plans of the same problem on the same random draws. Each plan must come from
+/// [`pack`](super::pack) on this `problem` ([`PackError::PlanMismatch`] otherwise).
 pub fn simulate_many(
     problem: &Problem,
     plans: &[&Plan],
@@ -112,6 +113,15 @@ pub fn simulate_many(
             what: "the default spread (sigma)".into(),
             value: options.default_sigma,
         });
+    }
+    let fits = plans.iter().all(|plan| {
+        plan.shards
+            .iter()
+            .flat_map(|s| &s.items)
+            .all(|&i| (i as usize) < problem.items.len())
+    });
+    if !fits {
+        return Err(PackError::PlanMismatch);
     }
     let runs = options.runs.max(1);
     let laws: Vec<Law> = problem
