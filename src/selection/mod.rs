@@ -107,8 +107,11 @@ impl Selection {
             .filter(|id| !id.contains("::"))
             .cloned()
             .collect();
+        // A node id or a path under another selected path adds nothing for pytest.
         ids.retain(|id| {
-            !id.contains("::") || !paths.iter().any(|p| covers_path(p, test_file_of(id)))
+            !paths
+                .iter()
+                .any(|p| p != id && covers_path(p, test_file_of(id)))
         });
         ids.into_iter().collect()
     }
