@@ -203,6 +203,16 @@ fn the_whole_loop_with_real_pytest() {
         "--out",
         "plan.json",
     ]));
+    // Same inputs, same plan, byte for byte; and the plan reads back into its strict types.
+    let first = std::fs::read(dir.join("plan.json")).unwrap();
+    run_ok(covshard().current_dir(&dir).args([
+        "plan", "--db", ".coverage", "--collected", "collected.txt", "--shards", "2", "--out",
+        "plan.json",
+    ]));
+    assert_eq!(first, std::fs::read(dir.join("plan.json")).unwrap(), "plan is not deterministic");
+    let typed = covshard::plan::Plan::read(&dir.join("plan.json")).unwrap();
+    assert_eq!(typed.shards.len(), 2);
+    assert!(typed.packing.efficiency > 0.0 && typed.packing.efficiency <= 1.0);
     let plan = plan_json(&dir);
     let planned: BTreeSet<String> = plan["shards"]
         .as_array()
