@@ -186,7 +186,15 @@ pub fn ingest(req: &Request, ui: &Ui) -> Result<Summary> {
         summary.run_id = Some(store::insert_run(&tx, &run, &merged, &bar)?);
         bar.finish_and_clear();
     }
-    summary.pruned = store::prune(&tx, req.keep)?;
+    summary.pruned = if summary.carried.runs > 0 {
+        store::prune(&tx, req.keep)?
+    } else {
+        store::prune_tests(
+            &tx,
+            req.keep,
+            merged.iter().map(|p| p.sample.node_id.as_str()),
+        )?
+    };
     tx.commit().map_err(sql_err)?;
     Ok(summary)
 }

@@ -21,7 +21,7 @@ use quick_xml::XmlVersion;
 use quick_xml::events::{BytesStart, Event};
 
 use crate::error::Result;
-use crate::history::{Outcome, line_of, report_error};
+use crate::history::{LineCounter, Outcome, line_of, report_error};
 
 /// One `<testcase>`.
 #[derive(Debug, Clone, PartialEq)]
@@ -49,6 +49,7 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Report> {
     let mut current: Option<Case> = None;
     let mut depth = 0usize;
     let mut seen_root = false;
+    let mut lines = LineCounter::new(bytes);
     let xml_err = |reader: &quick_xml::Reader<&[u8]>, e: &dyn std::fmt::Display| {
         report_error(
             path,
@@ -79,7 +80,8 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Report> {
                         .with_hint("pass the file written by `pytest --junitxml=FILE`"));
                     }
                 }
-                let line = || line_of(bytes, start);
+                let tag_line = lines.line_at(start);
+                let line = || tag_line;
                 match tag {
                     "testsuite" => {
                         report
