@@ -437,3 +437,83 @@ fn coverage_py_still_reports_and_combines() {
     assert_eq!(count(&db, "SELECT count(*) FROM covshard_sample"), 4);
     coverage(&["report"]);
 }
+
+/// The JSON output reads back into the documented shape, with nothing extra.
+#[test]
+fn durations_json_has_the_documented_shape() {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Slow {
+        node_id: String,
+        seconds: f64,
+        samples: usize,
+        source: String,
+    }
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Report {
+        version: u32,
+        statistic: String,
+        runs: usize,
+        recorded_commit: Option<String>,
+        known: usize,
+        unknown: usize,
+        known_seconds: f64,
+        unknown_seconds: f64,
+        total_seconds: f64,
+        slowest: Vec<Slow>,
+        group_setup: Vec<(String, f64)>,
+    }
+    let (dir, _db) = setup();
+    covshard(dir.path())
+        .args([
+            "ingest",
+            "--commit",
+            "c",
+            "--reportlog",
+            "shard1.reportlog.jsonl",
+        ])
+        .assert()
+        .success();
+    let out = covshard(dir.path())
+        .args(["durations", "--format", "json", "--statistic", "p90"])
+        .output()
+        .unwrap();
+    let report: Report = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report.version, 1);
+    assert_eq!(report.statistic, "p90");
+    assert_eq!(report.known, 4);
+    assert!(!report.group_setup.is_empty());
+}
+
+/// An immutable file (`chattr +i`, which stops root too) is refused by SQLite itself; the
+/// error is the same exit 6. Skipped where the file system has no immutable flag.
+#[test]
+fn an_immutable_data_file_is_exit_6() {
+    let (dir, db) = setup();
+    let chattr = |flag: &str| {
+        StdCommand::new("chattr")
+            .arg(flag)
+            .arg(&db)
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if !chattr("+i") {
+        eprintln!("skipping: chattr +i is not available here");
+        return;
+    }
+    let out = covshard(dir.path())
+        .args(["ingest", "--commit", "c", "--junit", "junit-shard1.xml"])
+        .output()
+        .unwrap();
+    chattr("-i");
+    assert_eq!(
+        out.status.code(),
+        Some(6),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!has_covshard_tables(&db));
+}
