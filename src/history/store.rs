@@ -70,13 +70,17 @@ pub(crate) fn sql_err(conn: &Connection) -> impl Fn(rusqlite::Error) -> Error + 
 pub fn has_tables(conn: &Connection) -> Result<bool> {
     match schema_version(conn)? {
         None => Ok(false),
-        Some(v) if v > SCHEMA_VERSION => Err(Error::input(
-            conn.path().unwrap_or("<data file>"),
-            format!("covshard's tables are at schema version {v}; this covshard understands up to {SCHEMA_VERSION}"),
-        )
-        .with_hint("upgrade covshard (the file was written by a newer version)")),
+        Some(v) if v > SCHEMA_VERSION => Err(newer_schema(conn, v)),
         Some(_) => Ok(true),
     }
+}
+
+fn newer_schema(conn: &Connection, version: i64) -> Error {
+    Error::input(
+        conn.path().unwrap_or("<data file>"),
+        format!("covshard's tables are at schema version {version}; this covshard understands up to {SCHEMA_VERSION}"),
+    )
+    .with_hint("upgrade covshard (the file was written by a newer version)")
 }
 
 fn schema_version(conn: &Connection) -> Result<Option<i64>> {
@@ -100,10 +104,7 @@ fn schema_version(conn: &Connection) -> Result<Option<i64>> {
 pub fn migrate(tx: &Transaction<'_>) -> Result<()> {
     let err = sql_err(tx);
     let current = match schema_version(tx)? {
-        Some(v) if v > SCHEMA_VERSION => {
-            has_tables(tx)?;
-            unreachable!("has_tables refuses newer schemas")
-        }
+        Some(v) if v > SCHEMA_VERSION => return Err(newer_schema(tx, v)),
         Some(v) => v,
         None => {
             tx.execute_batch("CREATE TABLE covshard_schema (version INTEGER NOT NULL); INSERT INTO covshard_schema (version) VALUES (0);")
@@ -584,6 +585,24 @@ mod tests {
                 .unwrap()
                 .contains("t.py::a")
         );
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused_by_readers_and_writers() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = coverage_file(dir.path(), &[]);
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch("CREATE TABLE covshard_schema (version INTEGER NOT NULL); INSERT INTO covshard_schema VALUES (99);")
+            .unwrap();
+        let conn = crate::history::open_read(&path).unwrap();
+        let msg = crate::history::recorded_commit(&conn)
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("schema version 99"), "{msg}");
+        let mut conn = open_write(&path).unwrap();
+        let tx = begin(&mut conn).unwrap();
+        assert!(migrate(&tx).is_err());
     }
 
     #[test]
