@@ -199,7 +199,7 @@ fn keep_limits_the_samples_per_test() {
     assert_eq!(
         count(
             &db,
-            "SELECT max(n) FROM (SELECT count(*) AS n FROM covshard_sample GROUP BY node_id)"
+            "SELECT max(n) FROM (SELECT count(*) AS n FROM covshard_sample GROUP BY test_id)"
         ),
         2
     );

@@ -133,7 +133,8 @@ pub fn last_failed(conn: &Connection) -> Result<BTreeSet<String>> {
     };
     let mut stmt = conn
         .prepare(
-            "SELECT node_id FROM covshard_sample WHERE run_id = ?1 AND outcome IN ('failed', 'error')",
+            "SELECT t.node_id FROM covshard_sample AS s JOIN covshard_test AS t ON t.id = s.test_id
+             WHERE s.run_id = ?1 AND s.outcome IN ('failed', 'error')",
         )
         .map_err(store::sql_err(conn))?;
     let rows = stmt
