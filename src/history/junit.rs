@@ -219,7 +219,8 @@ pub fn junit_key(node_id: &str) -> (String, String) {
 /// Known node ids, indexed by their JUnit (classname, name).
 #[derive(Debug, Default)]
 pub struct Index {
-    by_key: HashMap<(String, String), Vec<String>>,
+    /// classname -> name -> ids; nested so a lookup borrows the case's strings, no allocation.
+    by_key: HashMap<String, HashMap<String, Vec<String>>>,
 }
 
 /// How a case was mapped to a node id.
@@ -243,16 +244,25 @@ impl Mapping {
 
 impl Index {
     pub fn new(known: &BTreeSet<String>) -> Self {
-        let mut by_key: HashMap<(String, String), Vec<String>> = HashMap::new();
+        let mut by_key: HashMap<String, HashMap<String, Vec<String>>> = HashMap::new();
         for id in known {
-            by_key.entry(junit_key(id)).or_default().push(id.clone());
+            let (classname, name) = junit_key(id);
+            by_key
+                .entry(classname)
+                .or_default()
+                .entry(name)
+                .or_default()
+                .push(id.clone());
         }
         Index { by_key }
     }
 
+    fn get(&self, case: &Case) -> Option<&Vec<String>> {
+        self.by_key.get(&case.classname)?.get(&case.name)
+    }
+
     pub fn map(&self, case: &Case) -> Mapping {
-        let key = (case.classname.clone(), case.name.clone());
-        if let Some(ids) = self.by_key.get(&key) {
+        if let Some(ids) = self.get(case) {
             if ids.len() == 1 {
                 return Mapping::Known(ids[0].clone());
             }
@@ -270,8 +280,7 @@ impl Index {
 
     /// Whether a case matches a known id (used to recognise pytest reports).
     pub fn knows(&self, case: &Case) -> bool {
-        self.by_key
-            .contains_key(&(case.classname.clone(), case.name.clone()))
+        self.get(case).is_some()
     }
 }
 
