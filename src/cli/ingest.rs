@@ -95,7 +95,12 @@ pub fn run(args: IngestArgs, ui: &Ui) -> Result<()> {
         (ReportKind::Reportlog, &args.reportlog),
     ] {
         for pattern in patterns {
-            reports.extend(expand(pattern)?.into_iter().map(|p| (kind, p)));
+            for path in expand(pattern)? {
+                // Overlapping patterns must not count a shard twice.
+                if !reports.contains(&(kind, path.clone())) {
+                    reports.push((kind, path));
+                }
+            }
         }
     }
     if reports.is_empty() && args.carry_history_from.is_none() {

@@ -167,7 +167,7 @@ impl Estimates {
         Ok(Self::from_samples(&store::samples(conn)?, options))
     }
 
-    /// Build from stored samples (grouped by node id, newest first, as `store::samples` gives).
+    /// Build from stored samples (each test's samples newest first, as `store::samples` gives).
     pub fn from_samples(samples: &[StoredSample], options: &EstimateOptions) -> Self {
         let mut by_test: BTreeMap<&str, Vec<&StoredSample>> = BTreeMap::new();
         for s in samples {

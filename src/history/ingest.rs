@@ -170,6 +170,7 @@ pub fn ingest(req: &Request, ui: &Ui) -> Result<Summary> {
     if let Some(old) = &old {
         summary.carried = store::carry_over(&tx, old)?;
     }
+    let mut test_ids = Vec::new();
     if !req.reports.is_empty() {
         let source = sources
             .iter()
@@ -183,10 +184,16 @@ pub fn ingest(req: &Request, ui: &Ui) -> Result<Summary> {
             label: req.label.clone(),
         };
         let bar = ui.progress_bar(merged.len() as u64, "storing samples");
-        summary.run_id = Some(store::insert_run(&tx, &run, &merged, &bar)?);
+        let inserted = store::insert_run(&tx, &run, &merged, &bar)?;
         bar.finish_and_clear();
+        summary.run_id = Some(inserted.run_id);
+        test_ids = inserted.test_ids;
     }
-    summary.pruned = store::prune(&tx, req.keep)?;
+    summary.pruned = if summary.carried.runs > 0 {
+        store::prune(&tx, req.keep)?
+    } else {
+        store::prune_tests(&tx, req.keep, &test_ids)?
+    };
     tx.commit().map_err(sql_err)?;
     Ok(summary)
 }

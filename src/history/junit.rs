@@ -21,7 +21,7 @@ use quick_xml::XmlVersion;
 use quick_xml::events::{BytesStart, Event};
 
 use crate::error::Result;
-use crate::history::{Outcome, line_of, report_error};
+use crate::history::{LineCounter, Outcome, line_of, report_error};
 
 /// One `<testcase>`.
 #[derive(Debug, Clone, PartialEq)]
@@ -49,6 +49,7 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Report> {
     let mut current: Option<Case> = None;
     let mut depth = 0usize;
     let mut seen_root = false;
+    let mut lines = LineCounter::new(bytes);
     let xml_err = |reader: &quick_xml::Reader<&[u8]>, e: &dyn std::fmt::Display| {
         report_error(
             path,
@@ -79,7 +80,8 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Report> {
                         .with_hint("pass the file written by `pytest --junitxml=FILE`"));
                     }
                 }
-                let line = || line_of(bytes, start);
+                let tag_line = lines.line_at(start);
+                let line = || tag_line;
                 match tag {
                     "testsuite" => {
                         report
@@ -217,7 +219,8 @@ pub fn junit_key(node_id: &str) -> (String, String) {
 /// Known node ids, indexed by their JUnit (classname, name).
 #[derive(Debug, Default)]
 pub struct Index {
-    by_key: HashMap<(String, String), Vec<String>>,
+    /// classname -> name -> ids; nested so a lookup borrows the case's strings, no allocation.
+    by_key: HashMap<String, HashMap<String, Vec<String>>>,
 }
 
 /// How a case was mapped to a node id.
@@ -241,16 +244,25 @@ impl Mapping {
 
 impl Index {
     pub fn new(known: &BTreeSet<String>) -> Self {
-        let mut by_key: HashMap<(String, String), Vec<String>> = HashMap::new();
+        let mut by_key: HashMap<String, HashMap<String, Vec<String>>> = HashMap::new();
         for id in known {
-            by_key.entry(junit_key(id)).or_default().push(id.clone());
+            let (classname, name) = junit_key(id);
+            by_key
+                .entry(classname)
+                .or_default()
+                .entry(name)
+                .or_default()
+                .push(id.clone());
         }
         Index { by_key }
     }
 
+    fn get(&self, case: &Case) -> Option<&Vec<String>> {
+        self.by_key.get(&case.classname)?.get(&case.name)
+    }
+
     pub fn map(&self, case: &Case) -> Mapping {
-        let key = (case.classname.clone(), case.name.clone());
-        if let Some(ids) = self.by_key.get(&key) {
+        if let Some(ids) = self.get(case) {
             if ids.len() == 1 {
                 return Mapping::Known(ids[0].clone());
             }
@@ -268,8 +280,7 @@ impl Index {
 
     /// Whether a case matches a known id (used to recognise pytest reports).
     pub fn knows(&self, case: &Case) -> bool {
-        self.by_key
-            .contains_key(&(case.classname.clone(), case.name.clone()))
+        self.get(case).is_some()
     }
 }
 

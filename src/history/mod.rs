@@ -133,7 +133,8 @@ pub fn last_failed(conn: &Connection) -> Result<BTreeSet<String>> {
     };
     let mut stmt = conn
         .prepare(
-            "SELECT node_id FROM covshard_sample WHERE run_id = ?1 AND outcome IN ('failed', 'error')",
+            "SELECT t.node_id FROM covshard_sample AS s JOIN covshard_test AS t ON t.id = s.test_id
+             WHERE s.run_id = ?1 AND s.outcome IN ('failed', 'error')",
         )
         .map_err(store::sql_err(conn))?;
     let rows = stmt
@@ -146,6 +147,38 @@ pub fn last_failed(conn: &Connection) -> Result<BTreeSet<String>> {
 pub(crate) fn line_of(bytes: &[u8], offset: usize) -> usize {
     let end = offset.min(bytes.len());
     bytes[..end].iter().filter(|&&b| b == b'\n').count() + 1
+}
+
+/// Line numbers of increasing byte offsets in one pass: a report with 100,000 test cases on
+/// one line must not be rescanned from the start for each case.
+pub(crate) struct LineCounter<'a> {
+    bytes: &'a [u8],
+    offset: usize,
+    line: usize,
+}
+
+impl<'a> LineCounter<'a> {
+    pub(crate) fn new(bytes: &'a [u8]) -> Self {
+        LineCounter {
+            bytes,
+            offset: 0,
+            line: 1,
+        }
+    }
+
+    /// The line of `offset`; offsets before the last one asked are counted from the start.
+    pub(crate) fn line_at(&mut self, offset: usize) -> usize {
+        let offset = offset.min(self.bytes.len());
+        if offset < self.offset {
+            return line_of(self.bytes, offset);
+        }
+        self.line += self.bytes[self.offset..offset]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count();
+        self.offset = offset;
+        self.line
+    }
 }
 
 /// A report that cannot be parsed: names the file and line, and what to do.
@@ -198,6 +231,10 @@ mod tests {
         assert_eq!(line_of(b"a\nb\nc", 0), 1);
         assert_eq!(line_of(b"a\nb\nc", 2), 2);
         assert_eq!(line_of(b"a\nb\nc", 99), 3);
+        let mut counter = LineCounter::new(b"a\nb\nc\nd");
+        assert_eq!(counter.line_at(2), 2);
+        assert_eq!(counter.line_at(6), 4);
+        assert_eq!(counter.line_at(0), 1);
     }
 
     #[test]

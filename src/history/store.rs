@@ -9,10 +9,13 @@
 //! - `covshard_schema(version)`: one row.
 //! - `covshard_run(id, commit_id, recorded_at, source, label)`: one row per `covshard ingest`;
 //!   `recorded_at` is Unix seconds, `source` lists the report kinds and file counts.
-//! - `covshard_sample(run_id, node_id, part, seq, duration, outcome, setup, call, teardown,
-//!   mapped)`: one row per test per run; `part` is the report file it came from (a shard) and
-//!   `seq` its position there, which group setup costs need; the phase columns are NULL when
-//!   the report has no split; `mapped = 0` marks a best-guess node id.
+//! - `covshard_test(id, node_id)`: each node id once, so samples stay small (a history of
+//!   100,000 tests x 10 runs is about a quarter of the size it takes with the id in every row).
+//! - `covshard_sample(run_id, test_id, part, seq, duration, outcome, setup, call, teardown,
+//!   mapped)`, keyed by `(test_id, run_id)` and clustered that way (`WITHOUT ROWID`), so one
+//!   test's history is contiguous: one row per test per run; `part` is the report file it came
+//!   from (a shard) and `seq` its position there, which group setup costs need; the phase
+//!   columns are NULL when the report has no split; `mapped = 0` marks a best-guess node id.
 //!
 //! Concurrency: SQLite's locking with a busy timeout (set by `open_connection`) and
 //! `BEGIN IMMEDIATE`, so two ingests queue instead of failing on a lock upgrade. The journal
@@ -38,6 +41,10 @@ pub const SCHEMA_VERSION: i64 = 1;
 
 /// `MIGRATIONS[i]` takes the tables from version `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &["
+CREATE TABLE covshard_test (
+    id INTEGER PRIMARY KEY,
+    node_id TEXT NOT NULL UNIQUE
+);
 CREATE TABLE covshard_run (
     id INTEGER PRIMARY KEY,
     commit_id TEXT,
@@ -47,7 +54,7 @@ CREATE TABLE covshard_run (
 );
 CREATE TABLE covshard_sample (
     run_id INTEGER NOT NULL REFERENCES covshard_run (id),
-    node_id TEXT NOT NULL,
+    test_id INTEGER NOT NULL REFERENCES covshard_test (id),
     part INTEGER NOT NULL,
     seq INTEGER NOT NULL,
     duration REAL NOT NULL,
@@ -56,8 +63,8 @@ CREATE TABLE covshard_sample (
     call REAL,
     teardown REAL,
     mapped INTEGER NOT NULL DEFAULT 1,
-    UNIQUE (node_id, run_id)
-);
+    PRIMARY KEY (test_id, run_id)
+) WITHOUT ROWID;
 CREATE INDEX covshard_sample_run ON covshard_sample (run_id);
 "];
 
@@ -70,13 +77,17 @@ pub(crate) fn sql_err(conn: &Connection) -> impl Fn(rusqlite::Error) -> Error + 
 pub fn has_tables(conn: &Connection) -> Result<bool> {
     match schema_version(conn)? {
         None => Ok(false),
-        Some(v) if v > SCHEMA_VERSION => Err(Error::input(
-            conn.path().unwrap_or("<data file>"),
-            format!("covshard's tables are at schema version {v}; this covshard understands up to {SCHEMA_VERSION}"),
-        )
-        .with_hint("upgrade covshard (the file was written by a newer version)")),
+        Some(v) if v > SCHEMA_VERSION => Err(newer_schema(conn, v)),
         Some(_) => Ok(true),
     }
+}
+
+fn newer_schema(conn: &Connection, version: i64) -> Error {
+    Error::input(
+        conn.path().unwrap_or("<data file>"),
+        format!("covshard's tables are at schema version {version}; this covshard understands up to {SCHEMA_VERSION}"),
+    )
+    .with_hint("upgrade covshard (the file was written by a newer version)")
 }
 
 fn schema_version(conn: &Connection) -> Result<Option<i64>> {
@@ -100,10 +111,7 @@ fn schema_version(conn: &Connection) -> Result<Option<i64>> {
 pub fn migrate(tx: &Transaction<'_>) -> Result<()> {
     let err = sql_err(tx);
     let current = match schema_version(tx)? {
-        Some(v) if v > SCHEMA_VERSION => {
-            has_tables(tx)?;
-            unreachable!("has_tables refuses newer schemas")
-        }
+        Some(v) if v > SCHEMA_VERSION => return Err(newer_schema(tx, v)),
         Some(v) => v,
         None => {
             tx.execute_batch("CREATE TABLE covshard_schema (version INTEGER NOT NULL); INSERT INTO covshard_schema (version) VALUES (0);")
@@ -132,7 +140,12 @@ pub fn open_write(path: &Path) -> Result<Connection> {
             )),
         );
     }
-    open_connection(path, OpenFlags::SQLITE_OPEN_READ_WRITE)
+    let conn = open_connection(path, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
+    // An ingest touches the sample index all over; SQLite's default 2 MB page cache made a
+    // 100,000-test ingest spill and re-read pages. Per connection, nothing is persisted.
+    conn.execute_batch("PRAGMA cache_size = -65536")
+        .map_err(|e| sqlite_error(path, e))?;
+    Ok(conn)
 }
 
 /// Begin the one transaction an ingest runs in, taking the write lock up front.
@@ -170,13 +183,91 @@ pub struct Placed {
     pub seq: i64,
 }
 
+/// Writes samples, finding or creating each node id's row in `covshard_test`. The known ids
+/// are read once up front: one query per test made a 100,000-test ingest half again slower.
+struct SampleWriter<'t> {
+    ids: HashMap<String, i64>,
+    create: rusqlite::CachedStatement<'t>,
+    insert: rusqlite::CachedStatement<'t>,
+}
+
+impl<'t> SampleWriter<'t> {
+    fn new(tx: &'t Transaction<'_>) -> Result<Self> {
+        let err = sql_err(tx);
+        let mut ids = HashMap::new();
+        {
+            let mut stmt = tx
+                .prepare("SELECT node_id, id FROM covshard_test")
+                .map_err(&err)?;
+            let rows = stmt
+                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+                .map_err(&err)?;
+            for row in rows {
+                let (name, id) = row.map_err(&err)?;
+                ids.insert(name, id);
+            }
+        }
+        Ok(SampleWriter {
+            ids,
+            create: tx
+                .prepare_cached("INSERT INTO covshard_test (node_id) VALUES (?1)")
+                .map_err(&err)?,
+            insert: tx
+                .prepare_cached(
+                    "INSERT INTO covshard_sample (run_id, test_id, part, seq, duration, outcome, setup, call, teardown, mapped)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                )
+                .map_err(&err)?,
+        })
+    }
+
+    fn write(
+        &mut self,
+        tx: &Transaction<'_>,
+        run_id: i64,
+        placed: &Placed,
+    ) -> rusqlite::Result<i64> {
+        let s = &placed.sample;
+        let test_id = match self.ids.get(&s.node_id) {
+            Some(&id) => id,
+            None => {
+                self.create.execute([&s.node_id])?;
+                let id = tx.last_insert_rowid();
+                self.ids.insert(s.node_id.clone(), id);
+                id
+            }
+        };
+        let p = s.phases;
+        self.insert.execute(rusqlite::params![
+            run_id,
+            test_id,
+            placed.part,
+            placed.seq,
+            s.duration,
+            s.outcome.as_str(),
+            p.map(|p| p.setup),
+            p.map(|p| p.call),
+            p.map(|p| p.teardown),
+            s.mapped,
+        ])?;
+        Ok(test_id)
+    }
+}
+
+/// A run just written: its id and the ids of its tests (for [`prune_tests`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inserted {
+    pub run_id: i64,
+    pub test_ids: Vec<i64>,
+}
+
 /// Insert one run and its samples (call inside [`begin`]'s transaction, after [`migrate`]).
 pub fn insert_run(
     tx: &Transaction<'_>,
     run: &RunInfo,
     samples: &[Placed],
     progress: &indicatif::ProgressBar,
-) -> Result<i64> {
+) -> Result<Inserted> {
     let err = sql_err(tx);
     tx.execute(
         "INSERT INTO covshard_run (commit_id, recorded_at, source, label) VALUES (?1, ?2, ?3, ?4)",
@@ -184,57 +275,69 @@ pub fn insert_run(
     )
     .map_err(&err)?;
     let run_id = tx.last_insert_rowid();
-    let mut stmt = tx
-        .prepare_cached(
-            "INSERT INTO covshard_sample (run_id, node_id, part, seq, duration, outcome, setup, call, teardown, mapped)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-        )
-        .map_err(&err)?;
+    let mut writer = SampleWriter::new(tx)?;
+    let mut test_ids = Vec::with_capacity(samples.len());
     for (i, placed) in samples.iter().enumerate() {
-        let s = &placed.sample;
-        let phases = s.phases;
-        stmt.execute(rusqlite::params![
-            run_id,
-            s.node_id,
-            placed.part,
-            placed.seq,
-            s.duration,
-            s.outcome.as_str(),
-            phases.map(|p| p.setup),
-            phases.map(|p| p.call),
-            phases.map(|p| p.teardown),
-            s.mapped,
-        ])
-        .map_err(&err)?;
+        test_ids.push(writer.write(tx, run_id, placed).map_err(&err)?);
         if i % 4096 == 0 {
             progress.set_position(i as u64);
         }
     }
     progress.set_position(samples.len() as u64);
-    Ok(run_id)
+    Ok(Inserted { run_id, test_ids })
 }
 
 /// Keep the newest `keep` samples of each test, and drop runs left without samples (except
-/// the newest run, whose commit selection still needs).
+/// the newest run, whose commit selection still needs). Sorts the whole table: use after a
+/// carry-over; an ordinary ingest only grows the tests it ran ([`prune_tests`]).
 pub fn prune(tx: &Transaction<'_>, keep: usize) -> Result<u64> {
     let err = sql_err(tx);
     let removed = tx
         .execute(
-            "DELETE FROM covshard_sample WHERE rowid IN (
-                 SELECT rowid FROM (
-                     SELECT rowid, row_number() OVER (PARTITION BY node_id ORDER BY run_id DESC) AS rn
+            "DELETE FROM covshard_sample WHERE (test_id, run_id) IN (
+                 SELECT test_id, run_id FROM (
+                     SELECT test_id, run_id,
+                         row_number() OVER (PARTITION BY test_id ORDER BY run_id DESC) AS rn
                      FROM covshard_sample)
                  WHERE rn > ?1)",
             [keep as i64],
         )
         .map_err(&err)?;
+    drop_empty_runs(tx)?;
+    Ok(removed as u64)
+}
+
+/// [`prune`] for the given tests only: one index seek per test, so an ingest costs what it
+/// adds, not what the history holds.
+pub fn prune_tests(tx: &Transaction<'_>, keep: usize, test_ids: &[i64]) -> Result<u64> {
+    let err = sql_err(tx);
+    let mut stmt = tx
+        .prepare_cached(
+            "DELETE FROM covshard_sample WHERE test_id = ?1 AND run_id <= (
+                 SELECT run_id FROM covshard_sample WHERE test_id = ?1
+                 ORDER BY run_id DESC LIMIT 1 OFFSET ?2)",
+        )
+        .map_err(&err)?;
+    let mut removed = 0;
+    for id in test_ids {
+        removed += stmt
+            .execute(rusqlite::params![id, keep as i64])
+            .map_err(&err)? as u64;
+    }
+    if removed > 0 {
+        drop_empty_runs(tx)?;
+    }
+    Ok(removed)
+}
+
+fn drop_empty_runs(tx: &Transaction<'_>) -> Result<()> {
     tx.execute(
         "DELETE FROM covshard_run WHERE id <> (SELECT max(id) FROM covshard_run)
-             AND id NOT IN (SELECT DISTINCT run_id FROM covshard_sample)",
+             AND NOT EXISTS (SELECT 1 FROM covshard_sample WHERE run_id = covshard_run.id)",
         [],
     )
-    .map_err(&err)?;
-    Ok(removed as u64)
+    .map_err(sql_err(tx))?;
+    Ok(())
 }
 
 /// The most recent run (highest id: ids follow ingest order, clocks may not).
@@ -280,16 +383,32 @@ pub struct StoredSample {
     pub sample: Sample,
 }
 
-/// Every sample, grouped by node id, newest run first (empty without covshard tables).
+/// Every sample, grouped by test (groups in no particular order), newest run first within a
+/// group. Empty when the file has no covshard tables.
 pub fn samples(conn: &Connection) -> Result<Vec<StoredSample>> {
     if !has_tables(conn)? {
         return Ok(Vec::new());
     }
     let err = sql_err(conn);
+    let mut names: HashMap<i64, std::rc::Rc<str>> = HashMap::new();
+    {
+        let mut stmt = conn
+            .prepare("SELECT id, node_id FROM covshard_test")
+            .map_err(&err)?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))
+            .map_err(&err)?;
+        for row in rows {
+            let (id, name) = row.map_err(&err)?;
+            names.insert(id, name.into());
+        }
+    }
+    // Scanning the primary key backwards gives each test's samples together, newest first,
+    // without the on-disk sort an ORDER BY on the node id costs.
     let mut stmt = conn
         .prepare(
-            "SELECT run_id, part, seq, node_id, duration, outcome, setup, call, teardown, mapped
-             FROM covshard_sample ORDER BY node_id, run_id DESC",
+            "SELECT run_id, part, seq, test_id, duration, outcome, setup, call, teardown, mapped
+             FROM covshard_sample ORDER BY test_id DESC, run_id DESC",
         )
         .map_err(&err)?;
     let rows = stmt
@@ -306,12 +425,16 @@ pub fn samples(conn: &Connection) -> Result<Vec<StoredSample>> {
                 }),
                 _ => None,
             };
+            let test_id: i64 = r.get(3)?;
             Ok(StoredSample {
                 run_id: r.get(0)?,
                 part: r.get(1)?,
                 seq: r.get(2)?,
                 sample: Sample {
-                    node_id: r.get(3)?,
+                    node_id: names
+                        .get(&test_id)
+                        .map(|n| n.to_string())
+                        .unwrap_or_default(),
                     duration: r.get(4)?,
                     outcome: Outcome::parse(&outcome).unwrap_or(Outcome::Unknown),
                     phases,
@@ -370,29 +493,16 @@ pub fn carry_over(tx: &Transaction<'_>, old: &Connection) -> Result<Carried> {
             by_run.entry(s.run_id).or_default().push(s);
         }
     }
-    let mut stmt = tx
-        .prepare_cached(
-            "INSERT INTO covshard_sample (run_id, node_id, part, seq, duration, outcome, setup, call, teardown, mapped)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-        )
-        .map_err(&err)?;
+    let mut writer = SampleWriter::new(tx)?;
     for (old_id, list) in by_run {
         let run_id = new_ids[&old_id];
         for s in list {
-            let p = s.sample.phases;
-            stmt.execute(rusqlite::params![
-                run_id,
-                s.sample.node_id,
-                s.part,
-                s.seq,
-                s.sample.duration,
-                s.sample.outcome.as_str(),
-                p.map(|p| p.setup),
-                p.map(|p| p.call),
-                p.map(|p| p.teardown),
-                s.sample.mapped,
-            ])
-            .map_err(&err)?;
+            let placed = Placed {
+                sample: s.sample,
+                part: s.part,
+                seq: s.seq,
+            };
+            writer.write(tx, run_id, &placed).map_err(&err)?;
             carried.samples += 1;
         }
     }
@@ -466,14 +576,18 @@ mod tests {
         for i in 0..5 {
             let tx = begin(&mut conn).unwrap();
             migrate(&tx).unwrap();
-            insert_run(
+            let inserted = insert_run(
                 &tx,
                 &run(&format!("c{i}"), i),
                 &[sample("t.py::a", i as f64, Outcome::Passed)],
                 &bar,
             )
             .unwrap();
-            prune(&tx, 3).unwrap();
+            if i % 2 == 0 {
+                prune(&tx, 3).unwrap();
+            } else {
+                prune_tests(&tx, 3, &inserted.test_ids).unwrap();
+            }
             tx.commit().unwrap();
         }
         let kept: Vec<f64> = samples(&conn)
@@ -531,6 +645,24 @@ mod tests {
                 .unwrap()
                 .contains("t.py::a")
         );
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused_by_readers_and_writers() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = coverage_file(dir.path(), &[]);
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch("CREATE TABLE covshard_schema (version INTEGER NOT NULL); INSERT INTO covshard_schema VALUES (99);")
+            .unwrap();
+        let conn = crate::history::open_read(&path).unwrap();
+        let msg = crate::history::recorded_commit(&conn)
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("schema version 99"), "{msg}");
+        let mut conn = open_write(&path).unwrap();
+        let tx = begin(&mut conn).unwrap();
+        assert!(migrate(&tx).is_err());
     }
 
     #[test]
