@@ -3,5 +3,6 @@
 
 mod coverage_compat;
 mod e2e;
+mod history;
 mod templates;
 mod util;
