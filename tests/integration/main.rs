@@ -4,5 +4,6 @@
 mod coverage_compat;
 mod e2e;
 mod history;
+mod plan_outputs;
 mod templates;
 mod util;
