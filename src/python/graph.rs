@@ -450,7 +450,7 @@ mod tests {
                 None => return,
             },
         };
-        let mut stack = vec![std::path::PathBuf::from(dir)];
+        let mut stack = vec![dir];
         let (mut files, mut imports) = (0, 0);
         while let Some(d) = stack.pop() {
             for entry in std::fs::read_dir(&d).expect("read dir").flatten() {
