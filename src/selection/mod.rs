@@ -421,6 +421,24 @@ impl<'a> Engine<'a> {
             }
         }
         let is_python = paths.iter().any(|p| p.ends_with(".py"));
+        let measured_before = change
+            .old_path
+            .as_ref()
+            .is_some_and(|p| self.measured.contains_key(p));
+        if is_python
+            && !measured_before
+            && let Some(lines) = self.collection_side_effects(change)
+        {
+            let reason = Reason::new(Rule::CollectionSideEffect)
+                .file(change.path())
+                .lines(lines)
+                .via(
+                    "pytest imports test modules, conftests and test packages before any test runs",
+                );
+            self.run_all(reason);
+            self.note(change, "module-level side effect in test code: every test");
+            return Ok(());
+        }
         if is_python && paths.iter().any(|p| is_conftest(p)) {
             for p in &paths {
                 let dir = p.rsplit_once('/').map_or("", |(d, _)| d);
@@ -479,6 +497,35 @@ impl<'a> Engine<'a> {
             ),
         }
         Ok(())
+    }
+
+    /// Changed lines (old or new side) of module-level statements that may reach other
+    /// modules' state, in an unmeasured Python file; `None` when there are none.
+    fn collection_side_effects(&self, change: &FileChange) -> Option<BTreeSet<u32>> {
+        let mut hits = BTreeSet::new();
+        if let Some(old) = change.old_path.as_deref()
+            && let Some(source) = self.old_source(old)
+        {
+            let effects = python::effects::side_effect_lines(&source);
+            let lines: Box<dyn Iterator<Item = &u32>> = if change.new_path.is_none() {
+                Box::new(effects.iter())
+            } else {
+                Box::new(change.old_lines.iter())
+            };
+            hits.extend(lines.filter(|l| effects.contains(l)));
+        }
+        if let Some(new) = change.new_path.as_deref()
+            && let Ok(source) = std::fs::read_to_string(self.req.repo_root.join(new))
+        {
+            let effects = python::effects::side_effect_lines(&source);
+            // An untracked file has no diff lines: all of it is new.
+            if change.old_path.is_none() && change.new_lines.is_empty() {
+                hits.extend(effects.iter().copied());
+            } else {
+                hits.extend(change.new_lines.iter().filter(|l| effects.contains(l)));
+            }
+        }
+        (!hits.is_empty()).then_some(hits)
     }
 
     fn apply_measured_python(&mut self, change: &FileChange, file_id: i64) -> Result<()> {
