@@ -5,5 +5,6 @@ mod coverage_compat;
 mod e2e;
 mod history;
 mod plan_outputs;
+mod safety;
 mod templates;
 mod util;
