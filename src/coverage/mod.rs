@@ -242,6 +242,19 @@ impl CoverageDb {
 
     /// Whether any context names a test (pytest-cov or `test_function` style).
     pub fn has_test_contexts(&self) -> Result<bool> {
+        // The usual pytest-cov phases answer without reading the whole table.
+        let quick: Option<i64> = self
+            .conn
+            .query_row(
+                "SELECT 1 FROM context WHERE context LIKE '%|run' OR context LIKE '%|setup' OR context LIKE '%|teardown' LIMIT 1",
+                [],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(|e| sqlite_error(&self.path, e))?;
+        if quick.is_some() {
+            return Ok(true);
+        }
         Ok(self.contexts()?.iter().any(|c| {
             matches!(
                 parse_context(&c.name),
