@@ -2,5 +2,6 @@
 //! a test needs them, real pytest, coverage.py and the CI linters) in temporary directories.
 
 mod coverage_compat;
+mod errors;
 mod templates;
 mod util;
