@@ -3,5 +3,6 @@
 
 mod coverage_compat;
 mod errors;
+mod report_html;
 mod templates;
 mod util;
