@@ -302,7 +302,7 @@ fn emit(plan: &Plan, args: &PlanArgs, github_output: Option<&Path>, ui: &Ui) -> 
         CiSystem::Buildkite => matrix::buildkite_pipeline(shards, &args.buildkite_command),
         CiSystem::Circleci => format!("{}\n", matrix::circleci_parameters(shards)),
     };
-    crate::cli::print_data(&stdout)?;
+    // Files first: a job that fails on them must not also print a matrix a later step reads.
     if let Some(path) = github_output {
         append(path, &matrix::github_outputs(shards, has_tests))?;
     }
@@ -310,6 +310,7 @@ fn emit(plan: &Plan, args: &PlanArgs, github_output: Option<&Path>, ui: &Ui) -> 
     if let Some(path) = &args.summary_markdown {
         append(path, &markdown)?;
     }
+    crate::cli::print_data(&stdout)?;
     ui.info(&crate::report::summary::text(plan));
     ui.detail(&format!("plan written to {}", args.out.display()));
     Ok(())
@@ -321,5 +322,12 @@ fn append(path: &Path, text: &str) -> Result<()> {
         .append(true)
         .open(path)
         .and_then(|mut f| f.write_all(text.as_bytes()))
-        .map_err(|e| Error::write(path, e.to_string()))
+        .map_err(|e| {
+            let err = Error::write(path, e.to_string());
+            if e.kind() == std::io::ErrorKind::NotFound {
+                err.with_hint("its directory does not exist: create it first")
+            } else {
+                err
+            }
+        })
 }

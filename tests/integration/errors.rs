@@ -828,6 +828,14 @@ const CASES: &[Case] = &[
         ],
     },
     Case {
+        name: "plan --summary-markdown into a missing directory",
+        cwd: "repo",
+        args: "plan --db {D}/lines.coverage --all --shards 2 --out {T}/unused.json --summary-markdown {T}/nodir/summary.md",
+        env: &[],
+        code: WRITE,
+        stderr: &["cannot write {T}/nodir/summary.md", "hint:"],
+    },
+    Case {
         name: "plan with a malformed --durations file",
         cwd: "repo",
         args: "plan --db {T}/missing.coverage --durations {T}/bad.test_durations --out {T}/unused.json",
