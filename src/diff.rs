@@ -296,8 +296,11 @@ fn parse_hunk_header(header: &str) -> Option<(u32, u32, u32, u32)> {
 
 /// The changes between `base` and the working tree of the repository at `root`, including
 /// untracked files that git does not ignore.
-pub fn from_git(root: &Path, base: &str) -> Result<Vec<FileChange>> {
-    let base = crate::git::resolve_commit(root, base)?;
+///
+/// `base` must already be a resolved commit id ([`crate::git::resolve_commit`]). Also returns
+/// the files of the working tree (tracked, and untracked but not ignored), which selection
+/// needs too, so that git walks the tree once.
+pub fn from_git(root: &Path, base: &str) -> Result<(Vec<FileChange>, BTreeSet<String>)> {
     let out = crate::git::run(
         root,
         &[
@@ -311,15 +314,18 @@ pub fn from_git(root: &Path, base: &str) -> Result<Vec<FileChange>> {
             "--dst-prefix=b/",
             "-U0",
             "-M",
-            &base,
+            base,
             "--",
         ],
     )?;
     let text = String::from_utf8_lossy(&out);
     let mut changes = parse_unified(&text)
         .map_err(|e| Error::git(format!("cannot read the output of `git diff {base}`: {e}")))?;
+    let cached = crate::git::run(root, &["ls-files", "-z", "--cached"])?;
+    let mut files: BTreeSet<String> = crate::git::split_nul(&cached).collect();
     let untracked = crate::git::run(root, &["ls-files", "-z", "--others", "--exclude-standard"])?;
     for path in crate::git::split_nul(&untracked) {
+        files.insert(path.clone());
         changes.push(FileChange {
             old_path: None,
             new_path: Some(path),
@@ -327,7 +333,7 @@ pub fn from_git(root: &Path, base: &str) -> Result<Vec<FileChange>> {
         });
     }
     changes.sort_by(|a, b| a.path().cmp(b.path()));
-    Ok(changes)
+    Ok((changes, files))
 }
 
 /// The changes described by a unified diff file (`--diff FILE`; `-` reads stdin).

@@ -182,14 +182,9 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
         .and_then(|()| std::fs::rename(&tmp, path))
         .map_err(|e| {
             let _ = std::fs::remove_file(&tmp);
-            let err = Error::write(path, e.to_string());
-            if e.kind() == std::io::ErrorKind::NotFound {
-                err.with_hint(format!(
-                    "the directory {} does not exist: create it first",
-                    dir.display()
-                ))
-            } else {
-                err
-            }
+            Error::write(path, e.to_string()).with_hint(format!(
+                "check that {} can be written: a file path (not a directory) in a writable directory",
+                path.display()
+            ))
         })
 }

@@ -320,17 +320,18 @@ fn emit(plan: &Plan, args: &PlanArgs, github_output: Option<&Path>, ui: &Ui) -> 
 }
 
 fn append(path: &Path, text: &str) -> Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        let _ = std::fs::create_dir_all(dir);
+    }
     std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(path)
         .and_then(|mut f| f.write_all(text.as_bytes()))
         .map_err(|e| {
-            let err = Error::write(path, e.to_string());
-            if e.kind() == std::io::ErrorKind::NotFound {
-                err.with_hint("its directory does not exist: create it first")
-            } else {
-                err
-            }
+            Error::write(path, e.to_string()).with_hint(format!(
+                "check that {} can be written: a file path (not a directory) in a writable directory",
+                path.display()
+            ))
         })
 }

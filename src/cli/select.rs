@@ -74,13 +74,13 @@ pub fn resolve(args: &SelectionArgs, outputs: &[&Path], ui: &Ui) -> Result<Resol
     let facts = history_facts(db.connection())?;
     let recorded = facts.commit.clone();
     let base_rev = args.base.clone().or(recorded);
-    let (changes, base) = match (&args.diff, &base_rev) {
+    let (changes, base, tracked) = match (&args.diff, &base_rev) {
         (Some(diff), base) => {
             let base = match base {
                 Some(rev) => crate::git::resolve_commit(&repo_root, rev).ok(),
                 None => None,
             };
-            (crate::diff::from_file(diff)?, base)
+            (crate::diff::from_file(diff)?, base, None)
         }
         (None, Some(rev)) => {
             let origin = if args.base.is_some() {
@@ -89,7 +89,8 @@ pub fn resolve(args: &SelectionArgs, outputs: &[&Path], ui: &Ui) -> Result<Resol
                 "the base, recorded by `covshard ingest`"
             };
             let base = crate::git::resolve_commit_for(&repo_root, rev, origin, "--base")?;
-            (crate::diff::from_git(&repo_root, &base)?, Some(base))
+            let (changes, tracked) = crate::diff::from_git(&repo_root, &base)?;
+            (changes, Some(base), Some(tracked))
         }
         (None, None) => {
             return Err(Error::usage(format!(
@@ -111,6 +112,7 @@ pub fn resolve(args: &SelectionArgs, outputs: &[&Path], ui: &Ui) -> Result<Resol
         collected,
         failed_last_run,
         history_tests,
+        tracked,
         own_files: [
             Some(args.db.as_path()),
             args.collected.as_deref(),

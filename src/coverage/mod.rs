@@ -216,6 +216,22 @@ impl CoverageDb {
         rows.map(|r| r.map_err(sql_err)).collect()
     }
 
+    /// Call `f(id, name)` for every context, in id order, without collecting them.
+    pub fn for_each_context(&self, mut f: impl FnMut(i64, &str)) -> Result<()> {
+        let sql_err = |e| sqlite_error(&self.path, e);
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, context FROM context ORDER BY id")
+            .map_err(sql_err)?;
+        let mut rows = stmt.query([]).map_err(sql_err)?;
+        while let Some(row) = rows.next().map_err(sql_err)? {
+            let id: i64 = row.get(0).map_err(sql_err)?;
+            let name = row.get_ref(1).map_err(sql_err)?.as_str().unwrap_or("");
+            f(id, name);
+        }
+        Ok(())
+    }
+
     /// The names of the given context ids (ids that do not exist are skipped).
     pub fn context_names(&self, ids: &BTreeSet<i64>) -> Result<Vec<ContextRecord>> {
         let sql_err = |e| sqlite_error(&self.path, e);

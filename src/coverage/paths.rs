@@ -101,6 +101,48 @@ pub fn map_paths(
     for t in tracked {
         by_name.entry(file_name(t)).or_default().push(t);
     }
+
+    // Fast path for the usual case, one machine-to-checkout rule for every file: learn it from
+    // a sample of paths whose names are unique in the repository, apply it to all.
+    let mut sample_votes: BTreeMap<(String, String), usize> = BTreeMap::new();
+    let unique = pending
+        .iter()
+        .filter_map(|(_, path)| match by_name.get(file_name(path)) {
+            Some(list) if list.len() == 1 => Some((path, list[0])),
+            _ => None,
+        })
+        .take(64);
+    for (path, target) in unique {
+        let common = common_suffix_components(path, target);
+        if common > 0 {
+            let rule = (
+                strip_components(path, common).to_string(),
+                strip_components(target, common).to_string(),
+            );
+            *sample_votes.entry(rule).or_default() += 1;
+        }
+    }
+    let fast_rule = sample_votes
+        .iter()
+        .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
+        .filter(|(_, n)| **n >= 2)
+        .map(|(rule, _)| rule.clone());
+    if let Some((strip, add)) = &fast_rule {
+        pending.retain(|(original, path)| {
+            if let Some(rest) = path.strip_prefix(strip.as_str()) {
+                let candidate = format!("{add}{rest}");
+                if tracked.contains(&candidate) {
+                    map.mapped.insert(original.clone(), candidate);
+                    return false;
+                }
+            }
+            true
+        });
+        map.inferred_root = Some(strip.clone());
+        if pending.is_empty() {
+            return map;
+        }
+    }
     let mut votes: BTreeMap<(String, String), usize> = BTreeMap::new();
     let mut candidates: Vec<(String, Vec<Candidate>)> = Vec::new();
     for (original, path) in &pending {
@@ -131,7 +173,9 @@ pub fn map_paths(
         .map(|(k, _)| k)
         .collect();
     let common_rule = (winners.len() == 1 && best > 1).then(|| winners[0].clone());
-    map.inferred_root = common_rule.as_ref().map(|(strip, _)| strip.clone());
+    if common_rule.is_some() {
+        map.inferred_root = common_rule.as_ref().map(|(strip, _)| strip.clone());
+    }
 
     for (original, found) in candidates {
         if found.is_empty() {

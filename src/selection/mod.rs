@@ -35,7 +35,7 @@ use crate::coverage::paths::{self, PathMap};
 use crate::coverage::{ContextKind, CoverageDb, numbits, parse_context};
 use crate::diff::{ChangeKind, FileChange};
 use crate::error::Result;
-use crate::python::{self, ImportGraph};
+use crate::python::{self, dependents::Dependents};
 pub use reason::{Reason, Rule, compact_ranges};
 
 /// What selection needs besides the data file.
@@ -53,6 +53,9 @@ pub struct Request<'a> {
     pub failed_last_run: BTreeSet<String>,
     /// Tests known from the durations history.
     pub history_tests: BTreeSet<String>,
+    /// The files of the working tree (tracked, and untracked but not ignored), when the caller
+    /// already listed them; `None` asks git.
+    pub tracked: Option<BTreeSet<String>>,
     /// covshard's own inputs and outputs (the data file, the collected list, the plan...):
     /// untracked files in the checkout that are not changes to the project.
     pub own_files: Vec<std::path::PathBuf>,
@@ -214,7 +217,7 @@ struct Engine<'a> {
     /// Files (repository paths) that hold known tests.
     test_files: BTreeSet<String>,
     tracked: BTreeSet<String>,
-    graph: Option<ImportGraph>,
+    graph: Option<Dependents>,
     out: Selection,
 }
 
@@ -232,7 +235,10 @@ impl<'a> Engine<'a> {
     fn new(req: &'a Request<'a>) -> Result<Self> {
         let config = req.config;
         let patterns = Patterns::new(config)?;
-        let tracked = crate::git::tracked_files(req.repo_root)?;
+        let tracked = match &req.tracked {
+            Some(files) => files.clone(),
+            None => crate::git::tracked_files(req.repo_root)?,
+        };
         // Deleted and renamed files are gone from the working tree but are in the data file.
         let mut mappable = tracked.clone();
         for change in &req.changes {
@@ -272,24 +278,22 @@ impl<'a> Engine<'a> {
         let mut by_context = HashMap::new();
         let mut global_context = None;
         let mut unresolved_functions = 0usize;
-        let contexts = req.db.contexts()?;
-        let mut node_ids: Vec<(i64, String)> = Vec::with_capacity(contexts.len());
-        for record in contexts {
-            match parse_context(&record.name) {
-                ContextKind::Global => global_context = Some(record.id),
-                ContextKind::Test { node_id, .. } => node_ids.push((record.id, node_id)),
+        let mut node_ids: Vec<(i64, String)> = Vec::new();
+        req.db
+            .for_each_context(|id, name| match parse_context(name) {
+                ContextKind::Global => global_context = Some(id),
+                ContextKind::Test { node_id, .. } => node_ids.push((id, node_id)),
                 ContextKind::Function { dotted } => {
                     let resolved = function_context_to_node_id(&dotted, |p| {
                         tracked.contains(&format!("{rootdir}{p}"))
                     });
                     match resolved {
-                        Some(id) => node_ids.push((record.id, id)),
+                        Some(node_id) => node_ids.push((id, node_id)),
                         None => unresolved_functions += 1,
                     }
                 }
                 ContextKind::Other(_) => {}
-            }
-        }
+            })?;
         if unresolved_functions > 0 {
             out.warnings.push(format!(
                 "{unresolved_functions} `test_function` context(s) name no test file of the repository; their tests cannot be selected by coverage"
@@ -316,11 +320,15 @@ impl<'a> Engine<'a> {
             last = Some(index);
             by_context.insert(context_id, index);
         }
-        out.known_tests.extend(names.iter().cloned());
-        out.known_tests.extend(req.history_tests.iter().cloned());
+        // Collected from a sorted vector: a bulk build, much cheaper than inserting one by one.
+        let mut known: Vec<String> = names.clone();
+        known.extend(req.history_tests.iter().cloned());
         if let Some(collected) = &req.collected {
-            out.known_tests.extend(collected.iter().cloned());
+            known.extend(collected.iter().cloned());
         }
+        known.sort_unstable();
+        known.dedup();
+        out.known_tests = known.into_iter().collect();
         let mut test_files: BTreeSet<String> = BTreeSet::new();
         let mut previous = "";
         for id in &out.known_tests {
@@ -747,21 +755,21 @@ impl<'a> Engine<'a> {
         lines: &[u32],
     ) -> Result<usize> {
         self.ensure_graph();
-        let graph = self.graph.as_ref().expect("built above");
-        let closure = graph.dependents_closure(paths.iter().copied());
+        let graph = self.graph.as_mut().expect("built above");
+        let closure = graph.closure(paths);
         let mut found = Vec::new();
-        for file in &closure {
+        for file in closure.keys() {
             if paths.contains(&file.as_str()) {
                 continue;
             }
             let is_test =
                 self.test_files.contains(file.as_str()) || self.patterns.test_files.is_match(file);
             if is_test || is_conftest(file) {
-                let chain = paths
-                    .iter()
-                    .find_map(|p| graph.import_chain(file, p))
-                    .map(|c| c.join(" -> "));
-                found.push((file.clone(), chain));
+                let mut chain = vec![file.as_str()];
+                while let Some(Some(next)) = closure.get(*chain.last().expect("not empty")) {
+                    chain.push(next);
+                }
+                found.push((file.clone(), Some(chain.join(" -> "))));
             }
         }
         let count = found.len();
@@ -789,10 +797,10 @@ impl<'a> Engine<'a> {
     fn ensure_graph(&mut self) {
         if self.graph.is_none() {
             let root = self.req.repo_root;
-            let mut files: Vec<(String, String)> = Vec::new();
+            let mut sources: BTreeMap<String, String> = BTreeMap::new();
             for path in self.tracked.iter().filter(|p| p.ends_with(".py")) {
-                if let Ok(source) = std::fs::read_to_string(root.join(path)) {
-                    files.push((path.clone(), source));
+                if let Ok(bytes) = std::fs::read(root.join(path)) {
+                    sources.insert(path.clone(), String::from_utf8_lossy(&bytes).into_owned());
                 }
             }
             let phantoms: Vec<String> = self
@@ -803,7 +811,7 @@ impl<'a> Engine<'a> {
                 .filter(|p| p.ends_with(".py") && !self.tracked.contains(p))
                 .collect();
             let roots = self.req.config.selection.source_roots.clone();
-            self.graph = Some(ImportGraph::build_with_phantoms(files, phantoms, &roots));
+            self.graph = Some(Dependents::new(sources, &phantoms, &roots));
         }
     }
 

@@ -817,23 +817,21 @@ const CASES: &[Case] = &[
         ],
     },
     Case {
-        name: "plan --out into a missing directory",
+        // A missing directory is created; a directory in the way is an error.
+        name: "plan --out onto a directory",
         cwd: "repo",
-        args: "plan --db {D}/lines.coverage --all --shards 2 --out {T}/nodir/plan.json",
+        args: "plan --db {D}/lines.coverage --all --shards 2 --out {T}",
         env: &[],
         code: WRITE,
-        stderr: &[
-            "cannot write {T}/nodir/plan.json",
-            "hint: the directory {T}/nodir does not exist",
-        ],
+        stderr: &["cannot write {T}", "hint: check that {T} can be written"],
     },
     Case {
-        name: "plan --summary-markdown into a missing directory",
+        name: "plan --summary-markdown onto a directory",
         cwd: "repo",
-        args: "plan --db {D}/lines.coverage --all --shards 2 --out {T}/unused.json --summary-markdown {T}/nodir/summary.md",
+        args: "plan --db {D}/lines.coverage --all --shards 2 --out {T}/unused.json --summary-markdown {T}",
         env: &[],
         code: WRITE,
-        stderr: &["cannot write {T}/nodir/summary.md", "hint:"],
+        stderr: &["cannot write {T}", "hint:"],
     },
     Case {
         name: "plan with a malformed --durations file",
@@ -880,12 +878,12 @@ const CASES: &[Case] = &[
         stderr: &["{T}/missing.json: cannot read the plan"],
     },
     Case {
-        name: "report --html into a missing directory",
+        name: "report --html onto a directory",
         cwd: "repo",
-        args: "report --plan {T}/plan.json --html {T}/nodir/report.html",
+        args: "report --plan {T}/plan.json --html {T}",
         env: &[],
         code: WRITE,
-        stderr: &["cannot write {T}/nodir/report.html", "hint:"],
+        stderr: &["cannot write {T}", "hint:"],
     },
     // --- the command line ----------------------------------------------------------------
     Case {
