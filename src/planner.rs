@@ -247,9 +247,7 @@ pub fn make_plan(input: &PlanInput<'_>, req: &PackRequest) -> Result<Plan> {
     let mut by_rule: BTreeMap<String, usize> = BTreeMap::new();
     for reasons in summary_reasons.values() {
         if let Some(first) = reasons.first() {
-            *by_rule
-                .entry(first.rule.describe().to_string())
-                .or_default() += 1;
+            *by_rule.entry(first.rule.counted().to_string()).or_default() += 1;
         }
     }
     let selection_summary = SelectionSummary {

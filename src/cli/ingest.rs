@@ -10,7 +10,7 @@ use crate::history::ingest::{self, ReportKind, Request, Summary};
 use crate::output::Ui;
 
 /// How many unmapped entries are listed without `-v`.
-const LIST_LIMIT: usize = 10;
+const LIST_LIMIT: usize = 3;
 
 #[derive(Debug, clap::Args)]
 pub struct IngestArgs {
@@ -173,20 +173,27 @@ fn report(request: &Request, s: &Summary, ui: &Ui) {
             request.db.display()
         ));
     }
-    for (list, what) in [
+    for (list, what, alarming) in [
         (
             &s.guessed,
-            "matched no test in the coverage contexts and were stored under a best-guess id",
+            "match no test in the coverage contexts (usual for tests that run no measured line) and were stored under the node id their JUnit names spell",
+            false,
         ),
         (
             &s.ambiguous,
             "matched several tests in the coverage contexts and were stored under the first",
+            true,
         ),
     ] {
         if list.is_empty() {
             continue;
         }
-        ui.warn(&format!("{} JUnit test cases {what}", list.len()));
+        let message = format!("{} JUnit test cases {what}", list.len());
+        if alarming {
+            ui.warn(&message);
+        } else {
+            ui.info(&format!("note: {message}"));
+        }
         let shown = if ui.verbose > 0 {
             list.len()
         } else {

@@ -153,9 +153,9 @@ pub fn prepare(
                 .with_hint("pass --collected FILE (from `pytest --collect-only -q`), --durations FILE, or --db with a coverage data file"));
         }
         let reason = if pack.all {
-            Reason::new(Rule::RunAllPattern).via("--all")
+            Reason::new(Rule::WholeSuite)
         } else {
-            Reason::new(Rule::Unmeasured).via("no coverage data file")
+            Reason::new(Rule::NoCoverageData)
         };
         (Selection::whole_suite(known, reason), false, base)
     } else {

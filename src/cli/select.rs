@@ -210,7 +210,7 @@ pub fn summary_line(selection: &Selection) -> String {
         let tests = selection.tests_under(id).max(1);
         count += tests;
         if let Some(first) = selection.selected.get(id).and_then(|r| r.iter().next()) {
-            *by_rule.entry(first.rule.describe()).or_default() += tests;
+            *by_rule.entry(first.rule.counted()).or_default() += tests;
         }
     }
     let parts: Vec<String> = by_rule.iter().map(|(r, n)| format!("{n} {r}")).collect();

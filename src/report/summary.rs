@@ -22,7 +22,15 @@ fn thousands(n: usize) -> String {
 pub fn selection_line(plan: &Plan) -> String {
     let s = &plan.selection;
     if !s.selective {
-        return format!("{} tests: the whole suite (--all)", thousands(s.selected));
+        let why = s
+            .run_all_reasons
+            .first()
+            .map(|r| r.rule.describe())
+            .unwrap_or("the whole suite was asked for (--all)");
+        return format!(
+            "{} tests: the whole suite, because {why}",
+            thousands(s.selected)
+        );
     }
     if s.run_all {
         let why: Vec<String> = s.run_all_reasons.iter().map(|r| r.to_text()).collect();

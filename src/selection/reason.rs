@@ -37,6 +37,10 @@ pub enum Rule {
     AlwaysRun,
     /// The test failed or errored in the last ingested run.
     FailedLastRun,
+    /// The whole suite was asked for (`plan --all`).
+    WholeSuite,
+    /// There is no coverage data to select with, so every test runs.
+    NoCoverageData,
 }
 
 impl Rule {
@@ -58,6 +62,30 @@ impl Rule {
             Rule::NewTest => "covshard has never seen it",
             Rule::AlwaysRun => "configured to always run",
             Rule::FailedLastRun => "failed in the last ingested run",
+            Rule::WholeSuite => "the whole suite was asked for (--all)",
+            Rule::NoCoverageData => "there is no coverage data to select with",
+        }
+    }
+
+    /// The same for a count of tests: "12 ran changed code", "3 import a changed module".
+    pub fn counted(self) -> &'static str {
+        match self {
+            Rule::CoversChange => "ran changed code",
+            Rule::ImportTime => "depend on changed import-time code",
+            Rule::Memoised => "depend on a changed memoised function",
+            Rule::ImportsChanged => "import a changed module",
+            Rule::TestFileChanged => "are in changed test files",
+            Rule::ConftestChanged => "are below a changed conftest.py",
+            Rule::DeletedFile => "covered a deleted or renamed file",
+            Rule::CollectionSideEffect => "follow a change to code run at collection",
+            Rule::RunAllPattern => "follow a run-all file",
+            Rule::Unmeasured => "follow an unmeasured file",
+            Rule::Mapped => "are mapped to a changed file",
+            Rule::NewTest => "are new to covshard",
+            Rule::AlwaysRun => "always run",
+            Rule::FailedLastRun => "failed last time",
+            Rule::WholeSuite => "are in the whole suite",
+            Rule::NoCoverageData => "run without coverage data",
         }
     }
 }

@@ -98,7 +98,7 @@ fn ingest_merges_shards_maps_ids_and_reports_unmapped() {
         .stdout("")
         .stderr(predicate::str::contains("ingested run 1: 6 tests from 3 reports (2 failed or errored, 1 skipped)"))
         .stderr(predicate::str::contains(
-            "1 JUnit test cases matched no test in the coverage contexts",
+            "1 JUnit test cases match no test in the coverage contexts",
         ))
         .stderr(predicate::str::contains(
             "tests.gone.test_old.TestGone / test_removed[x] -> tests/gone/test_old.py::TestGone::test_removed[x]",
