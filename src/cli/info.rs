@@ -65,7 +65,12 @@ pub fn gather(db: &CoverageDb) -> Result<Info> {
         Ok(root) => {
             let tracked = crate::git::tracked_files(&root)?;
             let recorded: Vec<String> = db.files().iter().map(|f| f.path.clone()).collect();
-            let map = paths::map_paths(&recorded, &tracked, root.to_str(), &[]);
+            // The user's remap rules apply here as in selection; a broken config is reported
+            // by the commands that need it, `info` still describes the data file.
+            let remaps = crate::config::Config::load(&root, None)
+                .map(|(config, _)| config.paths.remap)
+                .unwrap_or_default();
+            let map = paths::map_paths(&recorded, &tracked, root.to_str(), &remaps);
             let unmapped = map
                 .unmapped
                 .iter()
