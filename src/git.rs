@@ -61,6 +61,63 @@ pub fn split_nul(out: &[u8]) -> impl Iterator<Item = String> + '_ {
         .map(|s| String::from_utf8_lossy(s).into_owned())
 }
 
+/// The content of `paths` at commit `rev`, read by one `git cat-file --batch` (one process
+/// for any number of files). Paths that do not exist there are absent from the result.
+pub fn read_blobs(
+    root: &Path,
+    rev: &str,
+    paths: &[String],
+) -> Result<std::collections::BTreeMap<String, Vec<u8>>> {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::process::Stdio;
+    let mut out = std::collections::BTreeMap::new();
+    let paths: Vec<&String> = paths.iter().filter(|p| !p.contains('\n')).collect();
+    if paths.is_empty() {
+        return Ok(out);
+    }
+    let mut child = Command::new("git")
+        .arg("-C")
+        .arg(root)
+        .args(["cat-file", "--batch"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| Error::git(format!("cannot run git: {e}")))?;
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    let requests: String = paths.iter().map(|p| format!("{rev}:{p}\n")).collect();
+    // Write from a thread: git answers while we write, and both pipes have limited buffers.
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(requests.as_bytes());
+    });
+    let mut reader = BufReader::new(child.stdout.take().expect("piped stdout"));
+    for path in paths {
+        let mut header = String::new();
+        if reader.read_line(&mut header).unwrap_or(0) == 0 {
+            break;
+        }
+        // `<sha> blob <size>`, or `<request> missing`.
+        let fields: Vec<&str> = header.split_whitespace().collect();
+        let [_, kind, size] = fields[..] else {
+            continue;
+        };
+        let Ok(size) = size.parse::<usize>() else {
+            continue;
+        };
+        let mut content = vec![0; size + 1];
+        if reader.read_exact(&mut content).is_err() {
+            break;
+        }
+        content.pop();
+        if kind == "blob" {
+            out.insert(path.clone(), content);
+        }
+    }
+    let _ = writer.join();
+    let _ = child.wait();
+    Ok(out)
+}
+
 /// Resolve a base revision (given with `--base`) to a full commit id, with a clear error for a
 /// shallow clone.
 pub fn resolve_commit(root: &Path, rev: &str) -> Result<String> {

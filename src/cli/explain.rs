@@ -146,9 +146,9 @@ fn coverage_of_changes(
             continue;
         };
         let mut lines = BTreeSet::new();
-        for (context, blob) in db.line_blobs(file.id)? {
+        for (context, blob) in db.line_blobs(file.id)?.iter() {
             if mine.contains(&context) {
-                lines.extend(numbits::decode(&blob));
+                lines.extend(numbits::decode(blob));
             }
         }
         out.push(if lines.is_empty() {

@@ -59,6 +59,46 @@ pub struct ContextLines {
     pub lines: Vec<u32>,
 }
 
+/// The rows of one measured file: a context id and a numbits blob each, in one buffer.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FileRows {
+    contexts: Vec<i64>,
+    ends: Vec<usize>,
+    data: Vec<u8>,
+}
+
+impl FileRows {
+    fn push(&mut self, context: i64, blob: &[u8]) {
+        self.data.extend_from_slice(blob);
+        self.contexts.push(context);
+        self.ends.push(self.data.len());
+    }
+
+    pub fn len(&self) -> usize {
+        self.contexts.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.contexts.is_empty()
+    }
+
+    /// `(context id, numbits)` for every row, in context id order.
+    pub fn iter(&self) -> impl Iterator<Item = (i64, &[u8])> {
+        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        self.contexts
+            .iter()
+            .zip(starts.zip(self.ends.iter().copied()))
+            .map(|(&c, (start, end))| (c, &self.data[start..end]))
+    }
+
+    /// The blob of one context, if it has a row.
+    pub fn get(&self, context: i64) -> Option<&[u8]> {
+        let index = self.contexts.binary_search(&context).ok()?;
+        let start = if index == 0 { 0 } else { self.ends[index - 1] };
+        Some(&self.data[start..self.ends[index]])
+    }
+}
+
 /// An open coverage.py data file.
 pub struct CoverageDb {
     conn: Connection,
@@ -307,8 +347,10 @@ impl CoverageDb {
     }
 
     /// For one measured file, each context's lines as a numbits blob (encoded from arcs in
-    /// branch mode), so that set questions need no decoding.
-    pub fn line_blobs(&self, file_id: i64) -> Result<Vec<(i64, Vec<u8>)>> {
+    /// branch mode), so that set questions need no decoding. The blobs share one buffer: a core
+    /// module run by most tests has tens of thousands of rows.
+    pub fn line_blobs(&self, file_id: i64) -> Result<FileRows> {
+        let mut out = FileRows::default();
         match self.mode {
             Mode::Lines => {
                 let sql_err = |e| sqlite_error(&self.path, e);
@@ -319,24 +361,23 @@ impl CoverageDb {
                     )
                     .map_err(sql_err)?;
                 let mut rows = stmt.query([file_id]).map_err(sql_err)?;
-                let mut out = Vec::new();
                 while let Some(row) = rows.next().map_err(sql_err)? {
                     let context_id: i64 = row.get(0).map_err(sql_err)?;
                     match row.get_ref(1).map_err(sql_err)? {
-                        rusqlite::types::ValueRef::Blob(b) => out.push((context_id, b.to_vec())),
+                        rusqlite::types::ValueRef::Blob(b) => out.push(context_id, b),
                         other => {
                             return Err(corrupt_numbits(&self.path, file_id, context_id, other));
                         }
                     }
                 }
-                Ok(out)
             }
-            Mode::Branches => Ok(self
-                .arc_lines_for(file_id)?
-                .into_iter()
-                .map(|c| (c.context_id, numbits::encode(c.lines)))
-                .collect()),
+            Mode::Branches => {
+                for c in self.arc_lines_for(file_id)? {
+                    out.push(c.context_id, &numbits::encode(c.lines));
+                }
+            }
         }
+        Ok(out)
     }
 
     /// The id of the empty (global) context, if the file has one.

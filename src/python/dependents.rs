@@ -17,7 +17,8 @@ use super::imports::{Import, ModuleResolver};
 
 /// Reverse reachability over repository Python files, parsed lazily.
 pub struct Dependents {
-    sources: BTreeMap<String, String>,
+    /// Raw bytes: most files are only searched, never parsed, so they are never decoded.
+    sources: BTreeMap<String, Vec<u8>>,
     resolver: ModuleResolver,
     imports: HashMap<String, Vec<Import>>,
 }
@@ -25,7 +26,7 @@ pub struct Dependents {
 impl Dependents {
     /// `sources`: every Python file of the working tree (repo-relative path -> text);
     /// `phantoms`: deleted modules that imports may still name; `roots`: configured roots.
-    pub fn new(sources: BTreeMap<String, String>, phantoms: &[String], roots: &[String]) -> Self {
+    pub fn new(sources: BTreeMap<String, Vec<u8>>, phantoms: &[String], roots: &[String]) -> Self {
         let resolver = ModuleResolver::new(
             sources
                 .keys()
@@ -65,6 +66,7 @@ impl Dependents {
     fn importers_of(&mut self, target: &str) -> Vec<String> {
         let mut out = Vec::new();
         let word = module_word(target);
+        let finder = (!word.is_empty()).then(|| memchr::memmem::Finder::new(word.as_bytes()));
         let package_dir = target
             .strip_suffix("__init__.py")
             .filter(|dir| dir.is_empty() || dir.ends_with('/'));
@@ -78,13 +80,13 @@ impl Dependents {
                 out.push(path.clone());
                 continue;
             }
-            if word.is_empty() || !source.contains(word) {
+            if word.is_empty() || finder.as_ref().is_none_or(|f| f.find(source).is_none()) {
                 continue;
             }
             let imports = self
                 .imports
                 .entry(path.clone())
-                .or_insert_with(|| read_imports(source));
+                .or_insert_with(|| read_imports(&String::from_utf8_lossy(source)));
             if imports
                 .iter()
                 .any(|imp| self.resolver.resolve(path, imp).contains(target))
@@ -108,7 +110,7 @@ mod tests {
     use super::*;
     use crate::python::ImportGraph;
 
-    fn tree() -> BTreeMap<String, String> {
+    fn tree() -> BTreeMap<String, Vec<u8>> {
         [
             ("src/pkg/__init__.py", "from .consts import X\n"),
             ("src/pkg/consts.py", "X = 1\n"),
@@ -124,14 +126,18 @@ mod tests {
             ("tests/conftest.py", "pytest_plugins = ['pkg.sub.deep']\n"),
         ]
         .into_iter()
-        .map(|(p, s)| (p.to_string(), s.to_string()))
+        .map(|(p, s)| (p.to_string(), s.as_bytes().to_vec()))
         .collect()
     }
 
     #[test]
     fn agrees_with_the_full_graph() {
         let sources = tree();
-        let graph = ImportGraph::build(sources.iter().map(|(p, s)| (p.as_str(), s.as_str())), &[]);
+        let text: Vec<(String, String)> = sources
+            .iter()
+            .map(|(p, s)| (p.clone(), String::from_utf8_lossy(s).into_owned()))
+            .collect();
+        let graph = ImportGraph::build(text.iter().map(|(p, s)| (p.as_str(), s.as_str())), &[]);
         let mut lazy = Dependents::new(sources.clone(), &[], &[]);
         for changed in sources.keys() {
             let want = graph.dependents_closure([changed.as_str()]);

@@ -32,7 +32,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::{self, Config, Granularity, Unmeasured};
 use crate::coverage::context::function_context_to_node_id;
 use crate::coverage::paths::{self, PathMap};
-use crate::coverage::{ContextKind, CoverageDb, numbits, parse_context};
+use crate::coverage::{ContextKind, CoverageDb, FileRows, numbits, parse_context};
 use crate::diff::{ChangeKind, FileChange};
 use crate::error::Result;
 use crate::python::{self, dependents::Dependents};
@@ -132,16 +132,30 @@ impl Selection {
 
     /// The reasons for one id (a node id, or a path that holds it).
     pub fn reasons_for(&self, test: &str) -> Vec<(String, Vec<Reason>)> {
-        let mut out = Vec::new();
-        for (id, reasons) in &self.selected {
-            let matches = id == test
-                || (!id.contains("::") && covers_path(id, test_file_of(test)))
-                || (test.contains('[') && id == test.split('[').next().unwrap_or(test));
-            if matches {
-                out.push((id.clone(), reasons.iter().cloned().collect()));
-            }
+        // Look up the id itself, the id without its parameters, its file and every directory
+        // above it: a handful of lookups instead of a scan of the selection.
+        let mut keys: Vec<String> = vec![test.to_string()];
+        if let Some((base, _)) = test.split_once('[') {
+            keys.push(base.to_string());
         }
-        out
+        let mut path = test_file_of(test);
+        if path != test {
+            keys.push(path.to_string());
+        }
+        while let Some((parent, _)) = path.rsplit_once('/') {
+            keys.push(parent.to_string());
+            keys.push(format!("{parent}/"));
+            path = parent;
+        }
+        keys.push(".".to_string());
+        keys.sort();
+        keys.dedup();
+        keys.into_iter()
+            .filter_map(|key| {
+                let reasons = self.selected.get(&key)?;
+                Some((key, reasons.iter().cloned().collect()))
+            })
+            .collect()
     }
 }
 
@@ -159,7 +173,9 @@ fn covers_path(path: &str, file: &str) -> bool {
 /// Tests are numbered for the engine's sets; names are looked up at the end.
 struct TestIndex {
     names: Vec<String>,
-    by_context: HashMap<i64, usize>,
+    /// Context id -> test index (`u32::MAX` for contexts that name no test); context ids
+    /// are small dense integers, so a vector beats a hash map.
+    by_context: Vec<u32>,
     global_context: Option<i64>,
 }
 
@@ -218,6 +234,8 @@ struct Engine<'a> {
     test_files: BTreeSet<String>,
     tracked: BTreeSet<String>,
     graph: Option<Dependents>,
+    /// The base versions of the changed Python files, read in one git call.
+    old_sources: BTreeMap<String, Vec<u8>>,
     out: Selection,
 }
 
@@ -275,7 +293,7 @@ impl<'a> Engine<'a> {
         };
         let mut names: Vec<String> = Vec::new();
         let mut name_index: HashMap<String, usize> = HashMap::new();
-        let mut by_context = HashMap::new();
+        let mut by_context: Vec<u32> = Vec::new();
         let mut global_context = None;
         let mut unresolved_functions = 0usize;
         let mut node_ids: Vec<(i64, String)> = Vec::new();
@@ -308,7 +326,8 @@ impl<'a> Engine<'a> {
         };
         // A test's setup, run and teardown contexts are consecutive: hash only new names.
         let mut last: Option<usize> = None;
-        by_context.reserve(node_ids.len());
+        let max_id = node_ids.iter().map(|(id, _)| *id).max().unwrap_or(0).max(0) as usize;
+        by_context.resize(max_id + 1, u32::MAX);
         for (context_id, node_id) in node_ids {
             let index = match last {
                 Some(i) if names[i] == node_id => i,
@@ -318,7 +337,9 @@ impl<'a> Engine<'a> {
                 }),
             };
             last = Some(index);
-            by_context.insert(context_id, index);
+            if context_id >= 0 {
+                by_context[context_id as usize] = index as u32;
+            }
         }
         // Collected from a sorted vector: a bulk build, much cheaper than inserting one by one.
         let mut known: Vec<String> = names.clone();
@@ -339,7 +360,18 @@ impl<'a> Engine<'a> {
             }
         }
         out.rootdir = rootdir;
+        let old_paths: Vec<String> = req
+            .changes
+            .iter()
+            .filter_map(|c| c.old_path.clone())
+            .filter(|p| p.ends_with(".py"))
+            .collect();
+        let old_sources = match &req.base {
+            Some(base) => crate::git::read_blobs(req.repo_root, base, &old_paths)?,
+            None => BTreeMap::new(),
+        };
         Ok(Engine {
+            old_sources,
             req,
             patterns,
             tests: TestIndex {
@@ -584,10 +616,7 @@ impl<'a> Engine<'a> {
             }
         }
         let change = &change;
-        let global_blob: Option<&Vec<u8>> = self
-            .tests
-            .global_context
-            .and_then(|g| rows.iter().find(|(c, _)| *c == g).map(|(_, b)| b));
+        let global_blob: Option<&[u8]> = self.tests.global_context.and_then(|g| rows.get(g));
 
         // Which changed lines reach every dependent of the module?
         let mut module_level: BTreeSet<u32> = BTreeSet::new();
@@ -729,11 +758,15 @@ impl<'a> Engine<'a> {
     }
 
     /// Select the tests whose contexts ran any line of `mask` (any line at all when `None`).
-    fn select_rows(&mut self, rows: &[(i64, Vec<u8>)], mask: Option<&[u8]>, reason: &Reason) {
+    fn select_rows(&mut self, rows: &FileRows, mask: Option<&[u8]>, reason: &Reason) {
         let mut hits: BTreeSet<usize> = BTreeSet::new();
-        for (context, blob) in rows {
-            let Some(&test) = self.tests.by_context.get(context) else {
-                continue;
+        for (context, blob) in rows.iter() {
+            let test = match usize::try_from(context)
+                .ok()
+                .and_then(|c| self.tests.by_context.get(c))
+            {
+                Some(&t) if t != u32::MAX => t as usize,
+                _ => continue,
             };
             if mask.is_none_or(|m| numbits::any_intersection(blob, m)) {
                 hits.insert(test);
@@ -797,10 +830,10 @@ impl<'a> Engine<'a> {
     fn ensure_graph(&mut self) {
         if self.graph.is_none() {
             let root = self.req.repo_root;
-            let mut sources: BTreeMap<String, String> = BTreeMap::new();
+            let mut sources: BTreeMap<String, Vec<u8>> = BTreeMap::new();
             for path in self.tracked.iter().filter(|p| p.ends_with(".py")) {
                 if let Ok(bytes) = std::fs::read(root.join(path)) {
-                    sources.insert(path.clone(), String::from_utf8_lossy(&bytes).into_owned());
+                    sources.insert(path.clone(), bytes);
                 }
             }
             let phantoms: Vec<String> = self
@@ -816,10 +849,9 @@ impl<'a> Engine<'a> {
     }
 
     fn old_source(&self, path: &str) -> Option<String> {
-        let base = self.req.base.as_ref()?;
-        crate::git::run(self.req.repo_root, &["show", &format!("{base}:{path}")])
-            .ok()
-            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+        self.old_sources
+            .get(path)
+            .map(|bytes| String::from_utf8_lossy(bytes).into_owned())
     }
 
     fn finish(&mut self) {
