@@ -1,5 +1,6 @@
 //! covshard's integration tests: one binary that runs the real `covshard` executable (and, where
 //! a test needs them, real pytest, coverage.py and the CI linters) in temporary directories.
 
+mod bench_data;
 mod templates;
 mod util;
