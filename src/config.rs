@@ -125,13 +125,7 @@ pub struct PathsConfig {
     pub rootdir: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Statistic {
-    Median,
-    Mean,
-    P90,
-}
+pub use crate::history::estimate::Statistic;
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]

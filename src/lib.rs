@@ -5,6 +5,10 @@
 //! The pipeline, top to bottom (dependencies run one way):
 //! - [`cli`]: one file per subcommand; resolves arguments and configuration, calls the pipeline.
 //! - [`coverage`]: a read-only, streaming reader of coverage.py's SQLite data file.
+//! - [`python`]: the Python-syntax layer: import-time lines, memoised functions, the import graph.
+//! - [`packing`]: pure arithmetic that packs tests into balanced shards and picks the shard count.
+//! - [`history`]: durations history from CI reports, stored in covshard's own tables of the same
+//!   file, and the estimates the packer uses.
 
 pub mod cli;
 pub mod config;
@@ -12,10 +16,14 @@ pub mod coverage;
 pub mod diff;
 pub mod error;
 pub mod git;
+pub mod history;
 pub mod matrix;
 pub mod output;
+pub mod packing;
 pub mod plan;
+pub mod planner;
 pub mod python;
+pub mod report;
 pub mod selection;
 pub mod units;
 

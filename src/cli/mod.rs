@@ -8,10 +8,16 @@ use std::io::Write;
 use crate::error::{Error, exit};
 use crate::output::{ColorChoice, Ui};
 
+pub mod demo;
+pub mod durations;
 pub mod explain;
 pub mod info;
+pub mod ingest;
+pub mod plan;
+pub mod report;
 pub mod select;
 pub mod tests;
+pub mod tune;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -53,6 +59,18 @@ pub enum Command {
     Explain(explain::ExplainArgs),
     /// Print one shard's test ids from a plan, one a line, for `pytest @file`.
     Tests(tests::TestsArgs),
+    /// Store the durations and outcomes of a CI run (JUnit XML, .test_durations, report log).
+    Ingest(ingest::IngestArgs),
+    /// Show the duration estimates: slowest tests, known vs unknown counts, totals.
+    Durations(durations::DurationsArgs),
+    /// Select, estimate and pack: write plan.json and print the CI matrix.
+    Plan(plan::PlanArgs),
+    /// Compare shard counts: predicted makespan, p50/p95, efficiency and runner time.
+    Tune(tune::TuneArgs),
+    /// Render a plan for people: a self-contained HTML page with a Gantt chart, or Markdown.
+    Report(report::ReportArgs),
+    /// Run the whole loop on a bundled example (needs git; no Python, no network).
+    Demo(demo::DemoArgs),
 }
 
 /// Parse the command line, run the subcommand, print any error, and return the exit code.
@@ -75,6 +93,12 @@ pub fn main() -> i32 {
         Command::Select(args) => select::run(args, &ui),
         Command::Explain(args) => explain::run(args, &ui),
         Command::Tests(args) => tests::run(args, &ui),
+        Command::Ingest(args) => ingest::run(args, &ui),
+        Command::Durations(args) => durations::run(args, &ui),
+        Command::Plan(args) => plan::run(args, &ui),
+        Command::Tune(args) => tune::run(args, &ui),
+        Command::Report(args) => report::run(args, &ui),
+        Command::Demo(args) => demo::run(args, &ui),
     };
     match result {
         Ok(()) => exit::OK,

@@ -58,8 +58,9 @@ pub struct Resolved {
     pub repo_root: PathBuf,
 }
 
-/// Resolve arguments and configuration, and run selection.
-pub fn resolve(args: &SelectionArgs, ui: &Ui) -> Result<Resolved> {
+/// Resolve arguments and configuration, and run selection. `outputs` are files the command
+/// writes (the plan), which are not changes to the project.
+pub fn resolve(args: &SelectionArgs, outputs: &[&Path], ui: &Ui) -> Result<Resolved> {
     let cwd =
         std::env::current_dir().map_err(|e| Error::Other(format!("no working directory: {e}")))?;
     let repo_root = crate::git::repo_root(&cwd)?;
@@ -105,6 +106,16 @@ pub fn resolve(args: &SelectionArgs, ui: &Ui) -> Result<Resolved> {
         collected,
         failed_last_run,
         history_tests,
+        own_files: [
+            Some(args.db.as_path()),
+            args.collected.as_deref(),
+            args.diff.as_deref(),
+        ]
+        .into_iter()
+        .flatten()
+        .chain(outputs.iter().copied())
+        .map(Path::to_path_buf)
+        .collect(),
     };
     let selection = selection::select(&request)?;
     for warning in &selection.warnings {
@@ -202,7 +213,7 @@ pub fn summary_line(selection: &Selection) -> String {
 }
 
 pub fn run(args: SelectArgs, ui: &Ui) -> Result<()> {
-    let resolved = resolve(&args.selection, ui)?;
+    let resolved = resolve(&args.selection, &[], ui)?;
     let s = &resolved.selection;
     match args.format {
         SelectFormat::Json => {
@@ -248,10 +259,10 @@ struct HistoryFacts {
     tests: BTreeSet<String>,
 }
 
-fn history_facts(_conn: &rusqlite::Connection) -> Result<HistoryFacts> {
+fn history_facts(conn: &rusqlite::Connection) -> Result<HistoryFacts> {
     Ok(HistoryFacts {
-        commit: None,
-        failed: BTreeSet::new(),
-        tests: BTreeSet::new(),
+        commit: crate::history::recorded_commit(conn)?,
+        failed: crate::history::last_failed(conn)?,
+        tests: crate::history::known_tests(conn)?,
     })
 }

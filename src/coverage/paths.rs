@@ -94,52 +94,110 @@ pub fn map_paths(
         return map;
     }
 
-    // Candidate roots: for each pending path, every prefix under which the rest is tracked.
-    let mut root_votes: BTreeMap<String, usize> = BTreeMap::new();
-    let mut candidates: Vec<(String, Vec<(String, String)>)> = Vec::new();
+    // Each pending path may match tracked files that share its name: the candidates are the
+    // (recorded prefix, repository prefix) pairs that turn one into the other over their common
+    // suffix. The pair most paths agree on is the machine-to-checkout mapping.
+    let mut by_name: BTreeMap<&str, Vec<&String>> = BTreeMap::new();
+    for t in tracked {
+        by_name.entry(file_name(t)).or_default().push(t);
+    }
+    let mut votes: BTreeMap<(String, String), usize> = BTreeMap::new();
+    let mut candidates: Vec<(String, Vec<Candidate>)> = Vec::new();
     for (original, path) in &pending {
-        let mut found = Vec::new();
-        for (index, _) in path.match_indices('/') {
-            let (root, rest) = (&path[..=index], &path[index + 1..]);
-            if tracked.contains(rest) {
-                found.push((root.to_string(), rest.to_string()));
-                *root_votes.entry(root.to_string()).or_default() += 1;
+        let mut found: Vec<Candidate> = Vec::new();
+        for t in by_name.get(file_name(path)).into_iter().flatten() {
+            let common = common_suffix_components(path, t);
+            if common == 0 {
+                continue;
             }
+            let strip = strip_components(path, common);
+            let add = strip_components(t, common);
+            found.push(Candidate {
+                strip: strip.to_string(),
+                add: add.to_string(),
+                target: (*t).clone(),
+                common,
+            });
+        }
+        for c in &found {
+            *votes.entry((c.strip.clone(), c.add.clone())).or_default() += 1;
         }
         candidates.push((original.clone(), found));
     }
-    // The root most paths agree on; ties between different roots are left to each path.
-    let best = root_votes.values().copied().max().unwrap_or(0);
-    let best_roots: Vec<&String> = root_votes
+    let best = votes.values().copied().max().unwrap_or(0);
+    let winners: Vec<&(String, String)> = votes
         .iter()
         .filter(|(_, n)| **n == best)
-        .map(|(r, _)| r)
+        .map(|(k, _)| k)
         .collect();
-    let common_root = (best_roots.len() == 1).then(|| best_roots[0].clone());
-    map.inferred_root = common_root.clone();
+    let common_rule = (winners.len() == 1 && best > 1).then(|| winners[0].clone());
+    map.inferred_root = common_rule.as_ref().map(|(strip, _)| strip.clone());
 
     for (original, found) in candidates {
         if found.is_empty() {
             map.unmapped.insert(original, Unmapped::NoMatch);
             continue;
         }
-        if let Some(root) = &common_root
-            && let Some((_, rest)) = found.iter().find(|(r, _)| r == root)
+        if let Some((strip, add)) = &common_rule
+            && let Some(c) = found.iter().find(|c| &c.strip == strip && &c.add == add)
         {
-            map.mapped.insert(original, rest.clone());
+            map.mapped.insert(original, c.target.clone());
             continue;
         }
-        let distinct: BTreeSet<&String> = found.iter().map(|(_, rest)| rest).collect();
-        if distinct.len() == 1 {
-            map.mapped.insert(original, found[0].1.clone());
+        // No agreed rule applies: take the single longest match, or report the tie.
+        let longest = found.iter().map(|c| c.common).max().unwrap_or(0);
+        let best: BTreeSet<&String> = found
+            .iter()
+            .filter(|c| c.common == longest)
+            .map(|c| &c.target)
+            .collect();
+        let whole_target = best
+            .iter()
+            .next()
+            .is_some_and(|t| t.split('/').count() == longest);
+        if best.len() == 1 && (longest >= 2 || whole_target) {
+            map.mapped
+                .insert(original, (*best.iter().next().expect("one")).clone());
         } else {
+            // Several equally good matches, or only the file name agrees: report, never guess.
             map.unmapped.insert(
                 original,
-                Unmapped::Ambiguous(distinct.into_iter().cloned().collect()),
+                Unmapped::Ambiguous(best.into_iter().cloned().collect()),
             );
         }
     }
     map
+}
+
+struct Candidate {
+    strip: String,
+    add: String,
+    target: String,
+    common: usize,
+}
+
+fn file_name(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
+/// How many trailing `/`-separated components two paths share.
+fn common_suffix_components(a: &str, b: &str) -> usize {
+    a.rsplit('/')
+        .zip(b.rsplit('/'))
+        .take_while(|(x, y)| x == y)
+        .count()
+}
+
+/// `path` without its last `n` components, keeping the trailing `/` (`""` when none is left).
+fn strip_components(path: &str, n: usize) -> &str {
+    let mut end = path.len();
+    for _ in 0..n {
+        match path[..end].rfind('/') {
+            Some(i) => end = i,
+            None => return "",
+        }
+    }
+    &path[..=end]
 }
 
 #[cfg(test)]
@@ -182,8 +240,8 @@ mod tests {
 
     #[test]
     fn unknown_and_ambiguous_paths_are_reported() {
-        let files = tracked(&["a/x.py", "x.py"]);
-        // Only one path, whose suffixes match two tracked files under different roots.
+        let files = tracked(&["p/a/x.py", "q/a/x.py"]);
+        // One path whose suffix matches two tracked files equally well.
         let recorded = strings(&["/ci/a/x.py", "/usr/lib/python3/os.py"]);
         let map = map_paths(&recorded, &files, None, &[]);
         assert_eq!(
@@ -193,6 +251,32 @@ mod tests {
         assert!(
             matches!(map.unmapped.get("/ci/a/x.py"), Some(Unmapped::Ambiguous(c)) if c.len() == 2)
         );
+    }
+
+    #[test]
+    fn projects_in_a_subfolder_map_by_adding_the_prefix() {
+        let files = tracked(&[
+            "backend/src/shop/cart.py",
+            "backend/src/shop/__init__.py",
+            "README.md",
+        ]);
+        let relative = strings(&["src/shop/cart.py", "src/shop/__init__.py"]);
+        let map = map_paths(&relative, &files, None, &[]);
+        assert_eq!(
+            map.get("src/shop/cart.py"),
+            Some("backend/src/shop/cart.py")
+        );
+        assert_eq!(
+            map.get("src/shop/__init__.py"),
+            Some("backend/src/shop/__init__.py")
+        );
+        let absolute = strings(&["/ci/x/src/shop/cart.py", "/ci/x/src/shop/__init__.py"]);
+        let map = map_paths(&absolute, &files, Some("/elsewhere"), &[]);
+        assert_eq!(
+            map.get("/ci/x/src/shop/cart.py"),
+            Some("backend/src/shop/cart.py")
+        );
+        assert!(map.unmapped.is_empty());
     }
 
     #[test]

@@ -27,7 +27,7 @@ use ruff_python_ast::{Expr, Stmt};
 use super::lines::LineIndex;
 
 /// One imported module as written in the source; `import a, b` gives two.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 pub struct Import {
     /// 1-based line of the statement.
     pub line: u32,
@@ -420,5 +420,242 @@ fn join(dir: &str, name: &str) -> String {
         name.to_owned()
     } else {
         format!("{dir}/{name}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::python::analyze;
+
+    fn summary(src: &str) -> Vec<String> {
+        analyze(src)
+            .imports()
+            .iter()
+            .map(|i| {
+                format!(
+                    "{}:{}{}{}{}{}",
+                    i.line,
+                    ".".repeat(i.level as usize),
+                    i.module,
+                    if i.is_from {
+                        format!(" [{}]", i.names.join(","))
+                    } else {
+                        String::new()
+                    },
+                    if i.in_function { " fn" } else { "" },
+                    if i.type_checking { " tc" } else { "" },
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn reads_every_spelling() {
+        let src = "\
+import a.b.c, d as e
+from a.b import c, d as dd
+from . import x
+from ..pkg import y
+from .mod import *
+from typing import TYPE_CHECKING
+if TYPE_CHECKING:
+    from heavy import Model
+try:
+    import fast
+except ImportError:
+    import slow
+def f():
+    import lazy.mod
+class C:
+    from inner import thing
+match V:
+    case 1:
+        import m1
+pytest_plugins = ['fix.a', \"fix.b\"]
+";
+        assert_eq!(
+            summary(src),
+            vec![
+                "1:a.b.c",
+                "1:d",
+                "2:a.b [c,d]",
+                "3:. [x]",
+                "4:..pkg [y]",
+                "5:.mod [*]",
+                "6:typing [TYPE_CHECKING]",
+                "8:heavy [Model] tc",
+                "10:fast",
+                "12:slow",
+                "14:lazy.mod fn",
+                "16:inner [thing]",
+                "19:m1",
+                "20:fix.a",
+                "20:fix.b",
+            ]
+        );
+    }
+
+    const TREE: &[&str] = &[
+        "pkg/__init__.py",
+        "pkg/core.py",
+        "pkg/sub/__init__.py",
+        "pkg/sub/mod.py",
+        "pkg/sub/deep/__init__.py",
+        "pkg/sub/deep/leaf.py",
+        "src/lib2/__init__.py",
+        "src/lib2/util.py",
+        "tests/conftest.py",
+        "tests/helpers.py",
+        "tests/test_core.py",
+        "tests/unit/__init__.py",
+        "tests/unit/test_mod.py",
+        "tests/unit/support.py",
+        "README.md",
+    ];
+
+    fn imp(level: u32, module: &str, names: &[&str]) -> Import {
+        Import {
+            line: 1,
+            level,
+            module: module.to_owned(),
+            names: names.iter().map(|s| (*s).to_owned()).collect(),
+            is_from: level > 0 || !names.is_empty(),
+            in_function: false,
+            type_checking: false,
+        }
+    }
+
+    #[test]
+    fn infers_roots() {
+        let r = ModuleResolver::new(TREE, &["custom/".to_owned()]);
+        assert_eq!(r.roots(), ["", "custom", "src", "tests"]);
+    }
+
+    #[test]
+    fn resolves_imports() {
+        let r = ModuleResolver::new(TREE, &[]);
+        let cases: &[(&str, &str, Import, &[&str])] = &[
+            (
+                "dotted import runs every package on the way",
+                "tests/test_core.py",
+                imp(0, "pkg.sub.mod", &[]),
+                &["pkg/__init__.py", "pkg/sub/__init__.py", "pkg/sub/mod.py"],
+            ),
+            (
+                "from package import submodule and a plain name",
+                "tests/test_core.py",
+                imp(0, "pkg.sub", &["mod", "CONST"]),
+                &["pkg/__init__.py", "pkg/sub/__init__.py", "pkg/sub/mod.py"],
+            ),
+            (
+                "from package import subpackage",
+                "x.py",
+                imp(0, "pkg.sub", &["deep"]),
+                &[
+                    "pkg/__init__.py",
+                    "pkg/sub/__init__.py",
+                    "pkg/sub/deep/__init__.py",
+                ],
+            ),
+            (
+                "src layout",
+                "tests/test_core.py",
+                imp(0, "lib2.util", &[]),
+                &["src/lib2/__init__.py", "src/lib2/util.py"],
+            ),
+            (
+                "test directory on sys.path (rootless test modules)",
+                "tests/test_core.py",
+                imp(0, "helpers", &[]),
+                &["tests/helpers.py"],
+            ),
+            (
+                "package-style tests import through their top package",
+                "tests/unit/test_mod.py",
+                imp(0, "unit.support", &[]),
+                &["tests/unit/__init__.py", "tests/unit/support.py"],
+            ),
+            (
+                "relative sibling",
+                "pkg/sub/mod.py",
+                imp(1, "", &["deep"]),
+                &["pkg/sub/__init__.py", "pkg/sub/deep/__init__.py"],
+            ),
+            (
+                "relative module",
+                "pkg/sub/mod.py",
+                imp(1, "deep.leaf", &["f"]),
+                &[
+                    "pkg/sub/__init__.py",
+                    "pkg/sub/deep/__init__.py",
+                    "pkg/sub/deep/leaf.py",
+                ],
+            ),
+            (
+                "two levels up",
+                "pkg/sub/deep/leaf.py",
+                imp(3, "core", &["X"]),
+                &["pkg/__init__.py", "pkg/core.py"],
+            ),
+            (
+                "from __init__, one dot is the package itself",
+                "pkg/__init__.py",
+                imp(1, "core", &["*"]),
+                &["pkg/core.py"],
+            ),
+            (
+                "star import",
+                "x.py",
+                imp(0, "pkg.core", &["*"]),
+                &["pkg/__init__.py", "pkg/core.py"],
+            ),
+            (
+                "above the repository root",
+                "pkg/core.py",
+                imp(3, "x", &["y"]),
+                &[],
+            ),
+            (
+                "third-party module",
+                "pkg/core.py",
+                imp(0, "numpy.linalg", &[]),
+                &[],
+            ),
+        ];
+        for (name, importer, import, want) in cases {
+            let got = r.resolve(importer, import);
+            let got: Vec<&str> = got.iter().map(|s| s.as_str()).collect();
+            assert_eq!(got, *want, "{name}");
+        }
+    }
+
+    #[test]
+    fn package_inits_walk_up() {
+        let r = ModuleResolver::new(TREE, &[]);
+        assert_eq!(
+            r.package_inits("pkg/sub/deep/leaf.py"),
+            [
+                "pkg/sub/deep/__init__.py",
+                "pkg/sub/__init__.py",
+                "pkg/__init__.py"
+            ]
+        );
+        assert_eq!(r.package_inits("pkg/sub/__init__.py"), ["pkg/__init__.py"]);
+        assert!(r.package_inits("tests/test_core.py").is_empty());
+    }
+
+    #[test]
+    fn test_file_patterns() {
+        for (path, want) in [
+            ("tests/test_a.py", true),
+            ("a_test.py", true),
+            ("x/conftest.py", true),
+            ("testing.py", false),
+            ("tests/helpers.py", false),
+            ("test_a.pyc", false),
+        ] {
+            assert_eq!(is_test_file(path), want, "{path}");
+        }
     }
 }

@@ -6,6 +6,18 @@
 //! panic, because a missed test is worse than an extra one (DESIGN.md, "Selection").
 //! Parsing uses ruff's parser (`ruff_python_parser`), which reads current Python syntax.
 //!
+//! How selection uses it:
+//! - For each changed Python file, `analyze(old_source)`; for each changed old-side line,
+//!   [`ModuleSyntax::affects_dependents`] says whether the change reaches every dependent of the
+//!   module (import-time or memoised) or only the tests covering the line; for a pure insertion
+//!   after old line `n`, [`ModuleSyntax::insertion_kind`]`(n)`. Added lines can also be classified
+//!   in the new source with `analyze(new_source)`; a new body line of a function that exists in
+//!   the old file ([`ModuleSyntax::function`]) is covered by that function's old body lines.
+//! - Once, [`ImportGraph::build`] over every tracked Python file of the working tree (with deleted
+//!   modules as phantoms), then [`ImportGraph::dependents_closure`] of the files with a dependents
+//!   change; the test files and `conftest.py` files in the closure select their tests.
+//!   [`ImportGraph::import_chain`] and [`ModuleSyntax::enclosing_function`] feed `explain`.
+//!
 //! Known limits, shared by the submodules: dynamic imports (`importlib.import_module`,
 //! `__import__`, plugins, entry points) and code run through `exec` are invisible; resolution is
 //! static over the given source roots.
@@ -15,6 +27,7 @@ mod lines;
 pub mod graph;
 pub mod imports;
 pub mod syntax;
+pub mod trivia;
 
 pub use graph::ImportGraph;
 pub use imports::{Import, ModuleResolver, infer_roots, is_test_file};

@@ -25,7 +25,9 @@
 //!
 //! Known limits: a function called at import time (a class factory, a registry) has body lines that
 //! run at import; this module cannot know that, coverage data does (the empty context `''`).
-//! Memoisation applied by a call (`f = functools.cache(g)`) or by an unknown decorator is not seen.
+//! Memoisation applied by a call (`f = functools.cache(g)`) or by an unknown decorator is not seen,
+//! and neither are the plain functions a memoised function calls: their coverage, too, names only
+//! the first caller (a call graph would be needed).
 
 use std::collections::BTreeSet;
 
@@ -47,8 +49,9 @@ const MEMO_DECORATORS: &[&str] = &[
     "alru_cache",
 ];
 
-/// How a line of the file runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// How a line of the file runs. `MemoisedBody > Body`, so `max` keeps the memoised side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum LineKind {
     /// Runs when the module is imported (or lies between statements at module level).
     ImportTime,
@@ -59,7 +62,7 @@ pub enum LineKind {
 }
 
 /// One function (or method, or nested function) of the file.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct FunctionSpan {
     /// Python's `__qualname__`: `f`, `C.method`, `outer.<locals>.inner`.
     pub qualname: String,
@@ -127,6 +130,34 @@ impl ModuleSyntax {
             .collect()
     }
 
+    /// How code inserted between old lines `after` and `after + 1` would run (a pure insertion in
+    /// a diff has no old-side line of its own). Two consecutive body lines always belong to the
+    /// body of the same top-level function, so code between them is body code too (memoised if
+    /// either side is); code right after the header of the function whose body holds
+    /// `after + 1` is body code; anything else (module level, a body's edge) is import-time.
+    pub fn insertion_kind(&self, after: u32) -> LineKind {
+        let (prev, next) = (self.line_kind(after), self.line_kind(after + 1));
+        if next == LineKind::ImportTime {
+            LineKind::ImportTime
+        } else if prev != LineKind::ImportTime {
+            prev.max(next)
+        } else if self
+            .functions
+            .iter()
+            .any(|f| f.header_end == after && f.body_lines().contains(&(after + 1)))
+        {
+            next
+        } else {
+            LineKind::ImportTime
+        }
+    }
+
+    /// The function with this `__qualname__` (the first, if a name is defined twice), so a body
+    /// change seen in one version of a file can be matched to the same function in the other.
+    pub fn function(&self, qualname: &str) -> Option<&FunctionSpan> {
+        self.functions.iter().find(|f| f.qualname == qualname)
+    }
+
     /// Qualified name of the innermost function whose definition (decorators to last line)
     /// contains `line`.
     pub fn enclosing_function(&self, line: u32) -> Option<&str> {
@@ -138,7 +169,8 @@ impl ModuleSyntax {
         // Functions are in source pre-order, so the last match is the innermost.
         self.functions
             .iter()
-            .rfind(|f| f.start <= line && line <= f.end)
+            .rev()
+            .find(|f| f.start <= line && line <= f.end)
     }
 
     /// Every function, method and nested function, in source order.
@@ -210,7 +242,7 @@ pub fn analyze(source: &str) -> ModuleSyntax {
     }
 }
 
-/// Local names that stand for a memoising decorator or for `functools`.
+/// Local names that stand for a memoising decorator (attribute spellings are matched by name).
 struct MemoNames {
     decorators: BTreeSet<String>,
 }
@@ -386,5 +418,352 @@ impl Walker<'_> {
             header_line,
             end_line,
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One letter per line: `I` import-time, `B` body, `M` memoised body.
+    fn kinds(src: &str) -> String {
+        let m = analyze(src);
+        (1..=m.line_count())
+            .map(|l| match m.line_kind(l) {
+                LineKind::ImportTime => 'I',
+                LineKind::Body => 'B',
+                LineKind::MemoisedBody => 'M',
+            })
+            .collect()
+    }
+
+    #[test]
+    fn classifies_lines() {
+        let cases: &[(&str, &str, &str)] = &[
+            ("module constants", "A = 1\nB = [\n    2,\n]\n", "IIII"),
+            (
+                "function body, comments and blank lines inside",
+                "def f(x):\n    # why\n\n    return x\n# after\n",
+                "IBBBI",
+            ),
+            (
+                "class attributes and methods",
+                "class C(Base, metaclass=M):\n    x = 1\n\n    def m(self):\n        return self.x\n    y = 2\n",
+                "IIIIBI",
+            ),
+            (
+                "nested classes stay import-time",
+                "class A:\n    class B:\n        z = 3\n        def m(self):\n            pass\n",
+                "IIIIB",
+            ),
+            (
+                "decorators with arguments over several lines",
+                "@app.route(\n    '/x',\n    methods=['GET'],\n)\ndef view():\n    return 1\n",
+                "IIIIIB",
+            ),
+            (
+                "multi-line signature with defaults and annotations",
+                "def f(\n    a: int = DEFAULT,\n    *,\n    b: list[str] | None = None,\n) -> dict[\n    str, int\n]:\n    return {}\n",
+                "IIIIIIIB",
+            ),
+            (
+                "async defs and async bodies",
+                "async def f():\n    async with x:\n        await y\n",
+                "IBB",
+            ),
+            (
+                "nested functions are body of the outer one",
+                "def outer():\n    def inner(a=1):\n        return a\n    return inner\n",
+                "IBBB",
+            ),
+            (
+                "class inside a function is body",
+                "def factory():\n    class K:\n        x = 1\n    return K\n",
+                "IBBB",
+            ),
+            (
+                "lambdas and comprehensions at module level",
+                "f = lambda x: (\n    x + 1\n)\nS = {k: v for k, v in\n     ITEMS}\n",
+                "IIIII",
+            ),
+            (
+                "main block",
+                "def main():\n    run()\n\nif __name__ == '__main__':\n    main()\n",
+                "IBIII",
+            ),
+            (
+                "try/except at module level, functions inside",
+                "try:\n    import ujson as json\nexcept ImportError:\n    def dumps(x):\n        return str(x)\nfinally:\n    pass\n",
+                "IIIIBII",
+            ),
+            (
+                "match statement at module level and in a function",
+                "match X:\n    case 1:\n        Y = 2\ndef f(v):\n    match v:\n        case [a, *_]:\n            return a\n",
+                "IIIIBBB",
+            ),
+            (
+                "walrus, type alias, f-string",
+                "if (n := len(A)) > 1:\n    pass\ntype Vec = list[float]\nMSG = f\"{n!r:>{W}}\"\ndef g():\n    return f\"\"\"\n{n}\n\"\"\"\n",
+                "IIIIIBBB",
+            ),
+            (
+                "generic function with type params",
+                "def first[T](xs: list[T]) -> T:\n    return xs[0]\n",
+                "IB",
+            ),
+            (
+                "one-line def is import-time",
+                "def f(): return 1\nx = f()\n",
+                "II",
+            ),
+            (
+                "colon after a backslash continuation",
+                "def f(a) \\\n    :\n    return a\n",
+                "IIB",
+            ),
+            (
+                "syntax error: everything import-time",
+                "def f(:\n    return 1\n",
+                "II",
+            ),
+            (
+                "syntax error later in the file",
+                "def ok():\n    return 1\nx = (\n",
+                "III",
+            ),
+            (
+                "windows line endings",
+                "def f():\r\n    return 1\r\nX = 2\r\n",
+                "IBI",
+            ),
+            ("empty file", "", ""),
+            ("byte order mark", "\u{feff}def f():\n    return 1\n", "IB"),
+            (
+                "tabs and form feeds",
+                "\x0cdef f():\n\tif x:\n\t\treturn 1\n",
+                "IBB",
+            ),
+            ("no final newline", "def f():\n    return 1", "IB"),
+            (
+                "decorated class and conditional def",
+                "@dataclass\nclass P:\n    x: int = 0\nif PY3:\n    def g():\n        pass\nelse:\n    g = None\n",
+                "IIIIIBII",
+            ),
+        ];
+        for (name, src, want) in cases {
+            assert_eq!(kinds(src), *want, "{name}:\n{src}");
+        }
+    }
+
+    #[test]
+    fn memoised_functions_in_all_spellings() {
+        let cases: &[(&str, &str, &str)] = &[
+            (
+                "functools.cache",
+                "import functools\n@functools.cache\ndef f():\n    return 1\n",
+                "IIIM",
+            ),
+            (
+                "lru_cache with call",
+                "import functools\n@functools.lru_cache()\ndef f():\n    return 1\n",
+                "IIIM",
+            ),
+            (
+                "lru_cache with args over lines",
+                "from functools import lru_cache\n@lru_cache(\n    maxsize=None,\n)\ndef f():\n    return 1\n",
+                "IIIIIM",
+            ),
+            (
+                "bare cache",
+                "from functools import cache\n@cache\ndef f():\n    return 1\n",
+                "IIIM",
+            ),
+            (
+                "module alias",
+                "import functools as ft\n@ft.cache\ndef f():\n    return 1\n",
+                "IIIM",
+            ),
+            (
+                "name alias",
+                "from functools import lru_cache as memo\n@memo(maxsize=8)\ndef f():\n    return 1\n",
+                "IIIM",
+            ),
+            (
+                "cached_property on a method, with other decorators",
+                "from functools import cached_property\nclass C:\n    @other\n    @cached_property\n    def p(self):\n        return 1\n    def q(self):\n        return 2\n",
+                "IIIIIMIB",
+            ),
+            (
+                "functools.cached_property",
+                "import functools\nclass C:\n    @functools.cached_property\n    def p(self):\n        return 1\n",
+                "IIIIM",
+            ),
+            (
+                "nested function inside memoised is memoised",
+                "@cache\ndef f():\n    def g():\n        return 1\n    return g()\n",
+                "IIMMM",
+            ),
+            (
+                "plain decorator is not memoising",
+                "@property\ndef f():\n    return 1\n@decorators.cached_thing\ndef g():\n    return 2\n",
+                "IIBIIB",
+            ),
+        ];
+        for (name, src, want) in cases {
+            assert_eq!(kinds(src), *want, "{name}:\n{src}");
+            let m = analyze(src);
+            let last = m.line_count();
+            assert_eq!(
+                m.affects_dependents(last),
+                want.ends_with(['I', 'M']),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn functions_and_qualnames() {
+        let src = "\
+class C:
+    @staticmethod
+    def m(
+        x=1,
+    ):
+        def inner():
+            class K:
+                def km(self):
+                    return 0
+            return K
+        return inner
+async def top():
+    await x
+";
+        let m = analyze(src);
+        let got: Vec<(&str, u32, u32, u32, u32, bool)> = m
+            .functions()
+            .iter()
+            .map(|f| {
+                (
+                    f.qualname.as_str(),
+                    f.start,
+                    f.def_line,
+                    f.header_end,
+                    f.end,
+                    f.is_async,
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("C.m", 2, 3, 5, 11, false),
+                ("C.m.<locals>.inner", 6, 6, 6, 10, false),
+                ("C.m.<locals>.inner.<locals>.K.km", 8, 8, 8, 9, false),
+                ("top", 12, 12, 12, 13, true),
+            ]
+        );
+        for (line, want) in [
+            (1, None),
+            (2, Some("C.m")),
+            (7, Some("C.m.<locals>.inner")),
+            (9, Some("C.m.<locals>.inner.<locals>.K.km")),
+            (11, Some("C.m")),
+            (13, Some("top")),
+            (99, None),
+        ] {
+            assert_eq!(m.enclosing_function(line), want, "line {line}");
+        }
+    }
+
+    #[test]
+    fn insertions() {
+        let src = "X = 1\ndef f():\n    a = 1\n    b = 2\n\ndef g():\n    def h():\n        return 1\n    return h\n@cache\ndef m():\n    return 1\n";
+        let m = analyze(src);
+        for (after, want) in [
+            (0, LineKind::ImportTime),
+            (1, LineKind::ImportTime),
+            (2, LineKind::Body),
+            (3, LineKind::Body),
+            (4, LineKind::ImportTime),
+            (6, LineKind::Body),
+            (7, LineKind::Body),
+            (8, LineKind::Body),
+            (11, LineKind::MemoisedBody),
+            (12, LineKind::ImportTime),
+        ] {
+            assert_eq!(m.insertion_kind(after), want, "after line {after}");
+        }
+        assert_eq!(m.function("g.<locals>.h").map(|f| f.def_line), Some(7));
+        assert!(m.function("nope").is_none());
+    }
+
+    #[test]
+    fn out_of_range_lines_are_import_time() {
+        let m = analyze("def f():\n    return 1\n");
+        assert!(m.is_import_time(0));
+        assert!(m.is_import_time(3));
+        assert!(m.is_import_time(u32::MAX));
+        assert!(!m.is_import_time(2));
+        assert_eq!(m.dependents_lines([0, 1, 2, 3]), BTreeSet::from([0, 1, 3]));
+        assert!(m.parsed());
+        assert!(!analyze("x = (").parsed());
+    }
+
+    #[test]
+    fn syntax_error_keeps_imports() {
+        let m = analyze("import a.b\nfrom c import d\ndef f(:\n");
+        let mods: Vec<&str> = m.imports().iter().map(|i| i.module.as_str()).collect();
+        assert!(mods.contains(&"a.b") && mods.contains(&"c"), "{mods:?}");
+    }
+
+    proptest::proptest! {
+        /// Whatever the text, analysis never panics, classifies exactly the file's lines, and a
+        /// line is a body line only inside some function's body.
+        #[test]
+        fn never_panics_and_bodies_lie_in_functions(src in "(def |class |    |@cache\n|\\(|\\)|:|x|=|1|\n|\r|#|\"|lambda|async ){0,60}") {
+            let m = analyze(&src);
+            for line in 0..=m.line_count() + 1 {
+                if !m.is_import_time(line) {
+                    proptest::prop_assert!(m.functions().iter().any(|f| f.body_lines().contains(&line)));
+                }
+            }
+        }
+    }
+}
+
+/// Cross-check against CPython's own `ast`: dumps the classification of every `.py` file under
+/// `$COVSHARD_PY_DIR` to `$COVSHARD_PY_OUT` (`path<TAB>parsed<TAB>IBM...` per file), so a script
+/// can compare it with `ast.walk` (statement lines outside functions must be `I`, lines from a
+/// function's first body statement to its end `B`). Ignored: needs a Python tree on disk.
+#[cfg(test)]
+mod cross_check {
+    #[test]
+    #[ignore = "needs COVSHARD_PY_DIR and COVSHARD_PY_OUT"]
+    fn dump_kinds() {
+        use std::io::Write;
+        let dir = std::env::var("COVSHARD_PY_DIR").expect("COVSHARD_PY_DIR");
+        let out = std::env::var("COVSHARD_PY_OUT").expect("COVSHARD_PY_OUT");
+        let mut out = std::io::BufWriter::new(std::fs::File::create(out).expect("create out"));
+        let mut stack = vec![std::path::PathBuf::from(dir)];
+        while let Some(d) = stack.pop() {
+            for entry in std::fs::read_dir(&d).expect("read dir").flatten() {
+                let p = entry.path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if p.extension().is_some_and(|e| e == "py")
+                    && let Ok(src) = std::fs::read_to_string(&p)
+                {
+                    let m = super::analyze(&src);
+                    let kinds: String = (1..=m.line_count())
+                        .map(|l| match m.line_kind(l) {
+                            super::LineKind::ImportTime => 'I',
+                            super::LineKind::Body => 'B',
+                            super::LineKind::MemoisedBody => 'M',
+                        })
+                        .collect();
+                    writeln!(out, "{}\t{}\t{}", p.display(), m.parsed(), kinds).expect("write");
+                }
+            }
+        }
     }
 }

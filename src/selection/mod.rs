@@ -53,6 +53,9 @@ pub struct Request<'a> {
     pub failed_last_run: BTreeSet<String>,
     /// Tests known from the durations history.
     pub history_tests: BTreeSet<String>,
+    /// covshard's own inputs and outputs (the data file, the collected list, the plan...):
+    /// untracked files in the checkout that are not changes to the project.
+    pub own_files: Vec<std::path::PathBuf>,
 }
 
 /// How one changed file was handled.
@@ -104,8 +107,11 @@ impl Selection {
             .filter(|id| !id.contains("::"))
             .cloned()
             .collect();
+        // A node id or a path under another selected path adds nothing for pytest.
         ids.retain(|id| {
-            !id.contains("::") || !paths.iter().any(|p| covers_path(p, test_file_of(id)))
+            !paths
+                .iter()
+                .any(|p| p != id && covers_path(p, test_file_of(id)))
         });
         ids.into_iter().collect()
     }
@@ -359,12 +365,29 @@ impl<'a> Engine<'a> {
         });
     }
 
+    fn is_own_file(&self, repo_path: &str) -> bool {
+        let here = self.req.repo_root.join(repo_path);
+        let here = here.canonicalize().unwrap_or(here);
+        self.req.own_files.iter().any(|own| {
+            let own = if own.is_absolute() {
+                own.clone()
+            } else {
+                std::env::current_dir().unwrap_or_default().join(own)
+            };
+            own.canonicalize().unwrap_or(own) == here
+        })
+    }
+
     fn is_test_module(&self, path: &str) -> bool {
         self.tests_by_file.contains_key(path)
             || (!is_conftest(path) && self.patterns.test_files.is_match(path))
     }
 
     fn apply(&mut self, change: &FileChange) -> Result<()> {
+        if change.old_path.is_none() && self.is_own_file(change.path()) {
+            self.note(change, "covshard's own input or output: ignored");
+            return Ok(());
+        }
         if !change.content_changed() {
             self.note(change, "mode change only: nothing selected");
             return Ok(());
@@ -475,12 +498,26 @@ impl<'a> Engine<'a> {
             );
             return Ok(());
         }
-        let old_syntax = self.old_source(&old_path).map(|s| python::analyze(&s));
-        let new_syntax = change
+        let old_source = self.old_source(&old_path);
+        let new_source = change
             .new_path
             .as_ref()
-            .and_then(|p| std::fs::read_to_string(self.req.repo_root.join(p)).ok())
-            .map(|s| python::analyze(&s));
+            .and_then(|p| std::fs::read_to_string(self.req.repo_root.join(p)).ok());
+        let old_syntax = old_source.as_deref().map(python::analyze);
+        let new_syntax = new_source.as_deref().map(python::analyze);
+        // Blank lines and comments cannot change what runs: drop them from the change.
+        let mut change = change.clone();
+        if let (Some(old_src), Some(new_src)) = (&old_source, &new_source) {
+            let old_code = python::trivia::code_lines(old_src);
+            let new_code = python::trivia::code_lines(new_src);
+            change.old_lines.retain(|l| old_code.contains(l));
+            change.new_lines.retain(|l| new_code.contains(l));
+            if change.old_lines.is_empty() && change.new_lines.is_empty() {
+                self.note(&change, "comments and blank lines only: nothing selected");
+                return Ok(());
+            }
+        }
+        let change = &change;
         let global_blob: Option<&Vec<u8>> = self
             .tests
             .global_context
@@ -549,31 +586,65 @@ impl<'a> Engine<'a> {
             return Ok(());
         }
         let old = old_syntax.as_ref().expect("checked above");
-        // Function bodies only. Tests that ran a changed function lazily imported the module
-        // when they also ran its import-time lines: then their first run may hide other users.
+        let new = new_syntax.as_ref().expect("checked above");
+        // Function bodies only. Old lines name their function directly; new lines (insertions
+        // and replacements) name it through its qualified name in the new source, so a line
+        // added at a function's edge is charged to that function and not to a neighbour.
         let mut by_function: BTreeMap<(u32, u32, String), BTreeSet<u32>> = BTreeMap::new();
+        let mut unplaced: BTreeSet<u32> = BTreeSet::new();
         for &line in &change.old_lines {
-            if let Some(f) = old.enclosing(line) {
-                by_function
-                    .entry((f.start, f.end, f.qualname.clone()))
-                    .or_default()
-                    .insert(line);
+            match old.enclosing(line) {
+                Some(f) => {
+                    by_function
+                        .entry((f.start, f.end, f.qualname.clone()))
+                        .or_default()
+                        .insert(line);
+                }
+                None => {
+                    unplaced.insert(line);
+                }
             }
         }
-        for &after in &change.insertions_after {
-            let f = old.enclosing(after).or_else(|| old.enclosing(after + 1));
-            if let Some(f) = f {
-                by_function
-                    .entry((f.start, f.end, f.qualname.clone()))
-                    .or_default()
-                    .extend([after, after + 1]);
+        for &line in &change.new_lines {
+            let found = new.enclosing(line).and_then(|f| old.function(&f.qualname));
+            match found {
+                Some(f) => {
+                    let near: Vec<u32> = nearest_old_lines(change, line)
+                        .into_iter()
+                        .filter(|l| (f.start..=f.end).contains(l))
+                        .collect();
+                    by_function
+                        .entry((f.start, f.end, f.qualname.clone()))
+                        .or_default()
+                        .extend(near);
+                }
+                None => {
+                    unplaced.insert(line);
+                }
             }
+        }
+        if !unplaced.is_empty() {
+            // A body line whose function the base does not have: be safe, reach every dependent.
+            let reason = Reason::new(Rule::ImportTime)
+                .file(old_path.clone())
+                .lines(all_old.iter().copied());
+            self.select_rows(&rows, None, &reason);
+            let paths: Vec<&str> = [change.old_path.as_deref(), change.new_path.as_deref()]
+                .into_iter()
+                .flatten()
+                .collect();
+            self.select_importers(&paths, Rule::ImportTime, &old_path, &all_old)?;
+            self.note(
+                change,
+                "body of a function new to the file: every dependent",
+            );
+            return Ok(());
         }
         let granularity = self.req.config.selection.granularity;
         for ((start, end, qualname), lines) in by_function {
             let mask = match granularity {
-                Granularity::Function => numbits::encode(start..=end),
-                Granularity::Line => numbits::encode(lines.iter().copied()),
+                Granularity::Line if !lines.is_empty() => numbits::encode(lines.iter().copied()),
+                _ => numbits::encode(start..=end),
             };
             let reason = Reason::new(Rule::CoversChange)
                 .file(old_path.clone())

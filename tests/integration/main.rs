@@ -2,5 +2,7 @@
 //! a test needs them, real pytest, coverage.py and the CI linters) in temporary directories.
 
 mod bench_data;
+mod coverage_compat;
+mod e2e;
 mod templates;
 mod util;

@@ -1,0 +1,249 @@
+//! `covshard ingest`: store the durations and outcomes of a CI run in the coverage data file.
+//!
+//! Resolves glob patterns and the commit, then hands over to [`crate::history::ingest`]. The
+//! summary goes to stderr; stdout stays empty (nothing here is data for another tool).
+
+use std::path::PathBuf;
+
+use crate::error::{Error, Result};
+use crate::history::ingest::{self, ReportKind, Request, Summary};
+use crate::output::Ui;
+
+/// How many unmapped entries are listed without `-v`.
+const LIST_LIMIT: usize = 10;
+
+#[derive(Debug, clap::Args)]
+pub struct IngestArgs {
+    /// The coverage.py data file to store the history in.
+    #[arg(long, default_value = ".coverage")]
+    pub db: PathBuf,
+    /// The commit the coverage data belongs to (selection's default base). Default: HEAD.
+    #[arg(long, value_name = "REV")]
+    pub commit: Option<String>,
+    /// JUnit XML written by `pytest --junitxml` (repeatable; glob patterns accepted).
+    #[arg(long, value_name = "FILE")]
+    pub junit: Vec<String>,
+    /// pytest-split's `.test_durations` JSON (repeatable; glob patterns accepted).
+    #[arg(long, value_name = "FILE")]
+    pub durations: Vec<String>,
+    /// pytest-reportlog JSON lines from `pytest --report-log` (repeatable; globs accepted).
+    #[arg(long, value_name = "FILE")]
+    pub reportlog: Vec<String>,
+    /// Copy the history out of the previous data file (`coverage combine` writes a new one).
+    #[arg(long, value_name = "OLD")]
+    pub carry_history_from: Option<PathBuf>,
+    /// A label for this run (a runner type, a CI job name).
+    #[arg(long, value_name = "TEXT")]
+    pub label: Option<String>,
+    /// Samples kept per test.
+    #[arg(long, value_name = "N", default_value_t = crate::history::DEFAULT_KEEP as u64,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub keep: u64,
+}
+
+/// Expand one `--junit`/`--durations`/`--reportlog` value: a glob pattern must match at least
+/// one file; a plain path is kept as is (a missing one is reported when it is read).
+pub fn expand(pattern: &str) -> Result<Vec<PathBuf>> {
+    if !pattern.contains(['*', '?', '[']) {
+        return Ok(vec![PathBuf::from(pattern)]);
+    }
+    let paths = glob::glob(pattern)
+        .map_err(|e| Error::usage(format!("invalid glob pattern `{pattern}`: {e}")))?;
+    let mut out = Vec::new();
+    for entry in paths {
+        let path =
+            entry.map_err(|e| Error::input(e.path(), format!("cannot read: {}", e.error())))?;
+        if path.is_file() {
+            out.push(path);
+        }
+    }
+    if out.is_empty() {
+        // `[` may be a literal bracket in a file name rather than a pattern.
+        if std::path::Path::new(pattern).is_file() {
+            return Ok(vec![PathBuf::from(pattern)]);
+        }
+        return Err(Error::input(pattern, "no file matches this pattern")
+            .with_hint("check the path and that the test jobs uploaded their reports"));
+    }
+    out.sort();
+    Ok(out)
+}
+
+fn resolve_commit(rev: Option<&str>, ui: &Ui) -> Result<Option<String>> {
+    let cwd =
+        std::env::current_dir().map_err(|e| Error::Other(format!("no current directory: {e}")))?;
+    match (crate::git::repo_root(&cwd), rev) {
+        (Ok(root), Some(rev)) => crate::git::resolve_commit(&root, rev).map(Some),
+        (Ok(root), None) => crate::git::resolve_commit(&root, "HEAD").map(Some),
+        (Err(_), Some(rev)) => {
+            ui.warn(&format!(
+                "not in a git repository: recording --commit {rev} as given"
+            ));
+            Ok(Some(rev.to_string()))
+        }
+        (Err(e), None) => Err(e.with_hint(
+            "run covshard in the checkout the tests ran on, or pass the commit with --commit SHA",
+        )),
+    }
+}
+
+pub fn run(args: IngestArgs, ui: &Ui) -> Result<()> {
+    let mut reports = Vec::new();
+    for (kind, patterns) in [
+        (ReportKind::Junit, &args.junit),
+        (ReportKind::Durations, &args.durations),
+        (ReportKind::Reportlog, &args.reportlog),
+    ] {
+        for pattern in patterns {
+            for path in expand(pattern)? {
+                // Overlapping patterns must not count a shard twice.
+                if !reports.contains(&(kind, path.clone())) {
+                    reports.push((kind, path));
+                }
+            }
+        }
+    }
+    if reports.is_empty() && args.carry_history_from.is_none() {
+        return Err(Error::usage("nothing to ingest").with_hint(
+            "pass reports with --junit, --durations or --reportlog, or --carry-history-from OLD",
+        ));
+    }
+    let commit = if reports.is_empty() {
+        None
+    } else {
+        resolve_commit(args.commit.as_deref(), ui)?
+    };
+    let recorded_at = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let request = Request {
+        db: args.db,
+        reports,
+        commit,
+        label: args.label,
+        carry_from: args.carry_history_from,
+        keep: args.keep as usize,
+        recorded_at,
+    };
+    let summary = ingest::ingest(&request, ui)?;
+    report(&request, &summary, ui);
+    Ok(())
+}
+
+fn report(request: &Request, s: &Summary, ui: &Ui) {
+    if s.carried.runs > 0 || s.carried.skipped_runs > 0 {
+        ui.info(&format!(
+            "carried {} runs ({} samples) from {}{}",
+            s.carried.runs,
+            s.carried.samples,
+            request
+                .carry_from
+                .as_deref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+            if s.carried.skipped_runs > 0 {
+                format!(", {} already present", s.carried.skipped_runs)
+            } else {
+                String::new()
+            }
+        ));
+    }
+    if let Some(run) = s.run_id {
+        ui.info(&format!(
+            "ingested run {run}: {} tests from {} reports ({} failed or errored, {} skipped) into {}",
+            s.tests,
+            request.reports.len(),
+            s.failed,
+            s.skipped,
+            request.db.display()
+        ));
+    }
+    for (list, what) in [
+        (
+            &s.guessed,
+            "matched no test in the coverage contexts and were stored under a best-guess id",
+        ),
+        (
+            &s.ambiguous,
+            "matched several tests in the coverage contexts and were stored under the first",
+        ),
+    ] {
+        if list.is_empty() {
+            continue;
+        }
+        ui.warn(&format!("{} JUnit test cases {what}", list.len()));
+        let shown = if ui.verbose > 0 {
+            list.len()
+        } else {
+            LIST_LIMIT
+        };
+        for u in list.iter().take(shown) {
+            let also = if u.candidates.is_empty() {
+                String::new()
+            } else {
+                format!(" (candidates: {})", u.candidates.join(", "))
+            };
+            ui.info(&format!(
+                "  {}:{}: {} -> {}{also}",
+                u.report.display(),
+                u.line,
+                u.entry,
+                u.stored_as
+            ));
+        }
+        if list.len() > shown {
+            ui.info(&format!(
+                "  ... and {} more (-v lists all)",
+                list.len() - shown
+            ));
+        }
+    }
+    if s.known_ids == 0 && s.tests > 0 {
+        ui.warn(
+            "the data file has no per-test contexts: node ids were derived from the reports alone",
+        );
+    } else if s.not_in_contexts > 0 {
+        ui.detail(&format!(
+            "{} tests in the reports are not in the coverage contexts (they ran no measured line, or the data file is from another run)",
+            s.not_in_contexts
+        ));
+    }
+    if s.pruned > 0 {
+        ui.detail(&format!(
+            "dropped {} samples beyond the newest {} per test",
+            s.pruned, request.keep
+        ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs_expand_sorted_and_must_match() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["junit-2.xml", "junit-1.xml", "other.txt"] {
+            std::fs::write(dir.path().join(name), "x").unwrap();
+        }
+        let pattern = format!("{}/junit-*.xml", dir.path().display());
+        let got = expand(&pattern).unwrap();
+        assert_eq!(
+            got,
+            vec![
+                dir.path().join("junit-1.xml"),
+                dir.path().join("junit-2.xml")
+            ]
+        );
+        let none = format!("{}/nothing-*.xml", dir.path().display());
+        assert_eq!(
+            expand(&none).unwrap_err().exit_code(),
+            crate::error::exit::INPUT
+        );
+        assert_eq!(
+            expand("plain.xml").unwrap(),
+            vec![PathBuf::from("plain.xml")]
+        );
+    }
+}

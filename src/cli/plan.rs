@@ -1,0 +1,292 @@
+//! `covshard plan`: select, estimate and pack in one command; write `plan.json`, print the CI
+//! matrix on stdout and a summary on stderr.
+
+use std::collections::BTreeSet;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use crate::cli::select::{SelectionArgs, read_collected, resolve};
+use crate::config::{Config, GroupByChoice};
+use crate::error::{Error, Result};
+use crate::history::estimate::{EstimateOptions, Estimates};
+use crate::matrix::{self, CiSystem};
+use crate::output::Ui;
+use crate::packing::MonteCarloOptions;
+use crate::plan::Plan;
+use crate::planner::{self, PackRequest, PlanInput};
+use crate::selection::{Reason, Rule, Selection};
+use crate::units::{Seconds, ShardCount};
+
+/// The packing options shared by `plan` and `tune`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct PackArgs {
+    /// Number of shards, or `auto` to choose from --target, --max-shards and the overhead.
+    #[arg(long, default_value = "auto")]
+    pub shards: ShardCount,
+    /// The wall time to aim for with `--shards auto` (default from configuration: 5m).
+    #[arg(long, value_name = "DURATION")]
+    pub target: Option<Seconds>,
+    /// Never plan more shards than this (default from configuration: 64; capped by the CI).
+    #[arg(long, value_name = "N")]
+    pub max_shards: Option<usize>,
+    /// Seconds each shard spends before its first test (default from configuration: 30s).
+    #[arg(long, value_name = "DURATION")]
+    pub shard_overhead: Option<Seconds>,
+    /// Keep tests that share fixtures together (default from configuration: auto).
+    #[arg(long, value_enum)]
+    pub group_by: Option<GroupByChoice>,
+    /// Plan the whole suite instead of selecting (the main branch's full run).
+    #[arg(long)]
+    pub all: bool,
+    /// A pytest-split `.test_durations` file to estimate from when the data file holds no
+    /// history (or there is no data file).
+    #[arg(long, value_name = "FILE")]
+    pub durations: Option<PathBuf>,
+    /// Seed of the Monte Carlo estimate (the plan is the same for the same seed).
+    #[arg(long, default_value_t = 0x00c0_5a4d, hide = true)]
+    pub seed: u64,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub selection: SelectionArgs,
+    #[command(flatten)]
+    pub pack: PackArgs,
+    /// Where to write the plan.
+    #[arg(long, default_value = "plan.json")]
+    pub out: PathBuf,
+    /// The matrix format printed on stdout.
+    #[arg(long, value_enum, default_value_t = CiSystem::Github)]
+    pub matrix: CiSystem,
+    /// Append `matrix`, `has-tests` and `shard-count` to the file named by $GITHUB_OUTPUT.
+    #[arg(long)]
+    pub github_output: bool,
+    /// Write the summary as Markdown to this file (for example "$GITHUB_STEP_SUMMARY").
+    #[arg(long, value_name = "FILE")]
+    pub summary_markdown: Option<PathBuf>,
+    /// With `--matrix gitlab`: the file in the repository that defines `.covshard-shard`.
+    #[arg(long, default_value = ".gitlab/covshard-shard.yml")]
+    pub gitlab_include: String,
+    /// With `--matrix buildkite`: the command each parallel job runs.
+    #[arg(
+        long,
+        default_value = "covshard tests --plan plan.json --shard auto > shard-tests.txt && pytest @shard-tests.txt"
+    )]
+    pub buildkite_command: String,
+}
+
+/// Everything needed to pack, resolved from arguments, configuration and files.
+pub struct Prepared {
+    pub selection: Selection,
+    pub selective: bool,
+    pub estimates: Estimates,
+    pub statistic: String,
+    pub collected: Option<BTreeSet<String>>,
+    pub base: Option<String>,
+    pub head: Option<String>,
+    pub request: PackRequest,
+}
+
+/// Resolve selection (or the whole suite), estimates and the packing request.
+pub fn prepare(
+    selection_args: &SelectionArgs,
+    pack: &PackArgs,
+    ci: Option<CiSystem>,
+    outputs: &[&Path],
+    ui: &Ui,
+) -> Result<Prepared> {
+    let cwd =
+        std::env::current_dir().map_err(|e| Error::Other(format!("no working directory: {e}")))?;
+    let repo_root = crate::git::repo_root(&cwd).ok();
+    let (config, _) = match &repo_root {
+        Some(root) => Config::load(root, selection_args.config.as_deref())?,
+        None => (Config::default(), crate::config::Source::Defaults),
+    };
+    let collected: Option<BTreeSet<String>> = selection_args
+        .collected
+        .as_deref()
+        .map(read_collected)
+        .transpose()?
+        .map(|v| v.into_iter().collect());
+    let db_exists = selection_args.db.is_file();
+    let (selection, selective, base) = if pack.all || !db_exists {
+        if !db_exists {
+            ui.warn(&format!(
+                "no data file at {}: planning every known test without selection",
+                selection_args.db.display()
+            ));
+        }
+        let mut known: BTreeSet<String> = collected.clone().unwrap_or_default();
+        let mut base = None;
+        if db_exists {
+            let db = crate::coverage::CoverageDb::open(&selection_args.db)?;
+            known.extend(db.test_ids()?);
+            known.extend(crate::history::known_tests(db.connection())?);
+            base = crate::history::recorded_commit(db.connection())?;
+        }
+        if let Some(path) = &pack.durations {
+            known.extend(durations_file(path)?.into_iter().map(|s| s.sample.node_id));
+        }
+        if known.is_empty() {
+            return Err(Error::usage("nothing to plan: no data file, no collected test list and no durations")
+                .with_hint("pass --collected FILE (from `pytest --collect-only -q`), --durations FILE, or --db with a coverage data file"));
+        }
+        let reason = if pack.all {
+            Reason::new(Rule::RunAllPattern).via("--all")
+        } else {
+            Reason::new(Rule::Unmeasured).via("no coverage data file")
+        };
+        (Selection::whole_suite(known, reason), false, base)
+    } else {
+        let mut own: Vec<&Path> = outputs.to_vec();
+        if let Some(d) = &pack.durations {
+            own.push(d);
+        }
+        let resolved = resolve(selection_args, &own, ui)?;
+        (resolved.selection, true, resolved.base)
+    };
+    let statistic = config.durations.statistic;
+    let options = EstimateOptions {
+        statistic,
+        default_seconds: config.durations.default_seconds,
+    };
+    let estimates = if db_exists {
+        let conn = crate::history::open_read(&selection_args.db)?;
+        let stored = crate::history::store::samples(&conn)?;
+        if stored.is_empty() {
+            match &pack.durations {
+                Some(path) => Estimates::from_samples(&durations_file(path)?, &options),
+                None => {
+                    ui.warn("the data file holds no durations yet: estimates are uniform (run `covshard ingest` on the main branch)");
+                    Estimates::from_samples(&[], &options)
+                }
+            }
+        } else {
+            Estimates::from_samples(&stored, &options)
+        }
+    } else {
+        match &pack.durations {
+            Some(path) => Estimates::from_samples(&durations_file(path)?, &options),
+            None => Estimates::from_samples(&[], &options),
+        }
+    };
+    let head = repo_root
+        .as_ref()
+        .and_then(|root| crate::git::run(root, &["rev-parse", "HEAD"]).ok())
+        .map(|out| String::from_utf8_lossy(&out).trim().to_string());
+    let mut max_shards = pack.max_shards.unwrap_or(config.packing.max_shards).max(1);
+    if let Some(ci) = ci
+        && max_shards > ci.max_jobs()
+    {
+        ui.warn(&format!(
+            "{ci:?} runs at most {} parallel jobs: --max-shards lowered to it",
+            ci.max_jobs()
+        ));
+        max_shards = ci.max_jobs();
+    }
+    let shards = match pack.shards {
+        ShardCount::Fixed(n) if n > max_shards => {
+            return Err(Error::usage(format!("--shards {n} is more than the {max_shards} allowed"))
+                .with_hint("lower --shards, or raise --max-shards (GitHub allows 256 jobs per matrix, GitLab 200 for `parallel`)"));
+        }
+        other => other,
+    };
+    Ok(Prepared {
+        selection,
+        selective,
+        estimates,
+        statistic: format!("{statistic:?}").to_lowercase(),
+        collected,
+        base,
+        head,
+        request: PackRequest {
+            shards,
+            target_seconds: pack.target.unwrap_or(config.packing.target).0,
+            max_shards,
+            overhead_seconds: pack
+                .shard_overhead
+                .unwrap_or(config.packing.shard_overhead)
+                .0,
+            group_by: pack.group_by.unwrap_or(config.packing.group_by),
+            monte_carlo: MonteCarloOptions {
+                seed: pack.seed,
+                ..MonteCarloOptions::default()
+            },
+            compare_full_suite: true,
+        },
+    })
+}
+
+fn durations_file(path: &Path) -> Result<Vec<crate::history::store::StoredSample>> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| Error::input(path, format!("cannot read the durations file: {e}")))?;
+    Ok(crate::history::pytest_split::parse(path, &bytes)?
+        .into_iter()
+        .enumerate()
+        .map(|(seq, sample)| crate::history::store::StoredSample {
+            run_id: 0,
+            part: 0,
+            seq: seq as i64,
+            sample,
+        })
+        .collect())
+}
+
+pub fn run(args: PlanArgs, ui: &Ui) -> Result<()> {
+    let outputs: Vec<&Path> = [Some(args.out.as_path()), args.summary_markdown.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect();
+    let prepared = prepare(&args.selection, &args.pack, Some(args.matrix), &outputs, ui)?;
+    let input = PlanInput {
+        selection: &prepared.selection,
+        selective: prepared.selective,
+        estimates: &prepared.estimates,
+        statistic: prepared.statistic.clone(),
+        collected: prepared.collected.as_ref(),
+        base: prepared.base.clone(),
+        head: prepared.head.clone(),
+    };
+    let plan = planner::make_plan(&input, &prepared.request)?;
+    plan.write(&args.out)?;
+    emit(&plan, &args, ui)
+}
+
+/// Print the matrix, write the CI outputs and the summaries.
+fn emit(plan: &Plan, args: &PlanArgs, ui: &Ui) -> Result<()> {
+    let shards = plan.shards.len();
+    let has_tests = shards > 0;
+    let stdout = match args.matrix {
+        CiSystem::Github => format!("{}\n", matrix::github_matrix(shards)),
+        CiSystem::Gitlab => matrix::gitlab_child_pipeline(shards, &args.gitlab_include),
+        CiSystem::Buildkite => matrix::buildkite_pipeline(shards, &args.buildkite_command),
+        CiSystem::Circleci => format!("{}\n", matrix::circleci_parameters(shards)),
+    };
+    crate::cli::print_data(&stdout)?;
+    if args.github_output {
+        let Some(path) = std::env::var_os("GITHUB_OUTPUT").filter(|p| !p.is_empty()) else {
+            return Err(Error::usage(
+                "--github-output needs $GITHUB_OUTPUT, which GitHub Actions sets",
+            )
+            .with_hint("drop --github-output outside GitHub Actions"));
+        };
+        append(Path::new(&path), &matrix::github_outputs(shards, has_tests))?;
+    }
+    let markdown = crate::report::summary::markdown(plan);
+    if let Some(path) = &args.summary_markdown {
+        append(path, &markdown)?;
+    }
+    ui.info(&crate::report::summary::text(plan));
+    ui.detail(&format!("plan written to {}", args.out.display()));
+    Ok(())
+}
+
+fn append(path: &Path, text: &str) -> Result<()> {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .and_then(|mut f| f.write_all(text.as_bytes()))
+        .map_err(|e| Error::write(path, e.to_string()))
+}

@@ -1,0 +1,323 @@
+//! One `covshard ingest`: read the reports, map their tests to node ids, and store them as one
+//! run in a single transaction.
+//!
+//! All reports are read and parsed before the data file is locked, so a malformed report
+//! writes nothing and a slow parse does not block other writers. Reports describing the same
+//! test in the same run (a JUnit file and a report log of the same shard) merge: the entry with
+//! a phase split gives the duration, otherwise the longer one; the more alarming outcome wins.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Transaction, TransactionBehavior};
+
+use crate::coverage::{CoverageDb, sqlite_error};
+use crate::error::{Error, Result};
+use crate::history::junit::{self, Mapping};
+use crate::history::store::{self, Carried, Placed, RunInfo};
+use crate::history::{Sample, pytest_split, reportlog};
+use crate::output::Ui;
+
+/// The kinds of report covshard reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ReportKind {
+    Junit,
+    Durations,
+    Reportlog,
+}
+
+impl ReportKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReportKind::Junit => "junit",
+            ReportKind::Durations => "test-durations",
+            ReportKind::Reportlog => "reportlog",
+        }
+    }
+}
+
+/// What to ingest.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub db: PathBuf,
+    pub reports: Vec<(ReportKind, PathBuf)>,
+    pub commit: Option<String>,
+    pub label: Option<String>,
+    pub carry_from: Option<PathBuf>,
+    /// Samples kept per test.
+    pub keep: usize,
+    /// Unix seconds recorded for the run.
+    pub recorded_at: i64,
+}
+
+/// A report entry stored under a guessed or ambiguous id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unmapped {
+    pub report: PathBuf,
+    pub line: usize,
+    /// `classname` and `name` as the report wrote them.
+    pub entry: String,
+    pub stored_as: String,
+    /// Other known ids that matched equally well (empty for a guess).
+    pub candidates: Vec<String>,
+}
+
+/// What an ingest did, for the summary on stderr.
+#[derive(Debug, Clone, Default)]
+pub struct Summary {
+    pub run_id: Option<i64>,
+    pub tests: usize,
+    pub failed: usize,
+    pub skipped: usize,
+    /// JUnit cases that matched no known id.
+    pub guessed: Vec<Unmapped>,
+    /// JUnit cases that matched several known ids.
+    pub ambiguous: Vec<Unmapped>,
+    /// Tests in the reports that the coverage contexts do not know (ran no measured line, or
+    /// the data file is from another run).
+    pub not_in_contexts: usize,
+    pub known_ids: usize,
+    pub carried: Carried,
+    pub pruned: u64,
+}
+
+fn read(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| {
+        let err = Error::input(path, format!("cannot read the report: {e}"));
+        if e.kind() == std::io::ErrorKind::NotFound {
+            err.with_hint("check the path; glob patterns are accepted (quote them so the shell does not expand them)")
+        } else {
+            err
+        }
+    })
+}
+
+/// Run an ingest. Nothing is written unless everything succeeds.
+pub fn ingest(req: &Request, ui: &Ui) -> Result<Summary> {
+    let conn = store::open_write(&req.db)?;
+    let db = CoverageDb::from_connection(conn, &req.db)?;
+    let known = db.test_ids()?;
+    let index = junit::Index::new(&known);
+    let mut summary = Summary {
+        known_ids: known.len(),
+        ..Summary::default()
+    };
+
+    let total_bytes: u64 = req
+        .reports
+        .iter()
+        .map(|(_, p)| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0))
+        .sum();
+    let bar = ui.progress_bar(total_bytes, "reading reports");
+    let mut merged: Vec<Placed> = Vec::new();
+    let mut position: HashMap<String, usize> = HashMap::new();
+    let mut sources: std::collections::BTreeMap<ReportKind, usize> = Default::default();
+    for (part, (kind, path)) in req.reports.iter().enumerate() {
+        let bytes = read(path)?;
+        *sources.entry(*kind).or_default() += 1;
+        let samples = match kind {
+            ReportKind::Junit => junit_samples(path, &bytes, &index, &mut summary)?,
+            ReportKind::Durations => pytest_split::parse(path, &bytes)?,
+            ReportKind::Reportlog => reportlog::parse(path, &bytes)?,
+        };
+        for (seq, sample) in samples.into_iter().enumerate() {
+            merge(
+                &mut merged,
+                &mut position,
+                Placed {
+                    sample,
+                    part: part as i64,
+                    seq: seq as i64,
+                },
+            );
+        }
+        bar.inc(bytes.len() as u64);
+    }
+    bar.finish_and_clear();
+
+    let old = match &req.carry_from {
+        Some(old) => {
+            if same_file(old, &req.db) {
+                ui.warn(&format!(
+                    "--carry-history-from {} is the data file itself; nothing to carry",
+                    old.display()
+                ));
+                None
+            } else {
+                Some(crate::history::open_read(old)?)
+            }
+        }
+        None => None,
+    };
+
+    for p in &merged {
+        summary.tests += 1;
+        if p.sample.outcome.is_failure() {
+            summary.failed += 1;
+        }
+        if p.sample.outcome == crate::history::Outcome::Skipped {
+            summary.skipped += 1;
+        }
+        if !known.contains(&p.sample.node_id) {
+            summary.not_in_contexts += 1;
+        }
+    }
+
+    let conn = db.connection();
+    let sql_err = |e| sqlite_error(&req.db, e);
+    let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate).map_err(sql_err)?;
+    store::migrate(&tx)?;
+    if let Some(old) = &old {
+        summary.carried = store::carry_over(&tx, old)?;
+    }
+    let mut test_ids = Vec::new();
+    if !req.reports.is_empty() {
+        let source = sources
+            .iter()
+            .map(|(k, n)| format!("{}:{n}", k.as_str()))
+            .collect::<Vec<_>>()
+            .join(",");
+        let run = RunInfo {
+            commit: req.commit.clone(),
+            recorded_at: req.recorded_at,
+            source,
+            label: req.label.clone(),
+        };
+        let bar = ui.progress_bar(merged.len() as u64, "storing samples");
+        let inserted = store::insert_run(&tx, &run, &merged, &bar)?;
+        bar.finish_and_clear();
+        summary.run_id = Some(inserted.run_id);
+        test_ids = inserted.test_ids;
+    }
+    summary.pruned = if summary.carried.runs > 0 {
+        store::prune(&tx, req.keep)?
+    } else {
+        store::prune_tests(&tx, req.keep, &test_ids)?
+    };
+    tx.commit().map_err(sql_err)?;
+    Ok(summary)
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
+}
+
+fn junit_samples(
+    path: &Path,
+    bytes: &[u8],
+    index: &junit::Index,
+    summary: &mut Summary,
+) -> Result<Vec<Sample>> {
+    let report = junit::parse(path, bytes)?;
+    if !junit::looks_like_pytest(&report, index) {
+        let first = &report.cases[0];
+        return Err(Error::input(
+            path,
+            format!(
+                "this JUnit report does not come from pytest (suite `{}`, first test `{}` / `{}`): covshard maps pytest's dotted classnames to node ids, which this report does not have",
+                report.suite_names.first().map(String::as_str).unwrap_or(""),
+                first.classname,
+                first.name
+            ),
+        )
+        .with_hint("pass the report written by `pytest --junitxml=FILE`; reports from Maven surefire, jest-junit and other tools cannot be matched to pytest tests"));
+    }
+    let mut out = Vec::with_capacity(report.cases.len());
+    for case in report.cases {
+        let mapping = index.map(&case);
+        let mapped = matches!(mapping, Mapping::Known(_));
+        let unmapped = |stored_as: &str, candidates: Vec<String>| Unmapped {
+            report: path.to_path_buf(),
+            line: case.line,
+            entry: format!("{} / {}", case.classname, case.name),
+            stored_as: stored_as.to_string(),
+            candidates,
+        };
+        match &mapping {
+            Mapping::Known(_) => {}
+            Mapping::Ambiguous(id, candidates) => {
+                summary.ambiguous.push(unmapped(id, candidates.clone()))
+            }
+            Mapping::Guess(id) => summary.guessed.push(unmapped(id, Vec::new())),
+        }
+        out.push(Sample {
+            node_id: mapping.node_id().to_string(),
+            duration: case.time,
+            outcome: case.outcome,
+            phases: None,
+            mapped,
+        });
+    }
+    Ok(out)
+}
+
+fn merge(merged: &mut Vec<Placed>, position: &mut HashMap<String, usize>, new: Placed) {
+    match position.get(&new.sample.node_id) {
+        None => {
+            position.insert(new.sample.node_id.clone(), merged.len());
+            merged.push(new);
+        }
+        Some(&i) => {
+            let old = &mut merged[i];
+            let outcome = old.sample.outcome.worst(new.sample.outcome);
+            let mapped = old.sample.mapped || new.sample.mapped;
+            let new_wins = match (old.sample.phases.is_some(), new.sample.phases.is_some()) {
+                (false, true) => true,
+                (true, false) => false,
+                _ => new.sample.duration > old.sample.duration,
+            };
+            if new_wins {
+                *old = new;
+            }
+            old.sample.outcome = outcome;
+            old.sample.mapped = mapped;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::history::{Outcome, Phases};
+
+    fn placed(id: &str, d: f64, o: Outcome, phases: bool) -> Placed {
+        Placed {
+            sample: Sample {
+                node_id: id.into(),
+                duration: d,
+                outcome: o,
+                phases: phases.then(Phases::default),
+                mapped: true,
+            },
+            part: 0,
+            seq: 0,
+        }
+    }
+
+    #[test]
+    fn merging_prefers_phase_splits_and_keeps_failures() {
+        let mut merged = Vec::new();
+        let mut pos = HashMap::new();
+        merge(
+            &mut merged,
+            &mut pos,
+            placed("a", 5.0, Outcome::Failed, false),
+        );
+        merge(
+            &mut merged,
+            &mut pos,
+            placed("a", 1.0, Outcome::Passed, true),
+        );
+        merge(
+            &mut merged,
+            &mut pos,
+            placed("a", 9.0, Outcome::Passed, false),
+        );
+        assert_eq!(merged.len(), 1);
+        assert_eq!(merged[0].sample.duration, 1.0);
+        assert_eq!(merged[0].sample.outcome, Outcome::Failed);
+    }
+}

@@ -1,0 +1,677 @@
+//! covshard's own tables inside the coverage.py data file: schema, migrations, writes, reads.
+//!
+//! Everything lives under the `covshard_` prefix and coverage.py's tables are never touched, so
+//! `coverage report` and `coverage combine` keep working on a file covshard wrote to (coverage.py
+//! ignores tables it does not know). `coverage combine` writes a new file and drops ours, which
+//! is why [`carry_over`] exists.
+//!
+//! Schema version 1:
+//! - `covshard_schema(version)`: one row.
+//! - `covshard_run(id, commit_id, recorded_at, source, label)`: one row per `covshard ingest`;
+//!   `recorded_at` is Unix seconds, `source` lists the report kinds and file counts.
+//! - `covshard_test(id, node_id)`: each node id once, so samples stay small (a history of
+//!   100,000 tests x 10 runs is about a quarter of the size it takes with the id in every row).
+//! - `covshard_sample(run_id, test_id, part, seq, duration, outcome, setup, call, teardown,
+//!   mapped)`, keyed by `(test_id, run_id)` and clustered that way (`WITHOUT ROWID`), so one
+//!   test's history is contiguous: one row per test per run; `part` is the report file it came
+//!   from (a shard) and `seq` its position there, which group setup costs need; the phase
+//!   columns are NULL when the report has no split; `mapped = 0` marks a best-guess node id.
+//!
+//! Concurrency: SQLite's locking with a busy timeout (set by `open_connection`) and
+//! `BEGIN IMMEDIATE`, so two ingests queue instead of failing on a lock upgrade. The journal
+//! mode is left as coverage.py set it (a rollback journal): switching the file to WAL would
+//! be a persistent change coverage.py does not expect.
+//!
+//! Read-only files: tests and CI often run as root, which SQLite's own checks do not stop,
+//! so a file whose permission bits allow no write at all is refused before opening, the way
+//! a person would expect `chmod a-w` to work. A file made immutable with `chattr +i`, or one
+//! on a read-only mount, is caught by SQLite itself and reported the same way.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior};
+
+use crate::coverage::{open_connection, sqlite_error};
+use crate::error::{Error, Result};
+use crate::history::{Outcome, Phases, Sample};
+
+/// The version of covshard's tables this build reads and writes.
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// `MIGRATIONS[i]` takes the tables from version `i` to `i + 1`.
+const MIGRATIONS: &[&str] = &["
+CREATE TABLE covshard_test (
+    id INTEGER PRIMARY KEY,
+    node_id TEXT NOT NULL UNIQUE
+);
+CREATE TABLE covshard_run (
+    id INTEGER PRIMARY KEY,
+    commit_id TEXT,
+    recorded_at INTEGER NOT NULL,
+    source TEXT NOT NULL,
+    label TEXT
+);
+CREATE TABLE covshard_sample (
+    run_id INTEGER NOT NULL REFERENCES covshard_run (id),
+    test_id INTEGER NOT NULL REFERENCES covshard_test (id),
+    part INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    duration REAL NOT NULL,
+    outcome TEXT NOT NULL CHECK (outcome IN ('passed', 'failed', 'skipped', 'error', 'unknown')),
+    setup REAL,
+    call REAL,
+    teardown REAL,
+    mapped INTEGER NOT NULL DEFAULT 1,
+    PRIMARY KEY (test_id, run_id)
+) WITHOUT ROWID;
+CREATE INDEX covshard_sample_run ON covshard_sample (run_id);
+"];
+
+/// Map SQLite errors on `conn` to user errors naming its file.
+pub(crate) fn sql_err(conn: &Connection) -> impl Fn(rusqlite::Error) -> Error + '_ {
+    move |e| sqlite_error(Path::new(conn.path().unwrap_or("<data file>")), e)
+}
+
+/// Whether the file has covshard tables; an error when a newer covshard wrote them.
+pub fn has_tables(conn: &Connection) -> Result<bool> {
+    match schema_version(conn)? {
+        None => Ok(false),
+        Some(v) if v > SCHEMA_VERSION => Err(newer_schema(conn, v)),
+        Some(_) => Ok(true),
+    }
+}
+
+fn newer_schema(conn: &Connection, version: i64) -> Error {
+    Error::input(
+        conn.path().unwrap_or("<data file>"),
+        format!("covshard's tables are at schema version {version}; this covshard understands up to {SCHEMA_VERSION}"),
+    )
+    .with_hint("upgrade covshard (the file was written by a newer version)")
+}
+
+fn schema_version(conn: &Connection) -> Result<Option<i64>> {
+    let err = sql_err(conn);
+    let exists: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'covshard_schema'",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(&err)?;
+    if exists == 0 {
+        return Ok(None);
+    }
+    conn.query_row("SELECT max(version) FROM covshard_schema", [], |r| r.get(0))
+        .map_err(err)
+}
+
+/// Create or upgrade covshard's tables. Runs inside the caller's transaction, so a failed
+/// migration leaves the file as it was.
+pub fn migrate(tx: &Transaction<'_>) -> Result<()> {
+    let err = sql_err(tx);
+    let current = match schema_version(tx)? {
+        Some(v) if v > SCHEMA_VERSION => return Err(newer_schema(tx, v)),
+        Some(v) => v,
+        None => {
+            tx.execute_batch("CREATE TABLE covshard_schema (version INTEGER NOT NULL); INSERT INTO covshard_schema (version) VALUES (0);")
+                .map_err(&err)?;
+            0
+        }
+    };
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        tx.execute_batch(sql).map_err(&err)?;
+        tx.execute("UPDATE covshard_schema SET version = ?1", [i as i64 + 1])
+            .map_err(&err)?;
+    }
+    Ok(())
+}
+
+/// Open the data file for writing, refusing a read-only file with exit code 6.
+pub fn open_write(path: &Path) -> Result<Connection> {
+    if let Ok(meta) = std::fs::metadata(path)
+        && meta.is_file()
+        && meta.permissions().readonly()
+    {
+        return Err(
+            Error::write(path, "the data file is read-only").with_hint(format!(
+                "make it writable (`chmod u+w {}`) or ingest into a copy",
+                path.display()
+            )),
+        );
+    }
+    let conn = open_connection(path, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
+    // An ingest touches the sample index all over; SQLite's default 2 MB page cache made a
+    // 100,000-test ingest spill and re-read pages. Per connection, nothing is persisted.
+    conn.execute_batch("PRAGMA cache_size = -65536")
+        .map_err(|e| sqlite_error(path, e))?;
+    Ok(conn)
+}
+
+/// Begin the one transaction an ingest runs in, taking the write lock up front.
+pub fn begin(conn: &mut Connection) -> Result<Transaction<'_>> {
+    let path = conn.path().unwrap_or("<data file>").to_string();
+    conn.transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(|e| sqlite_error(Path::new(&path), e))
+}
+
+/// What a run records about itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunInfo {
+    pub commit: Option<String>,
+    /// Unix seconds.
+    pub recorded_at: i64,
+    pub source: String,
+    pub label: Option<String>,
+}
+
+/// A stored run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredRun {
+    pub id: i64,
+    pub commit: Option<String>,
+    pub recorded_at: i64,
+    pub source: String,
+    pub label: Option<String>,
+}
+
+/// A sample ready to store: where it sat in its report, for group setup costs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Placed {
+    pub sample: Sample,
+    pub part: i64,
+    pub seq: i64,
+}
+
+/// Writes samples, finding or creating each node id's row in `covshard_test`. The known ids
+/// are read once up front: one query per test made a 100,000-test ingest half again slower.
+struct SampleWriter<'t> {
+    ids: HashMap<String, i64>,
+    create: rusqlite::CachedStatement<'t>,
+    insert: rusqlite::CachedStatement<'t>,
+}
+
+impl<'t> SampleWriter<'t> {
+    fn new(tx: &'t Transaction<'_>) -> Result<Self> {
+        let err = sql_err(tx);
+        let mut ids = HashMap::new();
+        {
+            let mut stmt = tx
+                .prepare("SELECT node_id, id FROM covshard_test")
+                .map_err(&err)?;
+            let rows = stmt
+                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+                .map_err(&err)?;
+            for row in rows {
+                let (name, id) = row.map_err(&err)?;
+                ids.insert(name, id);
+            }
+        }
+        Ok(SampleWriter {
+            ids,
+            create: tx
+                .prepare_cached("INSERT INTO covshard_test (node_id) VALUES (?1)")
+                .map_err(&err)?,
+            insert: tx
+                .prepare_cached(
+                    "INSERT INTO covshard_sample (run_id, test_id, part, seq, duration, outcome, setup, call, teardown, mapped)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                )
+                .map_err(&err)?,
+        })
+    }
+
+    fn write(
+        &mut self,
+        tx: &Transaction<'_>,
+        run_id: i64,
+        placed: &Placed,
+    ) -> rusqlite::Result<i64> {
+        let s = &placed.sample;
+        let test_id = match self.ids.get(&s.node_id) {
+            Some(&id) => id,
+            None => {
+                self.create.execute([&s.node_id])?;
+                let id = tx.last_insert_rowid();
+                self.ids.insert(s.node_id.clone(), id);
+                id
+            }
+        };
+        let p = s.phases;
+        self.insert.execute(rusqlite::params![
+            run_id,
+            test_id,
+            placed.part,
+            placed.seq,
+            s.duration,
+            s.outcome.as_str(),
+            p.map(|p| p.setup),
+            p.map(|p| p.call),
+            p.map(|p| p.teardown),
+            s.mapped,
+        ])?;
+        Ok(test_id)
+    }
+}
+
+/// A run just written: its id and the ids of its tests (for [`prune_tests`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inserted {
+    pub run_id: i64,
+    pub test_ids: Vec<i64>,
+}
+
+/// Insert one run and its samples (call inside [`begin`]'s transaction, after [`migrate`]).
+pub fn insert_run(
+    tx: &Transaction<'_>,
+    run: &RunInfo,
+    samples: &[Placed],
+    progress: &indicatif::ProgressBar,
+) -> Result<Inserted> {
+    let err = sql_err(tx);
+    tx.execute(
+        "INSERT INTO covshard_run (commit_id, recorded_at, source, label) VALUES (?1, ?2, ?3, ?4)",
+        rusqlite::params![run.commit, run.recorded_at, run.source, run.label],
+    )
+    .map_err(&err)?;
+    let run_id = tx.last_insert_rowid();
+    let mut writer = SampleWriter::new(tx)?;
+    let mut test_ids = Vec::with_capacity(samples.len());
+    for (i, placed) in samples.iter().enumerate() {
+        test_ids.push(writer.write(tx, run_id, placed).map_err(&err)?);
+        if i % 4096 == 0 {
+            progress.set_position(i as u64);
+        }
+    }
+    progress.set_position(samples.len() as u64);
+    Ok(Inserted { run_id, test_ids })
+}
+
+/// Keep the newest `keep` samples of each test, and drop runs left without samples (except
+/// the newest run, whose commit selection still needs). Sorts the whole table: use after a
+/// carry-over; an ordinary ingest only grows the tests it ran ([`prune_tests`]).
+pub fn prune(tx: &Transaction<'_>, keep: usize) -> Result<u64> {
+    let err = sql_err(tx);
+    let removed = tx
+        .execute(
+            "DELETE FROM covshard_sample WHERE (test_id, run_id) IN (
+                 SELECT test_id, run_id FROM (
+                     SELECT test_id, run_id,
+                         row_number() OVER (PARTITION BY test_id ORDER BY run_id DESC) AS rn
+                     FROM covshard_sample)
+                 WHERE rn > ?1)",
+            [keep as i64],
+        )
+        .map_err(&err)?;
+    drop_empty_runs(tx)?;
+    Ok(removed as u64)
+}
+
+/// [`prune`] for the given tests only: one index seek per test, so an ingest costs what it
+/// adds, not what the history holds.
+pub fn prune_tests(tx: &Transaction<'_>, keep: usize, test_ids: &[i64]) -> Result<u64> {
+    let err = sql_err(tx);
+    let mut stmt = tx
+        .prepare_cached(
+            "DELETE FROM covshard_sample WHERE test_id = ?1 AND run_id <= (
+                 SELECT run_id FROM covshard_sample WHERE test_id = ?1
+                 ORDER BY run_id DESC LIMIT 1 OFFSET ?2)",
+        )
+        .map_err(&err)?;
+    let mut removed = 0;
+    for id in test_ids {
+        removed += stmt
+            .execute(rusqlite::params![id, keep as i64])
+            .map_err(&err)? as u64;
+    }
+    if removed > 0 {
+        drop_empty_runs(tx)?;
+    }
+    Ok(removed)
+}
+
+fn drop_empty_runs(tx: &Transaction<'_>) -> Result<()> {
+    tx.execute(
+        "DELETE FROM covshard_run WHERE id <> (SELECT max(id) FROM covshard_run)
+             AND NOT EXISTS (SELECT 1 FROM covshard_sample WHERE run_id = covshard_run.id)",
+        [],
+    )
+    .map_err(sql_err(tx))?;
+    Ok(())
+}
+
+/// The most recent run (highest id: ids follow ingest order, clocks may not).
+pub fn latest_run(conn: &Connection) -> Result<Option<StoredRun>> {
+    conn.query_row(
+        "SELECT id, commit_id, recorded_at, source, label FROM covshard_run ORDER BY id DESC LIMIT 1",
+        [],
+        read_run,
+    )
+    .optional()
+    .map_err(sql_err(conn))
+}
+
+fn read_run(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredRun> {
+    Ok(StoredRun {
+        id: r.get(0)?,
+        commit: r.get(1)?,
+        recorded_at: r.get(2)?,
+        source: r.get(3)?,
+        label: r.get(4)?,
+    })
+}
+
+/// Every run, oldest first (empty when the file has no covshard tables).
+pub fn runs(conn: &Connection) -> Result<Vec<StoredRun>> {
+    if !has_tables(conn)? {
+        return Ok(Vec::new());
+    }
+    let err = sql_err(conn);
+    let mut stmt = conn
+        .prepare("SELECT id, commit_id, recorded_at, source, label FROM covshard_run ORDER BY id")
+        .map_err(&err)?;
+    let rows = stmt.query_map([], read_run).map_err(&err)?;
+    rows.map(|r| r.map_err(&err)).collect()
+}
+
+/// A stored sample with its run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredSample {
+    pub run_id: i64,
+    pub part: i64,
+    pub seq: i64,
+    pub sample: Sample,
+}
+
+/// Every sample, grouped by test (groups in no particular order), newest run first within a
+/// group. Empty when the file has no covshard tables.
+pub fn samples(conn: &Connection) -> Result<Vec<StoredSample>> {
+    if !has_tables(conn)? {
+        return Ok(Vec::new());
+    }
+    let err = sql_err(conn);
+    let mut names: HashMap<i64, std::rc::Rc<str>> = HashMap::new();
+    {
+        let mut stmt = conn
+            .prepare("SELECT id, node_id FROM covshard_test")
+            .map_err(&err)?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))
+            .map_err(&err)?;
+        for row in rows {
+            let (id, name) = row.map_err(&err)?;
+            names.insert(id, name.into());
+        }
+    }
+    // Scanning the primary key backwards gives each test's samples together, newest first,
+    // without the on-disk sort an ORDER BY on the node id costs.
+    let mut stmt = conn
+        .prepare(
+            "SELECT run_id, part, seq, test_id, duration, outcome, setup, call, teardown, mapped
+             FROM covshard_sample ORDER BY test_id DESC, run_id DESC",
+        )
+        .map_err(&err)?;
+    let rows = stmt
+        .query_map([], |r| {
+            let outcome: String = r.get(5)?;
+            let setup: Option<f64> = r.get(6)?;
+            let call: Option<f64> = r.get(7)?;
+            let teardown: Option<f64> = r.get(8)?;
+            let phases = match (setup, call, teardown) {
+                (Some(setup), Some(call), Some(teardown)) => Some(Phases {
+                    setup,
+                    call,
+                    teardown,
+                }),
+                _ => None,
+            };
+            let test_id: i64 = r.get(3)?;
+            Ok(StoredSample {
+                run_id: r.get(0)?,
+                part: r.get(1)?,
+                seq: r.get(2)?,
+                sample: Sample {
+                    node_id: names
+                        .get(&test_id)
+                        .map(|n| n.to_string())
+                        .unwrap_or_default(),
+                    duration: r.get(4)?,
+                    outcome: Outcome::parse(&outcome).unwrap_or(Outcome::Unknown),
+                    phases,
+                    mapped: r.get(9)?,
+                },
+            })
+        })
+        .map_err(&err)?;
+    rows.map(|r| r.map_err(&err)).collect()
+}
+
+/// What [`carry_over`] copied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Carried {
+    pub runs: usize,
+    pub samples: usize,
+    /// Runs already present in the destination (carrying twice is harmless).
+    pub skipped_runs: usize,
+}
+
+/// Copy runs and samples from an older data file (opened read-only) into `tx`.
+pub fn carry_over(tx: &Transaction<'_>, old: &Connection) -> Result<Carried> {
+    let mut carried = Carried::default();
+    let old_runs = runs(old)?;
+    if old_runs.is_empty() {
+        return Ok(carried);
+    }
+    let err = sql_err(tx);
+    let mut existing = std::collections::HashSet::new();
+    for run in runs(tx)? {
+        existing.insert((run.commit, run.recorded_at, run.source, run.label));
+    }
+    let mut new_ids: HashMap<i64, i64> = HashMap::new();
+    for run in &old_runs {
+        let key = (
+            run.commit.clone(),
+            run.recorded_at,
+            run.source.clone(),
+            run.label.clone(),
+        );
+        if existing.contains(&key) {
+            carried.skipped_runs += 1;
+            continue;
+        }
+        tx.execute(
+            "INSERT INTO covshard_run (commit_id, recorded_at, source, label) VALUES (?1, ?2, ?3, ?4)",
+            rusqlite::params![run.commit, run.recorded_at, run.source, run.label],
+        )
+        .map_err(&err)?;
+        new_ids.insert(run.id, tx.last_insert_rowid());
+        carried.runs += 1;
+    }
+    let mut by_run: BTreeMap<i64, Vec<StoredSample>> = BTreeMap::new();
+    for s in samples(old)? {
+        if new_ids.contains_key(&s.run_id) {
+            by_run.entry(s.run_id).or_default().push(s);
+        }
+    }
+    let mut writer = SampleWriter::new(tx)?;
+    for (old_id, list) in by_run {
+        let run_id = new_ids[&old_id];
+        for s in list {
+            let placed = Placed {
+                sample: s.sample,
+                part: s.part,
+                seq: s.seq,
+            };
+            writer.write(tx, run_id, &placed).map_err(&err)?;
+            carried.samples += 1;
+        }
+    }
+    Ok(carried)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::history::testutil::coverage_file;
+
+    fn sample(id: &str, d: f64, outcome: Outcome) -> Placed {
+        Placed {
+            sample: Sample {
+                node_id: id.into(),
+                duration: d,
+                outcome,
+                phases: None,
+                mapped: true,
+            },
+            part: 0,
+            seq: 0,
+        }
+    }
+
+    fn run(commit: &str, t: i64) -> RunInfo {
+        RunInfo {
+            commit: Some(commit.into()),
+            recorded_at: t,
+            source: "junit:1".into(),
+            label: None,
+        }
+    }
+
+    #[test]
+    fn migrate_is_idempotent_and_leaves_coverage_tables_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = coverage_file(dir.path(), &["t.py::a"]);
+        let before: Vec<String> = table_sql(&path);
+        for _ in 0..2 {
+            let mut conn = open_write(&path).unwrap();
+            let tx = begin(&mut conn).unwrap();
+            migrate(&tx).unwrap();
+            tx.commit().unwrap();
+        }
+        let after = table_sql(&path);
+        for sql in &before {
+            assert!(after.contains(sql), "coverage table changed: {sql}");
+        }
+        let conn = Connection::open(&path).unwrap();
+        assert_eq!(schema_version(&conn).unwrap(), Some(SCHEMA_VERSION));
+    }
+
+    fn table_sql(path: &Path) -> Vec<String> {
+        let conn = Connection::open(path).unwrap();
+        let mut stmt = conn
+            .prepare("SELECT sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY name")
+            .unwrap();
+        stmt.query_map([], |r| r.get(0))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn prune_keeps_the_newest_samples_per_test() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = coverage_file(dir.path(), &[]);
+        let mut conn = open_write(&path).unwrap();
+        let bar = indicatif::ProgressBar::hidden();
+        for i in 0..5 {
+            let tx = begin(&mut conn).unwrap();
+            migrate(&tx).unwrap();
+            let inserted = insert_run(
+                &tx,
+                &run(&format!("c{i}"), i),
+                &[sample("t.py::a", i as f64, Outcome::Passed)],
+                &bar,
+            )
+            .unwrap();
+            if i % 2 == 0 {
+                prune(&tx, 3).unwrap();
+            } else {
+                prune_tests(&tx, 3, &inserted.test_ids).unwrap();
+            }
+            tx.commit().unwrap();
+        }
+        let kept: Vec<f64> = samples(&conn)
+            .unwrap()
+            .iter()
+            .map(|s| s.sample.duration)
+            .collect();
+        assert_eq!(kept, vec![4.0, 3.0, 2.0]);
+        assert_eq!(runs(&conn).unwrap().len(), 3);
+        assert_eq!(
+            latest_run(&conn).unwrap().unwrap().commit.as_deref(),
+            Some("c4")
+        );
+    }
+
+    #[test]
+    fn carry_over_copies_runs_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let old_dir = dir.path().join("old");
+        let new_dir = dir.path().join("new");
+        std::fs::create_dir_all(&old_dir).unwrap();
+        std::fs::create_dir_all(&new_dir).unwrap();
+        let old = coverage_file(&old_dir, &[]);
+        let new = coverage_file(&new_dir, &[]);
+        let bar = indicatif::ProgressBar::hidden();
+        {
+            let mut conn = open_write(&old).unwrap();
+            let tx = begin(&mut conn).unwrap();
+            migrate(&tx).unwrap();
+            insert_run(
+                &tx,
+                &run("c1", 1),
+                &[sample("t.py::a", 1.0, Outcome::Failed)],
+                &bar,
+            )
+            .unwrap();
+            tx.commit().unwrap();
+        }
+        let old_conn = crate::history::open_read(&old).unwrap();
+        let mut conn = open_write(&new).unwrap();
+        for expected_runs in [1, 0] {
+            let tx = begin(&mut conn).unwrap();
+            migrate(&tx).unwrap();
+            let carried = carry_over(&tx, &old_conn).unwrap();
+            assert_eq!(carried.runs, expected_runs);
+            tx.commit().unwrap();
+        }
+        assert_eq!(samples(&conn).unwrap().len(), 1);
+        assert_eq!(
+            crate::history::recorded_commit(&conn).unwrap().as_deref(),
+            Some("c1")
+        );
+        assert!(
+            crate::history::last_failed(&conn)
+                .unwrap()
+                .contains("t.py::a")
+        );
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused_by_readers_and_writers() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = coverage_file(dir.path(), &[]);
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch("CREATE TABLE covshard_schema (version INTEGER NOT NULL); INSERT INTO covshard_schema VALUES (99);")
+            .unwrap();
+        let conn = crate::history::open_read(&path).unwrap();
+        let msg = crate::history::recorded_commit(&conn)
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("schema version 99"), "{msg}");
+        let mut conn = open_write(&path).unwrap();
+        let tx = begin(&mut conn).unwrap();
+        assert!(migrate(&tx).is_err());
+    }
+
+    #[test]
+    fn read_only_permissions_are_a_write_error() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = coverage_file(dir.path(), &[]);
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o444)).unwrap();
+        let err = open_write(&path).unwrap_err();
+        assert_eq!(err.exit_code(), crate::error::exit::WRITE);
+    }
+}

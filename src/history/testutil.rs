@@ -1,0 +1,83 @@
+//! Build coverage.py data files in tests without Python: the schema-7 tables exactly as
+//! coverage.py 7 creates them, with one `NODEID|run` context per test.
+//!
+//! Public (but hidden from docs) so the integration tests can use it too; it is not an API.
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::Connection;
+
+/// coverage.py 7's `SCHEMA`, verbatim apart from comments.
+pub const COVERAGE_SCHEMA: &str = "
+CREATE TABLE coverage_schema (
+    version integer
+);
+CREATE TABLE meta (
+    key text,
+    value text,
+    unique (key)
+);
+CREATE TABLE file (
+    id integer primary key,
+    path text,
+    unique (path)
+);
+CREATE TABLE context (
+    id integer primary key,
+    context text,
+    unique (context)
+);
+CREATE TABLE line_bits (
+    file_id integer,
+    context_id integer,
+    numbits blob,
+    foreign key (file_id) references file (id),
+    foreign key (context_id) references context (id),
+    unique (file_id, context_id)
+);
+CREATE TABLE arc (
+    file_id integer,
+    context_id integer,
+    fromno integer,
+    tono integer,
+    foreign key (file_id) references file (id),
+    foreign key (context_id) references context (id),
+    unique (file_id, context_id, fromno, tono)
+);
+CREATE TABLE tracer (
+    file_id integer primary key,
+    tracer text,
+    foreign key (file_id) references file (id)
+);
+";
+
+/// Write `dir/.coverage` in line mode where each test's `run` context executed line 1 of
+/// `src/pkg/mod.py` (the path is relative, as with `relative_files = true`).
+pub fn coverage_file(dir: &Path, tests: &[&str]) -> PathBuf {
+    let path = dir.join(".coverage");
+    let conn = Connection::open(&path).expect("create coverage file");
+    conn.execute_batch(COVERAGE_SCHEMA).expect("schema");
+    conn.execute_batch(
+        "INSERT INTO coverage_schema (version) VALUES (7);
+         INSERT INTO meta (key, value) VALUES ('version', '7.17.3'), ('has_arcs', '0'),
+             ('sys_argv', '[''pytest'']'), ('when', '2026-11-26 20:00:00');
+         INSERT INTO file (id, path) VALUES (1, 'src/pkg/mod.py');
+         INSERT INTO context (id, context) VALUES (1, '');
+         INSERT INTO line_bits (file_id, context_id, numbits) VALUES (1, 1, X'02');",
+    )
+    .expect("meta");
+    for (i, test) in tests.iter().enumerate() {
+        let id = i as i64 + 2;
+        conn.execute(
+            "INSERT INTO context (id, context) VALUES (?1, ?2)",
+            rusqlite::params![id, format!("{test}|run")],
+        )
+        .expect("context");
+        conn.execute(
+            "INSERT INTO line_bits (file_id, context_id, numbits) VALUES (1, ?1, X'02')",
+            [id],
+        )
+        .expect("line_bits");
+    }
+    path
+}

@@ -1,0 +1,407 @@
+//! The packing problem as plain numbers: items with estimates, optional file and class group
+//! labels, group setup costs, a per-shard overhead; and the plan that answers it.
+//!
+//! The cost model, shared by every algorithm so they can be compared honestly: a shard's time is
+//! `overhead + sum(setup of every group it holds at least one item of) + sum(item estimates)`,
+//! and the makespan is the longest shard. Setup costs are deterministic (they are not sampled by
+//! the Monte Carlo). Labels are opaque strings; file and class labels live in separate
+//! namespaces, and a class label must already be unique across files (for example
+//! `tests/test_a.py::TestX`): the packer never combines them.
+//!
+//! Limits: estimates, setups and overhead must be finite and non-negative; ids must be unique.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+use super::PackError;
+
+/// How uncertain an item's duration is, for the Monte Carlo estimate of the makespan.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum Spread {
+    /// No history: a log-normal with median = estimate and the configured default sigma.
+    #[default]
+    Default,
+    /// Observed durations in seconds; with two or more positive ones a log-normal is fitted.
+    Samples(Vec<f64>),
+    /// An already fitted log-normal: `ln(duration) ~ Normal(mu, sigma)`.
+    LogNormal { mu: f64, sigma: f64 },
+}
+
+/// One test to place.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Item {
+    /// Unique id (a pytest node id); ties in ordering are broken by it.
+    pub id: String,
+    /// Predicted duration in seconds.
+    pub estimate: f64,
+    pub spread: Spread,
+    /// File group label (the test file), if any.
+    pub file: Option<String>,
+    /// Class group label, unique across files, if any.
+    pub class: Option<String>,
+}
+
+impl Item {
+    pub fn new(id: impl Into<String>, estimate: f64) -> Self {
+        Item {
+            id: id.into(),
+            estimate,
+            spread: Spread::Default,
+            file: None,
+            class: None,
+        }
+    }
+
+    pub fn with_file(mut self, file: impl Into<String>) -> Self {
+        self.file = Some(file.into());
+        self
+    }
+
+    pub fn with_class(mut self, class: impl Into<String>) -> Self {
+        self.class = Some(class.into());
+        self
+    }
+
+    pub fn with_spread(mut self, spread: Spread) -> Self {
+        self.spread = spread;
+        self
+    }
+}
+
+/// Setup seconds charged once per shard that holds any item of the group. Missing labels cost 0.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GroupCosts {
+    pub file: BTreeMap<String, f64>,
+    pub class: BTreeMap<String, f64>,
+}
+
+/// An item after validation, with interned group ids.
+#[derive(Debug, Clone)]
+pub(crate) struct PItem {
+    pub id: String,
+    pub estimate: f64,
+    pub spread: Spread,
+    pub file: Option<u32>,
+    pub class: Option<u32>,
+}
+
+/// A validated problem. Items are stored sorted by (estimate desc, id asc), so nothing downstream
+/// depends on the caller's input order.
+#[derive(Debug, Clone)]
+pub struct Problem {
+    pub(crate) items: Vec<PItem>,
+    /// Setup seconds by group id (file groups first, then class groups).
+    pub(crate) setup: Vec<f64>,
+    pub(crate) overhead: f64,
+}
+
+fn check(value: f64, what: impl FnOnce() -> String) -> Result<(), PackError> {
+    if value.is_finite() && value >= 0.0 {
+        Ok(())
+    } else {
+        Err(PackError::InvalidNumber {
+            what: what(),
+            value,
+        })
+    }
+}
+
+impl Problem {
+    /// Validate and intern. `overhead` is the fixed time of every shard (checkout, install,
+    /// collection).
+    pub fn new(items: Vec<Item>, costs: &GroupCosts, overhead: f64) -> Result<Problem, PackError> {
+        check(overhead, || "the per-shard overhead".into())?;
+        let mut seen = BTreeSet::new();
+        let mut files = BTreeSet::new();
+        let mut classes = BTreeSet::new();
+        for item in &items {
+            check(item.estimate, || format!("the estimate of `{}`", item.id))?;
+            if !seen.insert(item.id.as_str()) {
+                return Err(PackError::DuplicateId(item.id.clone()));
+            }
+            files.extend(item.file.as_deref());
+            classes.extend(item.class.as_deref());
+        }
+        for (label, &cost) in costs.file.iter().chain(&costs.class) {
+            check(cost, || format!("the setup cost of group `{label}`"))?;
+        }
+        // Ids follow sorted label order, so interning is independent of input order.
+        let file_ids: HashMap<&str, u32> = files
+            .iter()
+            .enumerate()
+            .map(|(i, l)| (*l, i as u32))
+            .collect();
+        let class_base = files.len();
+        let class_ids: HashMap<&str, u32> = classes
+            .iter()
+            .enumerate()
+            .map(|(i, l)| (*l, (class_base + i) as u32))
+            .collect();
+        let mut setup = Vec::with_capacity(files.len() + classes.len());
+        setup.extend(
+            files
+                .iter()
+                .map(|l| costs.file.get(*l).copied().unwrap_or(0.0)),
+        );
+        setup.extend(
+            classes
+                .iter()
+                .map(|l| costs.class.get(*l).copied().unwrap_or(0.0)),
+        );
+
+        let mut pitems: Vec<PItem> = items
+            .iter()
+            .map(|item| PItem {
+                id: item.id.clone(),
+                estimate: item.estimate,
+                spread: item.spread.clone(),
+                file: item.file.as_deref().map(|l| file_ids[l]),
+                class: item.class.as_deref().map(|l| class_ids[l]),
+            })
+            .collect();
+        pitems.sort_by(|a, b| {
+            b.estimate
+                .total_cmp(&a.estimate)
+                .then_with(|| a.id.cmp(&b.id))
+        });
+        Ok(Problem {
+            items: pitems,
+            setup,
+            overhead,
+        })
+    }
+
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    pub fn overhead(&self) -> f64 {
+        self.overhead
+    }
+
+    /// Groups of an item that cost something (only those matter to the cost model).
+    pub(crate) fn costly_groups(&self, item: usize) -> impl Iterator<Item = u32> + '_ {
+        let it = &self.items[item];
+        it.file
+            .into_iter()
+            .chain(it.class)
+            .filter(move |&g| self.setup[g as usize] > 0.0)
+    }
+
+    /// Seconds of one item alone in a shard, excluding overhead.
+    pub(crate) fn standalone(&self, item: usize) -> f64 {
+        self.items[item].estimate
+            + self
+                .costly_groups(item)
+                .map(|g| self.setup[g as usize])
+                .sum::<f64>()
+    }
+
+    /// Sum of estimates plus every costly group's setup paid once.
+    pub(crate) fn total_work(&self) -> f64 {
+        let mut used = vec![false; self.setup.len()];
+        let mut total = 0.0;
+        for (i, item) in self.items.iter().enumerate() {
+            total += item.estimate;
+            for g in self.costly_groups(i) {
+                used[g as usize] = true;
+            }
+        }
+        total
+            + used
+                .iter()
+                .zip(&self.setup)
+                .filter(|(u, _)| **u)
+                .map(|(_, s)| s)
+                .sum::<f64>()
+    }
+
+    /// A true lower bound on the makespan of any plan with `shards` non-empty shards:
+    /// `overhead + max(largest standalone item, total work / shards)`, where an item's standalone
+    /// time includes the setup of its groups (some shard must hold it and pay them) and the
+    /// total work counts each costly group's setup once (every used group is set up at least
+    /// once somewhere). `shards` is clamped to `1..=items`. 0 for an empty problem.
+    pub fn lower_bound(&self, shards: usize) -> f64 {
+        if self.items.is_empty() {
+            return 0.0;
+        }
+        let shards = shards.clamp(1, self.items.len()) as f64;
+        let largest = (0..self.items.len())
+            .map(|i| self.standalone(i))
+            .fold(0.0, f64::max);
+        self.overhead + largest.max(self.total_work() / shards)
+    }
+
+    /// Seconds of each shard for an item-to-shard assignment, under the cost model.
+    pub(crate) fn shard_seconds(&self, shard_of: &[u32], shards: usize) -> Vec<f64> {
+        let mut loads = vec![self.overhead; shards];
+        let mut seen: HashSet<(u32, u32)> = HashSet::new();
+        for (i, &s) in shard_of.iter().enumerate() {
+            loads[s as usize] += self.items[i].estimate;
+            for g in self.costly_groups(i) {
+                if seen.insert((s, g)) {
+                    loads[s as usize] += self.setup[g as usize];
+                }
+            }
+        }
+        loads
+    }
+}
+
+/// One shard of a plan.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Shard {
+    /// Test ids, sorted by id (byte order), so the list is stable and easy to diff.
+    pub tests: Vec<String>,
+    /// Predicted seconds: overhead + setups of touched groups + estimates.
+    pub seconds: f64,
+    /// The part of `seconds` spent on group setups.
+    pub setup_seconds: f64,
+    /// Indexes into the problem's sorted items, same order as `tests`.
+    #[serde(skip)]
+    pub(crate) items: Vec<u32>,
+}
+
+/// A packing result.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Plan {
+    /// Shards ordered by predicted seconds, longest first (ties: smallest first test id).
+    pub shards: Vec<Shard>,
+    /// The longest shard's predicted seconds.
+    pub makespan: f64,
+    /// [`Problem::lower_bound`] for this shard count.
+    pub lower_bound: f64,
+    /// `lower_bound / makespan`, in (0, 1]; 1 when the makespan is 0.
+    pub efficiency: f64,
+    /// Sum of all shards' predicted seconds (what the CI bills).
+    pub runner_seconds: f64,
+    /// Which construction won, e.g. `lpt/items`, `greedy+search/files`, `exact/items`.
+    pub strategy: String,
+}
+
+impl Plan {
+    /// Build a plan from an assignment of every item to a shard `0..shards`.
+    pub(crate) fn from_assignment(
+        problem: &Problem,
+        shard_of: &[u32],
+        shards: usize,
+        strategy: String,
+    ) -> Plan {
+        let loads = problem.shard_seconds(shard_of, shards);
+        let mut members: Vec<Vec<u32>> = vec![Vec::new(); shards];
+        for (i, &s) in shard_of.iter().enumerate() {
+            members[s as usize].push(i as u32);
+        }
+        let mut out: Vec<Shard> = members
+            .into_iter()
+            .zip(loads)
+            .map(|(mut items, seconds)| {
+                items.sort_by(|&a, &b| {
+                    problem.items[a as usize]
+                        .id
+                        .cmp(&problem.items[b as usize].id)
+                });
+                let work: f64 = items
+                    .iter()
+                    .map(|&i| problem.items[i as usize].estimate)
+                    .sum();
+                Shard {
+                    tests: items
+                        .iter()
+                        .map(|&i| problem.items[i as usize].id.clone())
+                        .collect(),
+                    setup_seconds: (seconds - problem.overhead - work).max(0.0),
+                    seconds,
+                    items,
+                }
+            })
+            .collect();
+        out.sort_by(|a, b| {
+            b.seconds
+                .total_cmp(&a.seconds)
+                .then_with(|| a.tests.first().cmp(&b.tests.first()))
+        });
+        let makespan = out.iter().map(|s| s.seconds).fold(0.0, f64::max);
+        let lower_bound = problem.lower_bound(shards);
+        let efficiency = if makespan > 0.0 {
+            (lower_bound / makespan).min(1.0)
+        } else {
+            1.0
+        };
+        Plan {
+            runner_seconds: out.iter().map(|s| s.seconds).sum(),
+            shards: out,
+            makespan,
+            lower_bound,
+            efficiency,
+            strategy,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn costs(file: &[(&str, f64)]) -> GroupCosts {
+        GroupCosts {
+            file: file.iter().map(|(l, c)| (l.to_string(), *c)).collect(),
+            class: BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn items_are_sorted_by_estimate_then_id() {
+        let p = Problem::new(
+            vec![
+                Item::new("b", 1.0),
+                Item::new("a", 1.0),
+                Item::new("c", 5.0),
+            ],
+            &GroupCosts::default(),
+            0.0,
+        )
+        .unwrap();
+        let ids: Vec<_> = p.items.iter().map(|i| i.id.as_str()).collect();
+        assert_eq!(ids, ["c", "a", "b"]);
+    }
+
+    #[test]
+    fn rejects_bad_numbers_and_duplicates() {
+        let none = GroupCosts::default();
+        assert!(matches!(
+            Problem::new(vec![Item::new("a", f64::NAN)], &none, 0.0),
+            Err(PackError::InvalidNumber { .. })
+        ));
+        assert!(matches!(
+            Problem::new(vec![Item::new("a", 1.0)], &none, -1.0),
+            Err(PackError::InvalidNumber { .. })
+        ));
+        assert!(matches!(
+            Problem::new(vec![Item::new("a", 1.0), Item::new("a", 2.0)], &none, 0.0),
+            Err(PackError::DuplicateId(_))
+        ));
+    }
+
+    #[test]
+    fn setup_is_charged_once_per_shard_touching_the_group() {
+        let p = Problem::new(
+            vec![
+                Item::new("a", 1.0).with_file("f"),
+                Item::new("b", 2.0).with_file("f"),
+                Item::new("c", 3.0),
+            ],
+            &costs(&[("f", 10.0)]),
+            1.0,
+        )
+        .unwrap();
+        // Sorted: c(3), b(2), a(1).
+        assert_eq!(p.shard_seconds(&[0, 1, 1], 2), vec![4.0, 14.0]);
+        assert_eq!(p.shard_seconds(&[0, 0, 1], 2), vec![16.0, 12.0]);
+        // Largest standalone: b = 12; total work = 6 + 10 = 16, /2 = 8.
+        assert_eq!(p.lower_bound(2), 13.0);
+    }
+}

@@ -1,0 +1,372 @@
+//! The plan: selection, estimates and packing tied together into a [`Plan`].
+//!
+//! Inputs are what the CLI resolved (a selection, or the whole suite), the durations history
+//! and the packing options; the output is the versioned `plan.json` structure. Path items (a
+//! changed test file, a directory under a changed `conftest.py`) are expanded into the
+//! collected node ids under them when a collected list is known, so the packer can spread
+//! them; otherwise a path stays one item, estimated as the sum of the known tests under it.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::config::GroupByChoice;
+use crate::error::{Error, Result};
+use crate::history::estimate::{Estimate, Estimates, Source};
+use crate::packing::{self, GroupCosts, Item, MonteCarloOptions, PackOptions, Problem, Spread};
+use crate::plan::{EstimateSummary, PackingSummary, Plan, PlannedTest, SelectionSummary, Shard};
+use crate::selection::{Reason, Selection, test_file_of};
+use crate::units::ShardCount;
+
+/// How to pack.
+#[derive(Debug, Clone)]
+pub struct PackRequest {
+    pub shards: ShardCount,
+    pub target_seconds: f64,
+    pub max_shards: usize,
+    pub overhead_seconds: f64,
+    pub group_by: GroupByChoice,
+    pub monte_carlo: MonteCarloOptions,
+    /// Also predict the makespan of the whole known suite on the same shard count.
+    pub compare_full_suite: bool,
+}
+
+/// What to plan: the selected ids with their reasons, and what is known of the suite.
+pub struct PlanInput<'a> {
+    pub selection: &'a Selection,
+    /// `false` for `--all` (the selection then lists every known test).
+    pub selective: bool,
+    pub estimates: &'a Estimates,
+    pub statistic: String,
+    /// Node ids known to exist now (the collected list), for expanding path items.
+    pub collected: Option<&'a BTreeSet<String>>,
+    pub base: Option<String>,
+    pub head: Option<String>,
+}
+
+/// The ids to plan: node ids, and paths expanded through the collected list when known.
+pub fn plan_ids(selection: &Selection, collected: Option<&BTreeSet<String>>) -> Vec<String> {
+    let mut out: BTreeSet<String> = BTreeSet::new();
+    for id in selection.test_ids() {
+        if id.contains("::") {
+            out.insert(id);
+            continue;
+        }
+        match collected {
+            Some(collected) => {
+                let under: Vec<&String> = collected
+                    .iter()
+                    .filter(|t| covers(&id, test_file_of(t)))
+                    .collect();
+                if under.is_empty() {
+                    // Nothing collected there (or not collected at all): keep the path.
+                    out.insert(id);
+                } else {
+                    out.extend(under.into_iter().cloned());
+                }
+            }
+            None => {
+                out.insert(id);
+            }
+        }
+    }
+    out.into_iter().collect()
+}
+
+fn covers(path: &str, file: &str) -> bool {
+    let dir = path.trim_end_matches('/');
+    path == "." || file == dir || file.starts_with(&format!("{dir}/"))
+}
+
+fn source_name(source: Source) -> &'static str {
+    match source {
+        Source::Known => "history",
+        Source::FilePrior => "file",
+        Source::FolderPrior => "folder",
+        Source::SuitePrior => "suite",
+        Source::Default => "default",
+    }
+}
+
+/// An item's estimate: its own, or for a path the sum over the known tests under it.
+fn estimate_for(id: &str, estimates: &Estimates, known: &BTreeSet<String>) -> Estimate {
+    if id.contains("::") {
+        return estimates.for_test(id);
+    }
+    let under: Vec<Estimate> = known
+        .iter()
+        .filter(|t| covers(id, test_file_of(t)))
+        .map(|t| estimates.for_test(t))
+        .collect();
+    if under.is_empty() {
+        // A new test file: its file prior, else the folder's, the suite's or the default.
+        return estimates.for_test(&format!("{id}::<new>"));
+    }
+    let seconds: f64 = under.iter().map(|e| e.seconds).sum();
+    let source = if under.iter().all(|e| e.source == Source::Known) {
+        Source::Known
+    } else {
+        under
+            .iter()
+            .map(|e| e.source)
+            .max()
+            .unwrap_or(Source::Default)
+    };
+    let sigma = under.iter().map(|e| e.sigma).fold(0.0, f64::max);
+    Estimate {
+        seconds,
+        samples: Vec::new(),
+        mu: seconds.max(1e-3).ln(),
+        sigma,
+        source,
+    }
+}
+
+/// The class group of a node id (`tests/a.py::TestK::test_x` -> `tests/a.py::TestK`).
+fn class_of(id: &str) -> Option<String> {
+    let parts: Vec<&str> = id.split("::").collect();
+    (parts.len() >= 3).then(|| parts[..parts.len() - 1].join("::"))
+}
+
+pub fn group_by(choice: GroupByChoice) -> packing::GroupBy {
+    match choice {
+        GroupByChoice::Auto => packing::GroupBy::Auto,
+        GroupByChoice::None => packing::GroupBy::None,
+        GroupByChoice::File => packing::GroupBy::File,
+        GroupByChoice::Class => packing::GroupBy::Class,
+    }
+}
+
+/// The packing problem for `ids` (for `tune`).
+pub fn problem(
+    ids: &[String],
+    estimates: &Estimates,
+    known: &BTreeSet<String>,
+    overhead: f64,
+) -> Result<Problem> {
+    Ok(problem_for(ids, estimates, known, overhead)?.0)
+}
+
+/// Build the packing problem for `ids`. Measured group setup costs are charged per shard by the
+/// packer; the history's per-test estimates already hold one setup (in the group's first test),
+/// so it is taken out of the group's longest test to avoid counting it twice.
+fn problem_for(
+    ids: &[String],
+    estimates: &Estimates,
+    known: &BTreeSet<String>,
+    overhead: f64,
+) -> Result<(Problem, BTreeMap<String, Estimate>)> {
+    let mut by_id: BTreeMap<String, Estimate> = BTreeMap::new();
+    for id in ids {
+        by_id.insert(id.clone(), estimate_for(id, estimates, known));
+    }
+    let mut costs = GroupCosts::default();
+    let mut adjust: BTreeMap<String, f64> = BTreeMap::new();
+    for (group, &setup) in estimates.setup_costs() {
+        let members: Vec<&String> = by_id
+            .keys()
+            .filter(|id| {
+                id.contains("::")
+                    && (test_file_of(id) == group || class_of(id).as_deref() == Some(group))
+            })
+            .collect();
+        let Some(longest) = members.iter().max_by(|a, b| {
+            by_id[**a]
+                .seconds
+                .total_cmp(&by_id[**b].seconds)
+                .then(b.cmp(a))
+        }) else {
+            continue;
+        };
+        *adjust.entry((*longest).clone()).or_default() += setup;
+        if group.contains("::") {
+            costs.class.insert(group.clone(), setup);
+        } else {
+            costs.file.insert(group.clone(), setup);
+        }
+    }
+    let items: Vec<Item> = by_id
+        .iter()
+        .map(|(id, est)| {
+            let seconds = (est.seconds - adjust.get(id).copied().unwrap_or(0.0)).max(0.0);
+            let spread = if est.samples.len() >= 2 {
+                Spread::Samples(est.samples.clone())
+            } else {
+                Spread::LogNormal {
+                    mu: seconds.max(1e-3).ln(),
+                    sigma: est.sigma,
+                }
+            };
+            let mut item = Item::new(id.clone(), seconds)
+                .with_spread(spread)
+                .with_file(test_file_of(id).to_string());
+            if let Some(class) = class_of(id) {
+                item = item.with_class(class);
+            }
+            item
+        })
+        .collect();
+    let problem = Problem::new(items, &costs, overhead).map_err(Error::from)?;
+    Ok((problem, by_id))
+}
+
+fn pack_options(req: &PackRequest) -> PackOptions {
+    PackOptions {
+        group_by: group_by(req.group_by),
+        ..PackOptions::default()
+    }
+}
+
+/// Pack `problem` with the requested shard count.
+fn pack(problem: &Problem, req: &PackRequest) -> Result<packing::Plan> {
+    let options = pack_options(req);
+    let plan = match req.shards {
+        ShardCount::Fixed(n) => packing::pack(problem, n.min(req.max_shards.max(1)), &options)?,
+        ShardCount::Auto => {
+            packing::choose_shard_count(problem, req.target_seconds, req.max_shards, &options)?.plan
+        }
+    };
+    Ok(plan)
+}
+
+/// Make the plan.
+pub fn make_plan(input: &PlanInput<'_>, req: &PackRequest) -> Result<Plan> {
+    let selection = input.selection;
+    let ids = plan_ids(selection, input.collected);
+    let summary_reasons: BTreeMap<String, Vec<Reason>> = ids
+        .iter()
+        .filter_map(|id| {
+            let reasons: Vec<Reason> = selection
+                .reasons_for(id)
+                .into_iter()
+                .flat_map(|(_, r)| r)
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            (!reasons.is_empty()).then(|| (id.clone(), reasons))
+        })
+        .collect();
+    let mut by_rule: BTreeMap<String, usize> = BTreeMap::new();
+    for reasons in summary_reasons.values() {
+        if let Some(first) = reasons.first() {
+            *by_rule
+                .entry(first.rule.describe().to_string())
+                .or_default() += 1;
+        }
+    }
+    let selection_summary = SelectionSummary {
+        selective: input.selective,
+        run_all: selection.run_all,
+        run_all_reasons: selection.run_all_reasons.clone(),
+        selected: ids.len(),
+        total: selection.known_tests.len(),
+        by_rule,
+        changed_files: selection.changed_files.clone(),
+        reasons: summary_reasons,
+        warnings: selection.warnings.clone(),
+    };
+    let known = &selection.known_tests;
+    if ids.is_empty() {
+        return Ok(Plan {
+            version: crate::plan::PLAN_VERSION,
+            generator: generator(),
+            base: input.base.clone(),
+            head: input.head.clone(),
+            selection: selection_summary,
+            estimates: EstimateSummary {
+                statistic: input.statistic.clone(),
+                known: 0,
+                estimated: 0,
+                total_seconds: 0.0,
+            },
+            packing: PackingSummary {
+                algorithm: "none".into(),
+                group_by: format!("{:?}", req.group_by).to_lowercase(),
+                shard_count: 0,
+                shard_overhead_seconds: req.overhead_seconds,
+                makespan_seconds: 0.0,
+                lower_bound_seconds: 0.0,
+                efficiency: 1.0,
+                p50_seconds: 0.0,
+                p95_seconds: 0.0,
+                full_suite_seconds: None,
+            },
+            shards: Vec::new(),
+        });
+    }
+    let (problem, by_id) = problem_for(&ids, input.estimates, known, req.overhead_seconds)?;
+    let packed = pack(&problem, req)?;
+    // Each run draws every test once: keep the simulation's cost flat on large suites.
+    let mut monte_carlo = req.monte_carlo;
+    monte_carlo.runs = (2_000_000 / problem.len().max(1)).clamp(50, monte_carlo.runs.max(50));
+    let distribution = packing::simulate(&problem, &packed, &monte_carlo)?;
+    let shard_count = packed.shards.len();
+
+    let full_suite_seconds = if req.compare_full_suite && input.selective && !selection.run_all {
+        let all: Vec<String> = match input.collected {
+            Some(c) if !c.is_empty() => c.iter().cloned().collect(),
+            _ => known.iter().cloned().collect(),
+        };
+        if all.len() > ids.len() {
+            let (full, _) = problem_for(&all, input.estimates, known, req.overhead_seconds)?;
+            Some(packing::pack(&full, shard_count, &pack_options(req))?.makespan)
+        } else {
+            None
+        }
+    } else {
+        None
+    };
+
+    let shards: Vec<Shard> = packed
+        .shards
+        .iter()
+        .enumerate()
+        .map(|(index, shard)| Shard {
+            index: index + 1,
+            predicted_seconds: round(shard.seconds),
+            tests: shard
+                .tests
+                .iter()
+                .map(|id| PlannedTest {
+                    id: id.clone(),
+                    seconds: round(by_id[id].seconds),
+                    estimate: source_name(by_id[id].source).to_string(),
+                })
+                .collect(),
+        })
+        .collect();
+    let known_count = by_id.values().filter(|e| e.source == Source::Known).count();
+    Ok(Plan {
+        version: crate::plan::PLAN_VERSION,
+        generator: generator(),
+        base: input.base.clone(),
+        head: input.head.clone(),
+        selection: selection_summary,
+        estimates: EstimateSummary {
+            statistic: input.statistic.clone(),
+            known: known_count,
+            estimated: by_id.len() - known_count,
+            total_seconds: round(by_id.values().map(|e| e.seconds).sum()),
+        },
+        packing: PackingSummary {
+            algorithm: packed.strategy.clone(),
+            group_by: format!("{:?}", req.group_by).to_lowercase(),
+            shard_count,
+            shard_overhead_seconds: req.overhead_seconds,
+            makespan_seconds: round(packed.makespan),
+            lower_bound_seconds: round(packed.lower_bound),
+            efficiency: (packed.efficiency * 10_000.0).round() / 10_000.0,
+            p50_seconds: round(distribution.p50),
+            p95_seconds: round(distribution.p95),
+            full_suite_seconds: full_suite_seconds.map(round),
+        },
+        shards,
+    })
+}
+
+/// Millisecond precision keeps plan.json stable and readable.
+fn round(seconds: f64) -> f64 {
+    (seconds * 1000.0).round() / 1000.0
+}
+
+fn generator() -> String {
+    format!("covshard {}", env!("CARGO_PKG_VERSION"))
+}
