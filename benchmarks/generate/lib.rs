@@ -806,7 +806,9 @@ fn write_durations(
     out: &Path,
     test_files: &[TestFile],
 ) -> Result<f64> {
-    let mut cases: Vec<(&TestFile, &str, &Option<String>, &str, f64, u8)> = Vec::new();
+    // (test file, node id, class, name, seconds, outcome)
+    type Case<'a> = (&'a TestFile, &'a str, &'a Option<String>, &'a str, f64, u8);
+    let mut cases: Vec<Case> = Vec::new();
     for tf in test_files {
         for (node_id, class, name) in &tf.tests {
             // Log-normal around 80 ms; one test in 500 is an integration test of 20 s to 3 min.
