@@ -112,6 +112,18 @@ impl Ui {
         }
     }
 
+    /// A spinner for a step of unknown length (hidden when bars are off); call
+    /// `finish_and_clear` when the step ends.
+    pub fn spinner(&self, message: &str) -> indicatif::ProgressBar {
+        if !self.progress {
+            return indicatif::ProgressBar::hidden();
+        }
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.set_message(message.to_string());
+        bar.enable_steady_tick(std::time::Duration::from_millis(100));
+        bar
+    }
+
     /// A progress bar for a step with `len` units, or a hidden one when bars are off.
     pub fn progress_bar(&self, len: u64, message: &str) -> indicatif::ProgressBar {
         if !self.progress {

@@ -248,7 +248,10 @@ pub fn run(args: PlanArgs, ui: &Ui) -> Result<()> {
         base: prepared.base.clone(),
         head: prepared.head.clone(),
     };
-    let plan = planner::make_plan(&input, &prepared.request)?;
+    let spinner = ui.spinner("packing shards");
+    let plan = planner::make_plan(&input, &prepared.request);
+    spinner.finish_and_clear();
+    let plan = plan?;
     plan.write(&args.out)?;
     emit(&plan, &args, ui)
 }

@@ -117,7 +117,10 @@ pub fn resolve(args: &SelectionArgs, outputs: &[&Path], ui: &Ui) -> Result<Resol
         .map(Path::to_path_buf)
         .collect(),
     };
-    let selection = selection::select(&request)?;
+    let spinner = ui.spinner("selecting tests");
+    let selection = selection::select(&request);
+    spinner.finish_and_clear();
+    let selection = selection?;
     for warning in &selection.warnings {
         ui.warn(warning);
     }

@@ -197,7 +197,7 @@ pub fn known_tests(conn: &Connection) -> Result<BTreeSet<String>> {
         return Ok(BTreeSet::new());
     }
     let mut stmt = conn
-        .prepare("SELECT DISTINCT node_id FROM covshard_sample")
+        .prepare("SELECT t.node_id FROM covshard_test t WHERE EXISTS (SELECT 1 FROM covshard_sample s WHERE s.test_id = t.id)")
         .map_err(store::sql_err(conn))?;
     let rows = stmt
         .query_map([], |row| row.get::<_, String>(0))

@@ -404,34 +404,6 @@ mod tests {
         assert_eq!(deps.iter().filter(|p| p.starts_with("tests/")).count(), 50);
     }
 
-    /// Timing of the 5,000-file build; run in release:
-    /// `cargo test --release --lib python::graph::tests::build_time_5000 -- --ignored --nocapture`
-    #[test]
-    #[ignore = "timing, run in release by hand"]
-    fn build_time_5000() {
-        for late_every in [1, 5] {
-            let files = synthetic(50, 50, late_every);
-            let bytes: usize = files.iter().map(|(_, s)| s.len()).sum();
-            let mut best = std::time::Duration::MAX;
-            for _ in 0..5 {
-                let t = std::time::Instant::now();
-                let g =
-                    ImportGraph::build(files.iter().map(|(p, s)| (p.as_str(), s.as_str())), &[]);
-                best = best.min(t.elapsed());
-                assert_eq!(g.files().len(), files.len());
-            }
-            let t = std::time::Instant::now();
-            let full: usize = files.iter().map(|(_, s)| read_imports_full(s).len()).sum();
-            let full_time = t.elapsed();
-            eprintln!(
-                "{} files, {:.1} MB, a late import in 1 module of {late_every}: best of 5 builds \
-                 {best:?}; parsing every file whole instead ({full} imports): {full_time:?}",
-                files.len(),
-                bytes as f64 / 1e6,
-            );
-        }
-    }
-
     #[test]
     fn prefix_keeps_every_import() {
         let cases = [
@@ -451,13 +423,34 @@ mod tests {
         }
     }
 
-    /// Differential check of the prefix parse against a full parse over a Python tree on disk,
-    /// e.g. `COVSHARD_PY_DIR=$(python3 -c 'import sysconfig; print(sysconfig.get_paths()["stdlib"])')`.
+    /// Differential check of the prefix parse against a full parse over a real Python tree:
+    /// `$COVSHARD_PY_DIR`, else the site-packages of the venv `.ci/run` makes (pytest,
+    /// coverage, their dependencies). CI always runs it; elsewhere it needs one of the two.
     #[test]
-    #[ignore = "needs COVSHARD_PY_DIR"]
     fn prefix_matches_full_parse_on_a_tree() {
-        let dir = std::env::var("COVSHARD_PY_DIR").expect("COVSHARD_PY_DIR");
-        let mut stack = vec![std::path::PathBuf::from(dir)];
+        let dir = match std::env::var_os("COVSHARD_PY_DIR") {
+            Some(dir) => std::path::PathBuf::from(dir),
+            None => match std::env::var_os("COVSHARD_PYTHON") {
+                Some(python) => {
+                    let lib = std::path::Path::new(&python)
+                        .parent()
+                        .and_then(|bin| bin.parent())
+                        .expect("the venv python lives in <venv>/bin")
+                        .join("lib");
+                    let version = std::fs::read_dir(&lib)
+                        .expect("<venv>/lib exists")
+                        .flatten()
+                        .find(|e| e.file_name().to_string_lossy().starts_with("python"))
+                        .expect("<venv>/lib/pythonX.Y");
+                    version.path().join("site-packages")
+                }
+                None if std::env::var_os("CI").is_some() => {
+                    panic!("CI needs COVSHARD_PYTHON (set by .ci/run) for this check")
+                }
+                None => return,
+            },
+        };
+        let mut stack = vec![dir];
         let (mut files, mut imports) = (0, 0);
         while let Some(d) = stack.pop() {
             for entry in std::fs::read_dir(&d).expect("read dir").flatten() {

@@ -206,10 +206,21 @@ fn the_whole_loop_with_real_pytest() {
     // Same inputs, same plan, byte for byte; and the plan reads back into its strict types.
     let first = std::fs::read(dir.join("plan.json")).unwrap();
     run_ok(covshard().current_dir(&dir).args([
-        "plan", "--db", ".coverage", "--collected", "collected.txt", "--shards", "2", "--out",
+        "plan",
+        "--db",
+        ".coverage",
+        "--collected",
+        "collected.txt",
+        "--shards",
+        "2",
+        "--out",
         "plan.json",
     ]));
-    assert_eq!(first, std::fs::read(dir.join("plan.json")).unwrap(), "plan is not deterministic");
+    assert_eq!(
+        first,
+        std::fs::read(dir.join("plan.json")).unwrap(),
+        "plan is not deterministic"
+    );
     let typed = covshard::plan::Plan::read(&dir.join("plan.json")).unwrap();
     assert_eq!(typed.shards.len(), 2);
     assert!(typed.packing.efficiency > 0.0 && typed.packing.efficiency <= 1.0);

@@ -4,5 +4,7 @@
 mod bench_data;
 mod coverage_compat;
 mod e2e;
+mod history;
+mod plan_outputs;
 mod templates;
 mod util;

@@ -1,0 +1,261 @@
+//! `plan`'s outputs for each CI, `tests --shard auto` from each CI's variables, `tune` and
+//! `report`, on the fixture data (no Python needed): the data file, JUnit durations and a
+//! change in a throwaway git repository.
+
+use std::path::Path;
+
+use crate::util::{copy_tree, covshard, fixtures, git, run_ok};
+
+/// The fixture project as its own repository, with durations ingested and a body change.
+fn repo_with_change() -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    copy_tree(&fixtures().join("project"), dir);
+    std::fs::write(
+        dir.join(".gitignore"),
+        ".coverage\njunit.xml\nplan.json\nout/\n",
+    )
+    .unwrap();
+    git(dir, &["init", "-q"]);
+    git(dir, &["add", "-A"]);
+    git(dir, &["commit", "-q", "-m", "base"]);
+    std::fs::copy(
+        fixtures().join("data/lines.coverage"),
+        dir.join(".coverage"),
+    )
+    .unwrap();
+    std::fs::copy(fixtures().join("data/junit.xml"), dir.join("junit.xml")).unwrap();
+    run_ok(covshard().current_dir(dir).args([
+        "ingest",
+        "--db",
+        ".coverage",
+        "--junit",
+        "junit.xml",
+        "--commit",
+        "HEAD",
+    ]));
+    let pricing = dir.join("src/shop/pricing.py");
+    let text = std::fs::read_to_string(&pricing).unwrap();
+    std::fs::write(
+        &pricing,
+        text.replacen("item.total * 0.1 ", "item.total * 0.15 ", 1),
+    )
+    .unwrap();
+    tmp
+}
+
+fn plan(dir: &Path, extra: &[&str]) -> String {
+    run_ok(
+        covshard()
+            .current_dir(dir)
+            .args(["plan", "--db", ".coverage", "--out", "plan.json"])
+            .args(extra),
+    )
+}
+
+#[test]
+fn github_matrix_outputs_and_summary() {
+    let tmp = repo_with_change();
+    let dir = tmp.path();
+    let output = dir.join("out/github_output");
+    let summary = dir.join("out/summary.md");
+    std::fs::create_dir_all(dir.join("out")).unwrap();
+    let stdout = run_ok(
+        covshard()
+            .current_dir(dir)
+            .env("GITHUB_OUTPUT", &output)
+            .args([
+                "plan",
+                "--db",
+                ".coverage",
+                "--out",
+                "plan.json",
+                "--shards",
+                "2",
+            ])
+            .args(["--github-output", "--summary-markdown"])
+            .arg(&summary),
+    );
+    assert_eq!(
+        stdout,
+        "{\"include\":[{\"shard\":1,\"of\":2},{\"shard\":2,\"of\":2}]}\n"
+    );
+    let outputs = std::fs::read_to_string(&output).unwrap();
+    assert!(
+        outputs.contains("has-tests=true\n") && outputs.contains("shard-count=2\n"),
+        "{outputs}"
+    );
+    let markdown = std::fs::read_to_string(&summary).unwrap();
+    assert!(
+        markdown.contains("### covshard plan")
+            && markdown.contains("| shard | tests | predicted |")
+    );
+    assert!(markdown.contains("7 of 62 tests"), "{markdown}");
+}
+
+#[test]
+fn nothing_selected_keeps_the_matrix_valid() {
+    let tmp = repo_with_change();
+    let dir = tmp.path();
+    git(dir, &["checkout", "-q", "--", "."]);
+    std::fs::write(dir.join("NOTES.md"), "docs only\n").unwrap();
+    let output = dir.join("gh_out");
+    let stdout = run_ok(
+        covshard()
+            .current_dir(dir)
+            .env("GITHUB_OUTPUT", &output)
+            .args([
+                "plan",
+                "--db",
+                ".coverage",
+                "--out",
+                "plan.json",
+                "--github-output",
+            ]),
+    );
+    assert_eq!(stdout, "{\"include\":[{\"shard\":1,\"of\":1}]}\n");
+    let outputs = std::fs::read_to_string(&output).unwrap();
+    assert!(outputs.contains("has-tests=false\n") && outputs.contains("shard-count=0\n"));
+    // The shard jobs are skipped by the workflow; asked anyway, a shard has nothing to run.
+    let ids =
+        run_ok(
+            covshard()
+                .current_dir(dir)
+                .args(["tests", "--plan", "plan.json", "--shard", "1"]),
+        );
+    assert_eq!(ids, "");
+}
+
+#[test]
+fn other_ci_formats() {
+    let tmp = repo_with_change();
+    let dir = tmp.path();
+    let gitlab = plan(
+        dir,
+        &[
+            "--shards",
+            "3",
+            "--matrix",
+            "gitlab",
+            "--gitlab-include",
+            "ci/shard.yml",
+        ],
+    );
+    assert!(
+        gitlab.contains("local: 'ci/shard.yml'") && gitlab.contains("parallel: 3"),
+        "{gitlab}"
+    );
+    let buildkite = plan(dir, &["--shards", "2", "--matrix", "buildkite"]);
+    assert!(buildkite.contains("parallelism: 2") && buildkite.contains("--shard auto"));
+    let circle = plan(dir, &["--shards", "2", "--matrix", "circleci"]);
+    assert_eq!(circle, "{\"shard-count\":2,\"has-tests\":true}\n");
+}
+
+#[test]
+fn shard_auto_reads_each_ci_and_lists_partition_the_plan() {
+    let tmp = repo_with_change();
+    let dir = tmp.path();
+    plan(dir, &["--shards", "2"]);
+    let by_index = |vars: &[(&str, &str)]| {
+        let mut cmd = covshard();
+        cmd.current_dir(dir)
+            .args(["tests", "--plan", "plan.json", "--shard", "auto"]);
+        for name in [
+            "CI_NODE_INDEX",
+            "CI_NODE_TOTAL",
+            "BUILDKITE_PARALLEL_JOB",
+            "BUILDKITE_PARALLEL_JOB_COUNT",
+            "CIRCLE_NODE_INDEX",
+            "CIRCLE_NODE_TOTAL",
+            "COVSHARD_SHARD",
+        ] {
+            cmd.env_remove(name);
+        }
+        for (k, v) in vars {
+            cmd.env(k, v);
+        }
+        run_ok(&mut cmd)
+    };
+    let first = by_index(&[("CI_NODE_INDEX", "1"), ("CI_NODE_TOTAL", "2")]);
+    assert_eq!(
+        first,
+        by_index(&[
+            ("BUILDKITE_PARALLEL_JOB", "0"),
+            ("BUILDKITE_PARALLEL_JOB_COUNT", "2")
+        ])
+    );
+    assert_eq!(
+        first,
+        by_index(&[("CIRCLE_NODE_INDEX", "0"), ("CIRCLE_NODE_TOTAL", "2")])
+    );
+    let second = by_index(&[("COVSHARD_SHARD", "2")]);
+    let mut all: Vec<&str> = first.lines().chain(second.lines()).collect();
+    let count = all.len();
+    all.sort_unstable();
+    all.dedup();
+    assert_eq!(all.len(), count, "a test is in two shards");
+    assert_eq!(count, 7);
+}
+
+#[test]
+fn tune_and_report() {
+    let tmp = repo_with_change();
+    let dir = tmp.path();
+    let tune = run_ok(covshard().current_dir(dir).args([
+        "tune",
+        "--db",
+        ".coverage",
+        "--all",
+        "--counts",
+        "1-4",
+        "--shard-overhead",
+        "2s",
+        "--format",
+        "json",
+    ]));
+    let tune: serde_json::Value = serde_json::from_str(&tune).unwrap();
+    let rows = tune["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 4);
+    let runner: Vec<f64> = rows
+        .iter()
+        .map(|r| r["runner_seconds"].as_f64().unwrap())
+        .collect();
+    assert!(
+        runner.windows(2).all(|w| w[1] >= w[0]),
+        "more shards cost more runner time: {runner:?}"
+    );
+    let text = run_ok(covshard().current_dir(dir).args([
+        "tune",
+        "--db",
+        ".coverage",
+        "--all",
+        "--counts",
+        "1,2",
+    ]));
+    assert!(
+        text.contains("shards") && text.contains("efficiency"),
+        "{text}"
+    );
+
+    plan(dir, &["--shards", "2"]);
+    run_ok(covshard().current_dir(dir).args([
+        "report",
+        "--plan",
+        "plan.json",
+        "--html",
+        "out/report.html",
+    ]));
+    let html = std::fs::read_to_string(dir.join("out/report.html")).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>") && html.contains("<svg"));
+    assert!(
+        html.contains("test_slow_end_to_end"),
+        "each test is a bar with its id"
+    );
+    let markdown =
+        run_ok(
+            covshard()
+                .current_dir(dir)
+                .args(["report", "--plan", "plan.json", "--markdown"]),
+        );
+    assert!(markdown.contains("| shard | tests | predicted |"));
+}
