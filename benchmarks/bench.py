@@ -9,8 +9,7 @@ downloaded the artifact), and writes the raw numbers to benchmarks/results/resul
 tables into benchmarks/RESULTS.md (between the GENERATED markers; the prose around them is kept).
 
 Times are wall-clock times of whole processes (start-up included, as a CI step pays them);
-peak memory is the kernel's max RSS of each process (`os.wait4`, the counter `/usr/bin/time -v`
-prints). Only the standard library is used here; the selectors and pytest-split run in the
+peak memory is the kernel's max RSS of each process, as `/usr/bin/time` prints it. Only the standard library is used here; the selectors and pytest-split run in the
 venv's Python because they need coverage.py and pytest-split.
 """
 
@@ -46,20 +45,26 @@ TARGET_INGEST_S = 2.0
 
 
 def run_once(cmd, cwd):
-    """(seconds, max RSS in MB, stdout) of one run; fails loudly on a non-zero exit."""
+    """(seconds, max RSS in MB, stdout) of one run; fails loudly on a non-zero exit.
+
+    The peak memory comes from `/usr/bin/time -f %M`, not from this process's wait4(): Python
+    spawns children with vfork, and Linux carries the parent's RSS high-water mark into the
+    child's `ru_maxrss` across exec, so wait4() would report at least this script's own size.
+    `time` is a small process, so the number it prints is the command's own.
+    """
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
-        proc = subprocess.Popen([str(c) for c in cmd], cwd=cwd, stdout=out, stderr=err)
-        # wait4 rather than communicate(): it returns this child's own rusage.
-        _, status, usage = os.wait4(proc.pid, 0)
+        proc = subprocess.run(
+            ["/usr/bin/time", "-f", "MAXRSS_KB %M", *[str(c) for c in cmd]], cwd=cwd, stdout=out, stderr=err
+        )
         elapsed = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
         stdout, stderr = out.read().decode(), err.read().decode()
     if proc.returncode != 0:
         raise RuntimeError(f"{shlex.join(map(str, cmd))} (in {cwd}) exited {proc.returncode}:\n{stderr}")
-    return elapsed, usage.ru_maxrss / 1024, stdout
+    rss_kb = int(stderr.rstrip().rsplit("MAXRSS_KB ", 1)[1])
+    return elapsed, rss_kb / 1024, stdout
 
 
 def measure(cmd, cwd, repeat, prepare=None):
@@ -134,9 +139,36 @@ def bench_info(ds, repeat):
     return measure([COVSHARD, "info", "--db", ".coverage"], ds, repeat)
 
 
+def node_ids(ds):
+    """Every test node id named by the data file's contexts."""
+    import sqlite3
+
+    con = sqlite3.connect(f"file:{ds / '.coverage'}?mode=ro", uri=True)
+    ids = {c.rsplit("|", 1)[0] for (c,) in con.execute("SELECT context FROM context") if c}
+    con.close()
+    return ids
+
+
+def tests_behind(ids, known):
+    """How many known tests the ids covshard prints stand for (a path stands for the tests under it)."""
+    by_file = {}
+    for t in known:
+        f = t.split("::", 1)[0]
+        by_file[f] = by_file.get(f, 0) + 1
+    count = 0
+    for i in ids:
+        if "::" in i:
+            count += 1
+        else:
+            prefix = i.rstrip("/")
+            count += sum(n for f, n in by_file.items() if f == prefix or f.startswith(prefix + "/"))
+    return count
+
+
 def bench_select(ds, repeat):
     """covshard select and the two Python selectors on each diff-N branch."""
     edits = json.loads((ds / "edits.json").read_text())
+    known = node_ids(ds)
     results = {}
     for branch in sorted(edits, key=lambda b: int(b.split("-")[1])):
         git(ds, "checkout", "-q", branch)
@@ -145,6 +177,7 @@ def bench_select(ds, repeat):
             cs = measure([COVSHARD, "select", "--db", ".coverage", "--base", "base", "--format", "json"], ds, repeat)
             selected = json.loads(cs.pop("stdout"))
             cs["selected_ids"] = len(selected["tests"])
+            cs["selected_tests"] = len(known) if selected["run_all"] else tests_behind(selected["tests"], known)
             cs["run_all"] = selected["run_all"]
             row["covshard"] = cs
             for name in ("coverage_api", "numbits_sql"):

@@ -73,14 +73,14 @@ def render(r):
     )
     out.append("")
     out.append(
-        "| data set | diff | covshard | RSS | ids | coverage.py API | RSS | tests | ratio | sqlite3+numbits | RSS | tests | ratio |"
+        "| data set | diff | covshard | RSS | tests | coverage.py API | RSS | tests | ratio | sqlite3+numbits | RSS | tests | ratio |"
     )
     out.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name, diffs in r["select"].items():
         for branch, row in diffs.items():
             cs, api, nb = row["covshard"], row["coverage_api"], row["numbits_sql"]
             out.append(
-                f"| {name} | {branch} | {ms(cs['median_s'])} | {cs['max_rss_mb']} MB | {cs['selected_ids']}{' (run all)' if cs['run_all'] else ''} "
+                f"| {name} | {branch} | {ms(cs['median_s'])} | {cs['max_rss_mb']} MB | {cs.get('selected_tests', cs['selected_ids'])}{' (run all)' if cs['run_all'] else ''} "
                 f"| {ms(api['median_s'])} | {api['max_rss_mb']} MB | {api['selected_ids']} | {api['median_s'] / cs['median_s']:.1f}x "
                 f"| {ms(nb['median_s'])} | {nb['max_rss_mb']} MB | {nb['selected_ids']} | {nb['median_s'] / cs['median_s']:.1f}x |"
             )
@@ -172,8 +172,8 @@ def render(r):
         for row in r["packing"]:
             c, ld, dc = row["covshard"], row["least_duration"], row["duration_based_chunks"]
             out.append(
-                f"| {row['items']} | {row['shards']} | {row['lower_bound_s']:.1f} s | {c['ratio']:.4f} | {ms(c['median_s'])} | {c['max_rss_mb']} MB "
-                f"| {ld['ratio']:.4f} | {ms(ld['seconds'])} | {dc['ratio']:.4f} | {ms(dc['seconds'])} | {dc['empty_shards']} |"
+                f"| {row['items']} | {row['shards']} | {row['lower_bound_s']:.1f} s | {c['ratio']:.5f} | {ms(c['median_s'])} | {c['max_rss_mb']} MB "
+                f"| {ld['ratio']:.5f} | {ms(ld['seconds'])} | {dc['ratio']:.5f} | {ms(dc['seconds'])} | {dc['empty_shards']} |"
             )
         out.append("")
 
