@@ -150,19 +150,20 @@ def node_ids(ds):
 
 
 def tests_behind(ids, known):
-    """How many known tests the ids covshard prints stand for (a path stands for the tests under it)."""
+    """The known tests that the ids covshard prints stand for (a path stands for the tests under it)."""
     by_file = {}
     for t in known:
-        f = t.split("::", 1)[0]
-        by_file[f] = by_file.get(f, 0) + 1
-    count = 0
+        by_file.setdefault(t.split("::", 1)[0], []).append(t)
+    out = set()
     for i in ids:
         if "::" in i:
-            count += 1
+            out.add(i)
         else:
             prefix = i.rstrip("/")
-            count += sum(n for f, n in by_file.items() if f == prefix or f.startswith(prefix + "/"))
-    return count
+            for f, tests in by_file.items():
+                if prefix in ("", ".") or f == prefix or f.startswith(prefix + "/"):
+                    out.update(tests)
+    return out
 
 
 def bench_select(ds, repeat):
@@ -177,7 +178,8 @@ def bench_select(ds, repeat):
             cs = measure([COVSHARD, "select", "--db", ".coverage", "--base", "base", "--format", "json"], ds, repeat)
             selected = json.loads(cs.pop("stdout"))
             cs["selected_ids"] = len(selected["tests"])
-            cs["selected_tests"] = len(known) if selected["run_all"] else tests_behind(selected["tests"], known)
+            ours = set(known) if selected["run_all"] else tests_behind(selected["tests"], known)
+            cs["selected_tests"] = len(ours)
             cs["run_all"] = selected["run_all"]
             row["covshard"] = cs
             for name in ("coverage_api", "numbits_sql"):
@@ -186,6 +188,9 @@ def bench_select(ds, repeat):
                 out = json.loads(r.pop("stdout"))
                 r["selected_ids"] = out["count"]
                 r["import_time_hit"] = out["import_time_hit"]
+                # Safety check: a test that ran a changed line must be in covshard's selection.
+                r["missed_by_covshard"] = sorted(set(out["tests"]) - ours)[:20]
+                r["missed_by_covshard_count"] = len(set(out["tests"]) - ours)
                 row[name] = r
             results[branch] = row
         finally:
@@ -343,6 +348,11 @@ def main():
         if has_command("plan") and has_command("ingest"):
             print("== packing", file=sys.stderr)
             results["packing"] = bench_packing(["small", "medium", "ingest"], workdir, max(3, args.repeat // 2))
+        # The packer alone, without reading a data file: the packing branch's own example.
+        pack_speed = ROOT / "target" / "release" / "examples" / "pack_speed"
+        if pack_speed.exists():
+            print("== pack_speed", file=sys.stderr)
+            results["pack_speed"] = run_once([pack_speed], ROOT)[2]
     RESULTS_JSON.parent.mkdir(parents=True, exist_ok=True)
     RESULTS_JSON.write_text(json.dumps(results, indent=1) + "\n")
     sys.path.insert(0, str(Path(__file__).resolve().parent))

@@ -69,7 +69,9 @@ def render(r):
         "Same data file, same change (branch `diff-N` checked out, base = tag `base`), same old-side "
         "changed lines. covshard applies all of its rules (function granularity, import-time code, "
         "import graph); the Python selectors map changed lines to contexts only, so they select "
-        "fewer tests and cannot turn import-time lines (`''` context) into tests."
+        "fewer tests and cannot turn import-time lines (`''` context) into tests. "tests" counts test node "
+        "ids (covshard's file paths expanded to the tests under them); \"ratio\" is the Python selector's time "
+        "over covshard's (above 1: covshard is faster)."
     )
     out.append("")
     out.append(
@@ -84,6 +86,18 @@ def render(r):
                 f"| {ms(api['median_s'])} | {api['max_rss_mb']} MB | {api['selected_ids']} | {api['median_s'] / cs['median_s']:.1f}x "
                 f"| {ms(nb['median_s'])} | {nb['max_rss_mb']} MB | {nb['selected_ids']} | {nb['median_s'] / cs['median_s']:.1f}x |"
             )
+    out.append("")
+    missed = [
+        f"{name} {branch}: {row[k]['missed_by_covshard_count']}"
+        for name, diffs in r["select"].items()
+        for branch, row in diffs.items()
+        for k in ("coverage_api", "numbits_sql")
+        if row[k].get("missed_by_covshard_count")
+    ]
+    out.append(
+        "Safety cross-check: every test the line-level Python selectors find must be in covshard's selection; "
+        + ("tests found by them and missed by covshard: " + ", ".join(missed) + "." if missed else "none missed.")
+    )
     out.append("")
     out.append("Commands (in the data set's directory, after `git checkout diff-N`):")
     out.append("")
@@ -175,6 +189,14 @@ def render(r):
                 f"| {row['items']} | {row['shards']} | {row['lower_bound_s']:.1f} s | {c['ratio']:.5f} | {ms(c['median_s'])} | {c['max_rss_mb']} MB "
                 f"| {ld['ratio']:.5f} | {ms(ld['seconds'])} | {dc['ratio']:.5f} | {ms(dc['seconds'])} | {dc['empty_shards']} |"
             )
+        out.append("")
+
+    if "pack_speed" in r:
+        out.append("The packer alone (`target/release/examples/pack_speed`, from `benchmarks/pack_speed.rs`; synthetic log-normal suites, no data file):")
+        out.append("")
+        out.append("```")
+        out.extend(r["pack_speed"].rstrip().splitlines())
+        out.append("```")
         out.append("")
 
     rss = []

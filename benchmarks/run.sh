@@ -15,7 +15,7 @@ fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -r tests/requirements.txt
 
 # nice: the machine is shared with other builds.
-nice -n 10 cargo build --release --bins --example generate
+nice -n 10 cargo build --release --bins --example generate --example pack_speed
 
 for size in small medium large ingest; do
     dir="benchmarks/data/$size"
