@@ -69,7 +69,7 @@ def render(r):
         "Same data file, same change (branch `diff-N` checked out, base = tag `base`), same old-side "
         "changed lines. covshard applies all of its rules (function granularity, import-time code, "
         "import graph); the Python selectors map changed lines to contexts only, so they select "
-        "fewer tests and cannot turn import-time lines (`''` context) into tests. "tests" counts test node "
+        "fewer tests and cannot turn import-time lines (`''` context) into tests. \"tests\" counts test node "
         "ids (covshard's file paths expanded to the tests under them); \"ratio\" is the Python selector's time "
         "over covshard's (above 1: covshard is faster)."
     )
