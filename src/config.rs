@@ -225,11 +225,18 @@ impl Config {
         let pyproject = root.join("pyproject.toml");
         if pyproject.is_file() {
             let text = read(&pyproject)?;
-            let value: toml::Table = toml::from_str(&text)
-                .map_err(|e| Error::config(&pyproject, format!("invalid TOML: {e}")))?;
+            let value: toml::Table = toml::from_str(&text).map_err(|e| {
+                Error::config(
+                    &pyproject,
+                    format!("invalid TOML: {}", e.to_string().trim_end()),
+                )
+                .with_hint(
+                    "fix the syntax of pyproject.toml (covshard reads its [tool.covshard] section)",
+                )
+            })?;
             if let Some(section) = value.get("tool").and_then(|t| t.get("covshard")).cloned() {
                 let config = section.try_into().map_err(|e: toml::de::Error| {
-                    Error::config(&pyproject, format!("in [tool.covshard]: {e}"))
+                    Error::config(&pyproject, format!("in [tool.covshard]: {}", e.to_string().trim_end()))
                         .with_hint("see config/covshard.toml in covshard's repository for every key and its default")
                 })?;
                 return Ok((config, Source::File(pyproject)));
@@ -241,7 +248,7 @@ impl Config {
     fn from_file(path: &Path, _pyproject: bool) -> Result<Config> {
         let text = read(path)?;
         toml::from_str(&text).map_err(|e| {
-            Error::config(path, e.to_string()).with_hint(
+            Error::config(path, e.to_string().trim_end()).with_hint(
                 "see config/covshard.toml in covshard's repository for every key and its default",
             )
         })
@@ -264,10 +271,12 @@ impl Config {
             compile(&entry.files, path)?;
         }
         if self.durations.history == 0 {
-            return Err(Error::config(path, "durations.history must be at least 1"));
+            return Err(Error::config(path, "durations.history must be at least 1")
+                .with_hint("it is how many samples per test are kept; the default is 10"));
         }
         if self.packing.max_shards == 0 {
-            return Err(Error::config(path, "packing.max_shards must be at least 1"));
+            return Err(Error::config(path, "packing.max_shards must be at least 1")
+                .with_hint("it caps `--shards auto`; the default is 64"));
         }
         Ok(())
     }
@@ -288,8 +297,10 @@ pub fn compile(patterns: &[String], source: &Path) -> Result<GlobSet> {
         } else {
             format!("**/{anchored}")
         };
-        let glob = Glob::new(&full)
-            .map_err(|e| Error::config(source, format!("invalid pattern `{pattern}`: {e}")))?;
+        let glob = Glob::new(&full).map_err(|e| {
+            Error::config(source, format!("invalid pattern `{pattern}`: {e}"))
+                .with_hint("patterns are gitignore-style globs; write a literal `[` as `[[]`")
+        })?;
         builder.add(glob);
     }
     builder

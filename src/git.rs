@@ -61,8 +61,15 @@ pub fn split_nul(out: &[u8]) -> impl Iterator<Item = String> + '_ {
         .map(|s| String::from_utf8_lossy(s).into_owned())
 }
 
-/// Resolve a revision to a full commit id, with a clear error for a shallow clone.
+/// Resolve a base revision (given with `--base`) to a full commit id, with a clear error for a
+/// shallow clone.
 pub fn resolve_commit(root: &Path, rev: &str) -> Result<String> {
+    resolve_commit_for(root, rev, "the base, given with --base", "--base")
+}
+
+/// [`resolve_commit`] naming where the revision came from (`origin`) and the flag that
+/// overrides it, for messages.
+pub fn resolve_commit_for(root: &Path, rev: &str, origin: &str, flag: &str) -> Result<String> {
     match run(
         root,
         &[
@@ -77,13 +84,15 @@ pub fn resolve_commit(root: &Path, rev: &str) -> Result<String> {
             let shallow = run(root, &["rev-parse", "--is-shallow-repository"])
                 .map(|o| String::from_utf8_lossy(&o).trim() == "true")
                 .unwrap_or(false);
-            let err = Error::git(format!("the base commit `{rev}` is not in this clone"));
+            let err = Error::git(format!(
+                "the commit `{rev}` ({origin}) is not in this clone"
+            ));
             Err(if shallow {
                 err.with_hint("this is a shallow clone: fetch full history (`git fetch --unshallow`, or `fetch-depth: 0` in actions/checkout)")
             } else {
-                err.with_hint(
-                    "fetch it (`git fetch origin <commit>`) or pass another base with --base",
-                )
+                err.with_hint(format!(
+                    "fetch it (`git fetch origin <commit>`) or pass another commit with {flag}"
+                ))
             })
         }
     }

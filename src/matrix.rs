@@ -20,6 +20,16 @@ pub enum CiSystem {
 }
 
 impl CiSystem {
+    /// The CI's name, for messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            CiSystem::Github => "GitHub Actions",
+            CiSystem::Gitlab => "GitLab CI",
+            CiSystem::Buildkite => "Buildkite",
+            CiSystem::Circleci => "CircleCI",
+        }
+    }
+
     /// The most parallel jobs the CI accepts for one matrix or parallel job.
     pub fn max_jobs(self) -> usize {
         match self {

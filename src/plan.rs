@@ -123,19 +123,19 @@ impl Plan {
                     err
                 }
             })?;
-        #[derive(Deserialize)]
-        struct VersionOnly {
-            version: Option<u32>,
-        }
-        let version = serde_json::from_str::<VersionOnly>(&text)
-            .map_err(|e| {
-                Error::input(
-                    path,
-                    format!("not a covshard plan (line {}: {e})", e.line()),
-                )
+        let not_a_plan = |problem: String| {
+            Error::input(path, format!("not a covshard plan: {problem}"))
                 .with_hint("pass the plan.json written by `covshard plan --out plan.json`")
-            })?
-            .version;
+        };
+        let value: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| not_a_plan(format!("invalid JSON at line {}: {e}", e.line())))?;
+        let Some(object) = value.as_object() else {
+            return Err(not_a_plan("the file holds JSON, but not an object".into()));
+        };
+        let version = object
+            .get("version")
+            .and_then(serde_json::Value::as_u64)
+            .and_then(|v| u32::try_from(v).ok());
         match version {
             Some(PLAN_VERSION) => {}
             Some(v) if v > PLAN_VERSION => {
@@ -182,6 +182,14 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
         .and_then(|()| std::fs::rename(&tmp, path))
         .map_err(|e| {
             let _ = std::fs::remove_file(&tmp);
-            Error::write(path, e.to_string())
+            let err = Error::write(path, e.to_string());
+            if e.kind() == std::io::ErrorKind::NotFound {
+                err.with_hint(format!(
+                    "the directory {} does not exist: create it first",
+                    dir.display()
+                ))
+            } else {
+                err
+            }
         })
 }

@@ -102,10 +102,11 @@ impl FromStr for ShardCount {
     }
 }
 
-/// Which shard (1-based), or `auto` (read from the CI's variables).
+/// Which shard (1-based, with the shard count when written `K/N`), or `auto` (read from the
+/// CI's variables).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ShardIndex {
-    Number(usize),
+    Number(usize, Option<usize>),
     Auto,
 }
 
@@ -116,14 +117,21 @@ impl FromStr for ShardIndex {
         if s.eq_ignore_ascii_case("auto") {
             return Ok(ShardIndex::Auto);
         }
-        // Accept `3/8` as nextest and pytest-split users write it; the total is checked later.
-        let first = s.split('/').next().unwrap_or(s);
+        // Accept `3/8` as nextest and pytest-split users write it; the total is checked
+        // against the plan later.
+        let bad = || format!("invalid shard `{s}`: expected a number from 1, `K/N`, or `auto`");
+        let (first, total) = match s.split_once('/') {
+            Some((k, n)) => (k, Some(n.parse::<usize>().map_err(|_| bad())?)),
+            None => (s, None),
+        };
         match first.parse::<usize>() {
             Ok(0) => Err("shards are numbered from 1".into()),
-            Ok(n) => Ok(ShardIndex::Number(n)),
-            Err(_) => Err(format!(
-                "invalid shard `{s}`: expected a number from 1, `K/N`, or `auto`"
+            Ok(n) if total.is_some_and(|t| n > t) => Err(format!(
+                "invalid shard `{s}`: shard {n} of {} does not exist",
+                total.unwrap_or_default()
             )),
+            Ok(n) => Ok(ShardIndex::Number(n, total)),
+            Err(_) => Err(bad()),
         }
     }
 }
@@ -157,8 +165,13 @@ mod tests {
         assert_eq!("AUTO".parse::<ShardCount>(), Ok(ShardCount::Auto));
         assert!("0".parse::<ShardCount>().is_err());
         assert!("x".parse::<ShardCount>().is_err());
-        assert_eq!("3".parse::<ShardIndex>(), Ok(ShardIndex::Number(3)));
-        assert_eq!("3/8".parse::<ShardIndex>(), Ok(ShardIndex::Number(3)));
+        assert_eq!("3".parse::<ShardIndex>(), Ok(ShardIndex::Number(3, None)));
+        assert_eq!(
+            "3/8".parse::<ShardIndex>(),
+            Ok(ShardIndex::Number(3, Some(8)))
+        );
+        assert!("3/x".parse::<ShardIndex>().is_err());
+        assert!("9/8".parse::<ShardIndex>().is_err());
         assert_eq!("auto".parse::<ShardIndex>(), Ok(ShardIndex::Auto));
         assert!("0".parse::<ShardIndex>().is_err());
     }

@@ -73,8 +73,13 @@ fn resolve_commit(rev: Option<&str>, ui: &Ui) -> Result<Option<String>> {
     let cwd =
         std::env::current_dir().map_err(|e| Error::Other(format!("no current directory: {e}")))?;
     match (crate::git::repo_root(&cwd), rev) {
-        (Ok(root), Some(rev)) => crate::git::resolve_commit(&root, rev).map(Some),
-        (Ok(root), None) => crate::git::resolve_commit(&root, "HEAD").map(Some),
+        (Ok(root), Some(rev)) => {
+            crate::git::resolve_commit_for(&root, rev, "given with --commit", "--commit").map(Some)
+        }
+        (Ok(root), None) => {
+            crate::git::resolve_commit_for(&root, "HEAD", "the default for --commit", "--commit")
+                .map(Some)
+        }
         (Err(_), Some(rev)) => {
             ui.warn(&format!(
                 "not in a git repository: recording --commit {rev} as given"
@@ -102,6 +107,15 @@ pub fn run(args: IngestArgs, ui: &Ui) -> Result<()> {
                 }
             }
         }
+    }
+    if let Some(old) = &args.carry_history_from
+        && !old.exists()
+    {
+        return Err(Error::input(
+            old,
+            "the previous data file given with --carry-history-from does not exist",
+        )
+        .with_hint("download the previous baseline's `.coverage` artifact first, or drop --carry-history-from when there is none yet"));
     }
     if reports.is_empty() && args.carry_history_from.is_none() {
         return Err(Error::usage("nothing to ingest").with_hint(

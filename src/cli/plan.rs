@@ -24,13 +24,14 @@ pub struct PackArgs {
     #[arg(long, default_value = "auto")]
     pub shards: ShardCount,
     /// The wall time to aim for with `--shards auto` (default from configuration: 5m).
-    #[arg(long, value_name = "DURATION")]
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true)]
     pub target: Option<Seconds>,
     /// Never plan more shards than this (default from configuration: 64; capped by the CI).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N",
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=100_000))]
     pub max_shards: Option<usize>,
     /// Seconds each shard spends before its first test (default from configuration: 30s).
-    #[arg(long, value_name = "DURATION")]
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true)]
     pub shard_overhead: Option<Seconds>,
     /// Keep tests that share fixtures together (default from configuration: auto).
     #[arg(long, value_enum)]
@@ -96,13 +97,32 @@ pub fn prepare(
     outputs: &[&Path],
     ui: &Ui,
 ) -> Result<Prepared> {
+    // Name the limit that applies: the CI's own is not something the user can raise.
+    if let ShardCount::Fixed(n) = pack.shards
+        && let Some(ci) = ci
+        && n > ci.max_jobs()
+    {
+        return Err(Error::usage(format!(
+            "--shards {n} is more than {} allows: at most {} parallel jobs",
+            ci.name(),
+            ci.max_jobs()
+        ))
+        .with_hint(format!(
+            "pass --shards {} or fewer; `--shards auto` stays within the limit by itself",
+            ci.max_jobs()
+        )));
+    }
     let cwd =
         std::env::current_dir().map_err(|e| Error::Other(format!("no working directory: {e}")))?;
     let repo_root = crate::git::repo_root(&cwd).ok();
-    let (config, _) = match &repo_root {
+    let (config, source) = match &repo_root {
         Some(root) => Config::load(root, selection_args.config.as_deref())?,
         None => (Config::default(), crate::config::Source::Defaults),
     };
+    // `--all` skips selection, which is where the configuration is otherwise validated.
+    if let crate::config::Source::File(path) = &source {
+        config.validate(path)?;
+    }
     let collected: Option<BTreeSet<String>> = selection_args
         .collected
         .as_deref()
@@ -175,20 +195,27 @@ pub fn prepare(
         .as_ref()
         .and_then(|root| crate::git::run(root, &["rev-parse", "HEAD"]).ok())
         .map(|out| String::from_utf8_lossy(&out).trim().to_string());
+    let max_from_flag = pack.max_shards.is_some();
     let mut max_shards = pack.max_shards.unwrap_or(config.packing.max_shards).max(1);
     if let Some(ci) = ci
         && max_shards > ci.max_jobs()
     {
         ui.warn(&format!(
-            "{ci:?} runs at most {} parallel jobs: --max-shards lowered to it",
+            "{} runs at most {} parallel jobs: --max-shards lowered to it",
+            ci.name(),
             ci.max_jobs()
         ));
         max_shards = ci.max_jobs();
     }
     let shards = match pack.shards {
         ShardCount::Fixed(n) if n > max_shards => {
-            return Err(Error::usage(format!("--shards {n} is more than the {max_shards} allowed"))
-                .with_hint("lower --shards, or raise --max-shards (GitHub allows 256 jobs per matrix, GitLab 200 for `parallel`)"));
+            let source = if max_from_flag {
+                format!("--max-shards {max_shards}")
+            } else {
+                format!("the configured maximum of {max_shards} (packing.max_shards)")
+            };
+            return Err(Error::usage(format!("--shards {n} is more than {source}"))
+                .with_hint("lower --shards, or raise --max-shards"));
         }
         other => other,
     };
@@ -234,6 +261,18 @@ fn durations_file(path: &Path) -> Result<Vec<crate::history::store::StoredSample
 }
 
 pub fn run(args: PlanArgs, ui: &Ui) -> Result<()> {
+    // Checked before any work, so a failing setup job prints no matrix and writes no plan.
+    let github_output = if args.github_output {
+        let Some(path) = std::env::var_os("GITHUB_OUTPUT").filter(|p| !p.is_empty()) else {
+            return Err(Error::usage(
+                "--github-output needs $GITHUB_OUTPUT, which GitHub Actions sets",
+            )
+            .with_hint("drop --github-output outside GitHub Actions"));
+        };
+        Some(PathBuf::from(path))
+    } else {
+        None
+    };
     let outputs: Vec<&Path> = [Some(args.out.as_path()), args.summary_markdown.as_deref()]
         .into_iter()
         .flatten()
@@ -253,11 +292,11 @@ pub fn run(args: PlanArgs, ui: &Ui) -> Result<()> {
     spinner.finish_and_clear();
     let plan = plan?;
     plan.write(&args.out)?;
-    emit(&plan, &args, ui)
+    emit(&plan, &args, github_output.as_deref(), ui)
 }
 
 /// Print the matrix, write the CI outputs and the summaries.
-fn emit(plan: &Plan, args: &PlanArgs, ui: &Ui) -> Result<()> {
+fn emit(plan: &Plan, args: &PlanArgs, github_output: Option<&Path>, ui: &Ui) -> Result<()> {
     let shards = plan.shards.len();
     let has_tests = shards > 0;
     let stdout = match args.matrix {
@@ -266,20 +305,15 @@ fn emit(plan: &Plan, args: &PlanArgs, ui: &Ui) -> Result<()> {
         CiSystem::Buildkite => matrix::buildkite_pipeline(shards, &args.buildkite_command),
         CiSystem::Circleci => format!("{}\n", matrix::circleci_parameters(shards)),
     };
-    crate::cli::print_data(&stdout)?;
-    if args.github_output {
-        let Some(path) = std::env::var_os("GITHUB_OUTPUT").filter(|p| !p.is_empty()) else {
-            return Err(Error::usage(
-                "--github-output needs $GITHUB_OUTPUT, which GitHub Actions sets",
-            )
-            .with_hint("drop --github-output outside GitHub Actions"));
-        };
-        append(Path::new(&path), &matrix::github_outputs(shards, has_tests))?;
+    // Files first: a job that fails on them must not also print a matrix a later step reads.
+    if let Some(path) = github_output {
+        append(path, &matrix::github_outputs(shards, has_tests))?;
     }
     let markdown = crate::report::summary::markdown(plan);
     if let Some(path) = &args.summary_markdown {
         append(path, &markdown)?;
     }
+    crate::cli::print_data(&stdout)?;
     ui.info(&crate::report::summary::text(plan));
     ui.detail(&format!("plan written to {}", args.out.display()));
     Ok(())
@@ -291,5 +325,12 @@ fn append(path: &Path, text: &str) -> Result<()> {
         .append(true)
         .open(path)
         .and_then(|mut f| f.write_all(text.as_bytes()))
-        .map_err(|e| Error::write(path, e.to_string()))
+        .map_err(|e| {
+            let err = Error::write(path, e.to_string());
+            if e.kind() == std::io::ErrorKind::NotFound {
+                err.with_hint("its directory does not exist: create it first")
+            } else {
+                err
+            }
+        })
 }

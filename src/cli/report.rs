@@ -21,13 +21,13 @@ pub struct ReportArgs {
 }
 
 pub fn run(args: ReportArgs, ui: &Ui) -> Result<()> {
-    let plan = Plan::read(&args.plan)?;
     if args.html.is_none() && !args.markdown {
         return Err(
             crate::Error::usage("nothing to do: pass --html FILE and/or --markdown")
                 .with_hint("covshard report --plan plan.json --html report.html"),
         );
     }
+    let plan = Plan::read(&args.plan)?;
     if let Some(path) = &args.html {
         write_atomically(path, crate::report::html::render(&plan).as_bytes())?;
         ui.info(&format!("report written to {}", path.display()));

@@ -83,7 +83,12 @@ pub fn resolve(args: &SelectionArgs, outputs: &[&Path], ui: &Ui) -> Result<Resol
             (crate::diff::from_file(diff)?, base)
         }
         (None, Some(rev)) => {
-            let base = crate::git::resolve_commit(&repo_root, rev)?;
+            let origin = if args.base.is_some() {
+                "the base, given with --base"
+            } else {
+                "the base, recorded by `covshard ingest`"
+            };
+            let base = crate::git::resolve_commit_for(&repo_root, rev, origin, "--base")?;
             (crate::diff::from_git(&repo_root, &base)?, Some(base))
         }
         (None, None) => {

@@ -46,7 +46,17 @@ pub fn run(args: TestsArgs, ui: &Ui) -> Result<()> {
     let plan = Plan::read(&args.plan)?;
     let count = plan.shards.len();
     let index = match args.shard {
-        ShardIndex::Number(k) => k,
+        ShardIndex::Number(k, total) => {
+            if let Some(total) = total
+                && total != count.max(1)
+            {
+                return Err(Error::usage(format!(
+                    "--shard {k}/{total} names {total} shards, but the plan has {count} shard(s)"
+                ))
+                .with_hint("take the shard count from the plan's matrix (the `shard-count` output of `covshard plan`)"));
+            }
+            k
+        }
         ShardIndex::Auto => {
             let (k, total) = crate::matrix::shard_from_env(|n| std::env::var(n).ok())?;
             if let Some(total) = total

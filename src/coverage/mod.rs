@@ -105,11 +105,18 @@ impl CoverageDb {
             .map_err(sql_err)?;
         if version != Some(SCHEMA_VERSION) {
             let found = version.map_or("none".to_string(), |v| v.to_string());
-            return Err(Error::input(
+            let err = Error::input(
                 path,
-                format!("coverage data schema version {found}; covshard reads version {SCHEMA_VERSION}"),
-            )
-            .with_hint("record the data with coverage.py 5.0 or later (`pip install -U coverage pytest-cov`)"));
+                format!(
+                    "coverage data schema version {found}; covshard reads version {SCHEMA_VERSION}"
+                ),
+            );
+            // A newer coverage.py is fixed by upgrading covshard, an older one by re-recording.
+            return Err(if version.is_some_and(|v| v > SCHEMA_VERSION) {
+                err.with_hint("the file was written by a newer coverage.py than covshard knows: upgrade covshard, or record the data with coverage.py 7.x")
+            } else {
+                err.with_hint("record the data with coverage.py 5.0 or later (`pip install -U coverage pytest-cov`)")
+            });
         }
         let meta = |key: &str| -> Result<Option<String>> {
             conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |row| {
@@ -242,6 +249,19 @@ impl CoverageDb {
 
     /// Whether any context names a test (pytest-cov or `test_function` style).
     pub fn has_test_contexts(&self) -> Result<bool> {
+        // The usual pytest-cov phases answer without reading the whole table.
+        let quick: Option<i64> = self
+            .conn
+            .query_row(
+                "SELECT 1 FROM context WHERE context LIKE '%|run' OR context LIKE '%|setup' OR context LIKE '%|teardown' LIMIT 1",
+                [],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(|e| sqlite_error(&self.path, e))?;
+        if quick.is_some() {
+            return Ok(true);
+        }
         Ok(self.contexts()?.iter().any(|c| {
             matches!(
                 parse_context(&c.name),

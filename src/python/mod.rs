@@ -24,6 +24,7 @@
 
 mod lines;
 
+pub mod effects;
 pub mod graph;
 pub mod imports;
 pub mod syntax;

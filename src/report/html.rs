@@ -51,7 +51,7 @@ fn gantt(plan: &Plan) -> String {
     let mut svg = String::new();
     let _ = write!(
         svg,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" aria-label="Gantt chart of the shards">"#
+        r#"<svg width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" aria-label="Gantt chart of the shards">"#
     );
     for (row, shard) in plan.shards.iter().enumerate() {
         let y = row as f64 * row_height + 4.0;
@@ -62,15 +62,17 @@ fn gantt(plan: &Plan) -> String {
             shard.index
         );
         let overhead = plan.packing.shard_overhead_seconds;
-        let mut x = label_width;
         let w = px(overhead);
         let _ = write!(
             svg,
-            r##"<rect x="{x:.1}" y="{y:.1}" width="{w:.1}" height="20" fill="#bbb"><title>overhead: {}</title></rect>"##,
+            r##"<rect x="{label_width:.1}" y="{y:.1}" width="{w:.1}" height="20" fill="#bbb"><title>overhead: {}</title></rect>"##,
             format_seconds(overhead)
         );
-        x += w;
+        // Bars start where the time so far ends: a minimum width for tiny tests must not push
+        // a long shard past the axis.
+        let mut elapsed = overhead;
         for test in &shard.tests {
+            let x = label_width + px(elapsed);
             let w = px(test.seconds).max(0.5);
             let file = test.id.split("::").next().unwrap_or(&test.id);
             let _ = write!(
@@ -81,7 +83,7 @@ fn gantt(plan: &Plan) -> String {
                 format_seconds(test.seconds),
                 escape(&test.estimate)
             );
-            x += w;
+            elapsed += test.seconds;
         }
     }
     let axis_y = row_height * plan.shards.len() as f64 + 20.0;
@@ -140,7 +142,18 @@ pub fn render(plan: &Plan) -> String {
         );
         html.push_str("<h2>Shards</h2>\n");
         html.push_str(&gantt(plan));
-        html.push('\n');
+        let overhead = if p.shard_overhead_seconds > 0.0 {
+            format!(
+                "Grey: each shard's fixed overhead ({}: checkout, install, collection). ",
+                format_seconds(p.shard_overhead_seconds)
+            )
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            html,
+            "\n<p class=\"muted\">{overhead}One colour per test file; hover a bar for the test and its estimate.</p>"
+        );
     }
     if !plan.selection.run_all_reasons.is_empty() || !plan.selection.changed_files.is_empty() {
         html.push_str("<h2>Why these tests</h2>\n<ul>\n");

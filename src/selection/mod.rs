@@ -211,8 +211,8 @@ struct Engine<'a> {
     tests: TestIndex,
     /// Repository path -> file id in the data file.
     measured: BTreeMap<String, i64>,
-    /// Test file (repository path) -> node ids in it.
-    tests_by_file: BTreeMap<String, BTreeSet<String>>,
+    /// Files (repository paths) that hold known tests.
+    test_files: BTreeSet<String>,
     tracked: BTreeSet<String>,
     graph: Option<ImportGraph>,
     out: Selection,
@@ -298,13 +298,22 @@ impl<'a> Engine<'a> {
         let rootdir = if config.paths.rootdir.is_some() {
             rootdir
         } else {
-            infer_rootdir(node_ids.iter().map(|(_, id)| test_file_of(id)), &tracked)
+            let mut files: Vec<&str> = node_ids.iter().map(|(_, id)| test_file_of(id)).collect();
+            files.dedup();
+            infer_rootdir(files.into_iter(), &tracked)
         };
+        // A test's setup, run and teardown contexts are consecutive: hash only new names.
+        let mut last: Option<usize> = None;
+        by_context.reserve(node_ids.len());
         for (context_id, node_id) in node_ids {
-            let index = *name_index.entry(node_id.clone()).or_insert_with(|| {
-                names.push(node_id);
-                names.len() - 1
-            });
+            let index = match last {
+                Some(i) if names[i] == node_id => i,
+                _ => *name_index.entry(node_id.clone()).or_insert_with(|| {
+                    names.push(node_id);
+                    names.len() - 1
+                }),
+            };
+            last = Some(index);
             by_context.insert(context_id, index);
         }
         out.known_tests.extend(names.iter().cloned());
@@ -312,12 +321,14 @@ impl<'a> Engine<'a> {
         if let Some(collected) = &req.collected {
             out.known_tests.extend(collected.iter().cloned());
         }
-        let mut tests_by_file: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        let mut test_files: BTreeSet<String> = BTreeSet::new();
+        let mut previous = "";
         for id in &out.known_tests {
-            tests_by_file
-                .entry(format!("{rootdir}{}", test_file_of(id)))
-                .or_default()
-                .insert(id.clone());
+            let file = test_file_of(id);
+            if file != previous {
+                test_files.insert(format!("{rootdir}{file}"));
+                previous = file;
+            }
         }
         out.rootdir = rootdir;
         Ok(Engine {
@@ -329,7 +340,7 @@ impl<'a> Engine<'a> {
                 global_context,
             },
             measured,
-            tests_by_file,
+            test_files,
             tracked,
             graph: None,
             out,
@@ -379,7 +390,7 @@ impl<'a> Engine<'a> {
     }
 
     fn is_test_module(&self, path: &str) -> bool {
-        self.tests_by_file.contains_key(path)
+        self.test_files.contains(path)
             || (!is_conftest(path) && self.patterns.test_files.is_match(path))
     }
 
@@ -421,6 +432,24 @@ impl<'a> Engine<'a> {
             }
         }
         let is_python = paths.iter().any(|p| p.ends_with(".py"));
+        let measured_before = change
+            .old_path
+            .as_ref()
+            .is_some_and(|p| self.measured.contains_key(p));
+        if is_python
+            && !measured_before
+            && let Some(lines) = self.collection_side_effects(change)
+        {
+            let reason = Reason::new(Rule::CollectionSideEffect)
+                .file(change.path())
+                .lines(lines)
+                .via(
+                    "pytest imports test modules, conftests and test packages before any test runs",
+                );
+            self.run_all(reason);
+            self.note(change, "module-level side effect in test code: every test");
+            return Ok(());
+        }
         if is_python && paths.iter().any(|p| is_conftest(p)) {
             for p in &paths {
                 let dir = p.rsplit_once('/').map_or("", |(d, _)| d);
@@ -479,6 +508,35 @@ impl<'a> Engine<'a> {
             ),
         }
         Ok(())
+    }
+
+    /// Changed lines (old or new side) of module-level statements that may reach other
+    /// modules' state, in an unmeasured Python file; `None` when there are none.
+    fn collection_side_effects(&self, change: &FileChange) -> Option<BTreeSet<u32>> {
+        let mut hits = BTreeSet::new();
+        if let Some(old) = change.old_path.as_deref()
+            && let Some(source) = self.old_source(old)
+        {
+            let effects = python::effects::side_effect_lines(&source);
+            let lines: Box<dyn Iterator<Item = &u32>> = if change.new_path.is_none() {
+                Box::new(effects.iter())
+            } else {
+                Box::new(change.old_lines.iter())
+            };
+            hits.extend(lines.filter(|l| effects.contains(l)));
+        }
+        if let Some(new) = change.new_path.as_deref()
+            && let Ok(source) = std::fs::read_to_string(self.req.repo_root.join(new))
+        {
+            let effects = python::effects::side_effect_lines(&source);
+            // An untracked file has no diff lines: all of it is new.
+            if change.old_path.is_none() && change.new_lines.is_empty() {
+                hits.extend(effects.iter().copied());
+            } else {
+                hits.extend(change.new_lines.iter().filter(|l| effects.contains(l)));
+            }
+        }
+        (!hits.is_empty()).then_some(hits)
     }
 
     fn apply_measured_python(&mut self, change: &FileChange, file_id: i64) -> Result<()> {
@@ -696,8 +754,8 @@ impl<'a> Engine<'a> {
             if paths.contains(&file.as_str()) {
                 continue;
             }
-            let is_test = self.tests_by_file.contains_key(file.as_str())
-                || self.patterns.test_files.is_match(file);
+            let is_test =
+                self.test_files.contains(file.as_str()) || self.patterns.test_files.is_match(file);
             if is_test || is_conftest(file) {
                 let chain = paths
                     .iter()
@@ -786,8 +844,6 @@ impl<'a> Engine<'a> {
                 self.add(id, Reason::new(Rule::FailedLastRun));
             }
         }
-        // When a test file is selected by path, its node ids add nothing to pytest's work.
-        let _ = &self.tests_by_file;
     }
 }
 

@@ -22,6 +22,9 @@ pub enum Rule {
     ConftestChanged,
     /// The test covered a file that was deleted or renamed.
     DeletedFile,
+    /// Module-level code that pytest runs at collection (in a test module, a conftest or a
+    /// test package) changed in a way that can reach other modules' state.
+    CollectionSideEffect,
     /// A changed file matches a run-all pattern.
     RunAllPattern,
     /// A changed file was never measured and nothing maps it to tests.
@@ -46,6 +49,9 @@ impl Rule {
             Rule::TestFileChanged => "its test file changed",
             Rule::ConftestChanged => "a conftest.py above it changed",
             Rule::DeletedFile => "covered a deleted or renamed file",
+            Rule::CollectionSideEffect => {
+                "module-level code that pytest runs at collection changed"
+            }
             Rule::RunAllPattern => "a changed file matches a run-all pattern",
             Rule::Unmeasured => "a changed file was never measured",
             Rule::Mapped => "configuration maps a changed file to it",

@@ -1,10 +1,14 @@
 //! covshard's integration tests: one binary that runs the real `covshard` executable (and, where
-//! a test needs them, real pytest, coverage.py and the CI linters) in temporary directories.
+//! a test needs them, real pytest, coverage.py, Chromium and the CI linters) in temporary
+//! directories.
 
 mod bench_data;
 mod coverage_compat;
 mod e2e;
+mod errors;
 mod history;
 mod plan_outputs;
+mod report_html;
+mod safety;
 mod templates;
 mod util;
