@@ -160,19 +160,25 @@ fn problem_for(
     }
     let mut costs = GroupCosts::default();
     let mut adjust: BTreeMap<String, f64> = BTreeMap::new();
+    // Index the planned tests by their file and class groups once: linear, not groups x tests.
+    let mut members: BTreeMap<String, Vec<&String>> = BTreeMap::new();
+    for id in by_id.keys().filter(|id| id.contains("::")) {
+        members
+            .entry(test_file_of(id).to_string())
+            .or_default()
+            .push(id);
+        if let Some(class) = class_of(id) {
+            members.entry(class).or_default().push(id);
+        }
+    }
     for (group, &setup) in estimates.setup_costs() {
-        let members: Vec<&String> = by_id
-            .keys()
-            .filter(|id| {
-                id.contains("::")
-                    && (test_file_of(id) == group || class_of(id).as_deref() == Some(group))
+        let Some(longest) = members.get(group).and_then(|ids| {
+            ids.iter().max_by(|a, b| {
+                by_id[**a]
+                    .seconds
+                    .total_cmp(&by_id[**b].seconds)
+                    .then(b.cmp(a))
             })
-            .collect();
-        let Some(longest) = members.iter().max_by(|a, b| {
-            by_id[**a]
-                .seconds
-                .total_cmp(&by_id[**b].seconds)
-                .then(b.cmp(a))
         }) else {
             continue;
         };
