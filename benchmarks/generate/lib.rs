@@ -630,17 +630,10 @@ fn test_source(tf: &TestFile, modules: &[Module], first_module: usize) -> String
     s
 }
 
-/// A little-endian bitset of line numbers, as `coverage.numbits.nums_to_numbits` writes it.
+/// A little-endian bitset of line numbers, as `coverage.numbits.nums_to_numbits` writes it
+/// (coverage.py itself reads the result back in the test suite, so this is checked).
 pub fn numbits(lines: impl IntoIterator<Item = u32>) -> Vec<u8> {
-    let mut blob: Vec<u8> = Vec::new();
-    for line in lines {
-        let index = (line >> 3) as usize;
-        if blob.len() <= index {
-            blob.resize(index + 1, 0);
-        }
-        blob[index] |= 1 << (line & 7);
-    }
-    blob
+    covshard::coverage::numbits::encode(lines)
 }
 
 /// The lines a call of some functions of `m` runs.

@@ -238,22 +238,16 @@ impl CoverageDb {
             .map_err(|e| sqlite_error(&self.path, e))
     }
 
-    /// Every context, in id order. Streams the table once; use for whole-file questions only.
+    /// Every context, in id order. Reads the whole table; use for whole-file questions only.
     pub fn contexts(&self) -> Result<Vec<ContextRecord>> {
-        let sql_err = |e| sqlite_error(&self.path, e);
-        let mut stmt = self
-            .conn
-            .prepare("SELECT id, context FROM context ORDER BY id")
-            .map_err(sql_err)?;
-        let rows = stmt
-            .query_map([], |row| {
-                Ok(ContextRecord {
-                    id: row.get(0)?,
-                    name: row.get(1)?,
-                })
+        let mut out = Vec::new();
+        self.for_each_context(|id, name| {
+            out.push(ContextRecord {
+                id,
+                name: name.to_string(),
             })
-            .map_err(sql_err)?;
-        rows.map(|r| r.map_err(sql_err)).collect()
+        })?;
+        Ok(out)
     }
 
     /// Call `f(id, name)` for every context, in id order, without collecting them.
