@@ -78,7 +78,8 @@ pub struct PackingSummary {
     /// Monte Carlo makespan percentiles.
     pub p50_seconds: f64,
     pub p95_seconds: f64,
-    /// Predicted makespan of the whole suite on the same shard count, for comparison.
+    /// What the whole suite would take on the same shard count (its lower bound), for
+    /// comparison.
     pub full_suite_seconds: Option<f64>,
 }
 

@@ -93,7 +93,7 @@ pub fn text(plan: &Plan) -> String {
     if let Some(full) = p.full_suite_seconds {
         let _ = write!(
             out,
-            "; the whole suite would take {} on {} shard(s)",
+            "; the whole suite would take at least {} on {} shard(s)",
             format_seconds(full),
             p.shard_count
         );
@@ -133,7 +133,7 @@ pub fn markdown(plan: &Plan) -> String {
     if let Some(full) = p.full_suite_seconds {
         let _ = writeln!(
             out,
-            "| whole suite on {} shard(s) | {} |",
+            "| whole suite on {} shard(s), at least | {} |",
             p.shard_count,
             format_seconds(full)
         );
