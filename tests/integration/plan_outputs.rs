@@ -259,3 +259,75 @@ fn tune_and_report() {
         );
     assert!(markdown.contains("| shard | tests | predicted |"));
 }
+
+#[test]
+fn without_a_data_file_the_plan_uses_what_there_is_and_says_so() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    copy_tree(&fixtures().join("project"), dir);
+    git(dir, &["init", "-q"]);
+    git(dir, &["add", "-A"]);
+    git(dir, &["commit", "-q", "-m", "base"]);
+    let durations = fixtures().join("data/.test_durations");
+    let ids: Vec<String> = serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(
+        &std::fs::read_to_string(&durations).unwrap(),
+    )
+    .unwrap()
+    .keys()
+    .cloned()
+    .collect();
+    std::fs::write(
+        dir.join("collected.txt"),
+        ids.join("\n") + "\n\n62 tests collected\n",
+    )
+    .unwrap();
+    let out = covshard()
+        .current_dir(dir)
+        .args([
+            "plan",
+            "--db",
+            "missing.coverage",
+            "--collected",
+            "collected.txt",
+            "--shards",
+            "3",
+        ])
+        .arg("--durations")
+        .arg(&durations)
+        .args(["--out", "plan.json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("no data file at missing.coverage"),
+        "{stderr}"
+    );
+    let plan = covshard::plan::Plan::read(&dir.join("plan.json")).unwrap();
+    assert_eq!(plan.test_count(), ids.len());
+    assert_eq!(
+        plan.estimates.known,
+        ids.len(),
+        "every test estimated from .test_durations"
+    );
+    assert!(plan.packing.efficiency > 0.9);
+    // With only a test list, estimates are uniform but the plan still covers every test.
+    run_ok(covshard().current_dir(dir).args([
+        "plan",
+        "--db",
+        "missing.coverage",
+        "--collected",
+        "collected.txt",
+        "--shards",
+        "3",
+        "--out",
+        "plan2.json",
+    ]));
+    let plain = covshard::plan::Plan::read(&dir.join("plan2.json")).unwrap();
+    assert_eq!(plain.test_count(), ids.len());
+    assert_eq!(plain.estimates.known, 0);
+}
