@@ -13,9 +13,7 @@
 //!   [`DEFAULT_SECONDS`] with `sigma` [`DEFAULT_SIGMA`].
 //! - Group setup cost: where reportlog gave phase splits, a module- or class-scoped fixture shows
 //!   as the setup time of the first test of the file (or class) in a report, in excess of the
-//!   median setup of the others. Without phases (JUnit, `.test_durations`), the first test's
-//!   whole duration in excess of the others' median counts, when the group has three tests or
-//!   more and the first one is a clear outlier. Per-test estimates already include it for whichever test ran
+//!   median setup of the others. Per-test estimates already include it for whichever test ran
 //!   first, so the packer should add it once for every *extra* shard a group is split over.
 //!
 //! Limits: the statistic treats all kept samples equally (no decay by age); failed tests'
@@ -284,51 +282,37 @@ type GroupInReport<'a> = (i64, i64, &'a str);
 
 /// Per group, the median over reports of (first test's setup - median setup of the others).
 fn setup_costs(samples: &[StoredSample]) -> BTreeMap<String, f64> {
-    // Per group and report: (position, setup seconds or total seconds, whether phases were known).
-    let mut groups: BTreeMap<GroupInReport<'_>, Vec<(i64, f64, bool)>> = BTreeMap::new();
+    let mut groups: BTreeMap<GroupInReport<'_>, Vec<(i64, f64)>> = BTreeMap::new();
     for s in samples {
+        let Some(p) = s.sample.phases else { continue };
         if !matches!(s.sample.outcome, Outcome::Passed | Outcome::Failed) {
             continue;
         }
-        let value = match s.sample.phases {
-            Some(p) => (p.setup, true),
-            None => (s.sample.duration, false),
-        };
         let id = s.sample.node_id.as_str();
         groups
             .entry((s.run_id, s.part, file_of(id)))
             .or_default()
-            .push((s.seq, value.0, value.1));
+            .push((s.seq, p.setup));
         if let Some(class) = class_of(id) {
             groups
                 .entry((s.run_id, s.part, class))
                 .or_default()
-                .push((s.seq, value.0, value.1));
+                .push((s.seq, p.setup));
         }
     }
     let mut excess: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
     for ((_, _, group), mut members) in groups {
-        let phased = members.iter().all(|m| m.2);
-        // Without phases only the first test's total duration can show a shared fixture; a
-        // lone slow test looks the same, so ask for three tests and a clear outlier.
-        if members.len() < if phased { 2 } else { 3 } {
+        if members.len() < 2 {
             continue;
         }
-        members.sort_by_key(|&(seq, _, _)| seq);
-        let others: Vec<f64> = members[1..].iter().map(|&(_, v, _)| v).collect();
-        let median = Data::new(others).median();
-        let extra = (members[0].1 - median).max(0.0);
-        let extra = if phased || extra > median.max(0.05) {
-            extra
-        } else {
-            0.0
-        };
+        members.sort_by_key(|&(seq, _)| seq);
+        let others: Vec<f64> = members[1..].iter().map(|&(_, s)| s).collect();
+        let extra = (members[0].1 - Data::new(others).median()).max(0.0);
         excess.entry(group).or_default().push(extra);
     }
     excess
         .into_iter()
         .map(|(g, v)| (g.to_string(), Data::new(v).median()))
-        .filter(|(_, cost)| *cost > 0.0)
         .collect()
 }
 
@@ -470,28 +454,5 @@ mod tests {
             Estimates::from_samples(&samples, &EstimateOptions::default()).for_test("t/a.py::x");
         assert_eq!(e.sigma, MIN_SIGMA);
         assert!((e.mu - 2f64.ln()).abs() < 1e-12);
-    }
-
-    #[test]
-    fn without_phases_a_clearly_slow_first_test_shows_a_shared_setup() {
-        let passed = Outcome::Passed;
-        let samples = vec![
-            // tests/a.py: the first test carries a 3 s fixture.
-            stored(1, 0, "tests/a.py::test_1", 3.2, passed, None),
-            stored(1, 1, "tests/a.py::test_2", 0.2, passed, None),
-            stored(1, 2, "tests/a.py::test_3", 0.2, passed, None),
-            // tests/b.py: no outlier.
-            stored(1, 3, "tests/b.py::test_1", 0.25, passed, None),
-            stored(1, 4, "tests/b.py::test_2", 0.2, passed, None),
-            stored(1, 5, "tests/b.py::test_3", 0.2, passed, None),
-            // tests/c.py: two tests are too few to tell a fixture from a slow test.
-            stored(1, 6, "tests/c.py::test_1", 5.0, passed, None),
-            stored(1, 7, "tests/c.py::test_2", 0.2, passed, None),
-        ];
-        let estimates = Estimates::from_samples(&samples, &EstimateOptions::default());
-        let setup = estimates.group_setup("tests/a.py").unwrap();
-        assert!((setup - 3.0).abs() < 1e-9, "{setup}");
-        assert_eq!(estimates.group_setup("tests/b.py"), None);
-        assert_eq!(estimates.group_setup("tests/c.py"), None);
     }
 }
