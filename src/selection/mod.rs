@@ -132,6 +132,9 @@ impl Selection {
 
     /// The reasons for one id (a node id, or a path that holds it).
     pub fn reasons_for(&self, test: &str) -> Vec<(String, Vec<Reason>)> {
+        if self.selected.is_empty() {
+            return Vec::new();
+        }
         // Look up the id itself, the id without its parameters, its file and every directory
         // above it: a handful of lookups instead of a scan of the selection.
         let mut keys: Vec<String> = vec![test.to_string()];
