@@ -331,3 +331,50 @@ fn without_a_data_file_the_plan_uses_what_there_is_and_says_so() {
     assert_eq!(plain.test_count(), ids.len());
     assert_eq!(plain.estimates.known, 0);
 }
+
+/// `select --format json` as a machine reads it: every field known, nothing extra.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct SelectOutput {
+    version: u32,
+    base: Option<String>,
+    run_all: bool,
+    run_all_reasons: Vec<covshard::selection::Reason>,
+    tests: Vec<String>,
+    total: usize,
+    reasons: std::collections::BTreeMap<String, Vec<covshard::selection::Reason>>,
+    changed_files: Vec<covshard::selection::ChangedFile>,
+    warnings: Vec<String>,
+}
+
+#[test]
+fn select_json_reads_back_into_strict_types() {
+    let tmp = repo_with_change();
+    let dir = tmp.path();
+    let out = run_ok(covshard().current_dir(dir).args([
+        "select",
+        "--db",
+        ".coverage",
+        "--format",
+        "json",
+    ]));
+    let parsed: SelectOutput = serde_json::from_str(&out).unwrap();
+    assert_eq!(parsed.version, 1);
+    assert!(!parsed.run_all);
+    assert_eq!(parsed.tests.len(), 7);
+    assert_eq!(parsed.total, 62);
+    assert!(
+        parsed.tests.iter().all(|t| parsed.reasons.contains_key(t)),
+        "every test has reasons"
+    );
+    assert_eq!(parsed.changed_files.len(), 1);
+    let lines = run_ok(covshard().current_dir(dir).args([
+        "select",
+        "--db",
+        ".coverage",
+        "--format",
+        "lines",
+    ]));
+    assert_eq!(lines.lines().collect::<Vec<_>>(), parsed.tests);
+}
