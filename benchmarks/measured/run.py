@@ -26,7 +26,8 @@ Tools:
 Output: results.json (every shard's time, every plan's prediction) and a summary on stdout.
 RESULTS.md is written by hand from results.json.
 
-Usage: run.py [--work DIR] [--ns 2,4,8,16] [--suites fixtures,plain] [--out results.json]
+Usage: run.py [--work DIR] [--ns 2,4,8,16] [--suites fixtures,plain] [--tools T,...]
+              [--out results.json]
 """
 
 import argparse
@@ -156,6 +157,7 @@ def main():
     ap.add_argument("--ns", default="2,4,8,16")
     ap.add_argument("--suites", default="fixtures,plain")
     ap.add_argument("--seed", type=int, default=5)
+    ap.add_argument("--tools", default="", help="comma-separated subset of the tools (a rerun)")
     ap.add_argument("--out", type=Path, default=HERE / "results.json")
     args = ap.parse_args()
     ns = [int(x) for x in args.ns.split(",")]
@@ -191,7 +193,7 @@ def main():
         results["suites"][name] = out
         for n in ns:
             # Tools interleaved per N, so slow drifts in the machine's load hit them alike.
-            for tool in TOOLS[name]:
+            for tool in [t for t in TOOLS[name] if not args.tools or t in args.tools.split(",")]:
                 r = run_tool(suite, tool, n, startup, dbs)
                 assert r["passed"] == manifest["test_count"], (tool, n, r["passed"])
                 makespan = max(r["walls"])
