@@ -1,0 +1,219 @@
+#!/usr/bin/env python3
+"""Issue 5, first target: run real shards of a generated pytest suite and time them.
+
+For each suite (`fixtures`, `plain`) this script
+1. generates the suite (make_suite.py, seeded) in a scratch directory outside any git repo;
+2. measures one pytest start-up: the median wall time of `pytest -k <nothing>` (start-up plus
+   collecting the whole suite, then deselecting everything);
+3. records durations the way a main-branch CI run would, in ONE serial run:
+   `pytest --cov --cov-context=test --junitxml --store-durations --report-log`, so covshard and
+   pytest-split get durations of the same run;
+4. builds covshard's data file as its README's CI loop does: the `.coverage` file of that run
+   (per-test contexts) plus `covshard ingest --junit`; a second data file ingests the
+   `--reportlog` of the same run instead (phase splits, so group setup costs can be estimated);
+5. for N in 2, 4, 8, 16 and each tool, runs the N shards ONE AT A TIME (in CI every shard has a
+   machine of its own) and times each shard's pytest process from spawn to exit.
+
+Why one at a time and not in parallel: this machine has 2 cores shared with other builds; shards
+in parallel would measure contention, not the plan.
+
+Tools:
+- covshard / covshard-reportlog: `covshard plan --all --shards N --shard-overhead STARTUP
+  --group-by auto`, then `covshard tests --shard K` -> `pytest @ids`.
+- ps-least: pytest-split `--splitting-algorithm least_duration` (greedy LPT by test).
+- ps-chunks: pytest-split's default `duration_based_chunks` (contiguous chunks in suite order).
+
+Output: results.json (every shard's time, every plan's prediction) and a summary on stdout.
+RESULTS.md is written by hand from results.json.
+
+Usage: run.py [--work DIR] [--ns 2,4,8,16] [--suites fixtures,plain] [--tools T,...]
+              [--out results.json]
+"""
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent.parent
+PY = REPO / ".venv" / "bin" / "python"
+COVSHARD = REPO / "target" / "release" / "covshard"
+# Every pytest call: no cache plugin (so no run depends on the previous one's .pytest_cache),
+# quiet output, and no warnings summary to parse around.
+PYTEST = [str(PY), "-m", "pytest", "-p", "no:cacheprovider", "-q", "-W", "ignore"]
+
+TOOLS = {
+    "fixtures": ["covshard", "covshard-reportlog", "ps-least", "ps-chunks"],
+    # Without fixtures the check is "no worse than LPT": pytest-split's least_duration is LPT.
+    "plain": ["covshard", "ps-least"],
+}
+
+
+def sh(cmd, cwd, **kw):
+    """Run a command, fail loudly with its output if it fails."""
+    p = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, **kw)
+    if p.returncode != 0:
+        sys.exit(f"failed ({p.returncode}): {' '.join(map(str, cmd))}\n{p.stdout}\n{p.stderr}")
+    return p
+
+
+def timed_pytest(args, cwd):
+    """Wall time of one pytest process, and how many tests passed / did not.
+
+    pytest's exit code 5 (nothing collected) is fine for the start-up measurement only.
+    """
+    t0 = time.perf_counter()
+    p = subprocess.run(PYTEST + args, cwd=cwd, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    tail = p.stdout.strip().splitlines()[-1] if p.stdout.strip() else ""
+    counts = {k: int(v) for v, k in re.findall(r"(\d+) (passed|failed|errors?|deselected)", tail)}
+    return wall, p.returncode, counts, tail
+
+
+def measure_startup(suite, repeats=7):
+    """Median wall time of pytest selecting nothing: interpreter, plugins, collection."""
+    walls = [timed_pytest(["-k", "no_such_test_anywhere"], suite)[0] for _ in range(repeats)]
+    return statistics.median(walls), walls
+
+
+def record(suite):
+    """One serial run that writes every duration format; returns its wall time and work."""
+    for f in ["junit.xml", "report.jsonl", ".test_durations", ".coverage"]:
+        (suite / f).unlink(missing_ok=True)
+    wall, rc, counts, tail = timed_pytest(
+        ["--cov", "--cov-context=test", "--cov-report=", "--junitxml=junit.xml",
+         "--store-durations", "--durations-path=.test_durations", "--report-log=report.jsonl"],
+        suite)
+    assert rc == 0, tail
+    # Serial work: the sum of every test's setup + call + teardown, as pytest measured it.
+    work = 0.0
+    for line in (suite / "report.jsonl").read_text().splitlines():
+        ev = json.loads(line)
+        if ev.get("$report_type") == "TestReport":
+            work += ev["duration"]
+    return {"wall": wall, "work": work, "passed": counts.get("passed", 0)}
+
+
+def make_db(suite, kind):
+    """A covshard data file: the recording run's .coverage plus one ingested report."""
+    db = suite / f"data-{kind}.coverage"
+    shutil.copy(suite / ".coverage", db)
+    flag = {"junit": ["--junit", "junit.xml"], "reportlog": ["--reportlog", "report.jsonl"]}[kind]
+    sh([COVSHARD, "-q", "ingest", "--db", db.name, "--commit", "measured-run"] + flag, suite)
+    return db
+
+
+def covshard_shards(suite, db, n, overhead, tag):
+    """Plan with covshard, and the pytest arguments of each shard."""
+    plan = suite / f"plan-{tag}-{n}.json"
+    sh([COVSHARD, "-q", "plan", "--db", db.name, "--all", "--shards", str(n),
+        "--shard-overhead", f"{overhead:.3f}", "--group-by", "auto", "--out", plan.name], suite)
+    doc = json.loads(plan.read_text())
+    shards = []
+    for k in range(1, len(doc["shards"]) + 1):
+        ids = sh([COVSHARD, "-q", "tests", "--plan", plan.name, "--shard", str(k), "--any-commit"],
+                 suite).stdout
+        f = suite / f"ids-{tag}-{n}-{k}.txt"
+        f.write_text(ids)
+        shards.append([f"@{f.name}"])
+    return shards, doc
+
+
+def run_tool(suite, tool, n, overhead, dbs):
+    if tool.startswith("covshard"):
+        kind = "reportlog" if tool.endswith("reportlog") else "junit"
+        shards, doc = covshard_shards(suite, dbs[kind], n, overhead, kind)
+        packing = doc["packing"]
+        predicted = {k: packing.get(k) for k in
+                     ["makespan_seconds", "p50_seconds", "p95_seconds", "lower_bound_seconds",
+                      "efficiency"]}
+        predicted["shards"] = [s.get("predicted_seconds") for s in doc["shards"]]
+        predicted["group_by"] = packing.get("group_by")
+    else:
+        algo = {"ps-least": "least_duration", "ps-chunks": "duration_based_chunks"}[tool]
+        shards = [["--splits", str(n), "--group", str(k), "--splitting-algorithm", algo,
+                   "--durations-path", ".test_durations"] for k in range(1, n + 1)]
+        predicted = None
+    walls, passed = [], 0
+    for args in shards:  # one at a time
+        wall, rc, counts, tail = timed_pytest(args, suite)
+        assert rc == 0, f"{tool} N={n} {args}: {tail}"
+        walls.append(round(wall, 3))
+        passed += counts.get("passed", 0)
+    return {"walls": walls, "passed": passed, "predicted": predicted}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--work", type=Path, default=Path("/tmp/covshard-measured"))
+    ap.add_argument("--ns", default="2,4,8,16")
+    ap.add_argument("--suites", default="fixtures,plain")
+    ap.add_argument("--seed", type=int, default=5)
+    ap.add_argument("--tools", default="", help="comma-separated subset of the tools (a rerun)")
+    ap.add_argument("--out", type=Path, default=HERE / "results.json")
+    args = ap.parse_args()
+    ns = [int(x) for x in args.ns.split(",")]
+    versions = sh([PY, "-m", "pip", "freeze"], REPO).stdout.split()
+    results = {
+        "started_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "machine": {"platform": platform.platform(), "cpus": os.cpu_count(),
+                    "python": platform.python_version(),
+                    "loadavg_at_start": os.getloadavg()},
+        "covshard": sh([COVSHARD, "--version"], REPO).stdout.strip(),
+        "packages": [v for v in versions if v.split("==")[0].lower() in
+                     {"pytest", "pytest-split", "pytest-cov", "coverage", "pytest-reportlog"}],
+        "seed": args.seed,
+        "suites": {},
+    }
+    for name in args.suites.split(","):
+        suite = args.work / name
+        shutil.rmtree(suite, ignore_errors=True)
+        sh([sys.executable, HERE / "make_suite.py", "--out", suite, "--variant", name,
+            "--seed", str(args.seed)], REPO)
+        manifest = json.loads((suite / "manifest.json").read_text())
+        startup, startup_samples = measure_startup(suite)
+        rec = record(suite)
+        assert rec["passed"] == manifest["test_count"], rec
+        dbs = {k: make_db(suite, k) for k in ["junit", "reportlog"]}
+        print(f"[{name}] {manifest['test_count']} tests, generated serial "
+              f"{manifest['serial_seconds']} s, measured work {rec['work']:.2f} s, "
+              f"recording wall {rec['wall']:.2f} s, start-up {startup:.3f} s", flush=True)
+        out = {"manifest": {k: manifest[k] for k in
+                            ["test_count", "test_seconds", "setup_seconds", "serial_seconds"]},
+               "startup_seconds": startup, "startup_samples": startup_samples,
+               "recording": rec, "runs": {}}
+        results["suites"][name] = out
+        for n in ns:
+            # Tools interleaved per N, so slow drifts in the machine's load hit them alike.
+            for tool in [t for t in TOOLS[name] if not args.tools or t in args.tools.split(",")]:
+                r = run_tool(suite, tool, n, startup, dbs)
+                assert r["passed"] == manifest["test_count"], (tool, n, r["passed"])
+                makespan = max(r["walls"])
+                ideal = rec["work"] / n
+                r.update(makespan=makespan, ideal=ideal, ratio=makespan / ideal,
+                         ratio_with_startup=makespan / (ideal + startup))
+                if r["predicted"]:
+                    pred = r["predicted"]["makespan_seconds"]
+                    r["prediction_error"] = (pred - makespan) / makespan
+                out["runs"].setdefault(str(n), {})[tool] = r
+                pe = f" predicted {r['predicted']['makespan_seconds']:.2f} " \
+                     f"({r['prediction_error']:+.1%})" if r["predicted"] else ""
+                print(f"[{name}] N={n:2d} {tool:18s} makespan {makespan:6.2f} s  ideal "
+                      f"{ideal:5.2f}+{startup:.2f}  ratio {r['ratio']:.3f} "
+                      f"(vs ideal+start-up {r['ratio_with_startup']:.3f}){pe}", flush=True)
+                args.out.write_text(json.dumps(results, indent=1) + "\n")
+    results["finished_utc"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    results["machine"]["loadavg_at_end"] = os.getloadavg()
+    args.out.write_text(json.dumps(results, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
