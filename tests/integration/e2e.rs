@@ -167,6 +167,8 @@ fn the_whole_loop_with_real_pytest() {
         "HEAD",
         "--junit",
         "junit-base*.xml",
+        "--reportlog",
+        "log-base*.jsonl",
     ]));
     let info = run_ok(covshard().current_dir(&dir).args([
         "info",
