@@ -131,6 +131,87 @@ fn best_step(state: &State<'_>) -> Option<Step> {
     best
 }
 
+/// Iterated local search for plans with shared setups, where one-step moves get stuck: from the
+/// best assignment so far, move a block (all of the longest shard's items of one costly group,
+/// or one item) to another shard, search again, and keep the result only if it is strictly
+/// shorter. Seeded and bounded by `rounds`, so the same input gives the same plan.
+pub(crate) fn perturbed_search(
+    problem: &super::model::Problem,
+    assign: &[u32],
+    shards: usize,
+    budget: usize,
+    floor: f64,
+    rounds: usize,
+    seed: u64,
+) -> Vec<u32> {
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
+
+    use super::state::{Granularity, build_units};
+
+    let units = build_units(problem, Granularity::Items, shards);
+    let load = |assign: &[u32]| -> State<'_> {
+        let mut st = State::new(problem, units.clone(), shards);
+        for u in 0..st.units.len() {
+            let item = st.units[u].items[0] as usize;
+            st.place(u as u32, assign[item]);
+        }
+        st
+    };
+    // Accept on loads recomputed from scratch, as the plan reports them.
+    let exact = |assign: &[u32]| {
+        problem
+            .shard_seconds(assign, shards)
+            .into_iter()
+            .fold(0.0, f64::max)
+    };
+    let mut best = assign.to_vec();
+    let mut best_makespan = exact(&best);
+    let mut rng = StdRng::seed_from_u64(seed);
+    for _ in 0..rounds {
+        if best_makespan <= floor * (1.0 + GOOD_ENOUGH) {
+            break;
+        }
+        let mut st = load(&best);
+        let Some(&(_, top)) = st.order.last() else {
+            break;
+        };
+        let members = st.members[top as usize].clone();
+        if members.len() < 2 || shards < 2 {
+            break;
+        }
+        let pick = members[rng.gen_range(0..members.len())];
+        // The block: the picked unit's costly group within the longest shard, or the unit alone.
+        let block: Vec<u32> = match st.units[pick as usize].groups.first() {
+            Some(&(group, _)) if rng.gen_bool(0.5) => members
+                .iter()
+                .copied()
+                .filter(|&u| st.units[u as usize].groups.iter().any(|&(g, _)| g == group))
+                .collect(),
+            _ => vec![pick],
+        };
+        if block.len() >= members.len() {
+            continue;
+        }
+        let mut to = rng.gen_range(0..shards as u32 - 1);
+        if to >= top {
+            to += 1;
+        }
+        for &u in &block {
+            st.unplace(u);
+            st.place(u, to);
+        }
+        local_search(&mut st, budget, floor);
+        let candidate = st.item_assignment();
+        let makespan = exact(&candidate);
+        if makespan < best_makespan {
+            best_makespan = makespan;
+            best = candidate;
+        }
+    }
+    best
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -85,6 +85,8 @@ pub struct PackOptions {
     pub group_by: GroupBy,
     /// Local-search steps per candidate plan; bounds the work deterministically.
     pub max_iterations: usize,
+    /// Rounds of perturbed search on plans with shared setups (0 turns it off).
+    pub perturb_rounds: usize,
 }
 
 impl Default for PackOptions {
@@ -93,9 +95,17 @@ impl Default for PackOptions {
             algorithm: Algorithm::Best,
             group_by: GroupBy::Auto,
             max_iterations: 1_000,
+            perturb_rounds: PERTURB_ROUNDS,
         }
     }
 }
+
+/// Rounds of [`improve::perturbed_search`] on plans with shared setups, up to this many tests
+/// (beyond it a round costs more than the search finds).
+const PERTURB_ROUNDS: usize = 200;
+const PERTURB_WORK: usize = 200_000;
+const PERTURB_MAX_ITEMS: usize = 5_000;
+const PERTURB_SEED: u64 = 0x5eed_c0de;
 
 /// Pack `problem` into `shards` shards (clamped to the number of items).
 pub fn pack(problem: &Problem, shards: usize, options: &PackOptions) -> Result<Plan, PackError> {
@@ -165,6 +175,24 @@ pub fn pack(problem: &Problem, shards: usize, options: &PackOptions) -> Result<P
             // Split groups only where that shortens the longest shard.
             assign = refine_items(problem, &assign, shards, options.max_iterations, floor);
             name.push_str("+split");
+        }
+        if !independent
+            && options.group_by == GroupBy::Auto
+            && options.perturb_rounds > 0
+            && problem.len() <= PERTURB_MAX_ITEMS
+        {
+            assign = improve::perturbed_search(
+                problem,
+                &assign,
+                shards,
+                options.max_iterations,
+                floor,
+                // Each round costs about one pass over the tests: keep the total flat.
+                options
+                    .perturb_rounds
+                    .min(PERTURB_WORK / problem.len().max(1)),
+                PERTURB_SEED,
+            );
         }
         offer(&mut best, evaluate(&assign), assign, name);
     }

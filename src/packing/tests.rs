@@ -399,3 +399,53 @@ fn oracle_knows_small_answers() {
     assert_eq!(plan.makespan, twelve.optimum(4));
     assert_eq!(plan.strategy, "exact/items");
 }
+
+/// The measured benchmark's suite with fixtures (`benchmarks/measured/`), on 16 shards: a quarter
+/// of its time is module and class setups, and one-step moves get stuck where a split module's
+/// tests should move as a block. The perturbed search must find a clearly shorter plan.
+#[test]
+fn perturbed_search_balances_split_fixture_modules() {
+    let data: serde_json::Value = serde_json::from_str(include_str!(
+        "../../tests/fixtures/packing/measured_fixtures.json"
+    ))
+    .unwrap();
+    let mut costs = GroupCosts::default();
+    for (group, seconds) in data["module_setup"].as_object().unwrap() {
+        costs.file.insert(group.clone(), seconds.as_f64().unwrap());
+    }
+    for (group, seconds) in data["class_setup"].as_object().unwrap() {
+        costs.class.insert(group.clone(), seconds.as_f64().unwrap());
+    }
+    let items: Vec<Item> = data["tests"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(id, seconds)| {
+            let parts: Vec<&str> = id.split("::").collect();
+            let mut item = Item::new(id.clone(), seconds.as_f64().unwrap()).with_file(parts[0]);
+            if parts.len() == 3 {
+                item = item.with_class(format!("{}::{}", parts[0], parts[1]));
+            }
+            item
+        })
+        .collect();
+    let problem = Problem::new(items, &costs, data["overhead"].as_f64().unwrap()).unwrap();
+    let without = PackOptions {
+        perturb_rounds: 0,
+        ..PackOptions::default()
+    };
+    let stuck = pack(&problem, 16, &without).unwrap();
+    let best = pack(&problem, 16, &PackOptions::default()).unwrap();
+    assert!(
+        best.makespan < stuck.makespan * 0.97,
+        "perturbed {:.3} s ({}), one-step search {:.3} s",
+        best.makespan,
+        best.strategy,
+        stuck.makespan
+    );
+    assert_eq!(
+        best,
+        pack(&problem, 16, &PackOptions::default()).unwrap(),
+        "deterministic"
+    );
+}
