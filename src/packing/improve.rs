@@ -150,14 +150,7 @@ pub(crate) fn perturbed_search(
     use super::state::{Granularity, build_units};
 
     let units = build_units(problem, Granularity::Items, shards);
-    let load = |assign: &[u32]| -> State<'_> {
-        let mut st = State::new(problem, units.clone(), shards);
-        for u in 0..st.units.len() {
-            let item = st.units[u].items[0] as usize;
-            st.place(u as u32, assign[item]);
-        }
-        st
-    };
+    let load = |assign: &[u32]| State::with_assignment(problem, units.clone(), shards, assign);
     // Accept on loads recomputed from scratch, as the plan reports them.
     let exact = |assign: &[u32]| {
         problem

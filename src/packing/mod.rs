@@ -244,11 +244,7 @@ fn refine_items(
     floor: f64,
 ) -> Vec<u32> {
     let units = build_units(problem, Granularity::Items, shards);
-    let mut st = State::new(problem, units, shards);
-    for u in 0..st.units.len() {
-        let shard = assign[st.units[u].items[0] as usize];
-        st.place(u as u32, shard);
-    }
+    let mut st = State::with_assignment(problem, units, shards, assign);
     improve::local_search(&mut st, budget, floor);
     st.item_assignment()
 }

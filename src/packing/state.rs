@@ -184,6 +184,21 @@ impl<'p> State<'p> {
         }
     }
 
+    /// A state with every unit placed where `assign` (item -> shard) puts its first item.
+    pub fn with_assignment(
+        problem: &'p Problem,
+        units: Vec<Unit>,
+        shards: usize,
+        assign: &[u32],
+    ) -> State<'p> {
+        let mut st = State::new(problem, units, shards);
+        for u in 0..st.units.len() {
+            let shard = assign[st.units[u].items[0] as usize];
+            st.place(u as u32, shard);
+        }
+        st
+    }
+
     pub fn shards(&self) -> usize {
         self.loads.len()
     }
