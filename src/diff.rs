@@ -61,6 +61,14 @@ impl FileChange {
             .unwrap_or_default()
     }
 
+    /// The old and the new path, whichever exist (one for most changes, two for a rename).
+    pub fn paths(&self) -> Vec<&str> {
+        [self.old_path.as_deref(), self.new_path.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect()
+    }
+
     /// Whether the content changed at all (a mode-only change does not).
     pub fn content_changed(&self) -> bool {
         self.binary

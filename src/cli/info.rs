@@ -45,21 +45,18 @@ pub fn gather(db: &CoverageDb) -> Result<Info> {
     let contexts = db.contexts()?;
     let mut tests = std::collections::BTreeSet::new();
     let mut global_context = false;
-    let mut function_contexts = 0;
     for record in &contexts {
         match parse_context(&record.name) {
             ContextKind::Test { node_id, .. } => {
                 tests.insert(node_id);
             }
             ContextKind::Function { dotted } => {
-                function_contexts += 1;
                 tests.insert(dotted);
             }
             ContextKind::Global => global_context = true,
             ContextKind::Other(_) => {}
         }
     }
-    let _ = function_contexts;
     let cwd = std::env::current_dir().unwrap_or_default();
     let (repository, unmapped_files) = match crate::git::repo_root(&cwd) {
         Ok(root) => {

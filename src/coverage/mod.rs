@@ -335,7 +335,14 @@ impl CoverageDb {
     /// For one measured file, the lines each context executed. Reads only that file's rows.
     pub fn lines_by_context(&self, file_id: i64) -> Result<Vec<ContextLines>> {
         match self.mode {
-            Mode::Lines => self.line_bits_for(file_id),
+            Mode::Lines => Ok(self
+                .line_blobs(file_id)?
+                .iter()
+                .map(|(context_id, blob)| ContextLines {
+                    context_id,
+                    lines: numbits::decode(blob),
+                })
+                .collect()),
             Mode::Branches => self.arc_lines_for(file_id),
         }
     }
@@ -382,30 +389,6 @@ impl CoverageDb {
             })
             .optional()
             .map_err(|e| sqlite_error(&self.path, e))
-    }
-
-    fn line_bits_for(&self, file_id: i64) -> Result<Vec<ContextLines>> {
-        let sql_err = |e| sqlite_error(&self.path, e);
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT context_id, numbits FROM line_bits WHERE file_id = ?1 ORDER BY context_id",
-            )
-            .map_err(sql_err)?;
-        let mut rows = stmt.query([file_id]).map_err(sql_err)?;
-        let mut out = Vec::new();
-        while let Some(row) = rows.next().map_err(sql_err)? {
-            let context_id: i64 = row.get(0).map_err(sql_err)?;
-            let blob = match row.get_ref(1).map_err(sql_err)? {
-                rusqlite::types::ValueRef::Blob(b) => b,
-                other => return Err(corrupt_numbits(&self.path, file_id, context_id, other)),
-            };
-            out.push(ContextLines {
-                context_id,
-                lines: numbits::decode(blob),
-            });
-        }
-        Ok(out)
     }
 
     fn arc_lines_for(&self, file_id: i64) -> Result<Vec<ContextLines>> {

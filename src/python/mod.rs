@@ -13,10 +13,14 @@
 //!   after old line `n`, [`ModuleSyntax::insertion_kind`]`(n)`. Added lines can also be classified
 //!   in the new source with `analyze(new_source)`; a new body line of a function that exists in
 //!   the old file ([`ModuleSyntax::function`]) is covered by that function's old body lines.
-//! - Once, [`ImportGraph::build`] over every tracked Python file of the working tree (with deleted
-//!   modules as phantoms), then [`ImportGraph::dependents_closure`] of the files with a dependents
-//!   change; the test files and `conftest.py` files in the closure select their tests.
-//!   [`ImportGraph::import_chain`] and [`ModuleSyntax::enclosing_function`] feed `explain`.
+//! - Once, [`dependents::Dependents`] over every Python file of the working tree (with deleted
+//!   modules as phantoms); its `closure` walks imports backwards from the files with a
+//!   dependents change, parsing only files that name the module, and gives each reached file
+//!   the next step of its import chain for `explain`. The test files and `conftest.py` files in
+//!   the closure select their tests. [`ImportGraph`] builds the whole graph at once: the
+//!   reference the lazy walk is tested against.
+//! - For changed test-side files, [`effects::side_effect_lines`]: module-level statements that
+//!   pytest runs at collection and that can change other modules' state.
 //!
 //! Known limits, shared by the submodules: dynamic imports (`importlib.import_module`,
 //! `__import__`, plugins, entry points) and code run through `exec` are invisible; resolution is

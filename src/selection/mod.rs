@@ -446,10 +446,7 @@ impl<'a> Engine<'a> {
             self.note(change, "mode change only: nothing selected");
             return Ok(());
         }
-        let paths: Vec<&str> = [change.old_path.as_deref(), change.new_path.as_deref()]
-            .into_iter()
-            .flatten()
-            .collect();
+        let paths = change.paths();
         if paths.iter().all(|p| self.patterns.ignore.is_match(p)) {
             self.note(change, "ignored by pattern");
             return Ok(());
@@ -587,17 +584,14 @@ impl<'a> Engine<'a> {
         let rows = self.req.db.line_blobs(file_id)?;
         if matches!(change.kind(), ChangeKind::Deleted | ChangeKind::Renamed) {
             let reason = Reason::new(Rule::DeletedFile).file(old_path.clone());
-            self.select_rows(&rows, None, &reason);
-            let paths: Vec<&str> = [change.old_path.as_deref(), change.new_path.as_deref()]
-                .into_iter()
-                .flatten()
-                .collect();
-            self.select_importers(&paths, Rule::ImportsChanged, &old_path, &[])?;
-            self.note(
+            return self.select_dependents(
                 change,
+                &rows,
+                reason,
+                Rule::ImportsChanged,
+                &[],
                 "deleted or renamed: every test that covered or imports it",
             );
-            return Ok(());
         }
         let old_source = self.old_source(&old_path);
         let new_source = change
@@ -639,18 +633,13 @@ impl<'a> Engine<'a> {
                 for &line in &change.new_lines {
                     if new.affects_dependents(line) {
                         memoised |= new.is_memoised(line);
-                        module_level.extend(nearest_old_lines(change, line));
+                        module_level.extend(changed_old_lines(change));
                     }
                 }
             }
             _ => unknown_syntax = true,
         }
-        let all_old: Vec<u32> = change
-            .old_lines
-            .iter()
-            .copied()
-            .chain(change.insertions_after.iter().flat_map(|&l| [l, l + 1]))
-            .collect();
+        let all_old = changed_old_lines(change);
         if unknown_syntax || !module_level.is_empty() {
             let rule = if memoised && !unknown_syntax {
                 Rule::Memoised
@@ -664,24 +653,15 @@ impl<'a> Engine<'a> {
             };
             let reason = Reason::new(rule)
                 .file(old_path.clone())
-                .lines(lines.clone());
-            self.select_rows(&rows, None, &reason);
-            let paths: Vec<&str> = [change.old_path.as_deref(), change.new_path.as_deref()]
-                .into_iter()
-                .flatten()
-                .collect();
-            self.select_importers(&paths, rule, &old_path, &lines)?;
-            self.note(
-                change,
-                if unknown_syntax {
-                    "base source unavailable: treated as import-time".to_string()
-                } else if rule == Rule::Memoised {
-                    "memoised function: every dependent".to_string()
-                } else {
-                    "import-time code: every dependent".to_string()
-                },
-            );
-            return Ok(());
+                .lines(lines.iter().copied());
+            let handling = if unknown_syntax {
+                "base source unavailable: treated as import-time"
+            } else if rule == Rule::Memoised {
+                "memoised function: every dependent"
+            } else {
+                "import-time code: every dependent"
+            };
+            return self.select_dependents(change, &rows, reason, rule, &lines, handling);
         }
         let old = old_syntax.as_ref().expect("checked above");
         let new = new_syntax.as_ref().expect("checked above");
@@ -707,7 +687,7 @@ impl<'a> Engine<'a> {
             let found = new.enclosing(line).and_then(|f| old.function(&f.qualname));
             match found {
                 Some(f) => {
-                    let near: Vec<u32> = nearest_old_lines(change, line)
+                    let near: Vec<u32> = changed_old_lines(change)
                         .into_iter()
                         .filter(|l| (f.start..=f.end).contains(l))
                         .collect();
@@ -726,17 +706,14 @@ impl<'a> Engine<'a> {
             let reason = Reason::new(Rule::ImportTime)
                 .file(old_path.clone())
                 .lines(all_old.iter().copied());
-            self.select_rows(&rows, None, &reason);
-            let paths: Vec<&str> = [change.old_path.as_deref(), change.new_path.as_deref()]
-                .into_iter()
-                .flatten()
-                .collect();
-            self.select_importers(&paths, Rule::ImportTime, &old_path, &all_old)?;
-            self.note(
+            return self.select_dependents(
                 change,
+                &rows,
+                reason,
+                Rule::ImportTime,
+                &all_old,
                 "body of a function new to the file: every dependent",
             );
-            return Ok(());
         }
         let granularity = self.req.config.selection.granularity;
         for ((start, end, qualname), lines) in by_function {
@@ -757,6 +734,24 @@ impl<'a> Engine<'a> {
                 Granularity::Line => "function bodies: the tests that ran the changed lines",
             },
         );
+        Ok(())
+    }
+
+    /// Every test that depends on the changed module: those whose contexts ran any of it, and
+    /// the test files and conftests that import it, directly or not.
+    fn select_dependents(
+        &mut self,
+        change: &FileChange,
+        rows: &FileRows,
+        reason: Reason,
+        import_rule: Rule,
+        lines: &[u32],
+        handling: &str,
+    ) -> Result<()> {
+        self.select_rows(rows, None, &reason);
+        let changed = reason.file.clone().unwrap_or_default();
+        self.select_importers(&change.paths(), import_rule, &changed, lines)?;
+        self.note(change, handling);
         Ok(())
     }
 
@@ -894,9 +889,9 @@ fn is_conftest(path: &str) -> bool {
     path == "conftest.py" || path.ends_with("/conftest.py")
 }
 
-/// Old-side lines next to a new-side line: the changed lines around it, for naming an
-/// insertion in reasons.
-fn nearest_old_lines(change: &FileChange, _new_line: u32) -> Vec<u32> {
+/// The old-side lines a change touches (replaced lines, and both neighbours of an insertion),
+/// to name new-side changes in reasons; line 0 when there are none.
+fn changed_old_lines(change: &FileChange) -> Vec<u32> {
     let mut lines: Vec<u32> = change.old_lines.iter().copied().collect();
     lines.extend(change.insertions_after.iter().flat_map(|&l| [l, l + 1]));
     if lines.is_empty() {
