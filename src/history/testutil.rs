@@ -54,28 +54,39 @@ CREATE TABLE tracer (
 /// Write `dir/.coverage` in line mode where each test's `run` context executed line 1 of
 /// `src/pkg/mod.py` (the path is relative, as with `relative_files = true`).
 pub fn coverage_file(dir: &Path, tests: &[&str]) -> PathBuf {
+    let contexts: Vec<String> = tests.iter().map(|t| format!("{t}|run")).collect();
+    let mut rows: Vec<(&str, &str, &[u32])> = vec![("src/pkg/mod.py", "", &[1])];
+    rows.extend(
+        contexts
+            .iter()
+            .map(|c| ("src/pkg/mod.py", c.as_str(), &[1][..])),
+    );
+    coverage_file_with(dir, &rows)
+}
+
+/// Write `dir/.coverage` in line mode from `(file, context, lines)` rows (relative paths).
+pub fn coverage_file_with(dir: &Path, rows: &[(&str, &str, &[u32])]) -> PathBuf {
     let path = dir.join(".coverage");
     let conn = Connection::open(&path).expect("create coverage file");
     conn.execute_batch(COVERAGE_SCHEMA).expect("schema");
     conn.execute_batch(
         "INSERT INTO coverage_schema (version) VALUES (7);
          INSERT INTO meta (key, value) VALUES ('version', '7.17.3'), ('has_arcs', '0'),
-             ('sys_argv', '[''pytest'']'), ('when', '2026-11-26 20:00:00');
-         INSERT INTO file (id, path) VALUES (1, 'src/pkg/mod.py');
-         INSERT INTO context (id, context) VALUES (1, '');
-         INSERT INTO line_bits (file_id, context_id, numbits) VALUES (1, 1, X'02');",
+             ('sys_argv', '[''pytest'']'), ('when', '2026-11-26 20:00:00');",
     )
     .expect("meta");
-    for (i, test) in tests.iter().enumerate() {
-        let id = i as i64 + 2;
+    for (file, context, lines) in rows {
+        conn.execute("INSERT OR IGNORE INTO file (path) VALUES (?1)", [file])
+            .expect("file");
         conn.execute(
-            "INSERT INTO context (id, context) VALUES (?1, ?2)",
-            rusqlite::params![id, format!("{test}|run")],
+            "INSERT OR IGNORE INTO context (context) VALUES (?1)",
+            [context],
         )
         .expect("context");
         conn.execute(
-            "INSERT INTO line_bits (file_id, context_id, numbits) VALUES (1, ?1, X'02')",
-            [id],
+            "INSERT INTO line_bits (file_id, context_id, numbits)
+             VALUES ((SELECT id FROM file WHERE path = ?1), (SELECT id FROM context WHERE context = ?2), ?3)",
+            rusqlite::params![file, context, crate::coverage::numbits::encode(lines.iter().copied())],
         )
         .expect("line_bits");
     }

@@ -12,6 +12,11 @@
 //!   a function body selects the tests that ran that function (or, with
 //!   `granularity = "line"`, the changed lines). A pure insertion is charged to the function
 //!   around it; without the base source, every change is treated as import-time;
+//!   A function that tests ran while importing the module lazily (inside a test) is treated
+//!   like import-time code: later tests rely on that run without covering it;
+//! - a module-level statement of test-side code (test modules, conftests, test packages,
+//!   measured or not) that can change another module's state runs everything: pytest imports
+//!   all of them before any test runs;
 //! - a deleted or renamed module selects every test that covered it or imports it;
 //! - an unmeasured Python file that tests import selects those tests; any other unmeasured file
 //!   selects everything unless `[[selection.map]]` maps it;
@@ -235,6 +240,8 @@ struct Engine<'a> {
     measured: BTreeMap<String, i64>,
     /// Files (repository paths) that hold known tests.
     test_files: BTreeSet<String>,
+    /// Directories that hold known test files.
+    test_dirs: BTreeSet<String>,
     tracked: BTreeSet<String>,
     graph: Option<Dependents>,
     /// The base versions of the changed Python files, read in one git call.
@@ -383,6 +390,10 @@ impl<'a> Engine<'a> {
                 global_context,
             },
             measured,
+            test_dirs: test_files
+                .iter()
+                .map(|f| f.rsplit_once('/').map_or("", |(d, _)| d).to_string())
+                .collect(),
             test_files,
             tracked,
             graph: None,
@@ -432,6 +443,26 @@ impl<'a> Engine<'a> {
         })
     }
 
+    /// Code pytest imports while collecting: test modules, conftests, and any file in a
+    /// directory that holds test modules or below it (test packages' `__init__.py`, helpers).
+    fn is_test_side(&self, path: &str) -> bool {
+        if is_conftest(path) || self.is_test_module(path) {
+            return true;
+        }
+        let mut dir = path.rsplit_once('/').map_or("", |(d, _)| d);
+        loop {
+            // The repository root counts only for files directly in it.
+            if self.test_dirs.contains(dir) && (!dir.is_empty() || !path.contains('/')) {
+                return true;
+            }
+            match dir.rsplit_once('/') {
+                Some((parent, _)) => dir = parent,
+                None if !dir.is_empty() => dir = "",
+                None => return false,
+            }
+        }
+    }
+
     fn is_test_module(&self, path: &str) -> bool {
         self.test_files.contains(path)
             || (!is_conftest(path) && self.patterns.test_files.is_match(path))
@@ -476,8 +507,11 @@ impl<'a> Engine<'a> {
             .old_path
             .as_ref()
             .is_some_and(|p| self.measured.contains_key(p));
+        // Test-side code runs at collection whether or not coverage measured it (`--cov=.`
+        // measures the tests too).
+        let test_side = !measured_before || paths.iter().any(|p| self.is_test_side(p));
         if is_python
-            && !measured_before
+            && test_side
             && let Some(lines) = self.collection_side_effects(change)
         {
             let reason = Reason::new(Rule::CollectionSideEffect)
@@ -715,6 +749,40 @@ impl<'a> Engine<'a> {
                 "body of a function new to the file: every dependent",
             );
         }
+        // A module imported lazily, inside a test, credits its import-time code to that test,
+        // and so any function it called while importing (a registry, a factory): later tests
+        // rely on that run without covering it. Tests whose contexts ran import-time lines of
+        // the module are its importers; a changed function they also ran reaches every
+        // dependent.
+        let import_time =
+            numbits::encode((1..=old.line_count()).filter(|&l| old.is_import_time(l)));
+        let importers: Vec<&[u8]> = rows
+            .iter()
+            .filter(|&(context, blob)| {
+                self.context_test(context).is_some()
+                    && numbits::any_intersection(blob, &import_time)
+            })
+            .map(|(_, blob)| blob)
+            .collect();
+        if let Some((_, _, qualname)) = by_function.keys().find(|(start, end, _)| {
+            let mask = numbits::encode(*start..=*end);
+            importers
+                .iter()
+                .any(|blob| numbits::any_intersection(blob, &mask))
+        }) {
+            let reason = Reason::new(Rule::ImportTime)
+                .file(old_path.clone())
+                .lines(all_old.iter().copied())
+                .via(format!("{qualname} ran while a test imported the module"));
+            return self.select_dependents(
+                change,
+                &rows,
+                reason,
+                Rule::ImportTime,
+                &all_old,
+                "function run at a lazy import: every dependent",
+            );
+        }
         let granularity = self.req.config.selection.granularity;
         for ((start, end, qualname), lines) in by_function {
             let mask = match granularity {
@@ -756,15 +824,22 @@ impl<'a> Engine<'a> {
     }
 
     /// Select the tests whose contexts ran any line of `mask` (any line at all when `None`).
+    /// The test a context belongs to, if it names one.
+    fn context_test(&self, context: i64) -> Option<usize> {
+        match usize::try_from(context)
+            .ok()
+            .and_then(|c| self.tests.by_context.get(c))
+        {
+            Some(&t) if t != u32::MAX => Some(t as usize),
+            _ => None,
+        }
+    }
+
     fn select_rows(&mut self, rows: &FileRows, mask: Option<&[u8]>, reason: &Reason) {
         let mut hits: BTreeSet<usize> = BTreeSet::new();
         for (context, blob) in rows.iter() {
-            let test = match usize::try_from(context)
-                .ok()
-                .and_then(|c| self.tests.by_context.get(c))
-            {
-                Some(&t) if t != u32::MAX => t as usize,
-                _ => continue,
+            let Some(test) = self.context_test(context) else {
+                continue;
             };
             if mask.is_none_or(|m| numbits::any_intersection(blob, m)) {
                 hits.insert(test);

@@ -10,5 +10,6 @@ mod history;
 mod plan_outputs;
 mod report_html;
 mod safety;
+mod selection_rules;
 mod templates;
 mod util;
