@@ -381,16 +381,6 @@ impl CoverageDb {
         Ok(out)
     }
 
-    /// The id of the empty (global) context, if the file has one.
-    pub fn global_context_id(&self) -> Result<Option<i64>> {
-        self.conn
-            .query_row("SELECT id FROM context WHERE context = ''", [], |row| {
-                row.get(0)
-            })
-            .optional()
-            .map_err(|e| sqlite_error(&self.path, e))
-    }
-
     fn arc_lines_for(&self, file_id: i64) -> Result<Vec<ContextLines>> {
         let sql_err = |e| sqlite_error(&self.path, e);
         let mut stmt = self

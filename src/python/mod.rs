@@ -9,10 +9,10 @@
 //! How selection uses it:
 //! - For each changed Python file, `analyze(old_source)`; for each changed old-side line,
 //!   [`ModuleSyntax::affects_dependents`] says whether the change reaches every dependent of the
-//!   module (import-time or memoised) or only the tests covering the line; for a pure insertion
-//!   after old line `n`, [`ModuleSyntax::insertion_kind`]`(n)`. Added lines can also be classified
-//!   in the new source with `analyze(new_source)`; a new body line of a function that exists in
-//!   the old file ([`ModuleSyntax::function`]) is covered by that function's old body lines.
+//!   module (import-time or memoised) or only the tests covering the line. Added and replaced
+//!   lines are classified in the new source with `analyze(new_source)`; a new body line of a
+//!   function that exists in the old file ([`ModuleSyntax::function`]) is charged to that
+//!   function's old body lines.
 //! - Once, [`dependents::Dependents`] over every Python file of the working tree (with deleted
 //!   modules as phantoms); its `closure` walks imports backwards from the files with a
 //!   dependents change, parsing only files that name the module, and gives each reached file
