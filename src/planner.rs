@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::history::estimate::{Estimate, Estimates, Source};
 use crate::packing::{self, GroupCosts, Item, MonteCarloOptions, PackOptions, Problem, Spread};
 use crate::plan::{EstimateSummary, PackingSummary, Plan, PlannedTest, SelectionSummary, Shard};
-use crate::selection::{Reason, Selection, test_file_of};
+use crate::selection::{Reason, Selection, test_file_of, tests_under_path};
 use crate::units::ShardCount;
 
 /// How to pack.
@@ -52,10 +52,7 @@ pub fn plan_ids(selection: &Selection, collected: Option<&BTreeSet<String>>) -> 
         }
         match collected {
             Some(collected) => {
-                let under: Vec<&String> = collected
-                    .iter()
-                    .filter(|t| covers(&id, test_file_of(t)))
-                    .collect();
+                let under: Vec<&String> = tests_under_path(collected, &id).collect();
                 if under.is_empty() {
                     // Nothing collected there (or not collected at all): keep the path.
                     out.insert(id);
@@ -69,11 +66,6 @@ pub fn plan_ids(selection: &Selection, collected: Option<&BTreeSet<String>>) -> 
         }
     }
     out.into_iter().collect()
-}
-
-fn covers(path: &str, file: &str) -> bool {
-    let dir = path.trim_end_matches('/');
-    path == "." || file == dir || file.starts_with(&format!("{dir}/"))
 }
 
 fn source_name(source: Source) -> &'static str {
@@ -91,9 +83,7 @@ fn estimate_for(id: &str, estimates: &Estimates, known: &BTreeSet<String>) -> Es
     if id.contains("::") {
         return estimates.for_test(id);
     }
-    let under: Vec<Estimate> = known
-        .iter()
-        .filter(|t| covers(id, test_file_of(t)))
+    let under: Vec<Estimate> = tests_under_path(known, id)
         .map(|t| estimates.for_test(t))
         .collect();
     if under.is_empty() {

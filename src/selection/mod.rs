@@ -110,16 +110,16 @@ impl Selection {
         if self.run_all {
             ids.extend(self.known_tests.iter().cloned());
         }
-        let paths: Vec<String> = ids
+        let paths: BTreeSet<String> = ids
             .iter()
             .filter(|id| !id.contains("::"))
             .cloned()
             .collect();
         // A node id or a path under another selected path adds nothing for pytest.
         ids.retain(|id| {
-            !paths
+            !covering_paths(test_file_of(id))
                 .iter()
-                .any(|p| p != id && covers_path(p, test_file_of(id)))
+                .any(|p| p != id && paths.contains(p))
         });
         ids.into_iter().collect()
     }
@@ -129,10 +129,7 @@ impl Selection {
         if id.contains("::") {
             return 1;
         }
-        self.known_tests
-            .iter()
-            .filter(|t| covers_path(id, test_file_of(t)))
-            .count()
+        tests_under_path(&self.known_tests, id).count()
     }
 
     /// The reasons for one id (a node id, or a path that holds it).
@@ -146,16 +143,7 @@ impl Selection {
         if let Some((base, _)) = test.split_once('[') {
             keys.push(base.to_string());
         }
-        let mut path = test_file_of(test);
-        if path != test {
-            keys.push(path.to_string());
-        }
-        while let Some((parent, _)) = path.rsplit_once('/') {
-            keys.push(parent.to_string());
-            keys.push(format!("{parent}/"));
-            path = parent;
-        }
-        keys.push(".".to_string());
+        keys.extend(covering_paths(test_file_of(test)));
         keys.sort();
         keys.dedup();
         keys.into_iter()
@@ -172,10 +160,39 @@ pub fn test_file_of(node_id: &str) -> &str {
     node_id.split("::").next().unwrap_or(node_id)
 }
 
-/// Whether `path` (a file or directory, `"."` for all) holds `file`.
-fn covers_path(path: &str, file: &str) -> bool {
+/// The path ids that hold `file`: the file itself, every directory above it (with and
+/// without a trailing `/`), and `"."` and `""` for all.
+fn covering_paths(file: &str) -> Vec<String> {
+    let mut out = vec![file.to_string()];
+    let mut dir = file;
+    while let Some((parent, _)) = dir.rsplit_once('/') {
+        out.push(parent.to_string());
+        out.push(format!("{parent}/"));
+        dir = parent;
+    }
+    out.push(".".to_string());
+    out.push(String::new());
+    out
+}
+
+/// The tests of a sorted set that lie under a path id (a file, a directory, or `"."`): a range
+/// of the set, not a scan.
+pub fn tests_under_path<'a>(
+    tests: &'a BTreeSet<String>,
+    path: &str,
+) -> Box<dyn Iterator<Item = &'a String> + 'a> {
     let dir = path.trim_end_matches('/');
-    path == "." || dir.is_empty() || file == dir || file.starts_with(&format!("{dir}/"))
+    if path == "." || dir.is_empty() {
+        return Box::new(tests.iter());
+    }
+    let (in_file, in_dir) = (format!("{dir}::"), format!("{dir}/"));
+    let file = tests
+        .range(in_file.clone()..)
+        .take_while(move |t| t.starts_with(&in_file));
+    let below = tests
+        .range(in_dir.clone()..)
+        .take_while(move |t| t.starts_with(&in_dir));
+    Box::new(file.chain(below))
 }
 
 /// Tests are numbered for the engine's sets; names are looked up at the end.
@@ -1020,10 +1037,28 @@ mod tests {
 
     #[test]
     fn paths_cover_their_files() {
-        assert!(covers_path("tests", "tests/test_a.py"));
-        assert!(covers_path("tests/test_a.py", "tests/test_a.py"));
-        assert!(!covers_path("tests/test_a.py", "tests/test_ab.py"));
-        assert!(!covers_path("test", "tests/test_a.py"));
-        assert!(covers_path(".", "x/y.py"));
+        let covers = |path: &str, file: &str| covering_paths(file).iter().any(|p| p == path);
+        assert!(covers("tests", "tests/test_a.py"));
+        assert!(covers("tests/", "tests/test_a.py"));
+        assert!(covers("tests/test_a.py", "tests/test_a.py"));
+        assert!(!covers("tests/test_a.py", "tests/test_ab.py"));
+        assert!(!covers("test", "tests/test_a.py"));
+        assert!(covers(".", "x/y.py"));
+        let known: BTreeSet<String> = [
+            "a/t.py::x",
+            "a/t.py::y",
+            "a/tb.py::z",
+            "a/b/u.py::w",
+            "c.py::v",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let under = |path: &str| tests_under_path(&known, path).count();
+        assert_eq!(under("a/t.py"), 2);
+        assert_eq!(under("a"), 4);
+        assert_eq!(under("a/b/"), 1);
+        assert_eq!(under("."), 5);
+        assert_eq!(under("a/t"), 0);
     }
 }
