@@ -309,30 +309,38 @@ fn parse_hunk_header(header: &str) -> Option<(u32, u32, u32, u32)> {
 /// the files of the working tree (tracked, and untracked but not ignored), which selection
 /// needs too, so that git walks the tree once.
 pub fn from_git(root: &Path, base: &str) -> Result<(Vec<FileChange>, BTreeSet<String>)> {
-    let out = crate::git::run(
-        root,
-        &[
-            "-c",
-            "core.quotePath=false",
-            "diff",
-            "--no-color",
-            "--no-ext-diff",
-            "--no-textconv",
-            "--src-prefix=a/",
-            "--dst-prefix=b/",
-            "-U0",
-            "-M",
-            base,
-            "--",
-        ],
-    )?;
+    let diff_args = [
+        "-c",
+        "core.quotePath=false",
+        "diff",
+        "--no-color",
+        "--no-ext-diff",
+        "--no-textconv",
+        "--src-prefix=a/",
+        "--dst-prefix=b/",
+        "-U0",
+        "-M",
+        base,
+        "--",
+    ];
+    // Three independent git processes, each mostly waiting on the file system: run together.
+    let (diff, cached, untracked) = std::thread::scope(|scope| {
+        let diff = scope.spawn(|| crate::git::run(root, &diff_args));
+        let cached = scope.spawn(|| crate::git::run(root, &["ls-files", "-z", "--cached"]));
+        let untracked =
+            crate::git::run(root, &["ls-files", "-z", "--others", "--exclude-standard"]);
+        let join = |h: std::thread::ScopedJoinHandle<'_, Result<Vec<u8>>>| {
+            h.join()
+                .unwrap_or_else(|_| Err(Error::git("git did not answer")))
+        };
+        (join(diff), join(cached), untracked)
+    });
+    let out = diff?;
     let text = String::from_utf8_lossy(&out);
     let mut changes = parse_unified(&text)
         .map_err(|e| Error::git(format!("cannot read the output of `git diff {base}`: {e}")))?;
-    let cached = crate::git::run(root, &["ls-files", "-z", "--cached"])?;
-    let mut files: BTreeSet<String> = crate::git::split_nul(&cached).collect();
-    let untracked = crate::git::run(root, &["ls-files", "-z", "--others", "--exclude-standard"])?;
-    for path in crate::git::split_nul(&untracked) {
+    let mut files: BTreeSet<String> = crate::git::split_nul(&cached?).collect();
+    for path in crate::git::split_nul(&untracked?) {
         files.insert(path.clone());
         changes.push(FileChange {
             old_path: None,

@@ -35,6 +35,10 @@ pub struct IngestArgs {
     /// A label for this run (a runner type, a CI job name).
     #[arg(long, value_name = "TEXT")]
     pub label: Option<String>,
+    /// Do not record the import index (every Python file's imports at the commit), which
+    /// spares selection from reading the whole checkout on import-time changes.
+    #[arg(long)]
+    pub no_import_index: bool,
     /// Samples kept per test.
     #[arg(long, value_name = "N", default_value_t = crate::history::DEFAULT_KEEP as u64,
           value_parser = clap::value_parser!(u64).range(1..))]
@@ -69,22 +73,25 @@ pub fn expand(pattern: &str) -> Result<Vec<PathBuf>> {
     Ok(out)
 }
 
-fn resolve_commit(rev: Option<&str>, ui: &Ui) -> Result<Option<String>> {
+/// The commit to record, resolved to a full id when in a git repository, with that
+/// repository's root.
+fn resolve_commit(rev: Option<&str>, ui: &Ui) -> Result<Option<(String, Option<PathBuf>)>> {
     let cwd =
         std::env::current_dir().map_err(|e| Error::Other(format!("no current directory: {e}")))?;
     match (crate::git::repo_root(&cwd), rev) {
         (Ok(root), Some(rev)) => {
-            crate::git::resolve_commit_for(&root, rev, "given with --commit", "--commit").map(Some)
+            crate::git::resolve_commit_for(&root, rev, "given with --commit", "--commit")
+                .map(|c| Some((c, Some(root))))
         }
         (Ok(root), None) => {
             crate::git::resolve_commit_for(&root, "HEAD", "the default for --commit", "--commit")
-                .map(Some)
+                .map(|c| Some((c, Some(root))))
         }
         (Err(_), Some(rev)) => {
             ui.warn(&format!(
                 "not in a git repository: recording --commit {rev} as given"
             ));
-            Ok(Some(rev.to_string()))
+            Ok(Some((rev.to_string(), None)))
         }
         (Err(e), None) => Err(e.with_hint(
             "run covshard in the checkout the tests ran on, or pass the commit with --commit SHA",
@@ -122,11 +129,28 @@ pub fn run(args: IngestArgs, ui: &Ui) -> Result<()> {
             "pass reports with --junit, --durations or --reportlog, or --carry-history-from OLD",
         ));
     }
-    let commit = if reports.is_empty() {
+    let resolved = if reports.is_empty() {
         None
     } else {
         resolve_commit(args.commit.as_deref(), ui)?
     };
+    let import_index = match &resolved {
+        Some((commit, Some(root))) if !args.no_import_index => {
+            let spinner = ui.spinner("indexing imports");
+            let built = crate::python::index::build(root, commit);
+            spinner.finish_and_clear();
+            match built {
+                Ok(index) => Some(index),
+                Err(e) => {
+                    // The index only saves selection time: without it selection reads the files.
+                    ui.warn(&format!("no import index recorded: {e}"));
+                    None
+                }
+            }
+        }
+        _ => None,
+    };
+    let commit = resolved.map(|(commit, _)| commit);
     let recorded_at = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
@@ -139,6 +163,7 @@ pub fn run(args: IngestArgs, ui: &Ui) -> Result<()> {
         carry_from: args.carry_history_from,
         keep: args.keep as usize,
         recorded_at,
+        import_index,
     };
     let summary = ingest::ingest(&request, ui)?;
     report(&request, &summary, ui);
@@ -228,6 +253,11 @@ fn report(request: &Request, s: &Summary, ui: &Ui) {
         ui.detail(&format!(
             "{} tests in the reports are not in the coverage contexts (they ran no measured line, or the data file is from another run)",
             s.not_in_contexts
+        ));
+    }
+    if let Some(files) = s.indexed_files {
+        ui.detail(&format!(
+            "recorded the imports of {files} Python files at the commit (the import index)"
         ));
     }
     if s.pruned > 0 {

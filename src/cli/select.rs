@@ -71,34 +71,43 @@ pub fn resolve(args: &SelectionArgs, outputs: &[&Path], ui: &Ui) -> Result<Resol
     }
     let db = CoverageDb::open(&args.db)?;
     db.require_test_contexts()?;
-    let facts = history_facts(db.connection())?;
-    let recorded = facts.commit.clone();
+    let recorded = crate::history::recorded_commit(db.connection())?;
     let base_rev = args.base.clone().or(recorded);
-    let (changes, base, tracked) = match (&args.diff, &base_rev) {
-        (Some(diff), base) => {
-            let base = match base {
-                Some(rev) => crate::git::resolve_commit(&repo_root, rev).ok(),
-                None => None,
-            };
-            (crate::diff::from_file(diff)?, base, None)
+    // git, the history and the contexts (on a connection of its own) are read side by side.
+    let (changes, facts, contexts) = std::thread::scope(|scope| {
+        let changes = scope.spawn(|| changes_since(args, &repo_root, base_rev.as_deref()));
+        let contexts = scope.spawn(|| selection::TestContexts::read(&CoverageDb::open(&args.db)?));
+        let facts = history_facts(db.connection());
+        let failed = |what: &str| Error::Other(format!("{what} failed"));
+        let changes = changes.join().unwrap_or_else(|_| Err(failed("git")));
+        let contexts = contexts
+            .join()
+            .unwrap_or_else(|_| Err(failed("reading the contexts")));
+        (changes, facts, contexts)
+    });
+    let facts = facts?;
+    let contexts = contexts?;
+    let Changes {
+        changes,
+        base,
+        tracked,
+    } = changes?;
+    // The index is exact only when git named every file that differs from the base.
+    let import_index = match (&base, &tracked) {
+        (Some(base), Some(_)) => {
+            let index = crate::python::index::load_for(db.connection(), base)?;
+            match &index {
+                Some(index) => ui.detail(&format!(
+                    "import index: {} Python files at the base",
+                    index.files.len()
+                )),
+                None => ui.detail(
+                    "no import index for the base commit (`covshard ingest` records it): import-time changes read every Python file",
+                ),
+            }
+            index
         }
-        (None, Some(rev)) => {
-            let origin = if args.base.is_some() {
-                "the base, given with --base"
-            } else {
-                "the base, recorded by `covshard ingest`"
-            };
-            let base = crate::git::resolve_commit_for(&repo_root, rev, origin, "--base")?;
-            let (changes, tracked) = crate::diff::from_git(&repo_root, &base)?;
-            (changes, Some(base), Some(tracked))
-        }
-        (None, None) => {
-            return Err(Error::usage(format!(
-                "no base commit for {}: covshard does not know which commit it was recorded on",
-                args.db.display()
-            ))
-            .with_hint("pass --base REV (the commit of the full run), or record it with `covshard ingest --db FILE --commit REV`"));
-        }
+        _ => None,
     };
     let collected = args.collected.as_deref().map(read_collected).transpose()?;
     let failed_last_run = facts.failed;
@@ -113,6 +122,7 @@ pub fn resolve(args: &SelectionArgs, outputs: &[&Path], ui: &Ui) -> Result<Resol
         failed_last_run,
         history_tests,
         tracked,
+        import_index,
         own_files: [
             Some(args.db.as_path()),
             args.collected.as_deref(),
@@ -125,7 +135,7 @@ pub fn resolve(args: &SelectionArgs, outputs: &[&Path], ui: &Ui) -> Result<Resol
         .collect(),
     };
     let spinner = ui.spinner("selecting tests");
-    let selection = selection::select(&request);
+    let selection = selection::select_with(&request, Some(contexts));
     spinner.finish_and_clear();
     let selection = selection?;
     for warning in &selection.warnings {
@@ -137,6 +147,49 @@ pub fn resolve(args: &SelectionArgs, outputs: &[&Path], ui: &Ui) -> Result<Resol
         config,
         repo_root,
     })
+}
+
+/// What changed since the base.
+struct Changes {
+    changes: Vec<crate::diff::FileChange>,
+    /// The base as a full commit id, when known.
+    base: Option<String>,
+    /// The working tree's files, when git listed them.
+    tracked: Option<BTreeSet<String>>,
+}
+
+/// The changes from `--diff FILE`, or from git against the base.
+fn changes_since(
+    args: &SelectionArgs,
+    repo_root: &Path,
+    base_rev: Option<&str>,
+) -> Result<Changes> {
+    match (&args.diff, base_rev) {
+        (Some(diff), base) => Ok(Changes {
+            changes: crate::diff::from_file(diff)?,
+            base: base.and_then(|rev| crate::git::resolve_commit(repo_root, rev).ok()),
+            tracked: None,
+        }),
+        (None, Some(rev)) => {
+            let origin = if args.base.is_some() {
+                "the base, given with --base"
+            } else {
+                "the base, recorded by `covshard ingest`"
+            };
+            let base = crate::git::resolve_commit_for(repo_root, rev, origin, "--base")?;
+            let (changes, tracked) = crate::diff::from_git(repo_root, &base)?;
+            Ok(Changes {
+                changes,
+                base: Some(base),
+                tracked: Some(tracked),
+            })
+        }
+        (None, None) => Err(Error::usage(format!(
+            "no base commit for {}: covshard does not know which commit it was recorded on",
+            args.db.display()
+        ))
+        .with_hint("pass --base REV (the commit of the full run), or record it with `covshard ingest --db FILE --commit REV`")),
+    }
 }
 
 /// Node ids from `pytest --collect-only -q` output (summary and warning lines are skipped).
@@ -264,14 +317,12 @@ pub fn run(args: SelectArgs, ui: &Ui) -> Result<()> {
 
 /// What the stored durations history tells selection.
 struct HistoryFacts {
-    commit: Option<String>,
     failed: BTreeSet<String>,
     tests: BTreeSet<String>,
 }
 
 fn history_facts(conn: &rusqlite::Connection) -> Result<HistoryFacts> {
     Ok(HistoryFacts {
-        commit: crate::history::recorded_commit(conn)?,
         failed: crate::history::last_failed(conn)?,
         tests: crate::history::known_tests(conn)?,
     })

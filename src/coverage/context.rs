@@ -42,26 +42,29 @@ pub enum ContextKind {
     Other(String),
 }
 
+/// The node id and phase of a pytest-cov context (`node_id|phase`), borrowed: selection reads
+/// every context of the file, and most are phases of a test already seen.
+pub fn test_context(name: &str) -> Option<(&str, Phase)> {
+    let (node_id, phase) = name.rsplit_once('|')?;
+    let phase = match phase {
+        "setup" => Phase::Setup,
+        "run" => Phase::Run,
+        "teardown" => Phase::Teardown,
+        _ => return None,
+    };
+    (!node_id.is_empty()).then_some((node_id, phase))
+}
+
 /// Classify a context name from the `context` table.
 pub fn parse_context(name: &str) -> ContextKind {
     if name.is_empty() {
         return ContextKind::Global;
     }
-    if let Some((node_id, phase)) = name.rsplit_once('|') {
-        let phase = match phase {
-            "setup" => Some(Phase::Setup),
-            "run" => Some(Phase::Run),
-            "teardown" => Some(Phase::Teardown),
-            _ => None,
+    if let Some((node_id, phase)) = test_context(name) {
+        return ContextKind::Test {
+            node_id: node_id.to_string(),
+            phase,
         };
-        if let Some(phase) = phase
-            && !node_id.is_empty()
-        {
-            return ContextKind::Test {
-                node_id: node_id.to_string(),
-                phase,
-            };
-        }
     }
     if looks_like_dotted_qualname(name) {
         return ContextKind::Function {

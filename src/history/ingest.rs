@@ -48,6 +48,8 @@ pub struct Request {
     pub keep: usize,
     /// Unix seconds recorded for the run.
     pub recorded_at: i64,
+    /// The imports of the commit's Python files, replacing any stored index.
+    pub import_index: Option<crate::python::index::ImportIndex>,
 }
 
 /// A report entry stored under a guessed or ambiguous id.
@@ -79,6 +81,8 @@ pub struct Summary {
     pub known_ids: usize,
     pub carried: Carried,
     pub pruned: u64,
+    /// Python files whose imports were recorded, when an import index was.
+    pub indexed_files: Option<usize>,
 }
 
 fn read(path: &Path) -> Result<Vec<u8>> {
@@ -188,6 +192,10 @@ pub fn ingest(req: &Request, ui: &Ui) -> Result<Summary> {
         bar.finish_and_clear();
         summary.run_id = Some(inserted.run_id);
         test_ids = inserted.test_ids;
+    }
+    if let Some(index) = &req.import_index {
+        crate::python::index::store(&tx, index)?;
+        summary.indexed_files = Some(index.files.len());
     }
     summary.pruned = if summary.carried.runs > 0 {
         store::prune(&tx, req.keep)?

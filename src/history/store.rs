@@ -17,6 +17,11 @@
 //!   from (a shard) and `seq` its position there, which group setup costs need; the phase
 //!   columns are NULL when the report has no split; `mapped = 0` marks a best-guess node id.
 //!
+//! Schema version 2 adds the import index of [`crate::python::index`], and a partial index of
+//! failed samples by run, so that selection finds last run's failures without reading the run:
+//! - `covshard_import_commit(commit_id)`: one row, the commit the index was read at;
+//! - `covshard_import(path, imports)`: each Python file's imports in a compact text form.
+//!
 //! Concurrency: SQLite's locking with a busy timeout (set by `open_connection`) and
 //! `BEGIN IMMEDIATE`, so two ingests queue instead of failing on a lock upgrade. The journal
 //! mode is left as coverage.py set it (a rollback journal): switching the file to WAL would
@@ -37,7 +42,7 @@ use crate::error::{Error, Result};
 use crate::history::{Outcome, Phases, Sample};
 
 /// The version of covshard's tables this build reads and writes.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// `MIGRATIONS[i]` takes the tables from version `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &["
@@ -66,6 +71,13 @@ CREATE TABLE covshard_sample (
     PRIMARY KEY (test_id, run_id)
 ) WITHOUT ROWID;
 CREATE INDEX covshard_sample_run ON covshard_sample (run_id);
+", "
+CREATE TABLE covshard_import_commit (commit_id TEXT NOT NULL);
+CREATE TABLE covshard_import (
+    path TEXT PRIMARY KEY,
+    imports TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX covshard_sample_failures ON covshard_sample (run_id) WHERE outcome IN ('failed', 'error');
 "];
 
 /// Map SQLite errors on `conn` to user errors naming its file.
@@ -88,6 +100,11 @@ fn newer_schema(conn: &Connection, version: i64) -> Error {
         format!("covshard's tables are at schema version {version}; this covshard understands up to {SCHEMA_VERSION}"),
     )
     .with_hint("upgrade covshard (the file was written by a newer version)")
+}
+
+/// The version of covshard's tables in this file, `None` when it has none.
+pub fn schema(conn: &Connection) -> Result<Option<i64>> {
+    schema_version(conn)
 }
 
 fn schema_version(conn: &Connection) -> Result<Option<i64>> {

@@ -32,6 +32,7 @@ pub mod dependents;
 pub mod effects;
 pub mod graph;
 pub mod imports;
+pub mod index;
 pub mod syntax;
 pub mod trivia;
 

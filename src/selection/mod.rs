@@ -28,7 +28,7 @@
 
 pub mod reason;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use globset::GlobSet;
@@ -40,7 +40,10 @@ use crate::coverage::paths::{self, PathMap};
 use crate::coverage::{ContextKind, CoverageDb, FileRows, numbits, parse_context};
 use crate::diff::{ChangeKind, FileChange};
 use crate::error::Result;
-use crate::python::{self, dependents::Dependents};
+use crate::python::{
+    self,
+    dependents::{Dependents, FileImports},
+};
 pub use reason::{Reason, Rule, compact_ranges};
 
 /// What selection needs besides the data file.
@@ -61,6 +64,10 @@ pub struct Request<'a> {
     /// The files of the working tree (tracked, and untracked but not ignored), when the caller
     /// already listed them; `None` asks git.
     pub tracked: Option<BTreeSet<String>>,
+    /// The imports of the base commit's Python files, recorded by `covshard ingest`; only
+    /// when `changes` come from git against that same commit, so that every file they do not
+    /// name is unchanged.
+    pub import_index: Option<python::index::ImportIndex>,
     /// covshard's own inputs and outputs (the data file, the collected list, the plan...):
     /// untracked files in the checkout that are not changes to the project.
     pub own_files: Vec<std::path::PathBuf>,
@@ -195,6 +202,50 @@ pub fn tests_under_path<'a>(
     Box::new(file.chain(below))
 }
 
+/// The tests the data file's contexts name, read in one pass over the context table.
+pub struct TestContexts {
+    /// The node id of each run of consecutive contexts of one test (a test's setup, run and
+    /// teardown contexts are consecutive, so each name is allocated once per run, not per
+    /// context).
+    run_names: Vec<String>,
+    /// Context id -> its run.
+    context_runs: Vec<(i64, u32)>,
+    global_context: Option<i64>,
+    /// `test_function` contexts (`tests.test_a.test_x`), resolved once the repository's files
+    /// are known.
+    functions: Vec<(i64, String)>,
+}
+
+impl TestContexts {
+    pub fn read(db: &CoverageDb) -> Result<Self> {
+        let mut out = TestContexts {
+            run_names: Vec::new(),
+            context_runs: Vec::new(),
+            global_context: None,
+            functions: Vec::new(),
+        };
+        db.for_each_context(|id, name| {
+            if let Some((node_id, _)) = crate::coverage::context::test_context(name) {
+                return out.push(id, node_id);
+            }
+            match parse_context(name) {
+                ContextKind::Global => out.global_context = Some(id),
+                ContextKind::Function { dotted } => out.functions.push((id, dotted)),
+                ContextKind::Test { .. } | ContextKind::Other(_) => {}
+            }
+        })?;
+        Ok(out)
+    }
+
+    fn push(&mut self, id: i64, node_id: &str) {
+        if self.run_names.last().is_none_or(|last| last != node_id) {
+            self.run_names.push(node_id.to_string());
+        }
+        self.context_runs
+            .push((id, self.run_names.len() as u32 - 1));
+    }
+}
+
 /// Tests are numbered for the engine's sets; names are looked up at the end.
 struct TestIndex {
     names: Vec<String>,
@@ -260,15 +311,23 @@ struct Engine<'a> {
     /// Directories that hold known test files.
     test_dirs: BTreeSet<String>,
     tracked: BTreeSet<String>,
-    graph: Option<Dependents>,
+    graph: Option<Dependents<'a>>,
     /// The base versions of the changed Python files, read in one git call.
     old_sources: BTreeMap<String, Vec<u8>>,
+    /// The coverage rows of the changed measured files, by file id, read ahead.
+    rows: BTreeMap<i64, FileRows>,
     out: Selection,
 }
 
 /// Run selection.
 pub fn select(req: &Request<'_>) -> Result<Selection> {
-    let mut engine = Engine::new(req)?;
+    select_with(req, None)
+}
+
+/// Run selection with the data file's contexts already read (by another thread, on its own
+/// connection, while git and the history are read).
+pub fn select_with(req: &Request<'_>, contexts: Option<TestContexts>) -> Result<Selection> {
+    let mut engine = Engine::new(req, contexts)?;
     for change in &req.changes {
         engine.apply(change)?;
     }
@@ -277,34 +336,86 @@ pub fn select(req: &Request<'_>) -> Result<Selection> {
 }
 
 impl<'a> Engine<'a> {
-    fn new(req: &'a Request<'a>) -> Result<Self> {
+    fn new(req: &'a Request<'a>, contexts: Option<TestContexts>) -> Result<Self> {
+        let old_paths: Vec<String> = req
+            .changes
+            .iter()
+            .filter_map(|c| c.old_path.clone())
+            .filter(|p| p.ends_with(".py"))
+            .collect();
+        let (tracked, path_map) = map_files(req)?;
+        let measured: BTreeMap<String, i64> = req
+            .db
+            .files()
+            .iter()
+            .filter_map(|file| Some((path_map.get(&file.path)?.to_string(), file.id)))
+            .collect();
+        let changed_ids: Vec<i64> = req
+            .changes
+            .iter()
+            .filter_map(|c| measured.get(c.old_path.as_ref()?).copied())
+            .collect();
+        // Work that does not need the contexts runs beside their reading, on its own
+        // connection or process: the base sources (git), the changed files' coverage rows, and,
+        // with an import index, the import graph.
+        std::thread::scope(|scope| {
+            let (root, base) = (req.repo_root, req.base.as_deref());
+            let old_sources = scope.spawn(move || match base {
+                Some(base) => crate::git::read_blobs(root, base, &old_paths),
+                None => Ok(BTreeMap::new()),
+            });
+            let db_path = req.db.path();
+            let rows = scope.spawn(move || -> Result<BTreeMap<i64, FileRows>> {
+                if changed_ids.is_empty() {
+                    return Ok(BTreeMap::new());
+                }
+                let db = CoverageDb::open(db_path)?;
+                changed_ids
+                    .into_iter()
+                    .map(|id| Ok((id, db.line_blobs(id)?)))
+                    .collect()
+            });
+            let (changes, roots) = (&req.changes, &req.config.selection.source_roots);
+            let python_changed = changes
+                .iter()
+                .any(|c| c.paths().iter().any(|p| p.ends_with(".py")));
+            let graph = req
+                .import_index
+                .as_ref()
+                .filter(|_| python_changed)
+                .map(|index| {
+                    let tracked = &tracked;
+                    scope.spawn(move || build_graph(root, changes, Some(index), roots, tracked))
+                });
+            let contexts = match contexts {
+                Some(contexts) => contexts,
+                None => TestContexts::read(req.db)?,
+            };
+            let mut engine =
+                Self::from_data_file(req, contexts, path_map, measured, tracked.clone())?;
+            let joined = |what: &str| crate::Error::Other(format!("{what} failed"));
+            engine.old_sources = old_sources
+                .join()
+                .map_err(|_| joined("reading the base sources"))??;
+            engine.rows = rows.join().map_err(|_| joined("reading coverage rows"))??;
+            if let Some(graph) = graph {
+                engine.graph = Some(graph.join().map_err(|_| joined("the import graph"))?);
+            }
+            Ok(engine)
+        })
+    }
+
+    /// Everything the data file's contexts tell.
+    fn from_data_file(
+        req: &'a Request<'a>,
+        contexts: TestContexts,
+        path_map: PathMap,
+        measured: BTreeMap<String, i64>,
+        tracked: BTreeSet<String>,
+    ) -> Result<Self> {
         let config = req.config;
         let patterns = Patterns::new(config)?;
-        let tracked = match &req.tracked {
-            Some(files) => files.clone(),
-            None => crate::git::tracked_files(req.repo_root)?,
-        };
-        // Deleted and renamed files are gone from the working tree but are in the data file.
-        let mut mappable = tracked.clone();
-        for change in &req.changes {
-            if let Some(old) = &change.old_path {
-                mappable.insert(old.clone());
-            }
-        }
-        let recorded: Vec<String> = req.db.files().iter().map(|f| f.path.clone()).collect();
-        let path_map: PathMap = paths::map_paths(
-            &recorded,
-            &mappable,
-            req.repo_root.to_str(),
-            &config.paths.remap,
-        );
         let mut out = Selection::default();
-        let mut measured = BTreeMap::new();
-        for file in req.db.files() {
-            if let Some(repo_path) = path_map.get(&file.path) {
-                measured.insert(repo_path.to_string(), file.id);
-            }
-        }
         if !path_map.unmapped.is_empty() {
             out.warnings.push(format!(
                 "{} measured file(s) could not be mapped to the repository (see `covshard info`); changes to them are treated as unmeasured",
@@ -318,27 +429,23 @@ impl<'a> Engine<'a> {
             }
             _ => String::new(),
         };
-        let mut names: Vec<String> = Vec::new();
-        let mut name_index: HashMap<String, usize> = HashMap::new();
-        let mut by_context: Vec<u32> = Vec::new();
-        let mut global_context = None;
+        let mut contexts = contexts;
+        let global_context = contexts.global_context;
         let mut unresolved_functions = 0usize;
-        let mut node_ids: Vec<(i64, String)> = Vec::new();
-        req.db
-            .for_each_context(|id, name| match parse_context(name) {
-                ContextKind::Global => global_context = Some(id),
-                ContextKind::Test { node_id, .. } => node_ids.push((id, node_id)),
-                ContextKind::Function { dotted } => {
-                    let resolved = function_context_to_node_id(&dotted, |p| {
-                        tracked.contains(&format!("{rootdir}{p}"))
-                    });
-                    match resolved {
-                        Some(node_id) => node_ids.push((id, node_id)),
-                        None => unresolved_functions += 1,
-                    }
-                }
-                ContextKind::Other(_) => {}
-            })?;
+        for (id, dotted) in std::mem::take(&mut contexts.functions) {
+            let resolved = function_context_to_node_id(&dotted, |p| {
+                tracked.contains(&format!("{rootdir}{p}"))
+            });
+            match resolved {
+                Some(node_id) => contexts.push(id, &node_id),
+                None => unresolved_functions += 1,
+            }
+        }
+        let TestContexts {
+            mut run_names,
+            context_runs,
+            ..
+        } = contexts;
         if unresolved_functions > 0 {
             out.warnings.push(format!(
                 "{unresolved_functions} `test_function` context(s) name no test file of the repository; their tests cannot be selected by coverage"
@@ -347,35 +454,55 @@ impl<'a> Engine<'a> {
         let rootdir = if config.paths.rootdir.is_some() {
             rootdir
         } else {
-            let mut files: Vec<&str> = node_ids.iter().map(|(_, id)| test_file_of(id)).collect();
+            let mut files: Vec<&str> = run_names.iter().map(|id| test_file_of(id)).collect();
             files.dedup();
             infer_rootdir(files.into_iter(), &tracked)
         };
-        // A test's setup, run and teardown contexts are consecutive: hash only new names.
-        let mut last: Option<usize> = None;
-        let max_id = node_ids.iter().map(|(id, _)| *id).max().unwrap_or(0).max(0) as usize;
-        by_context.resize(max_id + 1, u32::MAX);
-        for (context_id, node_id) in node_ids {
-            let index = match last {
-                Some(i) if names[i] == node_id => i,
-                _ => *name_index.entry(node_id.clone()).or_insert_with(|| {
-                    names.push(node_id);
-                    names.len() - 1
-                }),
-            };
-            last = Some(index);
+        // Tests are numbered in name order: runs sorted by name, equal names merged.
+        let mut order: Vec<u32> = (0..run_names.len() as u32).collect();
+        order.sort_unstable_by(|&a, &b| run_names[a as usize].cmp(&run_names[b as usize]));
+        let mut test_of_run = vec![0u32; run_names.len()];
+        let mut names: Vec<String> = Vec::with_capacity(run_names.len());
+        for run in order {
+            let name = std::mem::take(&mut run_names[run as usize]);
+            if names.last() != Some(&name) {
+                names.push(name);
+            }
+            test_of_run[run as usize] = names.len() as u32 - 1;
+        }
+        let max_id = context_runs
+            .iter()
+            .map(|(id, _)| *id)
+            .max()
+            .unwrap_or(0)
+            .max(0) as usize;
+        let mut by_context: Vec<u32> = vec![u32::MAX; max_id + 1];
+        for (context_id, run) in context_runs {
             if context_id >= 0 {
-                by_context[context_id as usize] = index as u32;
+                by_context[context_id as usize] = test_of_run[run as usize];
             }
         }
-        // Collected from a sorted vector: a bulk build, much cheaper than inserting one by one.
-        let mut known: Vec<String> = names.clone();
-        known.extend(req.history_tests.iter().cloned());
-        if let Some(collected) = &req.collected {
-            known.extend(collected.iter().cloned());
+        // Every known test: the sorted names plus the few that history or the collected list
+        // add, so the set is built in bulk from sorted input.
+        let mut extra: Vec<&String> = req
+            .history_tests
+            .iter()
+            .chain(req.collected.iter().flatten())
+            .filter(|id| names.binary_search(id).is_err())
+            .collect();
+        extra.sort_unstable();
+        extra.dedup();
+        let mut known: Vec<String> = Vec::with_capacity(names.len() + extra.len());
+        let (mut i, mut j) = (0, 0);
+        while i < names.len() || j < extra.len() {
+            if j == extra.len() || (i < names.len() && names[i] < *extra[j]) {
+                known.push(names[i].clone());
+                i += 1;
+            } else {
+                known.push(extra[j].clone());
+                j += 1;
+            }
         }
-        known.sort_unstable();
-        known.dedup();
         out.known_tests = known.into_iter().collect();
         let mut test_files: BTreeSet<String> = BTreeSet::new();
         let mut previous = "";
@@ -387,18 +514,9 @@ impl<'a> Engine<'a> {
             }
         }
         out.rootdir = rootdir;
-        let old_paths: Vec<String> = req
-            .changes
-            .iter()
-            .filter_map(|c| c.old_path.clone())
-            .filter(|p| p.ends_with(".py"))
-            .collect();
-        let old_sources = match &req.base {
-            Some(base) => crate::git::read_blobs(req.repo_root, base, &old_paths)?,
-            None => BTreeMap::new(),
-        };
         Ok(Engine {
-            old_sources,
+            old_sources: BTreeMap::new(),
+            rows: BTreeMap::new(),
             req,
             patterns,
             tests: TestIndex {
@@ -632,7 +750,10 @@ impl<'a> Engine<'a> {
 
     fn apply_measured_python(&mut self, change: &FileChange, file_id: i64) -> Result<()> {
         let old_path = change.old_path.clone().unwrap_or_default();
-        let rows = self.req.db.line_blobs(file_id)?;
+        let rows = match self.rows.remove(&file_id) {
+            Some(rows) => rows,
+            None => self.req.db.line_blobs(file_id)?,
+        };
         if matches!(change.kind(), ChangeKind::Deleted | ChangeKind::Renamed) {
             let reason = Reason::new(Rule::DeletedFile).file(old_path.clone());
             return self.select_dependents(
@@ -919,22 +1040,7 @@ impl<'a> Engine<'a> {
 
     fn ensure_graph(&mut self) {
         if self.graph.is_none() {
-            let root = self.req.repo_root;
-            let mut sources: BTreeMap<String, Vec<u8>> = BTreeMap::new();
-            for path in self.tracked.iter().filter(|p| p.ends_with(".py")) {
-                if let Ok(bytes) = std::fs::read(root.join(path)) {
-                    sources.insert(path.clone(), bytes);
-                }
-            }
-            let phantoms: Vec<String> = self
-                .req
-                .changes
-                .iter()
-                .filter_map(|c| c.old_path.clone())
-                .filter(|p| p.ends_with(".py") && !self.tracked.contains(p))
-                .collect();
-            let roots = self.req.config.selection.source_roots.clone();
-            self.graph = Some(Dependents::new(sources, &phantoms, &roots));
+            self.graph = Some(self.req.graph(&self.tracked));
         }
     }
 
@@ -974,6 +1080,71 @@ impl<'a> Engine<'a> {
                 self.add(id, Reason::new(Rule::FailedLastRun));
             }
         }
+    }
+}
+
+/// The repository's files and the data file's paths mapped onto them.
+fn map_files(req: &Request<'_>) -> Result<(BTreeSet<String>, PathMap)> {
+    let tracked = match &req.tracked {
+        Some(files) => files.clone(),
+        None => crate::git::tracked_files(req.repo_root)?,
+    };
+    // Deleted and renamed files are gone from the working tree but are in the data file.
+    let mut mappable = tracked.clone();
+    for change in &req.changes {
+        if let Some(old) = &change.old_path {
+            mappable.insert(old.clone());
+        }
+    }
+    let recorded: Vec<String> = req.db.files().iter().map(|f| f.path.clone()).collect();
+    let path_map = paths::map_paths(
+        &recorded,
+        &mappable,
+        req.repo_root.to_str(),
+        &req.config.paths.remap,
+    );
+    Ok((tracked, path_map))
+}
+
+/// The reverse import walk over the working tree's Python files. Files the change touched are
+/// read from disk; the others' imports come from the import index when there is one.
+fn build_graph<'a>(
+    root: &Path,
+    changes: &[FileChange],
+    index: Option<&'a python::index::ImportIndex>,
+    roots: &[String],
+    tracked: &BTreeSet<String>,
+) -> Dependents<'a> {
+    let changed: BTreeSet<&str> = changes.iter().flat_map(|c| c.paths()).collect();
+    let mut sources: BTreeMap<String, FileImports<'a>> = BTreeMap::new();
+    for path in tracked.iter().filter(|p| p.ends_with(".py")) {
+        let indexed = index
+            .filter(|_| !changed.contains(path.as_str()))
+            .and_then(|index| index.files.get(path));
+        if let Some(imports) = indexed {
+            sources.insert(path.clone(), FileImports::Parsed(imports));
+        } else if let Ok(bytes) = std::fs::read(root.join(path)) {
+            sources.insert(path.clone(), FileImports::Source(bytes));
+        }
+    }
+    let phantoms: Vec<String> = changes
+        .iter()
+        .filter_map(|c| c.old_path.clone())
+        .filter(|p| p.ends_with(".py") && !tracked.contains(p))
+        .collect();
+    Dependents::new(sources, &phantoms, roots)
+}
+
+impl Request<'_> {
+    /// The reverse import walk for this request.
+    fn graph<'s>(&'s self, tracked: &BTreeSet<String>) -> Dependents<'s> {
+        build_graph(
+            self.repo_root,
+            &self.changes,
+            self.import_index.as_ref(),
+            &self.config.selection.source_roots,
+            tracked,
+        )
     }
 }
 

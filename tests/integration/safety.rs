@@ -879,6 +879,8 @@ struct Verdict {
     too_wide: Option<String>,
     /// The edit did not do what the table says (breaks nothing, or breaks a harmless edit).
     table_error: Option<String>,
+    /// Selection with the import index differed from selection without it.
+    index_differs: Option<String>,
 }
 
 /// Where one edit runs: a checkout of the base commit and the shared base data.
@@ -886,6 +888,8 @@ struct Setup {
     python: PathBuf,
     scratch: PathBuf,
     db: PathBuf,
+    /// The same data, with history and the import index `covshard ingest` records.
+    indexed_db: PathBuf,
     base: String,
     base_tests: BTreeSet<String>,
 }
@@ -903,6 +907,15 @@ fn check_edit(index: usize, edit: &Edit, repo: &Path, setup: &Setup) -> Verdict 
     let log = setup.scratch.join(format!("edit-{index}.jsonl"));
     let outcome = pytest(&setup.python, repo, &log, None);
     let selected = select(repo, &setup.db, &setup.base);
+    // The import index saves reading the tree; it must not change a single answer.
+    let indexed = select(repo, &setup.indexed_db, &setup.base);
+    let index_differs = (indexed.json != selected.json).then(|| {
+        format!(
+            "the import index changed the selection:\n    without: {}\n    with: {}",
+            serde_json::to_string(&selected.json).unwrap(),
+            serde_json::to_string(&indexed.json).unwrap()
+        )
+    });
 
     let mut missed: Vec<String> = outcome
         .failed
@@ -974,6 +987,7 @@ fn check_edit(index: usize, edit: &Edit, repo: &Path, setup: &Setup) -> Verdict 
         missed,
         too_wide,
         table_error,
+        index_differs,
     }
 }
 
@@ -1046,10 +1060,36 @@ fn run_table(python: PathBuf) -> Results {
         util::git(&repo, &["status", "--porcelain"]).is_empty(),
         "the base run left files that git sees"
     );
+    // Both data files get the base run's history, as `covshard ingest` stores it in CI; only
+    // one gets the import index.
+    let indexed_db = tmp.path().join("indexed.coverage");
+    std::fs::copy(&db, &indexed_db).unwrap();
+    for (file, flags) in [(&db, &["--no-import-index"][..]), (&indexed_db, &[][..])] {
+        util::run_ok(
+            util::covshard()
+                .current_dir(&repo)
+                .arg("ingest")
+                .arg("--db")
+                .arg(file)
+                .arg("--reportlog")
+                .arg(scratch.join("base.jsonl"))
+                .args(flags),
+        );
+    }
+    let indexed_files: i64 = rusqlite::Connection::open(&indexed_db)
+        .unwrap()
+        .query_row("SELECT count(*) FROM covshard_import", [], |r| r.get(0))
+        .unwrap();
+    let python_files = util::git(&repo, &["ls-files", "*.py"]).lines().count();
+    assert_eq!(
+        indexed_files as usize, python_files,
+        "ingest recorded the imports of every Python file"
+    );
     let setup = Setup {
         python,
         scratch,
         db,
+        indexed_db,
         base,
         base_tests: base_run.tests,
     };
@@ -1152,6 +1192,15 @@ fn safety_edits_do_what_the_table_says() {
         problems.is_empty(),
         "the edit table is out of date:\n{problems}"
     );
+}
+
+/// The import index recorded by `ingest` gives the same selection, byte for byte, as reading
+/// the whole tree: on every edit of the table (renames, deletions, new files, conftests).
+#[test]
+fn safety_the_import_index_changes_no_selection() {
+    let Some(results) = results() else { return };
+    let problems = results.problems(|v| &v.index_differs);
+    assert!(problems.is_empty(), "{problems}");
 }
 
 /// Safety: every test that fails after an edit is selected by covshard.

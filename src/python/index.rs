@@ -1,0 +1,225 @@
+//! The import index: what every Python file of one commit imports, kept in the data file.
+//!
+//! Why: an import-time change reaches every test that imports the module, directly or not, and
+//! finding those importers means reading every Python file of the checkout. On a large
+//! repository that read (tens of MB through the page cache) costs more than the rest of
+//! selection together. `covshard ingest` runs once per main-branch build, on the commit the
+//! coverage data belongs to, so it records each file's imports there; selection then reads only
+//! the files the change touched and takes the others' imports from the index.
+//!
+//! Exactness: the index is built from the commit's objects (`git ls-tree`, `git cat-file`), not
+//! from the working tree, and selection uses it only when its base is that same commit and the
+//! changes come from git: every file git does not report as changed is then byte for byte the
+//! committed one, so its imports are the recorded ones. Symlinks, files whose imports the text
+//! format cannot hold, and files missing from the index are read from disk, as without an index.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use rusqlite::{Connection, OptionalExtension, Transaction};
+
+use super::graph::read_imports;
+use super::imports::Import;
+use crate::error::{Error, Result};
+use crate::history::store;
+
+/// The imports of every indexed Python file at `commit`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImportIndex {
+    /// The full commit id the files were read at.
+    pub commit: String,
+    /// Repository-relative path -> its imports, in source order.
+    pub files: HashMap<String, Vec<Import>>,
+}
+
+/// Read every regular Python file of `commit` from git and parse its imports.
+pub fn build(root: &Path, commit: &str) -> Result<ImportIndex> {
+    let listing = crate::git::run(root, &["ls-tree", "-r", "-z", "--full-tree", commit])?;
+    // `<mode> <type> <sha>\t<path>`; mode 100644/100755 are files, 120000 symlinks (their blob is
+    // the link's target, not the module), 160000 submodules.
+    let paths: Vec<String> = listing
+        .split(|&b| b == 0)
+        .filter_map(|entry| {
+            let entry = std::str::from_utf8(entry).ok()?;
+            let (meta, path) = entry.split_once('\t')?;
+            let regular = meta.starts_with("100644 blob") || meta.starts_with("100755 blob");
+            (regular && path.ends_with(".py")).then(|| path.to_string())
+        })
+        .collect();
+    let blobs: Vec<(String, Vec<u8>)> = crate::git::read_blobs(root, commit, &paths)?
+        .into_iter()
+        .collect();
+    let workers = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .clamp(1, 8);
+    let chunk = blobs.len().div_ceil(workers).max(1);
+    let files = std::thread::scope(|scope| {
+        let handles: Vec<_> = blobs
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|(path, bytes)| {
+                            (path.clone(), read_imports(&String::from_utf8_lossy(bytes)))
+                        })
+                        .filter(|(_, imports)| imports.iter().all(encodable))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("parsing imports does not panic"))
+            .collect()
+    });
+    Ok(ImportIndex {
+        commit: commit.to_string(),
+        files,
+    })
+}
+
+/// Replace the stored index with `index`, inside the caller's transaction.
+pub fn store(tx: &Transaction<'_>, index: &ImportIndex) -> Result<()> {
+    let err = store::sql_err(tx);
+    tx.execute_batch("DELETE FROM covshard_import; DELETE FROM covshard_import_commit;")
+        .map_err(&err)?;
+    tx.execute(
+        "INSERT INTO covshard_import_commit (commit_id) VALUES (?1)",
+        [&index.commit],
+    )
+    .map_err(&err)?;
+    let mut insert = tx
+        .prepare("INSERT INTO covshard_import (path, imports) VALUES (?1, ?2)")
+        .map_err(&err)?;
+    let mut paths: Vec<&String> = index.files.keys().collect();
+    paths.sort();
+    for path in paths {
+        insert
+            .execute([path, &encode(&index.files[path])])
+            .map_err(&err)?;
+    }
+    Ok(())
+}
+
+/// The stored index, when there is one for `commit` (a full commit id).
+pub fn load_for(conn: &Connection, commit: &str) -> Result<Option<ImportIndex>> {
+    if store::schema(conn)?.is_none_or(|v| v < 2) {
+        return Ok(None);
+    }
+    let err = store::sql_err(conn);
+    let stored: Option<String> = conn
+        .query_row("SELECT commit_id FROM covshard_import_commit", [], |r| {
+            r.get(0)
+        })
+        .optional()
+        .map_err(&err)?;
+    if stored.as_deref() != Some(commit) {
+        return Ok(None);
+    }
+    let mut stmt = conn
+        .prepare("SELECT path, imports FROM covshard_import")
+        .map_err(&err)?;
+    let mut rows = stmt.query([]).map_err(&err)?;
+    let mut files = HashMap::new();
+    while let Some(row) = rows.next().map_err(&err)? {
+        let path: String = row.get(0).map_err(&err)?;
+        let text = row.get_ref(1).map_err(&err)?.as_str().map_err(|e| {
+            Error::Other(format!("the import index entry of {path} is not text: {e}"))
+        })?;
+        // An entry this build cannot read is left out: the file is then read from disk.
+        if let Some(imports) = decode(text) {
+            files.insert(path, imports);
+        }
+    }
+    Ok(Some(ImportIndex {
+        commit: commit.to_string(),
+        files,
+    }))
+}
+
+/// Text format, one import a line: `line level flags module names`, tab-separated, `names`
+/// comma-separated, `flags` any of `f` (from), `n` (in a function), `t` (type checking).
+/// Compact and quick to read back: the index of a 7,000-file repository loads in milliseconds.
+fn encode(imports: &[Import]) -> String {
+    let mut out = String::new();
+    for i in imports {
+        let flags: String = [
+            (i.is_from, 'f'),
+            (i.in_function, 'n'),
+            (i.type_checking, 't'),
+        ]
+        .iter()
+        .filter(|(on, _)| *on)
+        .map(|(_, c)| *c)
+        .collect();
+        out.push_str(&format!(
+            "{}\t{}\t{}\t{}\t{}\n",
+            i.line,
+            i.level,
+            flags,
+            i.module,
+            i.names.join(",")
+        ));
+    }
+    out
+}
+
+/// Whether [`encode`] holds this import faithfully (`pytest_plugins` strings may hold anything).
+fn encodable(import: &Import) -> bool {
+    let clean = |s: &str| !s.contains(['\t', '\n', '\r', ',']);
+    clean(&import.module) && import.names.iter().all(|n| clean(n) && !n.is_empty())
+}
+
+fn decode(text: &str) -> Option<Vec<Import>> {
+    text.lines()
+        .map(|line| {
+            let mut fields = line.split('\t');
+            let line_no = fields.next()?.parse().ok()?;
+            let level = fields.next()?.parse().ok()?;
+            let flags = fields.next()?;
+            let module = fields.next()?.to_string();
+            let names = fields.next()?;
+            if fields.next().is_some() {
+                return None;
+            }
+            Some(Import {
+                line: line_no,
+                level,
+                module,
+                names: if names.is_empty() {
+                    Vec::new()
+                } else {
+                    names.split(',').map(str::to_string).collect()
+                },
+                is_from: flags.contains('f'),
+                in_function: flags.contains('n'),
+                type_checking: flags.contains('t'),
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_text_format_round_trips() {
+        let source = "import os, a.b as c\nfrom . import x, y\nfrom ..p.q import *\n\
+                      if TYPE_CHECKING:\n    import t\ndef f():\n    from z import w\n\
+                      pytest_plugins = ['fix.a']\n";
+        let imports = read_imports(source);
+        assert!(imports.len() >= 6, "{imports:?}");
+        assert!(imports.iter().all(encodable));
+        assert_eq!(decode(&encode(&imports)), Some(imports));
+        assert_eq!(decode(""), Some(Vec::new()));
+        assert_eq!(decode("1\t0\tf\ta\tb\textra\n"), None);
+        assert_eq!(decode("x\t0\t\ta\t\n"), None);
+    }
+
+    #[test]
+    fn imports_the_format_cannot_hold_are_not_indexed() {
+        let imports = read_imports("pytest_plugins = ['a,b']\n");
+        assert!(!imports.iter().all(encodable), "{imports:?}");
+    }
+}
