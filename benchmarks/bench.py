@@ -166,16 +166,22 @@ def tests_behind(ids, known):
     return out
 
 
-def bench_select(ds, repeat):
-    """covshard select and the two Python selectors on each diff-N branch."""
+def bench_select(ds, workdir, repeat):
+    """covshard select and the two Python selectors on each diff-N branch.
+
+    covshard reads the data file as CI hands it over: ingested on the base commit (history and
+    the import index). `covshard_raw` is the same command on the file as pytest wrote it."""
     edits = json.loads((ds / "edits.json").read_text())
     known = node_ids(ds)
+    db = ingested_copy(ds, workdir, f"select-{ds.name}")
     results = {}
     for branch in sorted(edits, key=lambda b: int(b.split("-")[1])):
         git(ds, "checkout", "-q", branch)
         try:
             row = {"edits": edits[branch]}
-            cs = measure([COVSHARD, "select", "--db", ".coverage", "--base", "base", "--format", "json"], ds, repeat)
+            raw = measure([COVSHARD, "select", "--db", ".coverage", "--base", "base", "--format", "json"], ds, repeat)
+            row["covshard_raw"] = {k: v for k, v in raw.items() if k != "stdout"}
+            cs = measure([COVSHARD, "select", "--db", db, "--base", "base", "--format", "json"], ds, repeat)
             selected = json.loads(cs.pop("stdout"))
             cs["selected_ids"] = len(selected["tests"])
             ours = set(known) if selected["run_all"] else tests_behind(selected["tests"], known)
@@ -334,7 +340,7 @@ def main():
             print(f"== {name}", file=sys.stderr)
             results["data_sets"][name] = data_facts(ds)
             results["info"][name] = bench_info(ds, args.repeat)
-            results["select"][name] = bench_select(ds, args.repeat)
+            results["select"][name] = bench_select(ds, workdir, args.repeat)
         ingest_ds = dataset("ingest")
         if ingest_ds and has_command("ingest"):
             print("== ingest", file=sys.stderr)
