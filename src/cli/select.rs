@@ -74,9 +74,10 @@ pub fn resolve(args: &SelectionArgs, outputs: &[&Path], ui: &Ui) -> Result<Resol
     let recorded = crate::history::recorded_commit(db.connection())?;
     let base_rev = args.base.clone().or(recorded);
     // git, the history and the contexts (on a connection of its own) are read side by side.
+    let second = db.reopen()?;
     let (changes, facts, contexts) = std::thread::scope(|scope| {
         let changes = scope.spawn(|| changes_since(args, &repo_root, base_rev.as_deref()));
-        let contexts = scope.spawn(|| selection::TestContexts::read(&CoverageDb::open(&args.db)?));
+        let contexts = scope.spawn(move || selection::TestContexts::read(&second));
         let facts = history_facts(db.connection());
         let failed = |what: &str| Error::Other(format!("{what} failed"));
         let changes = changes.join().unwrap_or_else(|_| Err(failed("git")));

@@ -197,6 +197,18 @@ impl CoverageDb {
         })
     }
 
+    /// Another read-only connection to the same file, for another thread, without validating
+    /// it again.
+    pub fn reopen(&self) -> Result<Self> {
+        Ok(CoverageDb {
+            conn: open_connection(&self.path, OpenFlags::SQLITE_OPEN_READ_ONLY)?,
+            path: self.path.clone(),
+            mode: self.mode,
+            version: self.version.clone(),
+            files: self.files.clone(),
+        })
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }

@@ -364,12 +364,14 @@ impl<'a> Engine<'a> {
                 Some(base) => crate::git::read_blobs(root, base, &old_paths),
                 None => Ok(BTreeMap::new()),
             });
-            let db_path = req.db.path();
+            let second = match changed_ids.is_empty() {
+                true => None,
+                false => Some(req.db.reopen()?),
+            };
             let rows = scope.spawn(move || -> Result<BTreeMap<i64, FileRows>> {
-                if changed_ids.is_empty() {
+                let Some(db) = second else {
                     return Ok(BTreeMap::new());
-                }
-                let db = CoverageDb::open(db_path)?;
+                };
                 changed_ids
                     .into_iter()
                     .map(|id| Ok((id, db.line_blobs(id)?)))
