@@ -257,6 +257,38 @@ proptest! {
     }
 }
 
+/// Instances where groups often outgrow a shard: few shards' worth of items, large setups.
+fn split_prone_strategy() -> impl Strategy<Value = Raw> {
+    let label = (proptest::option::of(0u8..2), proptest::option::of(0u8..2));
+    (
+        proptest::collection::vec((0.0f64..20.0, label), 1..=9),
+        [0.0f64..40.0, 0.0f64..40.0, 0.0f64..40.0],
+        [0.0f64..20.0, 0.0f64..20.0],
+        0.0f64..5.0,
+    )
+        .prop_map(|(items, file_setup, class_setup, overhead)| Raw {
+            estimates: items.iter().map(|(e, _)| *e).collect(),
+            labels: items.iter().map(|(_, l)| *l).collect(),
+            file_setup,
+            class_setup,
+            overhead,
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(400))]
+
+    #[test]
+    fn lower_bound_never_exceeds_the_optimum(
+        raw in prop_oneof![split_prone_strategy(), raw_strategy(9, true)], shards in 1usize..=5,
+    ) {
+        let k = shards.min(raw.estimates.len());
+        let bound = raw.problem().lower_bound(shards);
+        let opt = raw.optimum(k);
+        prop_assert!(bound <= opt + 1e-9 * opt.max(1.0), "bound {} > optimum {}", bound, opt);
+    }
+}
+
 /// `count` log-normal estimates (ln ~ Normal(0, sigma)), seeded.
 fn lognormal_suite(count: usize, sigma: f64, seed: u64) -> Problem {
     let mut rng = StdRng::seed_from_u64(seed);
