@@ -74,6 +74,18 @@ pub struct GroupCosts {
     pub class: BTreeMap<String, f64>,
 }
 
+/// One costly group as [`Problem::fits`] sees it.
+#[derive(Debug, Clone)]
+struct GroupDemand {
+    group: u32,
+    setup: f64,
+    /// Setup seconds every shard holding the group pays: its own and its enclosing groups'.
+    fixed: f64,
+    /// Seconds the holders share: the group's estimates and the setups of groups it meets.
+    extra: f64,
+    items: usize,
+}
+
 /// An item after validation, with interned group ids.
 #[derive(Debug, Clone)]
 pub(crate) struct PItem {
@@ -219,20 +231,123 @@ impl Problem {
                 .sum::<f64>()
     }
 
-    /// A true lower bound on the makespan of any plan with `shards` non-empty shards:
-    /// `overhead + max(largest standalone item, total work / shards)`, where an item's standalone
-    /// time includes the setup of its groups (some shard must hold it and pay them) and the
-    /// total work counts each costly group's setup once (every used group is set up at least
-    /// once somewhere). `shards` is clamped to `1..=items`. 0 for an empty problem.
+    /// A true lower bound on the makespan of any plan with `shards` non-empty shards (clamped to
+    /// `1..=items`; 0 for an empty problem): the larger of
+    /// - `overhead + largest standalone item` (some shard holds it and pays its groups' setups);
+    /// - the smallest `T` that passes [`Problem::fits`]: total work including the setups that
+    ///   groups too big for one shard must pay more than once, spread over `shards` shards.
     pub fn lower_bound(&self, shards: usize) -> f64 {
         if self.items.is_empty() {
             return 0.0;
         }
-        let shards = shards.clamp(1, self.items.len()) as f64;
+        let shards = shards.clamp(1, self.items.len());
         let largest = (0..self.items.len())
             .map(|i| self.standalone(i))
             .fold(0.0, f64::max);
-        self.overhead + largest.max(self.total_work() / shards)
+        let work = self.total_work();
+        let demands = self.group_demands();
+        let mut lo = self.overhead + largest.max(work / shards as f64);
+        if self.fits(lo, shards, work, &demands) {
+            return lo;
+        }
+        // With every group in one shard the test passes (k = 1 for all, work / shards fits).
+        let whole = demands
+            .iter()
+            .map(|d| d.fixed + d.extra)
+            .fold(0.0, f64::max);
+        let mut hi = lo.max(self.overhead + whole);
+        // Bisection keeps `lo` failing, so `lo` stays below every feasible makespan.
+        for _ in 0..64 {
+            let mid = lo + (hi - lo) / 2.0;
+            if mid <= lo || mid >= hi {
+                break;
+            }
+            if self.fits(mid, shards, work, &demands) {
+                hi = mid;
+            } else {
+                lo = mid;
+            }
+        }
+        lo
+    }
+
+    /// Whether a plan with makespan `t` on `shards` shards can exist, judged by per-group
+    /// counting; a necessary condition, so every `t` that fails is a valid lower bound.
+    ///
+    /// Why: take any plan of makespan `M`, `C = M - overhead`, and a costly group `g` held by
+    /// `k_g` shards. Each of them pays `fixed_g` (the setup of `g` and of every group holding all
+    /// of `g`'s items); together they also run all of `g`'s items and pay at least once every
+    /// other group meeting `g` (`extra_g`). So `k_g * (C - fixed_g) >= extra_g`, and
+    /// `k_g <= min(|g|, shards)`. Summing all loads, `shards * M >= shards * overhead + work +
+    /// sum_g (k_g - 1) * s_g`, where `work` pays every group once. Both conditions hold for `M`
+    /// with the smallest allowed `k_g`, and loosen as `t` grows, so a failing `t` is below `M`.
+    fn fits(&self, t: f64, shards: usize, work: f64, demands: &[GroupDemand]) -> bool {
+        // Rounding must only ever make the test pass: a bound slightly low is still a bound.
+        const SLACK: f64 = 1e-12;
+        let cap = t - self.overhead;
+        let mut need = work;
+        for d in demands {
+            let room = cap - d.fixed;
+            let k = if d.extra <= 0.0 {
+                1.0
+            } else if room <= 0.0 {
+                return false;
+            } else {
+                (d.extra / room * (1.0 - SLACK)).ceil().max(1.0)
+            };
+            if k > d.items.min(shards) as f64 {
+                return false;
+            }
+            need += (k - 1.0) * d.setup;
+        }
+        need <= shards as f64 * cap * (1.0 + SLACK) + SLACK
+    }
+
+    /// What every shard holding each costly group must carry, for [`Problem::fits`].
+    fn group_demands(&self) -> Vec<GroupDemand> {
+        let mut count = vec![0usize; self.setup.len()];
+        let mut estimate = vec![0.0; self.setup.len()];
+        // (g, h) -> how many items of g are also in h; an item has at most two costly groups.
+        let mut shared: HashMap<(u32, u32), usize> = HashMap::new();
+        for (i, item) in self.items.iter().enumerate() {
+            let mut groups = self.costly_groups(i);
+            let (a, b) = (groups.next(), groups.next());
+            for g in a.into_iter().chain(b) {
+                count[g as usize] += 1;
+                estimate[g as usize] += item.estimate;
+            }
+            if let (Some(a), Some(b)) = (a, b) {
+                *shared.entry((a, b)).or_default() += 1;
+                *shared.entry((b, a)).or_default() += 1;
+            }
+        }
+        // Sorted, so the sums below add up in the same order on every run.
+        let mut shared: Vec<((u32, u32), usize)> = shared.into_iter().collect();
+        shared.sort_unstable();
+        let mut demands: Vec<GroupDemand> = (0..self.setup.len())
+            .filter(|&g| count[g] > 0)
+            .map(|g| GroupDemand {
+                group: g as u32,
+                setup: self.setup[g],
+                fixed: self.setup[g],
+                extra: estimate[g],
+                items: count[g],
+            })
+            .collect();
+        let at: HashMap<u32, usize> = demands
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (d.group, i))
+            .collect();
+        for ((g, h), n) in shared {
+            let d = &mut demands[at[&g]];
+            if n == d.items {
+                d.fixed += self.setup[h as usize];
+            } else {
+                d.extra += self.setup[h as usize];
+            }
+        }
+        demands
     }
 
     /// Seconds of each shard for an item-to-shard assignment, under the cost model.
@@ -401,7 +516,53 @@ mod tests {
         // Sorted: c(3), b(2), a(1).
         assert_eq!(p.shard_seconds(&[0, 1, 1], 2), vec![4.0, 14.0]);
         assert_eq!(p.shard_seconds(&[0, 0, 1], 2), vec![16.0, 12.0]);
-        // Largest standalone: b = 12; total work = 6 + 10 = 16, /2 = 8.
-        assert_eq!(p.lower_bound(2), 13.0);
+    }
+
+    #[test]
+    fn a_group_too_big_for_one_shard_pays_its_setup_twice() {
+        let p = Problem::new(
+            vec![
+                Item::new("a", 1.0).with_file("f"),
+                Item::new("b", 2.0).with_file("f"),
+                Item::new("c", 3.0),
+            ],
+            &costs(&[("f", 10.0)]),
+            1.0,
+        )
+        .unwrap();
+        // The old bound: 1 + max(largest standalone b = 12, total work 16 / 2) = 13. But 13 leaves
+        // 12 per shard: f (10 + 3) must split, paying 10 twice, 26 > 24. The optimum, c alone
+        // and f whole, is 14, and so is the bound.
+        let bound = p.lower_bound(2);
+        assert!((bound - 14.0).abs() < 1e-9, "{bound}");
+        assert!(bound <= 14.0);
+        // One shard: everything together, 1 + 16.
+        assert_eq!(p.lower_bound(1), 17.0);
+    }
+
+    #[test]
+    fn a_class_pays_its_file_setup_in_every_shard_it_is_in() {
+        let mut costs = costs(&[("f", 4.0)]);
+        costs.class.insert("f::K".into(), 2.0);
+        let items = (0..4)
+            .map(|i| {
+                Item::new(format!("k{i}"), 3.0)
+                    .with_file("f")
+                    .with_class("f::K")
+            })
+            .chain((0..4).map(|i| Item::new(format!("x{i}"), 6.0)))
+            .collect();
+        let p = Problem::new(items, &costs, 0.0).unwrap();
+        // Work 12 + 24 + 6 = 42, /2 = 21. At 21 the class (fixed 4 + 2, extra 12) fits one
+        // shard (18), so nothing forces a second setup: the bound is the average.
+        assert!((p.lower_bound(2) - 21.0).abs() < 1e-9);
+        // Four shards: 10.5 each. The class needs ceil(12 / (10.5 - 6)) = 3 shards, 2 extra
+        // setups of 6 each: 42 + 12 = 54 > 42. It settles where the class takes 2 shards
+        // (C >= 12) and 42 + 6 <= 4 C, i.e. 12.
+        assert!(
+            (p.lower_bound(4) - 12.0).abs() < 1e-9,
+            "{}",
+            p.lower_bound(4)
+        );
     }
 }
