@@ -478,12 +478,6 @@ pub fn open_connection(path: &Path, flags: OpenFlags) -> Result<Connection> {
         row.get::<_, i64>(0)
     })
     .map_err(|e| sqlite_error(path, e))?;
-    if flags.contains(OpenFlags::SQLITE_OPEN_READ_ONLY) {
-        // Selection reads one file's rows scattered over the table: through a memory map each
-        // page is a memory access, not a read system call and a copy.
-        conn.execute_batch("PRAGMA mmap_size = 1073741824")
-            .map_err(|e| sqlite_error(path, e))?;
-    }
     Ok(conn)
 }
 
