@@ -218,6 +218,73 @@ mod tests {
     }
 
     #[test]
+    fn built_from_the_commit_not_the_working_tree_and_without_symlinks() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let git = |args: &[&str]| {
+            let ok = std::process::Command::new("git")
+                .arg("-C")
+                .arg(root)
+                .args(["-c", "user.name=t", "-c", "user.email=t@t"])
+                .args(args)
+                .status()
+                .unwrap()
+                .success();
+            assert!(ok, "git {args:?}");
+        };
+        git(&["init", "-q"]);
+        std::fs::create_dir(root.join("pkg")).unwrap();
+        std::fs::write(root.join("pkg/a.py"), "from .b import x\n").unwrap();
+        std::fs::write(root.join("pkg/b.py"), "x = 1\n").unwrap();
+        std::fs::write(root.join("notes.txt"), "import os\n").unwrap();
+        std::os::unix::fs::symlink("a.py", root.join("pkg/link.py")).unwrap();
+        git(&["add", "-A"]);
+        git(&["commit", "-q", "-m", "base"]);
+        // A later edit in the working tree is not the commit's content.
+        std::fs::write(root.join("pkg/a.py"), "import json\n").unwrap();
+        let commit = crate::git::resolve_commit(root, "HEAD").unwrap();
+        let index = build(root, &commit).unwrap();
+        let mut paths: Vec<&str> = index.files.keys().map(String::as_str).collect();
+        paths.sort();
+        assert_eq!(paths, ["pkg/a.py", "pkg/b.py"]);
+        assert_eq!(index.files["pkg/a.py"], read_imports("from .b import x\n"));
+        assert_eq!(index.commit, commit);
+    }
+
+    #[test]
+    fn the_stored_index_serves_only_its_own_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = crate::history::testutil::coverage_file(dir.path(), &["tests/test_a.py::t"]);
+        let mut conn = Connection::open(&path).unwrap();
+        assert_eq!(
+            load_for(&conn, "c1").unwrap(),
+            None,
+            "no covshard tables yet"
+        );
+        let index = ImportIndex {
+            commit: "c1".into(),
+            files: [("pkg/a.py".to_string(), read_imports("from .b import x\n"))].into(),
+        };
+        let tx = store::begin(&mut conn).unwrap();
+        store::migrate(&tx).unwrap();
+        store(&tx, &index).unwrap();
+        tx.commit().unwrap();
+        assert_eq!(load_for(&conn, "c1").unwrap(), Some(index.clone()));
+        assert_eq!(load_for(&conn, "c2").unwrap(), None, "another commit");
+
+        // Storing again replaces the index: one commit, its files only.
+        let newer = ImportIndex {
+            commit: "c2".into(),
+            files: [("pkg/b.py".to_string(), Vec::new())].into(),
+        };
+        let tx = store::begin(&mut conn).unwrap();
+        store(&tx, &newer).unwrap();
+        tx.commit().unwrap();
+        assert_eq!(load_for(&conn, "c1").unwrap(), None);
+        assert_eq!(load_for(&conn, "c2").unwrap(), Some(newer));
+    }
+
+    #[test]
     fn imports_the_format_cannot_hold_are_not_indexed() {
         let imports = read_imports("pytest_plugins = ['a,b']\n");
         assert!(!imports.iter().all(encodable), "{imports:?}");
