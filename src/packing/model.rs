@@ -501,9 +501,9 @@ mod tests {
         ));
     }
 
-    #[test]
-    fn setup_is_charged_once_per_shard_touching_the_group() {
-        let p = Problem::new(
+    /// `a` (1 s) and `b` (2 s) in file `f` (10 s setup), `c` (3 s) alone; 1 s overhead.
+    fn one_costly_file() -> Problem {
+        Problem::new(
             vec![
                 Item::new("a", 1.0).with_file("f"),
                 Item::new("b", 2.0).with_file("f"),
@@ -512,7 +512,12 @@ mod tests {
             &costs(&[("f", 10.0)]),
             1.0,
         )
-        .unwrap();
+        .unwrap()
+    }
+
+    #[test]
+    fn setup_is_charged_once_per_shard_touching_the_group() {
+        let p = one_costly_file();
         // Sorted: c(3), b(2), a(1).
         assert_eq!(p.shard_seconds(&[0, 1, 1], 2), vec![4.0, 14.0]);
         assert_eq!(p.shard_seconds(&[0, 0, 1], 2), vec![16.0, 12.0]);
@@ -520,16 +525,7 @@ mod tests {
 
     #[test]
     fn a_group_too_big_for_one_shard_pays_its_setup_twice() {
-        let p = Problem::new(
-            vec![
-                Item::new("a", 1.0).with_file("f"),
-                Item::new("b", 2.0).with_file("f"),
-                Item::new("c", 3.0),
-            ],
-            &costs(&[("f", 10.0)]),
-            1.0,
-        )
-        .unwrap();
+        let p = one_costly_file();
         // The old bound: 1 + max(largest standalone b = 12, total work 16 / 2) = 13. But 13 leaves
         // 12 per shard: f (10 + 3) must split, paying 10 twice, 26 > 24. The optimum, c alone
         // and f whole, is 14, and so is the bound.

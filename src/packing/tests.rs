@@ -153,11 +153,24 @@ fn raw_strategy(max_items: usize, grouped: bool) -> impl Strategy<Value = Raw> {
     } else {
         0.0..f64::MIN_POSITIVE
     };
+    raws(max_items, 50.0, label, setup.clone(), setup, 20.0)
+}
+
+/// Raw instances: up to `max_items` items of up to `longest` seconds with the given labels,
+/// three file and two class setups from the given ranges, an overhead up to `overhead`.
+fn raws(
+    max_items: usize,
+    longest: f64,
+    label: impl Strategy<Value = (Option<u8>, Option<u8>)>,
+    file_setup: std::ops::Range<f64>,
+    class_setup: std::ops::Range<f64>,
+    overhead: f64,
+) -> impl Strategy<Value = Raw> {
     (
-        proptest::collection::vec((0.0f64..50.0, label), 1..=max_items),
-        [setup.clone(), setup.clone(), setup.clone()],
-        [setup.clone(), setup],
-        0.0f64..20.0,
+        proptest::collection::vec((0.0f64..longest, label), 1..=max_items),
+        [file_setup.clone(), file_setup.clone(), file_setup],
+        [class_setup.clone(), class_setup],
+        0.0f64..overhead,
     )
         .prop_map(|(items, file_setup, class_setup, overhead)| Raw {
             estimates: items.iter().map(|(e, _)| *e).collect(),
@@ -260,19 +273,7 @@ proptest! {
 /// Instances where groups often outgrow a shard: few shards' worth of items, large setups.
 fn split_prone_strategy() -> impl Strategy<Value = Raw> {
     let label = (proptest::option::of(0u8..2), proptest::option::of(0u8..2));
-    (
-        proptest::collection::vec((0.0f64..20.0, label), 1..=9),
-        [0.0f64..40.0, 0.0f64..40.0, 0.0f64..40.0],
-        [0.0f64..20.0, 0.0f64..20.0],
-        0.0f64..5.0,
-    )
-        .prop_map(|(items, file_setup, class_setup, overhead)| Raw {
-            estimates: items.iter().map(|(e, _)| *e).collect(),
-            labels: items.iter().map(|(_, l)| *l).collect(),
-            file_setup,
-            class_setup,
-            overhead,
-        })
+    raws(9, 20.0, label, 0.0..40.0, 0.0..20.0, 5.0)
 }
 
 proptest! {
