@@ -3,6 +3,7 @@
 //! that file and [`Config::default`] equal). Unknown keys are errors, so a typo never silently
 //! turns a safety rule off.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
@@ -163,7 +164,16 @@ pub struct PackingConfig {
     pub target: Seconds,
     pub max_shards: usize,
     pub group_by: GroupByChoice,
+    /// Fixture setup costs set by hand: a glob over group keys (a test file as in node ids,
+    /// `tests/test_db.py`, or a class, `tests/test_api.py::TestClient`) -> seconds. They win over
+    /// the costs measured from report logs.
+    pub setup: BTreeMap<String, SetupCost>,
 }
+
+/// One configured setup cost (`"20s"`, `"1m"` or a number of seconds).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct SetupCost(#[serde(with = "seconds_text")] pub Seconds);
 
 impl Default for PackingConfig {
     fn default() -> Self {
@@ -172,6 +182,7 @@ impl Default for PackingConfig {
             target: Seconds(300.0),
             max_shards: 64,
             group_by: GroupByChoice::Auto,
+            setup: BTreeMap::new(),
         }
     }
 }
@@ -274,6 +285,7 @@ impl Config {
             return Err(Error::config(path, "durations.history must be at least 1")
                 .with_hint("it is how many samples per test are kept; the default is 10"));
         }
+        setup_patterns(&self.packing.setup, path)?;
         if self.packing.max_shards == 0 {
             return Err(Error::config(path, "packing.max_shards must be at least 1")
                 .with_hint("it caps `--shards auto`; the default is 64"));
@@ -285,6 +297,29 @@ impl Config {
 fn read(path: &Path) -> Result<String> {
     std::fs::read_to_string(path)
         .map_err(|e| Error::config(path, format!("cannot read the configuration: {e}")))
+}
+
+/// `[packing.setup]` patterns, compiled: `*` stays within a path segment, `**` crosses them, and
+/// the whole group key must match.
+pub fn setup_patterns(
+    setup: &BTreeMap<String, SetupCost>,
+    source: &Path,
+) -> Result<Vec<(globset::GlobMatcher, String, f64)>> {
+    setup
+        .iter()
+        .map(|(pattern, cost)| {
+            let glob = globset::GlobBuilder::new(pattern)
+                .literal_separator(true)
+                .build()
+                .map_err(|e| {
+                    Error::config(
+                        source,
+                        format!("invalid packing.setup pattern `{pattern}`: {e}"),
+                    )
+                })?;
+            Ok((glob.compile_matcher(), pattern.clone(), cost.0.0))
+        })
+        .collect()
 }
 
 /// Compile gitignore-style patterns: a pattern without `/` matches a file name at any depth.
@@ -331,6 +366,20 @@ mod tests {
             toml::from_str("[packing]\nshard_overhead = \"1m\"\ntarget = 90\n").unwrap();
         assert_eq!(c.packing.shard_overhead, Seconds(60.0));
         assert_eq!(c.packing.target, Seconds(90.0));
+    }
+
+    #[test]
+    fn setup_costs_take_durations_and_valid_patterns() {
+        let c: Config =
+            toml::from_str("[packing.setup]\n\"tests/db/*.py\" = \"20s\"\n\"tests/a.py::K\" = 3\n")
+                .unwrap();
+        assert_eq!(c.packing.setup["tests/db/*.py"], SetupCost(Seconds(20.0)));
+        assert_eq!(c.packing.setup["tests/a.py::K"], SetupCost(Seconds(3.0)));
+        assert!(c.validate(Path::new("covshard.toml")).is_ok());
+        assert!(toml::from_str::<Config>("[packing.setup]\n\"a.py\" = \"soon\"\n").is_err());
+        let bad: Config = toml::from_str("[packing.setup]\n\"a[.py\" = 1\n").unwrap();
+        let err = bad.validate(Path::new("covshard.toml")).unwrap_err();
+        assert!(err.to_string().contains("a[.py"), "{err}");
     }
 
     #[test]

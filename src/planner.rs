@@ -125,6 +125,33 @@ pub fn group_by(choice: GroupByChoice) -> packing::GroupBy {
     }
 }
 
+/// The setup costs configuration gives the file and class groups of the `known` tests: each
+/// group takes the value of the longest pattern that matches its key (the most specific one).
+pub fn configured_setups(
+    patterns: &[(globset::GlobMatcher, String, f64)],
+    known: &BTreeSet<String>,
+) -> BTreeMap<String, f64> {
+    let mut out = BTreeMap::new();
+    if patterns.is_empty() {
+        return out;
+    }
+    let mut groups: BTreeSet<&str> = BTreeSet::new();
+    for id in known.iter().filter(|id| id.contains("::")) {
+        groups.insert(crate::history::estimate::file_of(id));
+        groups.extend(crate::history::estimate::class_of(id));
+    }
+    for group in groups {
+        let best = patterns
+            .iter()
+            .filter(|(glob, _, _)| glob.is_match(group))
+            .max_by(|a, b| a.1.len().cmp(&b.1.len()).then(b.1.cmp(&a.1)));
+        if let Some((_, _, seconds)) = best {
+            out.insert(group.to_string(), *seconds);
+        }
+    }
+    out
+}
+
 /// The packing problem for `ids` (for `tune`).
 pub fn problem(
     ids: &[String],
@@ -371,4 +398,53 @@ fn round(seconds: f64) -> f64 {
 
 fn generator() -> String {
     format!("covshard {}", env!("CARGO_PKG_VERSION"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn configured_setups_go_to_the_most_specific_pattern() {
+        let setup: BTreeMap<String, crate::config::SetupCost> = [
+            ("tests/**", 1.0),
+            ("tests/db/*.py", 20.0),
+            ("tests/db/test_pg.py", 30.0),
+            ("tests/api/test_c.py::TestClient", 5.0),
+        ]
+        .into_iter()
+        .map(|(p, s)| {
+            (
+                p.to_string(),
+                crate::config::SetupCost(crate::units::Seconds(s)),
+            )
+        })
+        .collect();
+        let patterns =
+            crate::config::setup_patterns(&setup, std::path::Path::new("covshard.toml")).unwrap();
+        let known: BTreeSet<String> = [
+            "tests/db/test_pg.py::test_a",
+            "tests/db/test_lite.py::test_b",
+            "tests/db/deep/test_x.py::test_c",
+            "tests/api/test_c.py::TestClient::test_get[1]",
+            "other/test_o.py::test_d",
+        ]
+        .into_iter()
+        .map(String::from)
+        .collect();
+        let got = configured_setups(&patterns, &known);
+        let want: BTreeMap<String, f64> = [
+            ("tests/db/test_pg.py", 30.0),
+            ("tests/db/test_lite.py", 20.0),
+            // `*` does not cross `/`: only `tests/**` reaches the deeper file.
+            ("tests/db/deep/test_x.py", 1.0),
+            ("tests/api/test_c.py", 1.0),
+            ("tests/api/test_c.py::TestClient", 5.0),
+        ]
+        .into_iter()
+        .map(|(g, s)| (g.to_string(), s))
+        .collect();
+        assert_eq!(got, want);
+        assert!(configured_setups(&[], &known).is_empty());
+    }
 }

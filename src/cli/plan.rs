@@ -171,7 +171,7 @@ pub fn prepare(
         statistic,
         default_seconds: config.durations.default_seconds,
     };
-    let estimates = if db_exists {
+    let mut estimates = if db_exists {
         let conn = crate::history::open_read(&selection_args.db)?;
         let stored = crate::history::store::samples(&conn)?;
         if stored.is_empty() {
@@ -191,6 +191,18 @@ pub fn prepare(
             None => Estimates::from_samples(&[], &options),
         }
     };
+    let patterns = crate::config::setup_patterns(
+        &config.packing.setup,
+        Path::new("the covshard configuration"),
+    )?;
+    let configured = crate::planner::configured_setups(&patterns, &selection.known_tests);
+    if !configured.is_empty() {
+        ui.detail(&format!(
+            "setup costs from configuration for {} groups",
+            configured.len()
+        ));
+    }
+    estimates.set_group_setups(configured);
     let head = repo_root
         .as_ref()
         .and_then(|root| crate::git::run(root, &["rev-parse", "HEAD"]).ok())

@@ -271,9 +271,14 @@ impl Estimates {
         self.setup.get(group).copied()
     }
 
-    /// Every group with a measured setup cost.
+    /// Every group with a setup cost (measured, or set by configuration).
     pub fn setup_costs(&self) -> &BTreeMap<String, f64> {
         &self.setup
+    }
+
+    /// Set groups' setup costs by hand (`[packing.setup]`), over any measured ones.
+    pub fn set_group_setups(&mut self, setups: BTreeMap<String, f64>) {
+        self.setup.extend(setups);
     }
 }
 

@@ -378,3 +378,88 @@ fn select_json_reads_back_into_strict_types() {
     ]));
     assert_eq!(lines.lines().collect::<Vec<_>>(), parsed.tests);
 }
+
+/// The shard index of every planned test of `file`, from plan.json.
+fn shards_of_file(dir: &Path, file: &str) -> std::collections::BTreeSet<usize> {
+    let plan: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("plan.json")).unwrap()).unwrap();
+    let mut out = std::collections::BTreeSet::new();
+    for (k, shard) in plan["shards"].as_array().unwrap().iter().enumerate() {
+        for test in shard["tests"].as_array().unwrap() {
+            if test["id"]
+                .as_str()
+                .unwrap()
+                .starts_with(&format!("{file}::"))
+            {
+                out.insert(k);
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn configured_setup_costs_are_charged_once_per_shard() {
+    let tmp = repo_with_change();
+    let dir = tmp.path();
+    let args = [
+        "--all",
+        "--shards",
+        "3",
+        "--shard-overhead",
+        "0s",
+        "--group-by",
+        "auto",
+    ];
+    // The seconds of the shards that hold tests/test_rates.py, and the makespan.
+    let rates_shards = |dir: &Path| -> (Vec<f64>, f64) {
+        let plan: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("plan.json")).unwrap()).unwrap();
+        let held = shards_of_file(dir, "tests/test_rates.py");
+        let shards = plan["shards"].as_array().unwrap();
+        let seconds = held
+            .iter()
+            .map(|&k| shards[k]["predicted_seconds"].as_f64().unwrap())
+            .collect();
+        (
+            seconds,
+            plan["packing"]["makespan_seconds"].as_f64().unwrap(),
+        )
+    };
+    // JUnit history has no setup costs: the file's shard is light (the longest test is 408 ms).
+    plan(dir, &args);
+    let (without, _) = rates_shards(dir);
+    assert!(without.iter().all(|&s| s < 0.3), "{without:?}");
+
+    // The most specific pattern wins (300 ms, not the hour of the glob), and the packer keeps
+    // the file whole: paying 300 ms in a second shard would push past the longest test.
+    std::fs::write(
+        dir.join("covshard.toml"),
+        "[packing.setup]\n\"tests/test_ra*.py\" = \"1h\"\n\"tests/test_rates.py\" = \"300ms\"\n",
+    )
+    .unwrap();
+    plan(dir, &args);
+    let (with, makespan) = rates_shards(dir);
+    assert_eq!(with.len(), 1, "{with:?}");
+    assert!(with[0] >= 0.3, "{with:?}");
+    assert!(makespan < 0.5, "{makespan}");
+
+    std::fs::write(
+        dir.join("covshard.toml"),
+        "[packing.setup]\n\"[\" = \"1m\"\n",
+    )
+    .unwrap();
+    let out = covshard()
+        .current_dir(dir)
+        .args(["plan", "--db", ".coverage", "--out", "plan.json"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(5),
+        "an invalid pattern is a configuration error"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("packing.setup pattern `[`"), "{stderr}");
+}
