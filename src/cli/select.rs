@@ -136,7 +136,7 @@ pub fn resolve(args: &SelectionArgs, outputs: &[&Path], ui: &Ui) -> Result<Resol
         .collect(),
     };
     let spinner = ui.spinner("selecting tests");
-    let selection = selection::select_with(&request, Some(contexts));
+    let selection = selection::select(&request, Some(contexts));
     spinner.finish_and_clear();
     let selection = selection?;
     for warning in &selection.warnings {

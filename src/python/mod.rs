@@ -14,7 +14,8 @@
 //!   function that exists in the old file ([`ModuleSyntax::function`]) is charged to that
 //!   function's old body lines.
 //! - Once, [`dependents::Dependents`] over every Python file of the working tree (with deleted
-//!   modules as phantoms); its `closure` walks imports backwards from the files with a
+//!   modules as phantoms; files unchanged since the base commit come parsed from the import
+//!   [`index`] that `covshard ingest` records, so only changed files are read); its `closure` walks imports backwards from the files with a
 //!   dependents change, parsing only files that name the module, and gives each reached file
 //!   the next step of its import chain for `explain`. The test files and `conftest.py` files in
 //!   the closure select their tests. [`ImportGraph`] builds the whole graph at once: the

@@ -319,14 +319,9 @@ struct Engine<'a> {
     out: Selection,
 }
 
-/// Run selection.
-pub fn select(req: &Request<'_>) -> Result<Selection> {
-    select_with(req, None)
-}
-
-/// Run selection with the data file's contexts already read (by another thread, on its own
-/// connection, while git and the history are read).
-pub fn select_with(req: &Request<'_>, contexts: Option<TestContexts>) -> Result<Selection> {
+/// Run selection. `contexts`: the data file's contexts when the caller read them already (on
+/// a connection of its own, while git and the history were read); `None` reads them here.
+pub fn select(req: &Request<'_>, contexts: Option<TestContexts>) -> Result<Selection> {
     let mut engine = Engine::new(req, contexts)?;
     for change in &req.changes {
         engine.apply(change)?;
