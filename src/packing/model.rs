@@ -234,7 +234,7 @@ impl Problem {
     /// A true lower bound on the makespan of any plan with `shards` non-empty shards (clamped to
     /// `1..=items`; 0 for an empty problem): the larger of
     /// - `overhead + largest standalone item` (some shard holds it and pays its groups' setups);
-    /// - the smallest `T` that passes [`Problem::fits`]: total work including the setups that
+    /// - the smallest `T` that passes `Problem::fits`: total work including the setups that
     ///   groups too big for one shard must pay more than once, spread over `shards` shards.
     pub fn lower_bound(&self, shards: usize) -> f64 {
         if self.items.is_empty() {
