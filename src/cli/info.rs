@@ -39,6 +39,17 @@ pub struct Info {
     pub global_context: bool,
     pub unmapped_files: Vec<String>,
     pub repository: Option<String>,
+    /// Runs `covshard ingest` stored, and the commit of the latest (selection's default base).
+    pub history_runs: usize,
+    pub recorded_commit: Option<String>,
+    /// The import index `covshard ingest` recorded: its commit and how many Python files.
+    pub import_index: Option<ImportIndexInfo>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ImportIndexInfo {
+    pub commit: String,
+    pub files: usize,
 }
 
 pub fn gather(db: &CoverageDb) -> Result<Info> {
@@ -80,7 +91,18 @@ pub fn gather(db: &CoverageDb) -> Result<Info> {
         }
         Err(_) => (None, Vec::new()),
     };
+    let conn = db.connection();
+    let history_runs = if crate::history::store::has_tables(conn)? {
+        crate::history::store::runs(conn)?.len()
+    } else {
+        0
+    };
+    let import_index = crate::python::index::summary(conn)?
+        .map(|(commit, files)| ImportIndexInfo { commit, files });
     Ok(Info {
+        history_runs,
+        recorded_commit: crate::history::recorded_commit(conn)?,
+        import_index,
         path: db.path().display().to_string(),
         coverage_version: db.coverage_version().map(str::to_string),
         mode: db.mode().as_str(),
@@ -128,6 +150,23 @@ pub fn run(args: InfoArgs, ui: &Ui) -> Result<()> {
                 info.repository
                     .clone()
                     .unwrap_or_else(|| "(not in a git repository)".into()),
+            );
+            line("history", {
+                let runs = match info.history_runs {
+                    1 => "1 run".to_string(),
+                    n => format!("{n} runs"),
+                };
+                match &info.recorded_commit {
+                    Some(commit) => format!("{runs}, latest at {commit}"),
+                    None => runs,
+                }
+            });
+            line(
+                "import index",
+                match &info.import_index {
+                    Some(index) => format!("{} Python files at {}", index.files, index.commit),
+                    None => "none (`covshard ingest` records it)".to_string(),
+                },
             );
             line("unmapped files", info.unmapped_files.len().to_string());
             for path in &info.unmapped_files {

@@ -137,6 +137,27 @@ pub fn load_for(conn: &Connection, commit: &str) -> Result<Option<ImportIndex>> 
     }))
 }
 
+/// The commit and file count of the stored index, if there is one (for `covshard info`).
+pub fn summary(conn: &Connection) -> Result<Option<(String, usize)>> {
+    if store::schema(conn)?.is_none_or(|v| v < 2) {
+        return Ok(None);
+    }
+    let err = store::sql_err(conn);
+    let commit: Option<String> = conn
+        .query_row("SELECT commit_id FROM covshard_import_commit", [], |r| {
+            r.get(0)
+        })
+        .optional()
+        .map_err(&err)?;
+    let Some(commit) = commit else {
+        return Ok(None);
+    };
+    let files: i64 = conn
+        .query_row("SELECT count(*) FROM covshard_import", [], |r| r.get(0))
+        .map_err(&err)?;
+    Ok(Some((commit, files as usize)))
+}
+
 /// Text format, one import a line: `line level flags module names`, tab-separated, `names`
 /// comma-separated, `flags` any of `f` (from), `n` (in a function), `t` (type checking).
 /// Compact and quick to read back: the index of a 7,000-file repository loads in milliseconds.

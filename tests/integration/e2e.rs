@@ -179,6 +179,12 @@ fn the_whole_loop_with_real_pytest() {
     ]));
     let info: serde_json::Value = serde_json::from_str(&info).unwrap();
     assert_eq!(info["has_test_contexts"], true);
+    assert_eq!(info["history_runs"], 1);
+    let head = git(&dir, &["rev-parse", "HEAD"]).trim().to_string();
+    assert_eq!(info["recorded_commit"], head.as_str());
+    assert_eq!(info["import_index"]["commit"], head.as_str());
+    let python_files = git(&dir, &["ls-files", "*.py"]).lines().count();
+    assert_eq!(info["import_index"]["files"], python_files);
 
     // A pull request: a body change that breaks tests, and a new test in an existing file.
     let pricing = dir.join("src/shop/pricing.py");
