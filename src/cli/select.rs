@@ -95,20 +95,17 @@ pub fn resolve(args: &SelectionArgs, outputs: &[&Path], ui: &Ui) -> Result<Resol
     } = changes?;
     // The index is exact only when git named every file that differs from the base.
     let import_index = match (&base, &tracked) {
-        (Some(base), Some(_)) => {
-            let index = crate::python::index::load_for(db.connection(), base)?;
-            match &index {
-                Some(index) => ui.detail(&format!(
-                    "import index: {} Python files at the base",
-                    index.files.len()
-                )),
-                None => ui.detail(
-                    "no import index for the base commit (`covshard ingest` records it): import-time changes read every Python file",
-                ),
+        (Some(base), Some(_)) => match crate::python::index::summary(db.connection())? {
+            Some((commit, files)) if &commit == base => {
+                ui.detail(&format!("import index: {files} Python files at the base"));
+                true
             }
-            index
-        }
-        _ => None,
+            _ => {
+                ui.detail("no import index for the base commit (`covshard ingest` records it): import-time changes read every Python file");
+                false
+            }
+        },
+        _ => false,
     };
     let collected = args.collected.as_deref().map(read_collected).transpose()?;
     let failed_last_run = facts.failed;

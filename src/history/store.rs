@@ -20,7 +20,9 @@
 //! Schema version 2 adds the import index of [`crate::python::index`], and a partial index of
 //! failed samples by run, so that selection finds last run's failures without reading the run:
 //! - `covshard_import_commit(commit_id)`: one row, the commit the index was read at;
-//! - `covshard_import(path, imports)`: each Python file's imports in a compact text form.
+//! - `covshard_import(path, imports)`: each Python file's imports in a compact text form;
+//! - `covshard_import_word(word, path)`: the words each file's imports name, so that selection
+//!   reads only the entries of files that can import a given module.
 //!
 //! Concurrency: SQLite's locking with a busy timeout (set by `open_connection`) and
 //! `BEGIN IMMEDIATE`, so two ingests queue instead of failing on a lock upgrade. The journal
@@ -76,6 +78,11 @@ CREATE TABLE covshard_import_commit (commit_id TEXT NOT NULL);
 CREATE TABLE covshard_import (
     path TEXT PRIMARY KEY,
     imports TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE covshard_import_word (
+    word TEXT NOT NULL,
+    path TEXT NOT NULL,
+    PRIMARY KEY (word, path)
 ) WITHOUT ROWID;
 CREATE INDEX covshard_sample_failures ON covshard_sample (run_id) WHERE outcome IN ('failed', 'error');
 "];

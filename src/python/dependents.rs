@@ -16,85 +16,61 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 use super::graph::read_imports;
 use super::imports::{Import, ModuleResolver};
+use crate::error::Result;
 
-/// What is known of one file: its text, searched and parsed only when needed, or its imports,
-/// already parsed (from the import index of [`super::index`]).
-pub enum FileImports<'a> {
-    Source(Vec<u8>),
-    Parsed(&'a [Import]),
-}
+/// Looks up, in the import index, the indexed files whose imports name a word, with their
+/// imports (see [`super::index::IndexReader::files_naming`]).
+pub type Lookup<'a> = Box<dyn FnMut(&str) -> Result<Vec<(String, Vec<Import>)>> + 'a>;
 
 /// Reverse reachability over repository Python files, parsed lazily.
 pub struct Dependents<'a> {
     /// Every file, sorted: packages' files are a range of it.
     paths: Vec<String>,
-    /// Raw bytes: most files are only searched, never parsed, so they are never decoded.
+    /// Files read from disk, as raw bytes: most are only searched, never parsed, so they are
+    /// never decoded.
     sources: BTreeMap<String, Vec<u8>>,
+    /// Files whose imports the index holds (unchanged since the indexed commit).
+    indexed: BTreeSet<String>,
+    lookup: Option<Lookup<'a>>,
     resolver: ModuleResolver,
-    /// Imports parsed here, from `sources`.
+    /// Imports parsed so far, from sources or from the index.
     parsed: HashMap<String, Vec<Import>>,
-    /// Imports given parsed.
-    given: HashMap<u32, &'a [Import]>,
-    /// For files given parsed: each word their imports name -> those files. The same filter
-    /// as the text search over sources, without the text.
-    by_word: HashMap<&'a str, Vec<u32>>,
 }
 
 impl<'a> Dependents<'a> {
-    /// `files`: every Python file of the working tree (repo-relative path -> text or imports);
+    /// `sources`: the Python files of the working tree read from disk (repo-relative path ->
+    /// text); `indexed`: the others, whose imports `lookup` finds in the import index;
     /// `phantoms`: deleted modules that imports may still name; `roots`: configured roots.
     pub fn new(
-        files: BTreeMap<String, FileImports<'a>>,
+        sources: BTreeMap<String, Vec<u8>>,
+        indexed: BTreeSet<String>,
+        lookup: Option<Lookup<'a>>,
         phantoms: &[String],
         roots: &[String],
     ) -> Self {
+        let mut paths: Vec<String> = sources.keys().chain(&indexed).cloned().collect();
+        paths.sort();
+        paths.dedup();
         let resolver = ModuleResolver::new(
-            files
-                .keys()
+            paths
+                .iter()
                 .map(String::as_str)
                 .chain(phantoms.iter().map(String::as_str)),
             roots,
         );
-        let mut paths = Vec::with_capacity(files.len());
-        let mut sources = BTreeMap::new();
-        let mut given = HashMap::new();
-        let mut by_word: HashMap<&'a str, Vec<u32>> = HashMap::new();
-        for (number, (path, file)) in files.into_iter().enumerate() {
-            let number = number as u32;
-            paths.push(path.clone());
-            match file {
-                FileImports::Source(bytes) => {
-                    sources.insert(path, bytes);
-                }
-                FileImports::Parsed(imports) => {
-                    let mut words: Vec<&'a str> = imports
-                        .iter()
-                        .flat_map(|i| std::iter::once(&i.module).chain(&i.names))
-                        .flat_map(|name| name.split('.'))
-                        .filter(|w| !w.is_empty())
-                        .collect();
-                    words.sort_unstable();
-                    words.dedup();
-                    for word in words {
-                        by_word.entry(word).or_default().push(number);
-                    }
-                    given.insert(number, imports);
-                }
-            }
-        }
         Dependents {
             paths,
             sources,
+            indexed,
+            lookup,
             resolver,
             parsed: HashMap::new(),
-            given,
-            by_word,
         }
     }
 
     /// Every file that reaches one of `changed` through imports, mapped to the next file on a
     /// shortest path towards the changed module (the changed files map to `None`).
-    pub fn closure(&mut self, changed: &[&str]) -> BTreeMap<String, Option<String>> {
+    pub fn closure(&mut self, changed: &[&str]) -> Result<BTreeMap<String, Option<String>>> {
         let mut parent: BTreeMap<String, Option<String>> = BTreeMap::new();
         let mut queue: VecDeque<String> = VecDeque::new();
         for path in changed {
@@ -103,18 +79,18 @@ impl<'a> Dependents<'a> {
             }
         }
         while let Some(target) = queue.pop_front() {
-            for importer in self.importers_of(&target) {
+            for importer in self.importers_of(&target)? {
                 if !parent.contains_key(&importer) {
                     parent.insert(importer.clone(), Some(target.clone()));
                     queue.push_back(importer);
                 }
             }
         }
-        parent
+        Ok(parent)
     }
 
     /// Files that import `target` directly (or run it as their package's `__init__.py`), sorted.
-    fn importers_of(&mut self, target: &str) -> Vec<String> {
+    fn importers_of(&mut self, target: &str) -> Result<Vec<String>> {
         let mut out: BTreeSet<String> = BTreeSet::new();
         if let Some(dir) = target
             .strip_suffix("__init__.py")
@@ -131,33 +107,33 @@ impl<'a> Dependents<'a> {
         }
         let word = module_word(target);
         if word.is_empty() {
-            return out.into_iter().collect();
+            return Ok(out.into_iter().collect());
         }
-        // Files that name the module's last component: text search in sources, a lookup in
-        // parsed imports.
+        // Files that name the module's last component: a text search in the sources, a lookup
+        // in the index for the others.
         let finder = memchr::memmem::Finder::new(word.as_bytes());
-        let mut candidates: BTreeMap<String, Option<&'a [Import]>> = self
+        let mut candidates: BTreeSet<String> = self
             .sources
             .iter()
             .filter(|(_, source)| finder.find(source).is_some())
-            .map(|(path, _)| (path.clone(), None))
+            .map(|(path, _)| path.clone())
             .collect();
-        for &number in self.by_word.get(word).into_iter().flatten() {
-            candidates.insert(
-                self.paths[number as usize].clone(),
-                self.given.get(&number).copied(),
-            );
+        if let Some(lookup) = self.lookup.as_mut() {
+            for (path, imports) in lookup(word)? {
+                if self.indexed.contains(&path) {
+                    self.parsed.entry(path.clone()).or_insert(imports);
+                    candidates.insert(path);
+                }
+            }
         }
-        for (path, given) in candidates {
+        for path in candidates {
             if path == target || out.contains(&path) {
                 continue;
             }
-            let imports: &[Import] = match given {
-                Some(imports) => imports,
-                None => self.parsed.entry(path.clone()).or_insert_with(|| {
-                    read_imports(&String::from_utf8_lossy(&self.sources[&path]))
-                }),
-            };
+            let imports = self
+                .parsed
+                .entry(path.clone())
+                .or_insert_with(|| read_imports(&String::from_utf8_lossy(&self.sources[&path])));
             if imports
                 .iter()
                 .any(|imp| self.resolver.resolve(&path, imp).contains(target))
@@ -165,7 +141,7 @@ impl<'a> Dependents<'a> {
                 out.insert(path);
             }
         }
-        out.into_iter().collect()
+        Ok(out.into_iter().collect())
     }
 }
 
@@ -201,23 +177,25 @@ mod tests {
         .collect()
     }
 
-    fn as_sources(tree: &BTreeMap<String, Vec<u8>>) -> BTreeMap<String, FileImports<'_>> {
-        tree.iter()
-            .map(|(p, s)| (p.clone(), FileImports::Source(s.clone())))
-            .collect()
+    fn from_sources(tree: &BTreeMap<String, Vec<u8>>) -> Dependents<'static> {
+        Dependents::new(tree.clone(), BTreeSet::new(), None, &[], &[])
     }
 
-    fn parse_all(tree: &BTreeMap<String, Vec<u8>>) -> BTreeMap<String, Vec<Import>> {
-        tree.iter()
-            .map(|(p, s)| (p.clone(), read_imports(&String::from_utf8_lossy(s))))
-            .collect()
-    }
-
-    fn as_parsed(parsed: &BTreeMap<String, Vec<Import>>) -> BTreeMap<String, FileImports<'_>> {
-        parsed
+    /// Every file indexed: the lookup answers from parsed imports, as the stored index does.
+    fn from_index(tree: &BTreeMap<String, Vec<u8>>) -> Dependents<'static> {
+        let parsed: BTreeMap<String, Vec<Import>> = tree
             .iter()
-            .map(|(p, imports)| (p.clone(), FileImports::Parsed(imports)))
-            .collect()
+            .map(|(p, s)| (p.clone(), read_imports(&String::from_utf8_lossy(s))))
+            .collect();
+        let indexed = parsed.keys().cloned().collect();
+        let lookup: Lookup<'static> = Box::new(move |word: &str| {
+            Ok(parsed
+                .iter()
+                .filter(|(_, imports)| crate::python::index::words(imports).contains(word))
+                .map(|(p, imports)| (p.clone(), imports.clone()))
+                .collect())
+        });
+        Dependents::new(BTreeMap::new(), indexed, Some(lookup), &[], &[])
     }
 
     #[test]
@@ -228,28 +206,23 @@ mod tests {
             .map(|(p, s)| (p.clone(), String::from_utf8_lossy(s).into_owned()))
             .collect();
         let graph = ImportGraph::build(text.iter().map(|(p, s)| (p.as_str(), s.as_str())), &[]);
-        let mut lazy = Dependents::new(as_sources(&sources), &[], &[]);
-        let parsed = parse_all(&sources);
-        let mut indexed = Dependents::new(as_parsed(&parsed), &[], &[]);
+        let mut lazy = from_sources(&sources);
+        let mut indexed = from_index(&sources);
         for changed in sources.keys() {
             let want = graph.dependents_closure([changed.as_str()]);
-            let got: std::collections::BTreeSet<String> =
-                lazy.closure(&[changed.as_str()]).into_keys().collect();
+            let closure = lazy.closure(&[changed.as_str()]).unwrap();
+            let got: BTreeSet<String> = closure.keys().cloned().collect();
             assert_eq!(got, want, "dependents of {changed}");
-            let closure = lazy.closure(&[changed.as_str()]);
-            assert_eq!(
-                indexed.closure(&[changed.as_str()]),
-                closure,
-                "indexed {changed}"
-            );
+            let from_index = indexed.closure(&[changed.as_str()]).unwrap();
+            assert_eq!(from_index, closure, "indexed {changed}");
         }
     }
 
     #[test]
     fn parents_lead_to_the_changed_module() {
         let sources = tree();
-        let mut lazy = Dependents::new(as_sources(&sources), &[], &[]);
-        let closure = lazy.closure(&["src/pkg/consts.py"]);
+        let mut lazy = from_sources(&sources);
+        let closure = lazy.closure(&["src/pkg/consts.py"]).unwrap();
         let mut chain = vec!["tests/test_core.py".to_string()];
         while let Some(Some(next)) = closure.get(chain.last().unwrap()) {
             chain.push(next.clone());

@@ -13,7 +13,7 @@
 //! committed one, so its imports are the recorded ones. Symlinks, files whose imports the text
 //! format cannot hold, and files missing from the index are read from disk, as without an index.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 
 use rusqlite::{Connection, OptionalExtension, Transaction};
@@ -78,11 +78,25 @@ pub fn build(root: &Path, commit: &str) -> Result<ImportIndex> {
     })
 }
 
+/// The words a file's imports name: every dotted component of modules and imported names.
+/// An import of `a/b/c.py` names `c` (see [`super::dependents`]), so a file whose words lack it
+/// cannot import it.
+pub fn words(imports: &[Import]) -> BTreeSet<&str> {
+    imports
+        .iter()
+        .flat_map(|i| std::iter::once(&i.module).chain(&i.names))
+        .flat_map(|name| name.split('.'))
+        .filter(|w| !w.is_empty())
+        .collect()
+}
+
 /// Replace the stored index with `index`, inside the caller's transaction.
 pub fn store(tx: &Transaction<'_>, index: &ImportIndex) -> Result<()> {
     let err = store::sql_err(tx);
-    tx.execute_batch("DELETE FROM covshard_import; DELETE FROM covshard_import_commit;")
-        .map_err(&err)?;
+    tx.execute_batch(
+        "DELETE FROM covshard_import; DELETE FROM covshard_import_word; DELETE FROM covshard_import_commit;",
+    )
+    .map_err(&err)?;
     tx.execute(
         "INSERT INTO covshard_import_commit (commit_id) VALUES (?1)",
         [&index.commit],
@@ -91,50 +105,76 @@ pub fn store(tx: &Transaction<'_>, index: &ImportIndex) -> Result<()> {
     let mut insert = tx
         .prepare("INSERT INTO covshard_import (path, imports) VALUES (?1, ?2)")
         .map_err(&err)?;
+    let mut insert_word = tx
+        .prepare("INSERT INTO covshard_import_word (word, path) VALUES (?1, ?2)")
+        .map_err(&err)?;
     let mut paths: Vec<&String> = index.files.keys().collect();
     paths.sort();
     for path in paths {
-        insert
-            .execute([path, &encode(&index.files[path])])
-            .map_err(&err)?;
+        let imports = &index.files[path];
+        insert.execute([path, &encode(imports)]).map_err(&err)?;
+        for word in words(imports) {
+            insert_word.execute([word, path]).map_err(&err)?;
+        }
     }
     Ok(())
 }
 
-/// The stored index, when there is one for `commit` (a full commit id).
-pub fn load_for(conn: &Connection, commit: &str) -> Result<Option<ImportIndex>> {
-    if store::schema(conn)?.is_none_or(|v| v < 2) {
-        return Ok(None);
+/// Reads the stored index of one commit lazily: selection asks only for the files that name
+/// the modules it follows, so memory and time follow the change, not the repository.
+pub struct IndexReader<'c> {
+    conn: &'c Connection,
+}
+
+impl<'c> IndexReader<'c> {
+    /// The stored index, when there is one for `commit` (a full commit id).
+    pub fn open_for(conn: &'c Connection, commit: &str) -> Result<Option<Self>> {
+        Ok(summary(conn)?
+            .filter(|(stored, _)| stored == commit)
+            .map(|_| IndexReader { conn }))
     }
-    let err = store::sql_err(conn);
-    let stored: Option<String> = conn
-        .query_row("SELECT commit_id FROM covshard_import_commit", [], |r| {
-            r.get(0)
-        })
-        .optional()
-        .map_err(&err)?;
-    if stored.as_deref() != Some(commit) {
-        return Ok(None);
+
+    /// Every indexed path.
+    pub fn paths(&self) -> Result<BTreeSet<String>> {
+        let err = store::sql_err(self.conn);
+        let mut stmt = self
+            .conn
+            .prepare("SELECT path FROM covshard_import")
+            .map_err(&err)?;
+        let rows = stmt.query_map([], |r| r.get(0)).map_err(&err)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(err)
     }
-    let mut stmt = conn
-        .prepare("SELECT path, imports FROM covshard_import")
-        .map_err(&err)?;
-    let mut rows = stmt.query([]).map_err(&err)?;
-    let mut files = HashMap::new();
-    while let Some(row) = rows.next().map_err(&err)? {
-        let path: String = row.get(0).map_err(&err)?;
-        let text = row.get_ref(1).map_err(&err)?.as_str().map_err(|e| {
-            Error::Other(format!("the import index entry of {path} is not text: {e}"))
-        })?;
-        // An entry this build cannot read is left out: the file is then read from disk.
-        if let Some(imports) = decode(text) {
-            files.insert(path, imports);
+
+    /// The indexed files whose imports name `word`, with their imports. An entry this build
+    /// cannot read is an error: the file would otherwise drop out of the import graph.
+    pub fn files_naming(&self, word: &str) -> Result<Vec<(String, Vec<Import>)>> {
+        let err = store::sql_err(self.conn);
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT i.path, i.imports FROM covshard_import_word AS w
+                 JOIN covshard_import AS i ON i.path = w.path
+                 WHERE w.word = ?1 ORDER BY i.path",
+            )
+            .map_err(&err)?;
+        let mut rows = stmt.query([word]).map_err(&err)?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().map_err(&err)? {
+            let path: String = row.get(0).map_err(&err)?;
+            let text: String = row.get(1).map_err(&err)?;
+            let imports = decode(&text).ok_or_else(|| {
+                Error::input(
+                    self.conn.path().unwrap_or("<data file>"),
+                    format!("the import index entry of {path} cannot be read"),
+                )
+                .with_hint(
+                    "record it again with `covshard ingest`, or drop it with `--no-import-index`",
+                )
+            })?;
+            out.push((path, imports));
         }
+        Ok(out)
     }
-    Ok(Some(ImportIndex {
-        commit: commit.to_string(),
-        files,
-    }))
 }
 
 /// The commit and file count of the stored index, if there is one (for `covshard info`).
@@ -277,21 +317,42 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = crate::history::testutil::coverage_file(dir.path(), &["tests/test_a.py::t"]);
         let mut conn = Connection::open(&path).unwrap();
-        assert_eq!(
-            load_for(&conn, "c1").unwrap(),
-            None,
-            "no covshard tables yet"
+        assert!(
+            IndexReader::open_for(&conn, "c1").unwrap().is_none(),
+            "no tables yet"
         );
         let index = ImportIndex {
             commit: "c1".into(),
-            files: [("pkg/a.py".to_string(), read_imports("from .b import x\n"))].into(),
+            files: [
+                ("pkg/a.py".to_string(), read_imports("from .b import x\n")),
+                ("pkg/c.py".to_string(), read_imports("import pkg.b.d\n")),
+                ("pkg/e.py".to_string(), Vec::new()),
+            ]
+            .into(),
         };
         let tx = store::begin(&mut conn).unwrap();
         store::migrate(&tx).unwrap();
         store(&tx, &index).unwrap();
         tx.commit().unwrap();
-        assert_eq!(load_for(&conn, "c1").unwrap(), Some(index.clone()));
-        assert_eq!(load_for(&conn, "c2").unwrap(), None, "another commit");
+        assert_eq!(summary(&conn).unwrap(), Some(("c1".to_string(), 3)));
+        assert!(
+            IndexReader::open_for(&conn, "c2").unwrap().is_none(),
+            "another commit"
+        );
+        let reader = IndexReader::open_for(&conn, "c1").unwrap().unwrap();
+        let paths: Vec<String> = reader.paths().unwrap().into_iter().collect();
+        assert_eq!(paths, ["pkg/a.py", "pkg/c.py", "pkg/e.py"]);
+        let naming =
+            |word: &str| -> Vec<(String, Vec<Import>)> { reader.files_naming(word).unwrap() };
+        assert_eq!(
+            naming("b"),
+            [
+                ("pkg/a.py".to_string(), index.files["pkg/a.py"].clone()),
+                ("pkg/c.py".to_string(), index.files["pkg/c.py"].clone()),
+            ]
+        );
+        assert_eq!(naming("x").len(), 1);
+        assert!(naming("e").is_empty());
 
         // Storing again replaces the index: one commit, its files only.
         let newer = ImportIndex {
@@ -301,8 +362,10 @@ mod tests {
         let tx = store::begin(&mut conn).unwrap();
         store(&tx, &newer).unwrap();
         tx.commit().unwrap();
-        assert_eq!(load_for(&conn, "c1").unwrap(), None);
-        assert_eq!(load_for(&conn, "c2").unwrap(), Some(newer));
+        assert!(IndexReader::open_for(&conn, "c1").unwrap().is_none());
+        let reader = IndexReader::open_for(&conn, "c2").unwrap().unwrap();
+        assert_eq!(reader.paths().unwrap().len(), 1);
+        assert!(reader.files_naming("b").unwrap().is_empty());
     }
 
     #[test]

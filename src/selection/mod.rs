@@ -40,10 +40,7 @@ use crate::coverage::paths::{self, PathMap};
 use crate::coverage::{ContextKind, CoverageDb, FileRows, numbits, parse_context};
 use crate::diff::{ChangeKind, FileChange};
 use crate::error::Result;
-use crate::python::{
-    self,
-    dependents::{Dependents, FileImports},
-};
+use crate::python::{self, dependents::Dependents};
 pub use reason::{Reason, Rule, compact_ranges};
 
 /// What selection needs besides the data file.
@@ -64,10 +61,10 @@ pub struct Request<'a> {
     /// The files of the working tree (tracked, and untracked but not ignored), when the caller
     /// already listed them; `None` asks git.
     pub tracked: Option<BTreeSet<String>>,
-    /// The imports of the base commit's Python files, recorded by `covshard ingest`; only
-    /// when `changes` come from git against that same commit, so that every file they do not
-    /// name is unchanged.
-    pub import_index: Option<python::index::ImportIndex>,
+    /// Whether the data file's import index (recorded by `covshard ingest`) is for the base
+    /// commit and `changes` come from git against it, so that every file they do not name is
+    /// unchanged and its recorded imports hold.
+    pub import_index: bool,
     /// covshard's own inputs and outputs (the data file, the collected list, the plan...):
     /// untracked files in the checkout that are not changes to the project.
     pub own_files: Vec<std::path::PathBuf>,
@@ -351,8 +348,7 @@ impl<'a> Engine<'a> {
             .filter_map(|c| measured.get(c.old_path.as_ref()?).copied())
             .collect();
         // Work that does not need the contexts runs beside their reading, on its own
-        // connection or process: the base sources (git), the changed files' coverage rows, and,
-        // with an import index, the import graph.
+        // connection or process: the base sources (git) and the changed files' coverage rows.
         std::thread::scope(|scope| {
             let (root, base) = (req.repo_root, req.base.as_deref());
             let old_sources = scope.spawn(move || match base {
@@ -372,32 +368,16 @@ impl<'a> Engine<'a> {
                     .map(|id| Ok((id, db.line_blobs(id)?)))
                     .collect()
             });
-            let (changes, roots) = (&req.changes, &req.config.selection.source_roots);
-            let python_changed = changes
-                .iter()
-                .any(|c| c.paths().iter().any(|p| p.ends_with(".py")));
-            let graph = req
-                .import_index
-                .as_ref()
-                .filter(|_| python_changed)
-                .map(|index| {
-                    let tracked = &tracked;
-                    scope.spawn(move || build_graph(root, changes, Some(index), roots, tracked))
-                });
             let contexts = match contexts {
                 Some(contexts) => contexts,
                 None => TestContexts::read(req.db)?,
             };
-            let mut engine =
-                Self::from_data_file(req, contexts, path_map, measured, tracked.clone())?;
+            let mut engine = Self::from_data_file(req, contexts, path_map, measured, tracked)?;
             let joined = |what: &str| crate::Error::Other(format!("{what} failed"));
             engine.old_sources = old_sources
                 .join()
                 .map_err(|_| joined("reading the base sources"))??;
             engine.rows = rows.join().map_err(|_| joined("reading coverage rows"))??;
-            if let Some(graph) = graph {
-                engine.graph = Some(graph.join().map_err(|_| joined("the import graph"))?);
-            }
             Ok(engine)
         })
     }
@@ -995,9 +975,9 @@ impl<'a> Engine<'a> {
         changed: &str,
         lines: &[u32],
     ) -> Result<usize> {
-        self.ensure_graph();
+        self.ensure_graph()?;
         let graph = self.graph.as_mut().expect("built above");
-        let closure = graph.closure(paths);
+        let closure = graph.closure(paths)?;
         let mut found = Vec::new();
         for file in closure.keys() {
             if paths.contains(&file.as_str()) {
@@ -1035,10 +1015,11 @@ impl<'a> Engine<'a> {
         Ok(count)
     }
 
-    fn ensure_graph(&mut self) {
+    fn ensure_graph(&mut self) -> Result<()> {
         if self.graph.is_none() {
-            self.graph = Some(self.req.graph(&self.tracked));
+            self.graph = Some(build_graph(self.req, &self.tracked)?);
         }
+        Ok(())
     }
 
     fn old_source(&self, path: &str) -> Option<String> {
@@ -1104,45 +1085,47 @@ fn map_files(req: &Request<'_>) -> Result<(BTreeSet<String>, PathMap)> {
 }
 
 /// The reverse import walk over the working tree's Python files. Files the change touched are
-/// read from disk; the others' imports come from the import index when there is one.
-fn build_graph<'a>(
-    root: &Path,
-    changes: &[FileChange],
-    index: Option<&'a python::index::ImportIndex>,
-    roots: &[String],
-    tracked: &BTreeSet<String>,
-) -> Dependents<'a> {
-    let changed: BTreeSet<&str> = changes.iter().flat_map(|c| c.paths()).collect();
-    let mut sources: BTreeMap<String, FileImports<'a>> = BTreeMap::new();
+/// read from disk; with the import index, the others' imports are looked up in it as the walk
+/// needs them, so nothing else is read.
+fn build_graph<'a>(req: &'a Request<'a>, tracked: &BTreeSet<String>) -> Result<Dependents<'a>> {
+    let changed: BTreeSet<&str> = req.changes.iter().flat_map(|c| c.paths()).collect();
+    let reader = match (req.import_index, &req.base) {
+        (true, Some(base)) => python::index::IndexReader::open_for(req.db.connection(), base)?,
+        _ => None,
+    };
+    let indexed: BTreeSet<String> = match &reader {
+        Some(reader) => reader
+            .paths()?
+            .into_iter()
+            .filter(|p| tracked.contains(p) && !changed.contains(p.as_str()))
+            .collect(),
+        None => BTreeSet::new(),
+    };
+    let mut sources: BTreeMap<String, Vec<u8>> = BTreeMap::new();
     for path in tracked.iter().filter(|p| p.ends_with(".py")) {
-        let indexed = index
-            .filter(|_| !changed.contains(path.as_str()))
-            .and_then(|index| index.files.get(path));
-        if let Some(imports) = indexed {
-            sources.insert(path.clone(), FileImports::Parsed(imports));
-        } else if let Ok(bytes) = std::fs::read(root.join(path)) {
-            sources.insert(path.clone(), FileImports::Source(bytes));
+        if indexed.contains(path) {
+            continue;
+        }
+        if let Ok(bytes) = std::fs::read(req.repo_root.join(path)) {
+            sources.insert(path.clone(), bytes);
         }
     }
-    let phantoms: Vec<String> = changes
+    let phantoms: Vec<String> = req
+        .changes
         .iter()
         .filter_map(|c| c.old_path.clone())
         .filter(|p| p.ends_with(".py") && !tracked.contains(p))
         .collect();
-    Dependents::new(sources, &phantoms, roots)
-}
-
-impl Request<'_> {
-    /// The reverse import walk for this request.
-    fn graph<'s>(&'s self, tracked: &BTreeSet<String>) -> Dependents<'s> {
-        build_graph(
-            self.repo_root,
-            &self.changes,
-            self.import_index.as_ref(),
-            &self.config.selection.source_roots,
-            tracked,
-        )
-    }
+    let lookup = reader.map(|reader| -> python::dependents::Lookup<'a> {
+        Box::new(move |word: &str| reader.files_naming(word))
+    });
+    Ok(Dependents::new(
+        sources,
+        indexed,
+        lookup,
+        &phantoms,
+        &req.config.selection.source_roots,
+    ))
 }
 
 fn is_conftest(path: &str) -> bool {
