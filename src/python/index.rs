@@ -4,8 +4,9 @@
 //! finding those importers means reading every Python file of the checkout. On a large
 //! repository that read (tens of MB through the page cache) costs more than the rest of
 //! selection together. `covshard ingest` runs once per main-branch build, on the commit the
-//! coverage data belongs to, so it records each file's imports there; selection then reads only
-//! the files the change touched and takes the others' imports from the index.
+//! coverage data belongs to, so it records each file's imports there, with the words they name;
+//! selection then reads only the files the change touched, and asks the index only for the
+//! files that name a module it follows ([`IndexReader`]).
 //!
 //! Exactness: the index is built from the commit's objects (`git ls-tree`, `git cat-file`), not
 //! from the working tree, and selection uses it only when its base is that same commit and the
