@@ -143,17 +143,12 @@ impl Exact<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::packing::model::{GroupCosts, Item, Problem};
     use crate::packing::state::{Granularity, build_units};
+    use crate::packing::tests::lpt_worst_case;
 
     #[test]
     fn finds_the_optimum_lpt_misses() {
-        let items = [3.0, 3.0, 2.0, 2.0, 2.0]
-            .iter()
-            .enumerate()
-            .map(|(i, &e)| Item::new(format!("t{i}"), e))
-            .collect();
-        let p = Problem::new(items, &GroupCosts::default(), 1.0).unwrap();
+        let p = lpt_worst_case(1.0);
         let units = build_units(&p, Granularity::Items, 2);
         let (assign, complete) = solve(&units, &p.setup, 1.0, 2, 8.0, p.lower_bound(2));
         assert!(complete);

@@ -308,17 +308,12 @@ pub(crate) fn anneal(
 mod tests {
     use super::*;
     use crate::packing::lpt::lpt;
-    use crate::packing::model::{GroupCosts, Item, Problem};
     use crate::packing::state::{Granularity, build_units};
+    use crate::packing::tests::lpt_worst_case;
 
     #[test]
     fn fixes_lpt_worst_case() {
-        let items = [3.0, 3.0, 2.0, 2.0, 2.0]
-            .iter()
-            .enumerate()
-            .map(|(i, &e)| Item::new(format!("t{i}"), e))
-            .collect();
-        let p = Problem::new(items, &GroupCosts::default(), 0.0).unwrap();
+        let p = lpt_worst_case(0.0);
         let mut st = State::new(&p, build_units(&p, Granularity::Items, 2), 2);
         lpt(&mut st);
         assert_eq!(st.makespan(), 7.0);
@@ -330,12 +325,7 @@ mod tests {
 
     #[test]
     fn respects_the_budget() {
-        let items = [3.0, 3.0, 2.0, 2.0, 2.0]
-            .iter()
-            .enumerate()
-            .map(|(i, &e)| Item::new(format!("t{i}"), e))
-            .collect();
-        let p = Problem::new(items, &GroupCosts::default(), 0.0).unwrap();
+        let p = lpt_worst_case(0.0);
         let mut st = State::new(&p, build_units(&p, Granularity::Items, 2), 2);
         lpt(&mut st);
         assert_eq!(local_search(&mut st, 0, 0.0), 0);

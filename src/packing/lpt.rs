@@ -71,15 +71,11 @@ mod tests {
     use super::*;
     use crate::packing::model::{GroupCosts, Item, Problem};
     use crate::packing::state::{Granularity, build_units};
+    use crate::packing::tests::lpt_worst_case;
 
     #[test]
     fn lpt_balances_independent_items() {
-        let items = [3.0, 3.0, 2.0, 2.0, 2.0]
-            .iter()
-            .enumerate()
-            .map(|(i, &e)| Item::new(format!("t{i}"), e))
-            .collect();
-        let p = Problem::new(items, &GroupCosts::default(), 0.0).unwrap();
+        let p = lpt_worst_case(0.0);
         let mut st = State::new(&p, build_units(&p, Granularity::Items, 2), 2);
         lpt(&mut st);
         // LPT's known worst case for 2 shards: 3+2+2 vs 3+2 -> 7 (optimum 6).

@@ -7,6 +7,17 @@ use rand::{Rng, SeedableRng};
 
 use super::*;
 
+/// LPT's known worst case for two shards: items 3, 3, 2, 2, 2 (LPT 7, optimum 6), with
+/// `overhead` per shard and no groups. Shared by the algorithms' unit tests.
+pub(crate) fn lpt_worst_case(overhead: f64) -> Problem {
+    let items = [3.0, 3.0, 2.0, 2.0, 2.0]
+        .iter()
+        .enumerate()
+        .map(|(i, &e)| Item::new(format!("t{i}"), e))
+        .collect();
+    Problem::new(items, &GroupCosts::default(), overhead).unwrap()
+}
+
 /// A generated instance kept in raw form, so the oracle does not share the packer's code.
 #[derive(Debug, Clone)]
 struct Raw {

@@ -130,9 +130,7 @@ pub struct IndexReader<'c> {
 impl<'c> IndexReader<'c> {
     /// The stored index, when there is one for `commit` (a full commit id).
     pub fn open_for(conn: &'c Connection, commit: &str) -> Result<Option<Self>> {
-        Ok(summary(conn)?
-            .filter(|(stored, _)| stored == commit)
-            .map(|_| IndexReader { conn }))
+        Ok((stored_commit(conn)?.as_deref() == Some(commit)).then_some(IndexReader { conn }))
     }
 
     /// Every indexed path.
@@ -180,23 +178,25 @@ impl<'c> IndexReader<'c> {
 
 /// The commit and file count of the stored index, if there is one (for `covshard info`).
 pub fn summary(conn: &Connection) -> Result<Option<(String, usize)>> {
-    if store::schema(conn)?.is_none_or(|v| v < 2) {
-        return Ok(None);
-    }
-    let err = store::sql_err(conn);
-    let commit: Option<String> = conn
-        .query_row("SELECT commit_id FROM covshard_import_commit", [], |r| {
-            r.get(0)
-        })
-        .optional()
-        .map_err(&err)?;
-    let Some(commit) = commit else {
+    let Some(commit) = stored_commit(conn)? else {
         return Ok(None);
     };
     let files: i64 = conn
         .query_row("SELECT count(*) FROM covshard_import", [], |r| r.get(0))
-        .map_err(&err)?;
+        .map_err(store::sql_err(conn))?;
     Ok(Some((commit, files as usize)))
+}
+
+/// The commit the stored index was read at, if there is an index.
+fn stored_commit(conn: &Connection) -> Result<Option<String>> {
+    if store::schema(conn)?.is_none_or(|v| v < 2) {
+        return Ok(None);
+    }
+    conn.query_row("SELECT commit_id FROM covshard_import_commit", [], |r| {
+        r.get(0)
+    })
+    .optional()
+    .map_err(store::sql_err(conn))
 }
 
 /// Text format, one import a line: `line level flags module names`, tab-separated, `names`

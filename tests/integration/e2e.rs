@@ -200,7 +200,7 @@ fn the_whole_loop_with_real_pytest() {
     std::fs::write(&test_file, text).unwrap();
     let now = collect(&pytest, &dir);
 
-    run_ok(covshard().current_dir(&dir).args([
+    let plan = [
         "plan",
         "--db",
         ".coverage",
@@ -210,20 +210,11 @@ fn the_whole_loop_with_real_pytest() {
         "2",
         "--out",
         "plan.json",
-    ]));
+    ];
+    run_ok(covshard().current_dir(&dir).args(plan));
     // Same inputs, same plan, byte for byte; and the plan reads back into its strict types.
     let first = std::fs::read(dir.join("plan.json")).unwrap();
-    run_ok(covshard().current_dir(&dir).args([
-        "plan",
-        "--db",
-        ".coverage",
-        "--collected",
-        "collected.txt",
-        "--shards",
-        "2",
-        "--out",
-        "plan.json",
-    ]));
+    run_ok(covshard().current_dir(&dir).args(plan));
     assert_eq!(
         first,
         std::fs::read(dir.join("plan.json")).unwrap(),

@@ -44,13 +44,17 @@ fn repo_with_change() -> tempfile::TempDir {
     tmp
 }
 
+/// `covshard plan` on the repository's data file, writing `plan.json`.
+fn plan_command(dir: &Path) -> std::process::Command {
+    let mut command = covshard();
+    command
+        .current_dir(dir)
+        .args(["plan", "--db", ".coverage", "--out", "plan.json"]);
+    command
+}
+
 fn plan(dir: &Path, extra: &[&str]) -> String {
-    run_ok(
-        covshard()
-            .current_dir(dir)
-            .args(["plan", "--db", ".coverage", "--out", "plan.json"])
-            .args(extra),
-    )
+    run_ok(plan_command(dir).args(extra))
 }
 
 #[test]
@@ -61,19 +65,9 @@ fn github_matrix_outputs_and_summary() {
     let summary = dir.join("out/summary.md");
     std::fs::create_dir_all(dir.join("out")).unwrap();
     let stdout = run_ok(
-        covshard()
-            .current_dir(dir)
+        plan_command(dir)
             .env("GITHUB_OUTPUT", &output)
-            .args([
-                "plan",
-                "--db",
-                ".coverage",
-                "--out",
-                "plan.json",
-                "--shards",
-                "2",
-            ])
-            .args(["--github-output", "--summary-markdown"])
+            .args(["--shards", "2", "--github-output", "--summary-markdown"])
             .arg(&summary),
     );
     assert_eq!(
@@ -101,17 +95,9 @@ fn nothing_selected_keeps_the_matrix_valid() {
     std::fs::write(dir.join("NOTES.md"), "docs only\n").unwrap();
     let output = dir.join("gh_out");
     let stdout = run_ok(
-        covshard()
-            .current_dir(dir)
+        plan_command(dir)
             .env("GITHUB_OUTPUT", &output)
-            .args([
-                "plan",
-                "--db",
-                ".coverage",
-                "--out",
-                "plan.json",
-                "--github-output",
-            ]),
+            .arg("--github-output"),
     );
     assert_eq!(stdout, "{\"include\":[{\"shard\":1,\"of\":1}]}\n");
     let outputs = std::fs::read_to_string(&output).unwrap();
@@ -449,12 +435,7 @@ fn configured_setup_costs_are_charged_once_per_shard() {
         "[packing.setup]\n\"[\" = \"1m\"\n",
     )
     .unwrap();
-    let out = covshard()
-        .current_dir(dir)
-        .args(["plan", "--db", ".coverage", "--out", "plan.json"])
-        .args(args)
-        .output()
-        .unwrap();
+    let out = plan_command(dir).args(args).output().unwrap();
     assert_eq!(
         out.status.code(),
         Some(5),
