@@ -278,7 +278,7 @@ pub fn make_plan(input: &PlanInput<'_>, req: &PackRequest) -> Result<Plan> {
         run_all: selection.run_all,
         run_all_reasons: selection.run_all_reasons.clone(),
         selected: ids.len(),
-        total: selection.known_tests.len(),
+        total: selection.suite.total(),
         by_rule,
         changed_files: selection.changed_files.clone(),
         reasons: summary_reasons,

@@ -21,7 +21,7 @@ pub struct ExplainArgs {
 }
 
 pub fn run(args: ExplainArgs, ui: &Ui) -> Result<()> {
-    let resolved = resolve(&args.selection, &[], ui)?;
+    let resolved = resolve(&args.selection, &[], true, ui)?;
     let s = &resolved.selection;
     let test = args.test_id.trim();
     let mut text = String::new();

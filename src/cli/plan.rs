@@ -163,7 +163,7 @@ pub fn prepare(
         if let Some(d) = &pack.durations {
             own.push(d);
         }
-        let resolved = resolve(selection_args, &own, ui)?;
+        let resolved = resolve(selection_args, &own, true, ui)?;
         (resolved.selection, true, resolved.base)
     };
     let statistic = config.durations.statistic;

@@ -59,8 +59,14 @@ pub struct Resolved {
 }
 
 /// Resolve arguments and configuration, and run selection. `outputs` are files the command
-/// writes (the plan), which are not changes to the project.
-pub fn resolve(args: &SelectionArgs, outputs: &[&Path], ui: &Ui) -> Result<Resolved> {
+/// writes (the plan), which are not changes to the project. `list_known`: list every known
+/// test in the selection (else they are counted, and listed only under run-all).
+pub fn resolve(
+    args: &SelectionArgs,
+    outputs: &[&Path],
+    list_known: bool,
+    ui: &Ui,
+) -> Result<Resolved> {
     let cwd =
         std::env::current_dir().map_err(|e| Error::Other(format!("no working directory: {e}")))?;
     let repo_root = crate::git::repo_root(&cwd)?;
@@ -73,21 +79,29 @@ pub fn resolve(args: &SelectionArgs, outputs: &[&Path], ui: &Ui) -> Result<Resol
     db.require_test_contexts()?;
     let recorded = crate::history::recorded_commit(db.connection())?;
     let base_rev = args.base.clone().or(recorded);
-    // git, the history and the contexts (on a connection of its own) are read side by side.
+    let collected = args.collected.as_deref().map(read_collected).transpose()?;
+    // git, the contexts (on a connection of their own) and the history are read side by side.
     let second = db.reopen()?;
-    let (changes, facts, contexts) = std::thread::scope(|scope| {
+    let (changes, history, scan) = std::thread::scope(|scope| {
         let changes = scope.spawn(|| changes_since(args, &repo_root, base_rev.as_deref()));
-        let contexts = scope.spawn(move || selection::TestContexts::read(&second));
-        let facts = history_facts(db.connection());
+        let collected = collected.as_deref();
+        let scan = scope.spawn(move || selection::SuiteScan::read(&second, collected));
+        let history = crate::history::last_failed(db.connection()).and_then(|failed| {
+            Ok((
+                failed,
+                selection::suite::history_census(db.connection(), collected)?,
+            ))
+        });
         let failed = |what: &str| Error::Other(format!("{what} failed"));
         let changes = changes.join().unwrap_or_else(|_| Err(failed("git")));
-        let contexts = contexts
+        let scan = scan
             .join()
             .unwrap_or_else(|_| Err(failed("reading the contexts")));
-        (changes, facts, contexts)
+        (changes, history, scan)
     });
-    let facts = facts?;
-    let contexts = contexts?;
+    let (failed_last_run, history) = history?;
+    let mut scan = scan?;
+    scan.census.merge(history);
     let Changes {
         changes,
         base,
@@ -107,9 +121,6 @@ pub fn resolve(args: &SelectionArgs, outputs: &[&Path], ui: &Ui) -> Result<Resol
         },
         _ => false,
     };
-    let collected = args.collected.as_deref().map(read_collected).transpose()?;
-    let failed_last_run = facts.failed;
-    let history_tests = facts.tests;
     let request = selection::Request {
         db: &db,
         repo_root: &repo_root,
@@ -118,7 +129,7 @@ pub fn resolve(args: &SelectionArgs, outputs: &[&Path], ui: &Ui) -> Result<Resol
         config: &config,
         collected,
         failed_last_run,
-        history_tests,
+        list_known,
         tracked,
         import_index,
         own_files: [
@@ -133,7 +144,7 @@ pub fn resolve(args: &SelectionArgs, outputs: &[&Path], ui: &Ui) -> Result<Resol
         .collect(),
     };
     let spinner = ui.spinner("selecting tests");
-    let selection = selection::select(&request, Some(contexts));
+    let selection = selection::select(&request, Some(scan));
     spinner.finish_and_clear();
     let selection = selection?;
     for warning in &selection.warnings {
@@ -229,7 +240,7 @@ pub fn to_json(resolved: &Resolved) -> SelectJson<'_> {
         run_all: s.run_all,
         run_all_reasons: &s.run_all_reasons,
         tests: s.test_ids(),
-        total: s.known_tests.len(),
+        total: s.suite.total(),
         reasons: s
             .selected
             .iter()
@@ -251,7 +262,7 @@ pub fn summary_line(selection: &Selection) -> String {
             .collect();
         return format!(
             "every test selected ({} known): {}",
-            selection.known_tests.len(),
+            selection.suite.total(),
             why.join("; ")
         );
     }
@@ -267,14 +278,14 @@ pub fn summary_line(selection: &Selection) -> String {
     let parts: Vec<String> = by_rule.iter().map(|(r, n)| format!("{n} {r}")).collect();
     format!(
         "{count} of {} known tests selected{}{}",
-        selection.known_tests.len(),
+        selection.suite.total(),
         if parts.is_empty() { "" } else { ": " },
         parts.join(", ")
     )
 }
 
 pub fn run(args: SelectArgs, ui: &Ui) -> Result<()> {
-    let resolved = resolve(&args.selection, &[], ui)?;
+    let resolved = resolve(&args.selection, &[], false, ui)?;
     let s = &resolved.selection;
     match args.format {
         SelectFormat::Json => {
@@ -311,17 +322,4 @@ pub fn run(args: SelectArgs, ui: &Ui) -> Result<()> {
     }
     ui.info(&summary_line(s));
     Ok(())
-}
-
-/// What the stored durations history tells selection.
-struct HistoryFacts {
-    failed: BTreeSet<String>,
-    tests: BTreeSet<String>,
-}
-
-fn history_facts(conn: &rusqlite::Connection) -> Result<HistoryFacts> {
-    Ok(HistoryFacts {
-        failed: crate::history::last_failed(conn)?,
-        tests: crate::history::known_tests(conn)?,
-    })
 }

@@ -112,7 +112,9 @@ impl CoverageDb {
     /// Open and validate a data file, read-only.
     pub fn open(path: &Path) -> Result<Self> {
         let conn = open_connection(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
-        Self::from_connection(conn, path)
+        let db = Self::from_connection(conn, path)?;
+        begin_snapshot(&db.conn, path)?;
+        Ok(db)
     }
 
     /// Validate an already open connection (read-write callers such as `ingest`).
@@ -200,8 +202,10 @@ impl CoverageDb {
     /// Another read-only connection to the same file, for another thread, without validating
     /// it again.
     pub fn reopen(&self) -> Result<Self> {
+        let conn = open_connection(&self.path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        begin_snapshot(&conn, &self.path)?;
         Ok(CoverageDb {
-            conn: open_connection(&self.path, OpenFlags::SQLITE_OPEN_READ_ONLY)?,
+            conn,
             path: self.path.clone(),
             mode: self.mode,
             version: self.version.clone(),
@@ -450,6 +454,15 @@ fn corrupt_numbits(
 }
 
 /// Open a connection with clear errors for a missing file or one that is not SQLite.
+/// Hold one read transaction for the rest of a read-only connection's life: later queries
+/// then neither take and release the file lock nor revalidate the page cache each (a few
+/// system calls per query: selection makes thousands of point lookups), and all of them see
+/// one snapshot of the file.
+fn begin_snapshot(conn: &Connection, path: &Path) -> Result<()> {
+    conn.execute_batch("BEGIN DEFERRED")
+        .map_err(|e| sqlite_error(path, e))
+}
+
 pub fn open_connection(path: &Path, flags: OpenFlags) -> Result<Connection> {
     let metadata = std::fs::metadata(path).map_err(|e| {
         let err = Error::input(path, format!("cannot read the data file: {e}"));

@@ -193,17 +193,28 @@ pub(crate) fn report_error(path: &Path, line: Option<usize>, problem: impl Into<
 
 /// Every test the history has a sample of (selection counts them as seen).
 pub fn known_tests(conn: &Connection) -> Result<BTreeSet<String>> {
+    let mut out = BTreeSet::new();
+    for_each_known_test(conn, |id| {
+        out.insert(id.to_string());
+    })?;
+    Ok(out)
+}
+
+/// Stream the tests the history has a sample of, without collecting them.
+pub fn for_each_known_test(conn: &Connection, mut f: impl FnMut(&str)) -> Result<()> {
     if !store::has_tables(conn)? {
-        return Ok(BTreeSet::new());
+        return Ok(());
     }
     let mut stmt = conn
         .prepare("SELECT t.node_id FROM covshard_test t WHERE EXISTS (SELECT 1 FROM covshard_sample s WHERE s.test_id = t.id)")
         .map_err(store::sql_err(conn))?;
-    let rows = stmt
-        .query_map([], |row| row.get::<_, String>(0))
-        .map_err(store::sql_err(conn))?;
-    rows.collect::<rusqlite::Result<BTreeSet<String>>>()
-        .map_err(store::sql_err(conn))
+    let mut rows = stmt.query([]).map_err(store::sql_err(conn))?;
+    while let Some(row) = rows.next().map_err(store::sql_err(conn))? {
+        // node_id is declared TEXT NOT NULL.
+        let id = row.get_ref(0).map_err(store::sql_err(conn))?;
+        f(id.as_str().unwrap_or(""));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

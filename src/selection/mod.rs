@@ -27,8 +27,9 @@
 //! globals is not modelled.
 
 pub mod reason;
+pub mod suite;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 
 use globset::GlobSet;
@@ -42,6 +43,7 @@ use crate::diff::{ChangeKind, FileChange};
 use crate::error::Result;
 use crate::python::{self, dependents::Dependents};
 pub use reason::{Reason, Rule, compact_ranges};
+pub use suite::{SuiteCounts, SuiteScan};
 
 /// What selection needs besides the data file.
 pub struct Request<'a> {
@@ -56,8 +58,9 @@ pub struct Request<'a> {
     pub collected: Option<Vec<String>>,
     /// Tests that failed or errored in the last ingested run.
     pub failed_last_run: BTreeSet<String>,
-    /// Tests known from the durations history.
-    pub history_tests: BTreeSet<String>,
+    /// List every known test in [`Selection::known_tests`] (`plan` and `explain` need them);
+    /// otherwise they are only counted, and listed under run-all.
+    pub list_known: bool,
     /// The files of the working tree (tracked, and untracked but not ignored), when the caller
     /// already listed them; `None` asks git.
     pub tracked: Option<BTreeSet<String>>,
@@ -88,8 +91,11 @@ pub struct Selection {
     pub run_all_reasons: Vec<Reason>,
     /// Selected node ids and paths (rootdir-relative, as pytest takes them) -> reasons.
     pub selected: BTreeMap<String, BTreeSet<Reason>>,
-    /// Every test covshard knows of (contexts, history, collected list), node ids.
+    /// Every test covshard knows of (contexts, history, collected list), node ids; listed
+    /// only under run-all or when the request asked (`list_known`), else empty.
     pub known_tests: BTreeSet<String>,
+    /// How many tests covshard knows of, per file and in all (always filled).
+    pub suite: SuiteCounts,
     pub changed_files: Vec<ChangedFile>,
     pub warnings: Vec<String>,
     /// pytest's rootdir relative to the repository root (`""` or `"sub/dir/"`).
@@ -102,6 +108,7 @@ impl Selection {
         Selection {
             run_all: true,
             run_all_reasons: vec![reason],
+            suite: SuiteCounts::from_names(&known_tests),
             known_tests,
             ..Selection::default()
         }
@@ -133,7 +140,7 @@ impl Selection {
         if id.contains("::") {
             return 1;
         }
-        tests_under_path(&self.known_tests, id).count()
+        self.suite.count_under(id)
     }
 
     /// The reasons for one id (a node id, or a path that holds it).
@@ -199,57 +206,19 @@ pub fn tests_under_path<'a>(
     Box::new(file.chain(below))
 }
 
-/// The tests the data file's contexts name, read in one pass over the context table.
-pub struct TestContexts {
-    /// The node id of each run of consecutive contexts of one test (a test's setup, run and
-    /// teardown contexts are consecutive, so each name is allocated once per run, not per
-    /// context).
-    run_names: Vec<String>,
-    /// Context id -> its run.
-    context_runs: Vec<(i64, u32)>,
-    global_context: Option<i64>,
-    /// `test_function` contexts (`tests.test_a.test_x`), resolved once the repository's files
-    /// are known.
-    functions: Vec<(i64, String)>,
-}
-
-impl TestContexts {
-    pub fn read(db: &CoverageDb) -> Result<Self> {
-        let mut out = TestContexts {
-            run_names: Vec::new(),
-            context_runs: Vec::new(),
-            global_context: None,
-            functions: Vec::new(),
-        };
-        db.for_each_context(|id, name| {
-            if let Some((node_id, _)) = crate::coverage::context::test_context(name) {
-                return out.push(id, node_id);
-            }
-            match parse_context(name) {
-                ContextKind::Global => out.global_context = Some(id),
-                ContextKind::Function { dotted } => out.functions.push((id, dotted)),
-                ContextKind::Test { .. } | ContextKind::Other(_) => {}
-            }
-        })?;
-        Ok(out)
-    }
-
-    fn push(&mut self, id: i64, node_id: &str) {
-        if self.run_names.last().is_none_or(|last| last != node_id) {
-            self.run_names.push(node_id.to_string());
-        }
-        self.context_runs
-            .push((id, self.run_names.len() as u32 - 1));
-    }
-}
-
-/// Tests are numbered for the engine's sets; names are looked up at the end.
+/// The tests that contexts name, numbered for the engine's sets. A test's name is read from
+/// the data file only once it is selected (all in one batch, at the end), so memory follows
+/// the change, not the suite.
 struct TestIndex {
-    names: Vec<String>,
-    /// Context id -> test index (`u32::MAX` for contexts that name no test); context ids
-    /// are small dense integers, so a vector beats a hash map.
+    /// Context id -> test number (`u32::MAX` for contexts that name no test).
     by_context: Vec<u32>,
+    /// Test number -> one of its contexts, to read its name by.
+    representative: Vec<i64>,
     global_context: Option<i64>,
+    /// How many contexts the data file holds (to choose point lookups or one scan).
+    contexts: usize,
+    /// The rootdir that `test_function` contexts' module paths are relative to.
+    function_rootdir: String,
 }
 
 struct Patterns {
@@ -313,22 +282,26 @@ struct Engine<'a> {
     old_sources: BTreeMap<String, Vec<u8>>,
     /// The coverage rows of the changed measured files, by file id, read ahead.
     rows: BTreeMap<i64, FileRows>,
+    /// Ids of the collected list that no context and no history sample names.
+    unseen_collected: Vec<String>,
+    /// Tests selected by their contexts, by number: named once, at the end, in one batch.
+    hits: BTreeMap<usize, BTreeSet<Reason>>,
     out: Selection,
 }
 
-/// Run selection. `contexts`: the data file's contexts when the caller read them already (on
-/// a connection of its own, while git and the history were read); `None` reads them here.
-pub fn select(req: &Request<'_>, contexts: Option<TestContexts>) -> Result<Selection> {
-    let mut engine = Engine::new(req, contexts)?;
+/// Run selection. `scan`: the pass over the data file's contexts, with the history's tests
+/// merged in, when the caller made it already (beside git); `None` makes it here.
+pub fn select(req: &Request<'_>, scan: Option<SuiteScan>) -> Result<Selection> {
+    let mut engine = Engine::new(req, scan)?;
     for change in &req.changes {
         engine.apply(change)?;
     }
-    engine.finish();
+    engine.finish()?;
     Ok(engine.out)
 }
 
 impl<'a> Engine<'a> {
-    fn new(req: &'a Request<'a>, contexts: Option<TestContexts>) -> Result<Self> {
+    fn new(req: &'a Request<'a>, scan: Option<SuiteScan>) -> Result<Self> {
         let old_paths: Vec<String> = req
             .changes
             .iter()
@@ -347,45 +320,57 @@ impl<'a> Engine<'a> {
             .iter()
             .filter_map(|c| measured.get(c.old_path.as_ref()?).copied())
             .collect();
-        // Work that does not need the contexts runs beside their reading, on its own
-        // connection or process: the base sources (git) and the changed files' coverage rows.
+        // The base sources (git) and the changed files' coverage rows are read side by side;
+        // the rows by two workers, one on a connection of its own, taking files in turn.
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let read_rows = |db: &CoverageDb| -> Result<BTreeMap<i64, FileRows>> {
+            let mut out = BTreeMap::new();
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(&id) = changed_ids.get(i) else {
+                    return Ok(out);
+                };
+                out.insert(id, db.line_blobs(id)?);
+            }
+        };
+        let read_rows = &read_rows;
         std::thread::scope(|scope| {
             let (root, base) = (req.repo_root, req.base.as_deref());
             let old_sources = scope.spawn(move || match base {
                 Some(base) => crate::git::read_blobs(root, base, &old_paths),
                 None => Ok(BTreeMap::new()),
             });
-            let second = match changed_ids.is_empty() {
-                true => None,
-                false => Some(req.db.reopen()?),
+            let second = match changed_ids.len() > 1 {
+                true => Some(req.db.reopen()?),
+                false => None,
             };
-            let rows = scope.spawn(move || -> Result<BTreeMap<i64, FileRows>> {
-                let Some(db) = second else {
-                    return Ok(BTreeMap::new());
-                };
-                changed_ids
-                    .into_iter()
-                    .map(|id| Ok((id, db.line_blobs(id)?)))
-                    .collect()
+            let helper = scope.spawn(move || match second {
+                Some(db) => read_rows(&db),
+                None => Ok(BTreeMap::new()),
             });
-            let contexts = match contexts {
-                Some(contexts) => contexts,
-                None => TestContexts::read(req.db)?,
+            let scan = match scan {
+                Some(scan) => scan,
+                None => SuiteScan::read_with_history(req.db, req.collected.as_deref())?,
             };
-            let mut engine = Self::from_data_file(req, contexts, path_map, measured, tracked)?;
+            let mut engine = Self::from_data_file(req, scan, path_map, measured, tracked)?;
+            engine.rows = read_rows(req.db)?;
             let joined = |what: &str| crate::Error::Other(format!("{what} failed"));
+            engine.rows.extend(
+                helper
+                    .join()
+                    .map_err(|_| joined("reading coverage rows"))??,
+            );
             engine.old_sources = old_sources
                 .join()
                 .map_err(|_| joined("reading the base sources"))??;
-            engine.rows = rows.join().map_err(|_| joined("reading coverage rows"))??;
             Ok(engine)
         })
     }
 
-    /// Everything the data file's contexts tell.
+    /// Everything the pass over the contexts and the history tells.
     fn from_data_file(
         req: &'a Request<'a>,
-        contexts: TestContexts,
+        scan: SuiteScan,
         path_map: PathMap,
         measured: BTreeMap<String, i64>,
         tracked: BTreeSet<String>,
@@ -400,96 +385,47 @@ impl<'a> Engine<'a> {
             ));
         }
 
-        let rootdir = match &config.paths.rootdir {
+        let function_rootdir = match &config.paths.rootdir {
             Some(dir) if !dir.trim_matches('/').is_empty() => {
                 format!("{}/", dir.trim_matches('/'))
             }
             _ => String::new(),
         };
-        let mut contexts = contexts;
-        let global_context = contexts.global_context;
+        let mut scan = scan;
         let mut unresolved_functions = 0usize;
-        for (id, dotted) in std::mem::take(&mut contexts.functions) {
-            let resolved = function_context_to_node_id(&dotted, |p| {
-                tracked.contains(&format!("{rootdir}{p}"))
-            });
-            match resolved {
-                Some(node_id) => contexts.push(id, &node_id),
-                None => unresolved_functions += 1,
-            }
+        for (id, dotted) in std::mem::take(&mut scan.functions) {
+            let Some(node_id) = resolve_function(&dotted, &function_rootdir, &tracked) else {
+                unresolved_functions += 1;
+                continue;
+            };
+            scan.census.add(&node_id, true);
+            scan.representative.push(id);
+            scan.number(id, scan.representative.len() as u32 - 1);
         }
-        let TestContexts {
-            mut run_names,
-            context_runs,
+        let SuiteScan {
+            census,
+            by_context,
+            representative,
+            global_context,
+            contexts,
             ..
-        } = contexts;
+        } = scan;
         if unresolved_functions > 0 {
             out.warnings.push(format!(
                 "{unresolved_functions} `test_function` context(s) name no test file of the repository; their tests cannot be selected by coverage"
             ));
         }
+        let (suite, unseen_collected) = census.finish();
         let rootdir = if config.paths.rootdir.is_some() {
-            rootdir
+            function_rootdir.clone()
         } else {
-            let mut files: Vec<&str> = run_names.iter().map(|id| test_file_of(id)).collect();
-            files.dedup();
-            infer_rootdir(files.into_iter(), &tracked)
+            infer_rootdir(suite.measured_files(), &tracked)
         };
-        // Tests are numbered in name order: runs sorted by name, equal names merged.
-        let mut order: Vec<u32> = (0..run_names.len() as u32).collect();
-        order.sort_unstable_by(|&a, &b| run_names[a as usize].cmp(&run_names[b as usize]));
-        let mut test_of_run = vec![0u32; run_names.len()];
-        let mut names: Vec<String> = Vec::with_capacity(run_names.len());
-        for run in order {
-            let name = std::mem::take(&mut run_names[run as usize]);
-            if names.last() != Some(&name) {
-                names.push(name);
-            }
-            test_of_run[run as usize] = names.len() as u32 - 1;
-        }
-        let max_id = context_runs
-            .iter()
-            .map(|(id, _)| *id)
-            .max()
-            .unwrap_or(0)
-            .max(0) as usize;
-        let mut by_context: Vec<u32> = vec![u32::MAX; max_id + 1];
-        for (context_id, run) in context_runs {
-            if context_id >= 0 {
-                by_context[context_id as usize] = test_of_run[run as usize];
-            }
-        }
-        // Every known test: the sorted names plus the few that history or the collected list
-        // add, so the set is built in bulk from sorted input.
-        let mut extra: Vec<&String> = req
-            .history_tests
-            .iter()
-            .chain(req.collected.iter().flatten())
-            .filter(|id| names.binary_search(id).is_err())
+        let test_files: BTreeSet<String> = suite
+            .files()
+            .map(|file| format!("{rootdir}{file}"))
             .collect();
-        extra.sort_unstable();
-        extra.dedup();
-        let mut known: Vec<String> = Vec::with_capacity(names.len() + extra.len());
-        let (mut i, mut j) = (0, 0);
-        while i < names.len() || j < extra.len() {
-            if j == extra.len() || (i < names.len() && names[i] < *extra[j]) {
-                known.push(names[i].clone());
-                i += 1;
-            } else {
-                known.push(extra[j].clone());
-                j += 1;
-            }
-        }
-        out.known_tests = known.into_iter().collect();
-        let mut test_files: BTreeSet<String> = BTreeSet::new();
-        let mut previous = "";
-        for id in &out.known_tests {
-            let file = test_file_of(id);
-            if file != previous {
-                test_files.insert(format!("{rootdir}{file}"));
-                previous = file;
-            }
-        }
+        out.suite = suite;
         out.rootdir = rootdir;
         Ok(Engine {
             old_sources: BTreeMap::new(),
@@ -497,9 +433,11 @@ impl<'a> Engine<'a> {
             req,
             patterns,
             tests: TestIndex {
-                names,
                 by_context,
+                representative,
                 global_context,
+                contexts,
+                function_rootdir,
             },
             measured,
             test_dirs: test_files
@@ -509,8 +447,58 @@ impl<'a> Engine<'a> {
             test_files,
             tracked,
             graph: None,
+            unseen_collected,
+            hits: BTreeMap::new(),
             out,
         })
+    }
+
+    /// The names of the given tests, in order, read from the data file: a lookup each, in
+    /// context order, for a few; one pass over the context table for many.
+    fn test_names(&self, tests: &BTreeSet<usize>) -> Result<Vec<String>> {
+        let wanted: BTreeSet<i64> = tests
+            .iter()
+            .map(|&t| self.tests.representative[t])
+            .collect();
+        let mut named: Vec<(i64, String)> = Vec::with_capacity(wanted.len());
+        if wanted.len() * 8 < self.tests.contexts {
+            for record in self.req.db.context_names(&wanted)? {
+                named.push((record.id, record.name));
+            }
+        } else if !wanted.is_empty() {
+            self.req.db.for_each_context(|id, name| {
+                if wanted.contains(&id) {
+                    named.push((id, name.to_string()));
+                }
+            })?;
+        }
+        let mut names: HashMap<usize, String> = HashMap::with_capacity(named.len());
+        for (context, name) in named {
+            let node_id = match crate::coverage::context::test_context(&name) {
+                Some((node_id, _)) => Some(node_id.to_string()),
+                None => match parse_context(&name) {
+                    ContextKind::Function { dotted } => {
+                        resolve_function(&dotted, &self.tests.function_rootdir, &self.tracked)
+                    }
+                    _ => None,
+                },
+            };
+            if let (Some(node_id), Some(number)) = (node_id, self.context_test(context)) {
+                names.insert(number, node_id);
+            }
+        }
+        tests
+            .iter()
+            .map(|t| {
+                names.remove(t).ok_or_else(|| {
+                    crate::Error::Other(format!(
+                        "{}: context {} changed while it was read",
+                        self.req.db.path().display(),
+                        self.tests.representative[*t]
+                    ))
+                })
+            })
+            .collect()
     }
 
     /// A repository path as pytest takes it (relative to the rootdir).
@@ -951,18 +939,16 @@ impl<'a> Engine<'a> {
     }
 
     fn select_rows(&mut self, rows: &FileRows, mask: Option<&[u8]>, reason: &Reason) {
-        let mut hits: BTreeSet<usize> = BTreeSet::new();
+        let mut previous = None;
         for (context, blob) in rows.iter() {
             let Some(test) = self.context_test(context) else {
                 continue;
             };
-            if mask.is_none_or(|m| numbits::any_intersection(blob, m)) {
-                hits.insert(test);
+            // A test's phases are usually consecutive rows: one insertion is enough.
+            if previous != Some(test) && mask.is_none_or(|m| numbits::any_intersection(blob, m)) {
+                self.hits.entry(test).or_default().insert(reason.clone());
+                previous = Some(test);
             }
-        }
-        for test in hits {
-            let id = self.tests.names[test].clone();
-            self.add(id, reason.clone());
         }
     }
 
@@ -1028,20 +1014,24 @@ impl<'a> Engine<'a> {
             .map(|bytes| String::from_utf8_lossy(bytes).into_owned())
     }
 
-    fn finish(&mut self) {
-        if let Some(collected) = self.req.collected.clone() {
-            let seen: BTreeSet<String> = self
-                .tests
-                .names
-                .iter()
-                .chain(&self.req.history_tests)
-                .cloned()
-                .collect();
-            for id in collected.into_iter().filter(|id| !seen.contains(id)) {
-                self.add(id, Reason::new(Rule::NewTest));
-            }
+    fn finish(&mut self) -> Result<()> {
+        let hits = std::mem::take(&mut self.hits);
+        let numbers: BTreeSet<usize> = hits.keys().copied().collect();
+        for (name, (_, reasons)) in self.test_names(&numbers)?.into_iter().zip(hits) {
+            self.out.selected.entry(name).or_default().extend(reasons);
         }
-        if !self.patterns.always_run.is_empty() {
+        for id in std::mem::take(&mut self.unseen_collected) {
+            self.add(id, Reason::new(Rule::NewTest));
+        }
+        let always_run = !self.patterns.always_run.is_empty();
+        if self.out.run_all || self.req.list_known || always_run {
+            let (rootdir, tracked) = (&self.tests.function_rootdir, &self.tracked);
+            self.out.known_tests =
+                suite::list_known(self.req.db, self.req.collected.as_deref(), |dotted| {
+                    resolve_function(dotted, rootdir, tracked)
+                })?;
+        }
+        if always_run {
             let always: Vec<String> = self
                 .out
                 .known_tests
@@ -1058,7 +1048,14 @@ impl<'a> Engine<'a> {
                 self.add(id, Reason::new(Rule::FailedLastRun));
             }
         }
+        Ok(())
     }
+}
+
+/// The node id of a `test_function` context (`tests.test_a.test_x`), when a test file of the
+/// repository holds it.
+fn resolve_function(dotted: &str, rootdir: &str, tracked: &BTreeSet<String>) -> Option<String> {
+    function_context_to_node_id(dotted, |p| tracked.contains(&format!("{rootdir}{p}")))
 }
 
 /// The repository's files and the data file's paths mapped onto them.

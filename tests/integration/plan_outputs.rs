@@ -444,3 +444,32 @@ fn configured_setup_costs_are_charged_once_per_shard() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("packing.setup pattern `[`"), "{stderr}");
 }
+
+#[test]
+fn test_function_contexts_select_the_same_functions_as_pytest_cov_contexts() {
+    // coverage.py's own `dynamic_context = test_function` names `module.Qualname`, one context
+    // for all parametrizations: the same change selects the same test functions.
+    let tmp = repo_with_change();
+    let dir = tmp.path();
+    // Outside the checkout: an untracked data file would be a change to the project.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let function_db = elsewhere.path().join("function.coverage");
+    std::fs::copy(fixtures().join("data/function.coverage"), &function_db).unwrap();
+    let select = |db: &str| -> Vec<String> {
+        let out = run_ok(
+            covshard()
+                .current_dir(dir)
+                .args(["select", "--db", db, "--base", "HEAD", "--format", "lines"]),
+        );
+        out.lines().map(str::to_string).collect()
+    };
+    let by_pytest_cov = select(".coverage");
+    let by_function = select(function_db.to_str().unwrap());
+    let mut functions: Vec<String> = by_pytest_cov
+        .iter()
+        .map(|id| id.split('[').next().unwrap().to_string())
+        .collect();
+    functions.dedup();
+    assert!(by_pytest_cov.len() > functions.len(), "{by_pytest_cov:?}");
+    assert_eq!(by_function, functions);
+}

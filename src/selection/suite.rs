@@ -1,0 +1,363 @@
+//! The suite covshard knows of: every test that the contexts, the durations history or the
+//! collected list names. Selection counts it in one streaming pass and keeps no names, so a
+//! small change costs memory for what the change reaches, not for the suite (issue 3); the
+//! names are listed only when an output needs every one of them (run-all, `plan`, `explain`).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::hash::{BuildHasherDefault, DefaultHasher, Hash, Hasher};
+
+use crate::coverage::context::test_context;
+use crate::coverage::{ContextKind, CoverageDb, parse_context};
+use crate::error::Result;
+
+use super::test_file_of;
+
+/// How many known tests each test file holds, and in all.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SuiteCounts {
+    /// Test file, as node ids spell it (rootdir-relative) -> its tally.
+    files: BTreeMap<String, FileTally>,
+    total: usize,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct FileTally {
+    tests: usize,
+    /// Named by a context (not only by the history or the collected list): the rootdir is
+    /// inferred from these.
+    measured: bool,
+}
+
+impl SuiteCounts {
+    pub fn from_names<'a>(names: impl IntoIterator<Item = &'a String>) -> Self {
+        let mut census = Census::new(None);
+        for name in names {
+            census.add(name, false);
+        }
+        census.finish().0
+    }
+
+    pub fn total(&self) -> usize {
+        self.total
+    }
+
+    /// The known tests under a path id: a file, a directory (with or without a trailing `/`),
+    /// or `"."` and `""` for all.
+    pub fn count_under(&self, path: &str) -> usize {
+        let dir = path.trim_end_matches('/');
+        if path == "." || dir.is_empty() {
+            return self.total;
+        }
+        let in_file = self.files.get(dir).map_or(0, |t| t.tests);
+        let prefix = format!("{dir}/");
+        let below: usize = self
+            .files
+            .range(prefix.clone()..)
+            .take_while(|(file, _)| file.starts_with(&prefix))
+            .map(|(_, t)| t.tests)
+            .sum();
+        in_file + below
+    }
+
+    /// Every file that holds a known test, sorted.
+    pub fn files(&self) -> impl Iterator<Item = &str> {
+        self.files.keys().map(String::as_str)
+    }
+
+    /// The files that a context names a test of.
+    pub fn measured_files(&self) -> impl Iterator<Item = &str> {
+        self.files
+            .iter()
+            .filter(|(_, t)| t.measured)
+            .map(|(f, _)| f.as_str())
+    }
+}
+
+/// Counts distinct tests as they stream past, keeping a 64-bit hash of each instead of its
+/// name (a collision could only make a count one short: selection never relies on these
+/// hashes), and notes which ids of the collected list were seen, by exact comparison.
+pub struct Census {
+    /// Test hash -> the number of its file. A fixed hasher, not a randomly keyed one: the same
+    /// inputs give the same counts.
+    seen: HashMap<u64, u32, BuildHasherDefault<DefaultHasher>>,
+    /// Test file -> its tally, by the file's number.
+    files: Vec<(String, FileTally)>,
+    file_ids: HashMap<String, u32, BuildHasherDefault<DefaultHasher>>,
+    /// The last file looked up: tests stream past file by file.
+    last_file: Option<u32>,
+    /// The collected list (sorted, without duplicates) and which of its ids were seen.
+    collected: Vec<String>,
+    collected_seen: Vec<bool>,
+}
+
+impl Census {
+    pub fn new(collected: Option<&[String]>) -> Self {
+        let mut collected: Vec<String> = collected.map(<[String]>::to_vec).unwrap_or_default();
+        collected.sort_unstable();
+        collected.dedup();
+        Census {
+            seen: HashMap::default(),
+            files: Vec::new(),
+            file_ids: HashMap::default(),
+            last_file: None,
+            collected_seen: vec![false; collected.len()],
+            collected,
+        }
+    }
+
+    /// Count a node id; `measured`: a context names it.
+    pub fn add(&mut self, node_id: &str, measured: bool) {
+        if let Ok(i) = self.collected.binary_search_by(|c| c.as_str().cmp(node_id)) {
+            self.collected_seen[i] = true;
+        }
+        let hash = hash64(node_id);
+        let file = match self.seen.get(&hash) {
+            Some(_) if !measured => return,
+            Some(&file) => file,
+            None => {
+                let file = self.file_id(test_file_of(node_id));
+                self.seen.insert(hash, file);
+                self.files[file as usize].1.tests += 1;
+                file
+            }
+        };
+        self.files[file as usize].1.measured |= measured;
+    }
+
+    fn file_id(&mut self, file: &str) -> u32 {
+        if let Some(last) = self.last_file
+            && self.files[last as usize].0 == file
+        {
+            return last;
+        }
+        let id = match self.file_ids.get(file) {
+            Some(&id) => id,
+            None => {
+                let id = self.files.len() as u32;
+                self.files.push((file.to_string(), FileTally::default()));
+                self.file_ids.insert(file.to_string(), id);
+                id
+            }
+        };
+        self.last_file = Some(id);
+        id
+    }
+
+    /// Take in the tests another census counted (the history's, read beside the contexts).
+    pub fn merge(&mut self, other: Census) {
+        let mut files: Vec<Option<u32>> = vec![None; other.files.len()];
+        for (hash, theirs) in other.seen {
+            if self.seen.contains_key(&hash) {
+                continue;
+            }
+            let file = match files[theirs as usize] {
+                Some(file) => file,
+                None => {
+                    let file = self.file_id(&other.files[theirs as usize].0);
+                    files[theirs as usize] = Some(file);
+                    file
+                }
+            };
+            self.seen.insert(hash, file);
+            self.files[file as usize].1.tests += 1;
+        }
+        for (mine, theirs) in self.collected_seen.iter_mut().zip(other.collected_seen) {
+            *mine |= theirs;
+        }
+    }
+
+    /// Count the collected list itself, and return the counts and the collected ids that no
+    /// context and no history sample names (tests new since the base).
+    pub fn finish(mut self) -> (SuiteCounts, Vec<String>) {
+        let collected = std::mem::take(&mut self.collected);
+        let seen = std::mem::take(&mut self.collected_seen);
+        let mut unseen = Vec::new();
+        for (id, seen) in collected.into_iter().zip(seen) {
+            self.add(&id, false);
+            if !seen {
+                unseen.push(id);
+            }
+        }
+        let counts = SuiteCounts {
+            total: self.seen.len(),
+            files: self.files.into_iter().collect(),
+        };
+        (counts, unseen)
+    }
+}
+
+fn hash64(text: &str) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    text.hash(&mut hasher);
+    hasher.finish()
+}
+
+/// What one pass over the context table (and the history's test list) tells selection.
+///
+/// Tests are numbered by runs of consecutive contexts that name one test (its setup, run
+/// and teardown), exactly, by comparing names; a test whose contexts are not consecutive gets
+/// two numbers, which name it twice, harmlessly.
+pub struct SuiteScan {
+    pub census: Census,
+    /// Context id -> the number of the test it names (`u32::MAX`: none, or not yet known for
+    /// `test_function` contexts).
+    pub by_context: Vec<u32>,
+    /// Test number -> one of its contexts, to read its name by once it is selected.
+    pub representative: Vec<i64>,
+    /// The empty context: code run outside any test.
+    pub global_context: Option<i64>,
+    /// `test_function` contexts (`tests.test_a.test_x`), resolved once the repository's files
+    /// are known.
+    pub functions: Vec<(i64, String)>,
+    /// How many contexts the table holds.
+    pub contexts: usize,
+}
+
+impl SuiteScan {
+    /// Read the contexts of `db`, noting which of `collected` they name.
+    pub fn read(db: &CoverageDb, collected: Option<&[String]>) -> Result<Self> {
+        let mut out = SuiteScan {
+            census: Census::new(collected),
+            by_context: Vec::new(),
+            representative: Vec::new(),
+            global_context: None,
+            functions: Vec::new(),
+            contexts: 0,
+        };
+        let mut previous = String::new();
+        db.for_each_context(|id, name| {
+            out.contexts += 1;
+            if let Some((node_id, _)) = test_context(name) {
+                if node_id != previous || out.representative.is_empty() {
+                    out.census.add(node_id, true);
+                    out.representative.push(id);
+                    previous.clear();
+                    previous.push_str(node_id);
+                }
+                let number = out.representative.len() as u32 - 1;
+                out.number(id, number);
+                return;
+            }
+            match parse_context(name) {
+                ContextKind::Global => out.global_context = Some(id),
+                ContextKind::Function { dotted } => out.functions.push((id, dotted)),
+                ContextKind::Test { .. } | ContextKind::Other(_) => {}
+            }
+        })?;
+        Ok(out)
+    }
+
+    /// Give a context (of a test, or of a `test_function` resolved later) a test number.
+    pub fn number(&mut self, context: i64, number: u32) {
+        let Ok(slot) = usize::try_from(context) else {
+            return;
+        };
+        if self.by_context.len() <= slot {
+            self.by_context.resize(slot + 1, u32::MAX);
+        }
+        self.by_context[slot] = number;
+    }
+
+    /// The contexts' pass and the history's tests of one data file, one after the other.
+    pub fn read_with_history(db: &CoverageDb, collected: Option<&[String]>) -> Result<Self> {
+        let mut scan = Self::read(db, collected)?;
+        scan.census
+            .merge(history_census(db.connection(), collected)?);
+        Ok(scan)
+    }
+}
+
+/// The history's tests, counted on the caller's connection (beside the contexts' pass).
+pub fn history_census(conn: &rusqlite::Connection, collected: Option<&[String]>) -> Result<Census> {
+    let mut census = Census::new(collected);
+    crate::history::for_each_known_test(conn, |id| census.add(id, false))?;
+    Ok(census)
+}
+
+/// Every known test, listed: the contexts' node ids (`test_function` contexts through
+/// `resolve_function`), the history's tests and the collected list.
+pub fn list_known(
+    db: &CoverageDb,
+    collected: Option<&[String]>,
+    resolve_function: impl Fn(&str) -> Option<String>,
+) -> Result<BTreeSet<String>> {
+    let mut names: BTreeSet<String> = BTreeSet::new();
+    db.for_each_context(|_, name| {
+        if let Some((node_id, _)) = test_context(name) {
+            if !names.contains(node_id) {
+                names.insert(node_id.to_string());
+            }
+        } else if let ContextKind::Function { dotted } = parse_context(name)
+            && let Some(node_id) = resolve_function(&dotted)
+        {
+            names.insert(node_id);
+        }
+    })?;
+    crate::history::for_each_known_test(db.connection(), |id| {
+        if !names.contains(id) {
+            names.insert(id.to_string());
+        }
+    })?;
+    names.extend(collected.into_iter().flatten().cloned());
+    Ok(names)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn counts(ids: &[&str]) -> SuiteCounts {
+        let names: Vec<String> = ids.iter().map(|s| s.to_string()).collect();
+        SuiteCounts::from_names(&names)
+    }
+
+    #[test]
+    fn counts_under_files_and_directories() {
+        let c = counts(&[
+            "tests/a/test_x.py::test_1",
+            "tests/a/test_x.py::test_2",
+            "tests/a/test_x.py::test_2",
+            "tests/a/test_y.py::T::test_1",
+            "tests/ab/test_z.py::test_1",
+            "test_root.py::test_1",
+        ]);
+        assert_eq!(c.total(), 5);
+        assert_eq!(c.count_under("tests/a/test_x.py"), 2);
+        assert_eq!(c.count_under("tests/a"), 3);
+        assert_eq!(c.count_under("tests/a/"), 3);
+        assert_eq!(c.count_under("tests"), 4);
+        assert_eq!(c.count_under("."), 5);
+        assert_eq!(c.count_under(""), 5);
+        assert_eq!(c.count_under("tests/b"), 0);
+        assert_eq!(
+            c.files().collect::<Vec<_>>(),
+            [
+                "test_root.py",
+                "tests/a/test_x.py",
+                "tests/a/test_y.py",
+                "tests/ab/test_z.py"
+            ]
+        );
+    }
+
+    #[test]
+    fn census_finds_the_collected_ids_nobody_named() {
+        let collected: Vec<String> = ["t.py::new", "t.py::old", "t.py::from_history"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let mut census = Census::new(Some(&collected));
+        census.add("t.py::old", true);
+        census.add("t.py::gone", true);
+        census.add("t.py::old", true);
+        let mut history = Census::new(Some(&collected));
+        history.add("t.py::from_history", false);
+        history.add("u.py::from_history", false);
+        census.merge(history);
+        let (counts, unseen) = census.finish();
+        assert_eq!(unseen, ["t.py::new"]);
+        assert_eq!(counts.count_under("u.py"), 1);
+        assert_eq!(counts.total(), 5);
+        assert_eq!(counts.measured_files().collect::<Vec<_>>(), ["t.py"]);
+    }
+}
