@@ -142,7 +142,11 @@ pub fn prepare(
         if db_exists {
             let db = crate::coverage::CoverageDb::open(&selection_args.db)?;
             known.extend(db.test_ids()?);
-            known.extend(crate::history::known_tests(db.connection())?);
+            crate::history::for_each_known_test(db.connection(), |id| {
+                if !known.contains(id) {
+                    known.insert(id.to_string());
+                }
+            })?;
             base = crate::history::recorded_commit(db.connection())?;
         }
         if let Some(path) = &pack.durations {

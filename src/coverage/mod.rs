@@ -305,11 +305,14 @@ impl CoverageDb {
     /// The pytest node ids named by the test contexts (all phases merged), sorted.
     pub fn test_ids(&self) -> Result<BTreeSet<String>> {
         let mut ids = BTreeSet::new();
-        for record in self.contexts()? {
-            if let ContextKind::Test { node_id, .. } = parse_context(&record.name) {
-                ids.insert(node_id);
+        // Borrowed names: a test's phases allocate its id once.
+        self.for_each_context(|_, name| {
+            if let Some((node_id, _)) = context::test_context(name)
+                && !ids.contains(node_id)
+            {
+                ids.insert(node_id.to_string());
             }
-        }
+        })?;
         Ok(ids)
     }
 

@@ -126,6 +126,9 @@ impl Selection {
             .filter(|id| !id.contains("::"))
             .cloned()
             .collect();
+        if paths.is_empty() {
+            return ids.into_iter().collect();
+        }
         // A node id or a path under another selected path adds nothing for pytest.
         ids.retain(|id| {
             !covering_paths(test_file_of(id))
