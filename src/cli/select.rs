@@ -85,11 +85,11 @@ pub fn resolve(
     let (changes, history, scan) = std::thread::scope(|scope| {
         let changes = scope.spawn(|| changes_since(args, &repo_root, base_rev.as_deref()));
         let collected = collected.as_deref();
-        let scan = scope.spawn(move || selection::SuiteScan::read(&second, collected));
+        let scan = scope.spawn(move || selection::SuiteScan::read(&second, collected, list_known));
         let history = crate::history::last_failed(db.connection()).and_then(|failed| {
             Ok((
                 failed,
-                selection::suite::history_census(db.connection(), collected)?,
+                selection::suite::history_census(db.connection(), collected, list_known)?,
             ))
         });
         let failed = |what: &str| Error::Other(format!("{what} failed"));

@@ -353,7 +353,9 @@ impl<'a> Engine<'a> {
             });
             let scan = match scan {
                 Some(scan) => scan,
-                None => SuiteScan::read_with_history(req.db, req.collected.as_deref())?,
+                None => {
+                    SuiteScan::read_with_history(req.db, req.collected.as_deref(), req.list_known)?
+                }
             };
             let mut engine = Self::from_data_file(req, scan, path_map, measured, tracked)?;
             engine.rows = read_rows(req.db)?;
@@ -418,7 +420,7 @@ impl<'a> Engine<'a> {
                 "{unresolved_functions} `test_function` context(s) name no test file of the repository; their tests cannot be selected by coverage"
             ));
         }
-        let (suite, unseen_collected) = census.finish();
+        let (suite, unseen_collected, names) = census.finish();
         let rootdir = if config.paths.rootdir.is_some() {
             function_rootdir.clone()
         } else {
@@ -429,6 +431,7 @@ impl<'a> Engine<'a> {
             .map(|file| format!("{rootdir}{file}"))
             .collect();
         out.suite = suite;
+        out.known_tests = names.unwrap_or_default();
         out.rootdir = rootdir;
         Ok(Engine {
             old_sources: BTreeMap::new(),
@@ -1027,7 +1030,7 @@ impl<'a> Engine<'a> {
             self.add(id, Reason::new(Rule::NewTest));
         }
         let always_run = !self.patterns.always_run.is_empty();
-        if self.out.run_all || self.req.list_known || always_run {
+        if (self.out.run_all || always_run) && !self.req.list_known {
             let (rootdir, tracked) = (&self.tests.function_rootdir, &self.tracked);
             self.out.known_tests =
                 suite::list_known(self.req.db, self.req.collected.as_deref(), |dotted| {

@@ -30,7 +30,7 @@ struct FileTally {
 
 impl SuiteCounts {
     pub fn from_names<'a>(names: impl IntoIterator<Item = &'a String>) -> Self {
-        let mut census = Census::new(None);
+        let mut census = Census::new(None, false);
         for name in names {
             census.add(name, false);
         }
@@ -88,10 +88,14 @@ pub struct Census {
     /// The collected list (sorted, without duplicates) and which of its ids were seen.
     collected: Vec<String>,
     collected_seen: Vec<bool>,
+    /// Every name, when the caller needs them all (`plan`, `explain`): listed in the same
+    /// pass rather than in a second one.
+    names: Option<BTreeSet<String>>,
 }
 
 impl Census {
-    pub fn new(collected: Option<&[String]>) -> Self {
+    /// `list_names`: keep every name too.
+    pub fn new(collected: Option<&[String]>, list_names: bool) -> Self {
         let mut collected: Vec<String> = collected.map(<[String]>::to_vec).unwrap_or_default();
         collected.sort_unstable();
         collected.dedup();
@@ -102,11 +106,17 @@ impl Census {
             last_file: None,
             collected_seen: vec![false; collected.len()],
             collected,
+            names: list_names.then(BTreeSet::new),
         }
     }
 
     /// Count a node id; `measured`: a context names it.
     pub fn add(&mut self, node_id: &str, measured: bool) {
+        if let Some(names) = &mut self.names
+            && !names.contains(node_id)
+        {
+            names.insert(node_id.to_string());
+        }
         if let Ok(i) = self.collected.binary_search_by(|c| c.as_str().cmp(node_id)) {
             self.collected_seen[i] = true;
         }
@@ -164,11 +174,15 @@ impl Census {
         for (mine, theirs) in self.collected_seen.iter_mut().zip(other.collected_seen) {
             *mine |= theirs;
         }
+        if let (Some(mine), Some(theirs)) = (&mut self.names, other.names) {
+            mine.extend(theirs);
+        }
     }
 
-    /// Count the collected list itself, and return the counts and the collected ids that no
-    /// context and no history sample names (tests new since the base).
-    pub fn finish(mut self) -> (SuiteCounts, Vec<String>) {
+    /// Count the collected list itself, and return the counts, the collected ids that no
+    /// context and no history sample names (tests new since the base), and every name when
+    /// they were kept.
+    pub fn finish(mut self) -> (SuiteCounts, Vec<String>, Option<BTreeSet<String>>) {
         let collected = std::mem::take(&mut self.collected);
         let seen = std::mem::take(&mut self.collected_seen);
         let mut unseen = Vec::new();
@@ -182,7 +196,7 @@ impl Census {
             total: self.seen.len(),
             files: self.files.into_iter().collect(),
         };
-        (counts, unseen)
+        (counts, unseen, self.names)
     }
 }
 
@@ -214,10 +228,11 @@ pub struct SuiteScan {
 }
 
 impl SuiteScan {
-    /// Read the contexts of `db`, noting which of `collected` they name.
-    pub fn read(db: &CoverageDb, collected: Option<&[String]>) -> Result<Self> {
+    /// Read the contexts of `db`, noting which of `collected` they name; `list_names`: keep
+    /// every test's name too.
+    pub fn read(db: &CoverageDb, collected: Option<&[String]>, list_names: bool) -> Result<Self> {
         let mut out = SuiteScan {
-            census: Census::new(collected),
+            census: Census::new(collected, list_names),
             by_context: Vec::new(),
             representative: Vec::new(),
             global_context: None,
@@ -259,17 +274,25 @@ impl SuiteScan {
     }
 
     /// The contexts' pass and the history's tests of one data file, one after the other.
-    pub fn read_with_history(db: &CoverageDb, collected: Option<&[String]>) -> Result<Self> {
-        let mut scan = Self::read(db, collected)?;
-        scan.census
-            .merge(history_census(db.connection(), collected)?);
+    pub fn read_with_history(
+        db: &CoverageDb,
+        collected: Option<&[String]>,
+        list_names: bool,
+    ) -> Result<Self> {
+        let mut scan = Self::read(db, collected, list_names)?;
+        let history = history_census(db.connection(), collected, list_names)?;
+        scan.census.merge(history);
         Ok(scan)
     }
 }
 
 /// The history's tests, counted on the caller's connection (beside the contexts' pass).
-pub fn history_census(conn: &rusqlite::Connection, collected: Option<&[String]>) -> Result<Census> {
-    let mut census = Census::new(collected);
+pub fn history_census(
+    conn: &rusqlite::Connection,
+    collected: Option<&[String]>,
+    list_names: bool,
+) -> Result<Census> {
+    let mut census = Census::new(collected, list_names);
     crate::history::for_each_known_test(conn, |id| census.add(id, false))?;
     Ok(census)
 }
@@ -346,16 +369,26 @@ mod tests {
             .iter()
             .map(|s| s.to_string())
             .collect();
-        let mut census = Census::new(Some(&collected));
+        let mut census = Census::new(Some(&collected), true);
         census.add("t.py::old", true);
         census.add("t.py::gone", true);
         census.add("t.py::old", true);
-        let mut history = Census::new(Some(&collected));
+        let mut history = Census::new(Some(&collected), true);
         history.add("t.py::from_history", false);
         history.add("u.py::from_history", false);
         census.merge(history);
-        let (counts, unseen) = census.finish();
+        let (counts, unseen, names) = census.finish();
         assert_eq!(unseen, ["t.py::new"]);
+        assert_eq!(
+            names.unwrap().into_iter().collect::<Vec<_>>(),
+            [
+                "t.py::from_history",
+                "t.py::gone",
+                "t.py::new",
+                "t.py::old",
+                "u.py::from_history"
+            ]
+        );
         assert_eq!(counts.count_under("u.py"), 1);
         assert_eq!(counts.total(), 5);
         assert_eq!(counts.measured_files().collect::<Vec<_>>(), ["t.py"]);
