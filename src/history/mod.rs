@@ -210,9 +210,15 @@ pub fn for_each_known_test(conn: &Connection, mut f: impl FnMut(&str)) -> Result
         .map_err(store::sql_err(conn))?;
     let mut rows = stmt.query([]).map_err(store::sql_err(conn))?;
     while let Some(row) = rows.next().map_err(store::sql_err(conn))? {
-        // node_id is declared TEXT NOT NULL.
-        let id = row.get_ref(0).map_err(store::sql_err(conn))?;
-        f(id.as_str().unwrap_or(""));
+        let value = row.get_ref(0).map_err(store::sql_err(conn))?;
+        let id = value.as_str().map_err(|_| {
+            store::sql_err(conn)(rusqlite::Error::InvalidColumnType(
+                0,
+                "covshard_test.node_id".into(),
+                value.data_type(),
+            ))
+        })?;
+        f(id);
     }
     Ok(())
 }

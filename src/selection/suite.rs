@@ -74,8 +74,9 @@ impl SuiteCounts {
 }
 
 /// Counts distinct tests as they stream past, keeping a 64-bit hash of each instead of its
-/// name (a collision could only make a count one short: selection never relies on these
-/// hashes), and notes which ids of the collected list were seen, by exact comparison.
+/// name (a collision could only make a count one short: what selection relies on, the test
+/// files and which collected ids were seen, is exact), and notes which ids of the collected
+/// list were seen, by exact comparison.
 pub struct Census {
     /// Test hash -> the number of its file. A fixed hasher, not a randomly keyed one: the same
     /// inputs give the same counts.
@@ -120,18 +121,16 @@ impl Census {
         if let Ok(i) = self.collected.binary_search_by(|c| c.as_str().cmp(node_id)) {
             self.collected_seen[i] = true;
         }
+        // The file is recorded whatever the hash says: selection takes the test files from
+        // here, and only the counts may rest on hashes.
+        let file = self.file_id(test_file_of(node_id));
+        let tally = &mut self.files[file as usize].1;
+        tally.measured |= measured;
         let hash = hash64(node_id);
-        let file = match self.seen.get(&hash) {
-            Some(_) if !measured => return,
-            Some(&file) => file,
-            None => {
-                let file = self.file_id(test_file_of(node_id));
-                self.seen.insert(hash, file);
-                self.files[file as usize].1.tests += 1;
-                file
-            }
-        };
-        self.files[file as usize].1.measured |= measured;
+        if let std::collections::hash_map::Entry::Vacant(entry) = self.seen.entry(hash) {
+            entry.insert(file);
+            tally.tests += 1;
+        }
     }
 
     fn file_id(&mut self, file: &str) -> u32 {
@@ -155,21 +154,17 @@ impl Census {
 
     /// Take in the tests another census counted (the history's, read beside the contexts).
     pub fn merge(&mut self, other: Census) {
-        let mut files: Vec<Option<u32>> = vec![None; other.files.len()];
+        let files: Vec<u32> = other
+            .files
+            .iter()
+            .map(|(name, _)| self.file_id(name))
+            .collect();
         for (hash, theirs) in other.seen {
-            if self.seen.contains_key(&hash) {
-                continue;
+            if let std::collections::hash_map::Entry::Vacant(entry) = self.seen.entry(hash) {
+                let file = files[theirs as usize];
+                entry.insert(file);
+                self.files[file as usize].1.tests += 1;
             }
-            let file = match files[theirs as usize] {
-                Some(file) => file,
-                None => {
-                    let file = self.file_id(&other.files[theirs as usize].0);
-                    files[theirs as usize] = Some(file);
-                    file
-                }
-            };
-            self.seen.insert(hash, file);
-            self.files[file as usize].1.tests += 1;
         }
         for (mine, theirs) in self.collected_seen.iter_mut().zip(other.collected_seen) {
             *mine |= theirs;
