@@ -161,7 +161,27 @@ pub fn prepare(
         } else {
             Reason::new(Rule::NoCoverageData)
         };
-        (Selection::whole_suite(known, reason), false, base)
+        let mut selection = Selection::whole_suite(known, reason);
+        // The data file's and the history's tests may be gone since: with the collected
+        // list, settle those that pytest would refuse.
+        if let Some(collected) = &collected {
+            let rootdir = config.paths.rootdir.as_deref().unwrap_or("");
+            let root = repo_root.clone().unwrap_or_else(|| cwd.clone());
+            let collected: Vec<String> = collected.iter().cloned().collect();
+            let present = crate::selection::gone::Present {
+                roots: vec![
+                    crate::selection::gone::id_root(&root, rootdir.trim_matches('/')),
+                    cwd.clone(),
+                ],
+                gone_files: BTreeSet::new(),
+                collected: Some(&collected),
+            };
+            crate::selection::gone::settle(&mut selection, &present);
+            for warning in &selection.warnings {
+                ui.warn(warning);
+            }
+        }
+        (selection, false, base)
     } else {
         let mut own: Vec<&Path> = outputs.to_vec();
         if let Some(d) = &pack.durations {

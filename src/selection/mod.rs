@@ -26,6 +26,7 @@
 //! plugins) is only caught by the unmeasured-file rule; state shared between tests through
 //! globals is not modelled.
 
+pub mod gone;
 pub mod reason;
 pub mod suite;
 
@@ -1054,6 +1055,32 @@ impl<'a> Engine<'a> {
                 self.add(id, Reason::new(Rule::FailedLastRun));
             }
         }
+        let removed = self
+            .req
+            .changes
+            .iter()
+            .filter(|c| matches!(c.kind(), ChangeKind::Deleted | ChangeKind::Renamed))
+            .filter_map(|c| c.old_path.as_deref());
+        let sorted: Vec<String>;
+        let collected: Option<&[String]> = match &self.req.collected {
+            Some(ids) if ids.is_sorted() => Some(ids),
+            Some(ids) => {
+                sorted = ids
+                    .iter()
+                    .cloned()
+                    .collect::<BTreeSet<_>>()
+                    .into_iter()
+                    .collect();
+                Some(&sorted)
+            }
+            None => None,
+        };
+        let present = gone::Present {
+            roots: vec![gone::id_root(self.req.repo_root, &self.out.rootdir)],
+            gone_files: gone::gone_files(removed, &self.out.rootdir),
+            collected,
+        };
+        gone::settle(&mut self.out, &present);
         Ok(())
     }
 }

@@ -473,3 +473,113 @@ fn test_function_contexts_select_the_same_functions_as_pytest_cov_contexts() {
     assert!(by_pytest_cov.len() > functions.len(), "{by_pytest_cov:?}");
     assert_eq!(by_function, functions);
 }
+
+/// `select --format lines` in the repository, with extra arguments.
+fn select_lines(dir: &Path, extra: &[&str]) -> Vec<String> {
+    let out = run_ok(
+        covshard()
+            .current_dir(dir)
+            .args(["select", "--db", ".coverage", "--format", "lines"])
+            .args(extra),
+    );
+    out.lines().map(str::to_string).collect()
+}
+
+#[test]
+fn tests_of_a_renamed_test_file_are_not_listed_by_their_old_ids() {
+    // pytest refuses a node id whose file is gone (exit code 4, nothing runs): the tests that
+    // ran the changed code are in the renamed file, which runs by its new path instead.
+    let tmp = repo_with_change();
+    let dir = tmp.path();
+    git(
+        dir,
+        &[
+            "mv",
+            "tests/checkout/test_checkout.py",
+            "tests/checkout/test_checkout_moved.py",
+        ],
+    );
+    let ids = select_lines(dir, &[]);
+    assert!(
+        ids.iter()
+            .all(|id| !id.starts_with("tests/checkout/test_checkout.py")),
+        "{ids:?}"
+    );
+    assert!(ids.contains(&"tests/checkout/test_checkout_moved.py".to_string()));
+    // Under run-all too (an unmeasured file changed): every known test is listed, but not
+    // those of the file that is gone.
+    std::fs::write(dir.join("notes.txt"), "unmeasured\n").unwrap();
+    let all = select_lines(dir, &[]);
+    assert!(all.len() > 40, "{all:?}");
+    assert!(
+        all.iter()
+            .all(|id| !id.starts_with("tests/checkout/test_checkout.py")),
+        "{all:?}"
+    );
+}
+
+#[test]
+fn a_selected_test_missing_from_the_collected_list_runs_as_its_whole_file() {
+    // The base's `test_total` was renamed in its file: the collected list (the head's tests)
+    // no longer names it, so the file runs whole rather than hand pytest an id it refuses.
+    let tmp = repo_with_change();
+    let dir = tmp.path();
+    let before = select_lines(dir, &[]);
+    assert!(before.contains(&"tests/checkout/test_checkout.py::test_total".to_string()));
+    let collected: Vec<String> = before
+        .iter()
+        .map(|id| id.replace("::test_total", "::test_total_renamed"))
+        .collect();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let list = elsewhere.path().join("collected.txt");
+    std::fs::write(&list, collected.join("\n") + "\n").unwrap();
+    let after = select_lines(dir, &["--collected", list.to_str().unwrap()]);
+    assert_eq!(after, ["tests/checkout/test_checkout.py"]);
+}
+
+#[test]
+fn plan_all_leaves_out_tests_whose_file_is_gone() {
+    let tmp = repo_with_change();
+    let dir = tmp.path();
+    git(dir, &["rm", "-q", "tests/test_validation.py"]);
+    let elsewhere = tempfile::tempdir().unwrap();
+    let list = elsewhere.path().join("collected.txt");
+    std::fs::write(
+        &list,
+        "tests/test_constants.py::test_version\ntests/test_rates.py::test_convert_defaults_to_base_currency\n",
+    )
+    .unwrap();
+    plan(
+        dir,
+        &[
+            "--all",
+            "--shards",
+            "2",
+            "--collected",
+            list.to_str().unwrap(),
+        ],
+    );
+    let mut listed = Vec::new();
+    for shard in ["1", "2"] {
+        let out = run_ok(covshard().current_dir(dir).args([
+            "tests",
+            "--plan",
+            "plan.json",
+            "--shard",
+            shard,
+        ]));
+        listed.extend(out.lines().map(str::to_string));
+    }
+    assert!(
+        listed.iter().all(|id| !id.contains("test_validation")),
+        "{listed:?}"
+    );
+    // A file the list does not name at all runs whole (it may have failed to collect); in a
+    // file it names, its listed tests run.
+    assert!(
+        listed.contains(&"tests/test_models.py".to_string()),
+        "{listed:?}"
+    );
+    assert!(listed.contains(&"tests/test_constants.py::test_version".to_string()));
+    assert!(!listed.contains(&"tests/test_constants.py".to_string()));
+}

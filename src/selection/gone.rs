@@ -1,0 +1,181 @@
+//! Test ids that pytest would refuse. The coverage contexts and the durations history name the
+//! tests of the base; the change may have deleted or renamed a test file, or a test in a file.
+//! Handed a node id that no longer exists, pytest stops with "not found" (exit code 4) and the
+//! whole shard runs nothing, so such ids are settled before they reach a list:
+//! - a test whose file the change deletes or renames is dropped: it cannot fail any more, and
+//!   the renamed file is selected by its new path;
+//! - with the collected list (`--collected`), a node id that it does not hold runs as its whole
+//!   file when the file is still there (a test renamed in it, or a file that failed to collect,
+//!   whose error must show), and is dropped when the file is gone.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use super::{Reason, Selection, test_file_of};
+
+/// What becomes of one node id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fate {
+    Keep,
+    Drop,
+    /// Run its whole file (the rootdir-relative path) instead.
+    WholeFile(String),
+}
+
+/// Where the tests live now.
+pub struct Present<'a> {
+    /// The directories node ids may be relative to (the repository root joined with the
+    /// rootdir; where pytest runs).
+    pub roots: Vec<PathBuf>,
+    /// Test files (rootdir-relative) that the change deletes or renames.
+    pub gone_files: BTreeSet<String>,
+    /// The collected list, sorted.
+    pub collected: Option<&'a [String]>,
+}
+
+impl Present<'_> {
+    pub fn fate(&self, id: &str) -> Fate {
+        if !id.contains("::") {
+            return Fate::Keep;
+        }
+        let file = test_file_of(id);
+        if self.gone_files.contains(file) {
+            return Fate::Drop;
+        }
+        match self.collected {
+            Some(collected) if !holds(collected, id) => {
+                if self.roots.iter().any(|root| root.join(file).is_file()) {
+                    Fate::WholeFile(file.to_string())
+                } else {
+                    Fate::Drop
+                }
+            }
+            _ => Fate::Keep,
+        }
+    }
+}
+
+/// Whether the sorted collected list holds the id itself, or tests it stands for: a function
+/// without its parameters (`test_f` for `test_f[1]`), or a class (`T` for `T::test_f`).
+fn holds(collected: &[String], id: &str) -> bool {
+    let first_from = |from: &str| collected.get(collected.partition_point(|c| c.as_str() < from));
+    if first_from(id).is_some_and(|c| c == id) {
+        return true;
+    }
+    [format!("{id}["), format!("{id}::")]
+        .iter()
+        .any(|prefix| first_from(prefix).is_some_and(|c| c.starts_with(prefix.as_str())))
+}
+
+/// Settle the selection's node ids, and under run-all the listed known tests, that pytest
+/// would refuse; say in its warnings how many.
+pub fn settle(selection: &mut Selection, present: &Present<'_>) {
+    let (mut dropped, mut whole) = (0usize, 0usize);
+    let ids: Vec<String> = selection
+        .selected
+        .keys()
+        .filter(|id| id.contains("::"))
+        .cloned()
+        .collect();
+    for id in ids {
+        match present.fate(&id) {
+            Fate::Keep => {}
+            Fate::Drop => {
+                selection.selected.remove(&id);
+                dropped += 1;
+            }
+            Fate::WholeFile(file) => {
+                let reasons = selection.selected.remove(&id).unwrap_or_default();
+                selection.selected.entry(file).or_default().extend(reasons);
+                whole += 1;
+            }
+        }
+    }
+    if selection.run_all {
+        let why: Option<Reason> = selection.run_all_reasons.first().cloned();
+        let known = std::mem::take(&mut selection.known_tests);
+        for id in known {
+            match present.fate(&id) {
+                Fate::Keep => {
+                    selection.known_tests.insert(id);
+                }
+                Fate::Drop => dropped += 1,
+                Fate::WholeFile(file) => {
+                    selection
+                        .selected
+                        .entry(file)
+                        .or_default()
+                        .extend(why.clone());
+                    whole += 1;
+                }
+            }
+        }
+    }
+    if dropped > 0 {
+        selection.warnings.push(format!(
+            "{dropped} test(s) of the base are gone (their files were deleted or renamed): left out, as pytest would refuse them"
+        ));
+    }
+    if whole > 0 {
+        selection.warnings.push(format!(
+            "{whole} test(s) of the base are not in the collected list: their files run whole (a test renamed there, or a file that failed to collect)"
+        ));
+    }
+}
+
+/// The rootdir-relative test files among the changed files that a change removes from the
+/// working tree (deleted, or renamed away).
+pub fn gone_files<'a>(removed: impl Iterator<Item = &'a str>, rootdir: &str) -> BTreeSet<String> {
+    removed
+        .filter_map(|path| path.strip_prefix(rootdir))
+        .map(str::to_string)
+        .collect()
+}
+
+/// The directory that node ids are relative to.
+pub fn id_root(repo_root: &Path, rootdir: &str) -> PathBuf {
+    repo_root.join(rootdir.trim_end_matches('/'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_of_gone_files_and_tests_missing_from_the_collected_list() {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(tmp.path().join("tests")).unwrap();
+        std::fs::write(tmp.path().join("tests/test_a.py"), "").unwrap();
+        let collected: Vec<String> = [
+            "tests/test_a.py::T::test_m",
+            "tests/test_a.py::test_kept",
+            "tests/test_a.py::test_p[1]",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let present = Present {
+            roots: vec![tmp.path().to_path_buf()],
+            gone_files: BTreeSet::from(["tests/test_gone.py".to_string()]),
+            collected: Some(&collected),
+        };
+        assert_eq!(present.fate("tests/test_a.py::test_kept"), Fate::Keep);
+        assert_eq!(present.fate("tests/test_a.py::test_p"), Fate::Keep);
+        assert_eq!(present.fate("tests/test_a.py::T"), Fate::Keep);
+        assert_eq!(present.fate("tests/test_a.py"), Fate::Keep);
+        assert_eq!(
+            present.fate("tests/test_a.py::test_renamed"),
+            Fate::WholeFile("tests/test_a.py".into())
+        );
+        assert_eq!(present.fate("tests/test_gone.py::test_x"), Fate::Drop);
+        assert_eq!(present.fate("tests/test_moved.py::test_x"), Fate::Drop);
+        // Without a collected list only the change's own deletions are known.
+        let present = Present {
+            collected: None,
+            ..present
+        };
+        assert_eq!(present.fate("tests/test_gone.py::test_x"), Fate::Drop);
+        assert_eq!(present.fate("tests/test_moved.py::test_x"), Fate::Keep);
+        assert_eq!(present.fate("tests/test_a.py::test_renamed"), Fate::Keep);
+    }
+}
