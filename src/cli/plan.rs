@@ -162,24 +162,24 @@ pub fn prepare(
             Reason::new(Rule::NoCoverageData)
         };
         let mut selection = Selection::whole_suite(known, reason);
-        // The data file's and the history's tests may be gone since: with the collected
-        // list, settle those that pytest would refuse.
-        if let Some(collected) = &collected {
-            let rootdir = config.paths.rootdir.as_deref().unwrap_or("");
-            let root = repo_root.clone().unwrap_or_else(|| cwd.clone());
-            let collected: Vec<String> = collected.iter().cloned().collect();
-            let present = crate::selection::gone::Present {
-                roots: vec![
-                    crate::selection::gone::id_root(&root, rootdir.trim_matches('/')),
-                    cwd.clone(),
-                ],
-                gone_files: BTreeSet::new(),
-                collected: Some(&collected),
-            };
-            crate::selection::gone::settle(&mut selection, &present);
-            for warning in &selection.warnings {
-                ui.warn(warning);
-            }
+        // The data file's and the history's tests may be gone since: settle those that
+        // pytest would refuse.
+        let rootdir = config.paths.rootdir.as_deref().unwrap_or("");
+        let root = repo_root.clone().unwrap_or_else(|| cwd.clone());
+        let collected: Option<Vec<String>> =
+            collected.as_ref().map(|ids| ids.iter().cloned().collect());
+        let present = crate::selection::gone::Present {
+            roots: vec![
+                crate::selection::gone::id_root(&root, rootdir.trim_matches('/')),
+                cwd.clone(),
+            ],
+            gone_files: BTreeSet::new(),
+            collected: collected.as_deref(),
+            last_file: Default::default(),
+        };
+        crate::selection::gone::settle(&mut selection, &present);
+        for warning in &selection.warnings {
+            ui.warn(warning);
         }
         (selection, false, base)
     } else {

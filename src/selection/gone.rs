@@ -6,9 +6,14 @@
 //!   the renamed file is selected by its new path;
 //! - with the collected list (`--collected`), a node id that it does not hold runs as its whole
 //!   file when the file is still there (a test renamed in it, or a file that failed to collect,
-//!   whose error must show), and is dropped when the file is gone.
+//!   whose error must show), and is dropped when the file is gone;
+//! - without it, a node id whose test name appears nowhere in its file's text runs as its whole
+//!   file: a test the history remembers but the file no longer defines. A name defined
+//!   elsewhere (an inherited test method, a generated test) also runs its whole file, which
+//!   can only run more.
 
-use std::collections::BTreeSet;
+use std::cell::RefCell;
+use std::collections::{BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
 
 use super::{Reason, Selection, test_file_of};
@@ -31,6 +36,9 @@ pub struct Present<'a> {
     pub gone_files: BTreeSet<String>,
     /// The collected list, sorted.
     pub collected: Option<&'a [String]>,
+    /// The last test file read for the name check without a collected list, and the names it
+    /// defines with `def` or `class` (`None`: unreadable). Ids come sorted, so file by file.
+    pub last_file: RefCell<Option<(String, Option<HashSet<String>>)>>,
 }
 
 impl Present<'_> {
@@ -50,9 +58,47 @@ impl Present<'_> {
                     Fate::Drop
                 }
             }
-            _ => Fate::Keep,
+            Some(_) => Fate::Keep,
+            None if self.defines(file, id) => Fate::Keep,
+            None => Fate::WholeFile(file.to_string()),
         }
     }
+
+    /// Whether the file's text names the test's function (or it cannot be read: then nothing
+    /// is known).
+    fn defines(&self, file: &str, id: &str) -> bool {
+        // Parameters may hold anything, `::` included: cut them off first.
+        let base = id.split('[').next().unwrap_or(id);
+        let name = base.rsplit("::").next().unwrap_or(base);
+        let mut last = self.last_file.borrow_mut();
+        if last.as_ref().is_none_or(|(read, _)| read != file) {
+            let defined = self
+                .roots
+                .iter()
+                .find_map(|root| std::fs::read_to_string(root.join(file)).ok())
+                .map(|text| defined_names(&text));
+            *last = Some((file.to_string(), defined));
+        }
+        last.as_ref()
+            .and_then(|(_, defined)| defined.as_ref())
+            .is_none_or(|defined| defined.contains(name))
+    }
+}
+
+/// The names a Python source defines with `def` or `class`, at any depth.
+fn defined_names(text: &str) -> HashSet<String> {
+    let mut out = HashSet::new();
+    let mut after_keyword = false;
+    for word in text
+        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .filter(|word| !word.is_empty())
+    {
+        if after_keyword {
+            out.insert(word.to_string());
+        }
+        after_keyword = word == "def" || word == "class";
+    }
+    out
 }
 
 /// Whether the sorted collected list holds the id itself, or tests it stands for: a function
@@ -93,12 +139,17 @@ pub fn settle(selection: &mut Selection, present: &Present<'_>) {
     }
     if selection.run_all {
         let why: Option<Reason> = selection.run_all_reasons.first().cloned();
-        let known = std::mem::take(&mut selection.known_tests);
-        for id in known {
-            match present.fate(&id) {
-                Fate::Keep => {
-                    selection.known_tests.insert(id);
-                }
+        let settled: Vec<(String, Fate)> = selection
+            .known_tests
+            .iter()
+            .map(|id| (id, present.fate(id)))
+            .filter(|(_, fate)| *fate != Fate::Keep)
+            .map(|(id, fate)| (id.clone(), fate))
+            .collect();
+        for (id, fate) in settled {
+            selection.known_tests.remove(&id);
+            match fate {
+                Fate::Keep => {}
                 Fate::Drop => dropped += 1,
                 Fate::WholeFile(file) => {
                     selection
@@ -118,7 +169,7 @@ pub fn settle(selection: &mut Selection, present: &Present<'_>) {
     }
     if whole > 0 {
         selection.warnings.push(format!(
-            "{whole} test(s) of the base are not in the collected list: their files run whole (a test renamed there, or a file that failed to collect)"
+            "{whole} test(s) of the base are not found as they were (not in the collected list, or no longer named in their file): their files run whole"
         ));
     }
 }
@@ -158,6 +209,7 @@ mod tests {
             roots: vec![tmp.path().to_path_buf()],
             gone_files: BTreeSet::from(["tests/test_gone.py".to_string()]),
             collected: Some(&collected),
+            last_file: RefCell::default(),
         };
         assert_eq!(present.fate("tests/test_a.py::test_kept"), Fate::Keep);
         assert_eq!(present.fate("tests/test_a.py::test_p"), Fate::Keep);
@@ -169,13 +221,24 @@ mod tests {
         );
         assert_eq!(present.fate("tests/test_gone.py::test_x"), Fate::Drop);
         assert_eq!(present.fate("tests/test_moved.py::test_x"), Fate::Drop);
-        // Without a collected list only the change's own deletions are known.
+        // Without a collected list: the change's own deletions, and the file's text.
+        std::fs::write(
+            tmp.path().join("tests/test_a.py"),
+            "class T(Base):\n    def test_m(self): ...\n@pytest.mark.parametrize('x', [1])\ndef test_p(x): ...\n",
+        )
+        .unwrap();
         let present = Present {
             collected: None,
             ..present
         };
         assert_eq!(present.fate("tests/test_gone.py::test_x"), Fate::Drop);
         assert_eq!(present.fate("tests/test_moved.py::test_x"), Fate::Keep);
-        assert_eq!(present.fate("tests/test_a.py::test_renamed"), Fate::Keep);
+        assert_eq!(present.fate("tests/test_a.py::T::test_m"), Fate::Keep);
+        assert_eq!(present.fate("tests/test_a.py::test_p[1]"), Fate::Keep);
+        assert_eq!(present.fate("tests/test_a.py::test_p[a::b]"), Fate::Keep);
+        assert_eq!(
+            present.fate("tests/test_a.py::test_removed_long_ago"),
+            Fate::WholeFile("tests/test_a.py".into())
+        );
     }
 }

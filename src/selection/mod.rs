@@ -1079,6 +1079,7 @@ impl<'a> Engine<'a> {
             roots: vec![gone::id_root(self.req.repo_root, &self.out.rootdir)],
             gone_files: gone::gone_files(removed, &self.out.rootdir),
             collected,
+            last_file: Default::default(),
         };
         gone::settle(&mut self.out, &present);
         Ok(())

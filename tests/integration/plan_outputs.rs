@@ -583,3 +583,35 @@ fn plan_all_leaves_out_tests_whose_file_is_gone() {
     assert!(listed.contains(&"tests/test_constants.py::test_version".to_string()));
     assert!(!listed.contains(&"tests/test_constants.py".to_string()));
 }
+
+#[test]
+fn a_test_the_history_remembers_but_its_file_no_longer_defines_runs_as_its_file() {
+    // A test deleted long ago keeps its samples in the history. Without a collected list,
+    // run-all would hand pytest its id; its file's text no longer names it, so the file runs.
+    let tmp = repo_with_change();
+    let dir = tmp.path();
+    let old_run = dir.join("old-junit.xml");
+    std::fs::write(
+        &old_run,
+        "<?xml version=\"1.0\"?><testsuites><testsuite name=\"pytest\" tests=\"1\"><testcase classname=\"tests.test_models\" name=\"test_long_gone\" time=\"0.5\" /></testsuite></testsuites>",
+    )
+    .unwrap();
+    run_ok(covshard().current_dir(dir).args([
+        "ingest",
+        "--db",
+        ".coverage",
+        "--junit",
+        old_run.to_str().unwrap(),
+        "--commit",
+        "HEAD",
+    ]));
+    std::fs::remove_file(&old_run).unwrap();
+    std::fs::write(dir.join("notes.txt"), "unmeasured: run everything\n").unwrap();
+    let all = select_lines(dir, &[]);
+    assert!(
+        !all.iter().any(|id| id.contains("test_long_gone")),
+        "{all:?}"
+    );
+    assert!(all.contains(&"tests/test_models.py".to_string()), "{all:?}");
+    assert!(all.contains(&"tests/test_rates.py::test_rate_is_memoised".to_string()));
+}
