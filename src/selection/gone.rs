@@ -42,7 +42,9 @@ pub struct Present<'a> {
 }
 
 impl Present<'_> {
-    pub fn fate(&self, id: &str) -> Fate {
+    /// `ran_at_base`: a context of the base names the test (its file, if the change touched
+    /// it, runs whole by the test-file rule), so its name needs no check in the file's text.
+    pub fn fate(&self, id: &str, ran_at_base: bool) -> Fate {
         if !id.contains("::") {
             return Fate::Keep;
         }
@@ -59,7 +61,7 @@ impl Present<'_> {
                 }
             }
             Some(_) => Fate::Keep,
-            None if self.defines(file, id) => Fate::Keep,
+            None if ran_at_base || self.defines(file, id) => Fate::Keep,
             None => Fate::WholeFile(file.to_string()),
         }
     }
@@ -117,14 +119,14 @@ fn holds(collected: &[String], id: &str) -> bool {
 /// would refuse; say in its warnings how many.
 pub fn settle(selection: &mut Selection, present: &Present<'_>) {
     let (mut dropped, mut whole) = (0usize, 0usize);
-    let ids: Vec<String> = selection
+    let ids: Vec<(String, bool)> = selection
         .selected
-        .keys()
-        .filter(|id| id.contains("::"))
-        .cloned()
+        .iter()
+        .filter(|(id, _)| id.contains("::"))
+        .map(|(id, reasons)| (id.clone(), reasons.iter().any(|r| r.rule.reads_contexts())))
         .collect();
-    for id in ids {
-        match present.fate(&id) {
+    for (id, ran_at_base) in ids {
+        match present.fate(&id, ran_at_base) {
             Fate::Keep => {}
             Fate::Drop => {
                 selection.selected.remove(&id);
@@ -142,7 +144,7 @@ pub fn settle(selection: &mut Selection, present: &Present<'_>) {
         let settled: Vec<(String, Fate)> = selection
             .known_tests
             .iter()
-            .map(|id| (id, present.fate(id)))
+            .map(|id| (id, present.fate(id, false)))
             .filter(|(_, fate)| *fate != Fate::Keep)
             .map(|(id, fate)| (id.clone(), fate))
             .collect();
@@ -211,16 +213,25 @@ mod tests {
             collected: Some(&collected),
             last_file: RefCell::default(),
         };
-        assert_eq!(present.fate("tests/test_a.py::test_kept"), Fate::Keep);
-        assert_eq!(present.fate("tests/test_a.py::test_p"), Fate::Keep);
-        assert_eq!(present.fate("tests/test_a.py::T"), Fate::Keep);
-        assert_eq!(present.fate("tests/test_a.py"), Fate::Keep);
         assert_eq!(
-            present.fate("tests/test_a.py::test_renamed"),
+            present.fate("tests/test_a.py::test_kept", false),
+            Fate::Keep
+        );
+        assert_eq!(present.fate("tests/test_a.py::test_p", false), Fate::Keep);
+        assert_eq!(present.fate("tests/test_a.py::T", false), Fate::Keep);
+        assert_eq!(present.fate("tests/test_a.py", false), Fate::Keep);
+        assert_eq!(
+            present.fate("tests/test_a.py::test_renamed", false),
             Fate::WholeFile("tests/test_a.py".into())
         );
-        assert_eq!(present.fate("tests/test_gone.py::test_x"), Fate::Drop);
-        assert_eq!(present.fate("tests/test_moved.py::test_x"), Fate::Drop);
+        assert_eq!(
+            present.fate("tests/test_gone.py::test_x", false),
+            Fate::Drop
+        );
+        assert_eq!(
+            present.fate("tests/test_moved.py::test_x", false),
+            Fate::Drop
+        );
         // Without a collected list: the change's own deletions, and the file's text.
         std::fs::write(
             tmp.path().join("tests/test_a.py"),
@@ -231,13 +242,32 @@ mod tests {
             collected: None,
             ..present
         };
-        assert_eq!(present.fate("tests/test_gone.py::test_x"), Fate::Drop);
-        assert_eq!(present.fate("tests/test_moved.py::test_x"), Fate::Keep);
-        assert_eq!(present.fate("tests/test_a.py::T::test_m"), Fate::Keep);
-        assert_eq!(present.fate("tests/test_a.py::test_p[1]"), Fate::Keep);
-        assert_eq!(present.fate("tests/test_a.py::test_p[a::b]"), Fate::Keep);
         assert_eq!(
-            present.fate("tests/test_a.py::test_removed_long_ago"),
+            present.fate("tests/test_gone.py::test_x", false),
+            Fate::Drop
+        );
+        assert_eq!(
+            present.fate("tests/test_moved.py::test_x", false),
+            Fate::Keep
+        );
+        assert_eq!(
+            present.fate("tests/test_a.py::T::test_m", false),
+            Fate::Keep
+        );
+        assert_eq!(
+            present.fate("tests/test_a.py::test_p[1]", false),
+            Fate::Keep
+        );
+        assert_eq!(
+            present.fate("tests/test_a.py::test_p[a::b]", false),
+            Fate::Keep
+        );
+        assert_eq!(
+            present.fate("tests/test_a.py::test_dynamic", true),
+            Fate::Keep
+        );
+        assert_eq!(
+            present.fate("tests/test_a.py::test_removed_long_ago", false),
             Fate::WholeFile("tests/test_a.py".into())
         );
     }

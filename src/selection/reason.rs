@@ -44,6 +44,15 @@ pub enum Rule {
 }
 
 impl Rule {
+    /// Whether the rule selects node ids from the base's coverage contexts (tests that ran
+    /// then), rather than from the history, the collected list or configuration.
+    pub fn reads_contexts(self) -> bool {
+        matches!(
+            self,
+            Rule::CoversChange | Rule::ImportTime | Rule::Memoised | Rule::DeletedFile
+        )
+    }
+
     pub fn describe(self) -> &'static str {
         match self {
             Rule::CoversChange => "ran changed code",
