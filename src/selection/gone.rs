@@ -87,18 +87,23 @@ impl Present<'_> {
     }
 }
 
-/// The names a Python source defines with `def` or `class`, at any depth.
+/// The names a Python source defines with `def` or `class`, at any depth. Found by searching
+/// for the keywords rather than by tokenizing the whole text: a suite's test files are read
+/// in full here. A form this misses (`def\tname`) only makes its file run whole.
 fn defined_names(text: &str) -> HashSet<String> {
+    let is_word = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80;
     let mut out = HashSet::new();
-    let mut after_keyword = false;
-    for word in text
-        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
-        .filter(|word| !word.is_empty())
-    {
-        if after_keyword {
-            out.insert(word.to_string());
+    for keyword in ["def ", "class "] {
+        for at in memchr::memmem::find_iter(text.as_bytes(), keyword) {
+            if at > 0 && is_word(text.as_bytes()[at - 1]) {
+                continue;
+            }
+            let rest = text[at + keyword.len()..].trim_start_matches(' ');
+            let end = rest.bytes().position(|b| !is_word(b)).unwrap_or(rest.len());
+            if end > 0 {
+                out.insert(rest[..end].to_string());
+            }
         }
-        after_keyword = word == "def" || word == "class";
     }
     out
 }
@@ -235,7 +240,7 @@ mod tests {
         // Without a collected list: the change's own deletions, and the file's text.
         std::fs::write(
             tmp.path().join("tests/test_a.py"),
-            "class T(Base):\n    def test_m(self): ...\n@pytest.mark.parametrize('x', [1])\ndef test_p(x): ...\n",
+            "class T(Base):\n    def test_m(self): ...\n@pytest.mark.parametrize('x', [1])\ndef test_p(x): ...\nasync def  test_été(): ...\nundef test_removed_long_ago\n",
         )
         .unwrap();
         let present = Present {
