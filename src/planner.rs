@@ -44,25 +44,22 @@ pub struct PlanInput<'a> {
 
 /// The ids to plan: node ids, and paths expanded through the collected list when known.
 pub fn plan_ids(selection: &Selection, collected: Option<&BTreeSet<String>>) -> Vec<String> {
+    let Some(collected) = collected else {
+        // Sorted, without duplicates, every path kept.
+        return selection.test_ids();
+    };
     let mut out: BTreeSet<String> = BTreeSet::new();
     for id in selection.test_ids() {
         if id.contains("::") {
             out.insert(id);
             continue;
         }
-        match collected {
-            Some(collected) => {
-                let under: Vec<&String> = tests_under_path(collected, &id).collect();
-                if under.is_empty() {
-                    // Nothing collected there (or not collected at all): keep the path.
-                    out.insert(id);
-                } else {
-                    out.extend(under.into_iter().cloned());
-                }
-            }
-            None => {
-                out.insert(id);
-            }
+        let under: Vec<&String> = tests_under_path(collected, &id).collect();
+        if under.is_empty() {
+            // Nothing collected there: keep the path.
+            out.insert(id);
+        } else {
+            out.extend(under.into_iter().cloned());
         }
     }
     out.into_iter().collect()
@@ -171,10 +168,10 @@ fn problem_for(
     known: &BTreeSet<String>,
     overhead: f64,
 ) -> Result<(Problem, BTreeMap<String, Estimate>)> {
-    let mut by_id: BTreeMap<String, Estimate> = BTreeMap::new();
-    for id in ids {
-        by_id.insert(id.clone(), estimate_for(id, estimates, known));
-    }
+    let by_id: BTreeMap<String, Estimate> = ids
+        .iter()
+        .map(|id| (id.clone(), estimate_for(id, estimates, known)))
+        .collect();
     let mut costs = GroupCosts::default();
     let mut adjust: BTreeMap<String, f64> = BTreeMap::new();
     // Index the planned tests by their file and class groups once: linear, not groups x tests.

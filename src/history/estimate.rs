@@ -173,7 +173,7 @@ impl Estimates {
         for s in samples {
             by_test.entry(&s.sample.node_id).or_default().push(s);
         }
-        let mut known = BTreeMap::new();
+        let mut known: Vec<(String, Estimate)> = Vec::with_capacity(by_test.len());
         for (id, list) in by_test {
             let timed: Vec<f64> = list
                 .iter()
@@ -186,7 +186,7 @@ impl Estimates {
                 timed
             };
             let (mu, sigma) = log_spread(&values);
-            known.insert(
+            known.push((
                 id.to_string(),
                 Estimate {
                     seconds: statistic(&values, options.statistic),
@@ -195,8 +195,10 @@ impl Estimates {
                     samples: values,
                     source: Source::Known,
                 },
-            );
+            ));
         }
+        // In key order already: built in bulk.
+        let known: BTreeMap<String, Estimate> = known.into_iter().collect();
         let mut per_file: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
         let mut per_folder: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
         let mut all = Vec::with_capacity(known.len());
