@@ -141,12 +141,9 @@ pub fn prepare(
         let mut base = None;
         if db_exists {
             let db = crate::coverage::CoverageDb::open(&selection_args.db)?;
-            known.extend(db.test_ids()?);
-            crate::history::for_each_known_test(db.connection(), |id| {
-                if !known.contains(id) {
-                    known.insert(id.to_string());
-                }
-            })?;
+            known.append(&mut crate::selection::suite::list_known(&db, None, |_| {
+                None
+            })?);
             base = crate::history::recorded_commit(db.connection())?;
         }
         if let Some(path) = &pack.durations {

@@ -55,6 +55,21 @@ pub fn test_context(name: &str) -> Option<(&str, Phase)> {
     (!node_id.is_empty()).then_some((node_id, phase))
 }
 
+/// The node id a context names: a pytest-cov context's directly (borrowed), a `test_function`
+/// context's through `resolve_function`; `None` for any other context.
+pub fn node_id_of(
+    name: &str,
+    resolve_function: impl FnOnce(&str) -> Option<String>,
+) -> Option<std::borrow::Cow<'_, str>> {
+    if let Some((node_id, _)) = test_context(name) {
+        return Some(std::borrow::Cow::Borrowed(node_id));
+    }
+    match parse_context(name) {
+        ContextKind::Function { dotted } => resolve_function(&dotted).map(std::borrow::Cow::Owned),
+        _ => None,
+    }
+}
+
 /// Classify a context name from the `context` table.
 pub fn parse_context(name: &str) -> ContextKind {
     if name.is_empty() {

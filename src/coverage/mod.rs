@@ -305,13 +305,21 @@ impl CoverageDb {
 
     /// The pytest node ids named by the test contexts (all phases merged), sorted.
     pub fn test_ids(&self) -> Result<BTreeSet<String>> {
+        self.test_ids_with(|_| None)
+    }
+
+    /// The same, with `test_function` contexts named through `resolve_function`.
+    pub fn test_ids_with(
+        &self,
+        resolve_function: impl Fn(&str) -> Option<String>,
+    ) -> Result<BTreeSet<String>> {
         let mut ids = BTreeSet::new();
         // Borrowed names: a test's phases allocate its id once.
         self.for_each_context(|_, name| {
-            if let Some((node_id, _)) = context::test_context(name)
-                && !ids.contains(node_id)
+            if let Some(node_id) = context::node_id_of(name, &resolve_function)
+                && !ids.contains(node_id.as_ref())
             {
-                ids.insert(node_id.to_string());
+                ids.insert(node_id.into_owned());
             }
         })?;
         Ok(ids)

@@ -191,16 +191,8 @@ pub(crate) fn report_error(path: &Path, line: Option<usize>, problem: impl Into<
     Error::input(path, problem)
 }
 
-/// Every test the history has a sample of (selection counts them as seen).
-pub fn known_tests(conn: &Connection) -> Result<BTreeSet<String>> {
-    let mut out = BTreeSet::new();
-    for_each_known_test(conn, |id| {
-        out.insert(id.to_string());
-    })?;
-    Ok(out)
-}
-
-/// Stream the tests the history has a sample of, without collecting them.
+/// Stream the tests the history has a sample of (selection counts them as seen), without
+/// collecting them.
 pub fn for_each_known_test(conn: &Connection, mut f: impl FnMut(&str)) -> Result<()> {
     if !store::has_tables(conn)? {
         return Ok(());

@@ -123,49 +123,40 @@ fn holds(collected: &[String], id: &str) -> bool {
 /// Settle the selection's node ids, and under run-all the listed known tests, that pytest
 /// would refuse; say in its warnings how many.
 pub fn settle(selection: &mut Selection, present: &Present<'_>) {
-    let (mut dropped, mut whole) = (0usize, 0usize);
-    let ids: Vec<(String, bool)> = selection
+    // (id, its fate, whether it is a listed known test rather than a selected one)
+    let mut settled: Vec<(String, Fate, bool)> = Vec::new();
+    for (id, reasons) in selection
         .selected
         .iter()
         .filter(|(id, _)| id.contains("::"))
-        .map(|(id, reasons)| (id.clone(), reasons.iter().any(|r| r.rule.reads_contexts())))
-        .collect();
-    for (id, ran_at_base) in ids {
-        match present.fate(&id, ran_at_base) {
-            Fate::Keep => {}
-            Fate::Drop => {
-                selection.selected.remove(&id);
-                dropped += 1;
-            }
-            Fate::WholeFile(file) => {
-                let reasons = selection.selected.remove(&id).unwrap_or_default();
-                selection.selected.entry(file).or_default().extend(reasons);
-                whole += 1;
-            }
-        }
+    {
+        let ran_at_base = reasons.iter().any(|r| r.rule.reads_contexts());
+        settled.push((id.clone(), present.fate(id, ran_at_base), false));
     }
     if selection.run_all {
-        let why: Option<Reason> = selection.run_all_reasons.first().cloned();
-        let settled: Vec<(String, Fate)> = selection
-            .known_tests
-            .iter()
-            .map(|id| (id, present.fate(id, false)))
-            .filter(|(_, fate)| *fate != Fate::Keep)
-            .map(|(id, fate)| (id.clone(), fate))
-            .collect();
-        for (id, fate) in settled {
+        for id in &selection.known_tests {
+            settled.push((id.clone(), present.fate(id, false), true));
+        }
+    }
+    let why: Option<Reason> = selection.run_all_reasons.first().cloned();
+    let (mut dropped, mut whole) = (0usize, 0usize);
+    for (id, fate, listed) in settled {
+        if fate == Fate::Keep {
+            continue;
+        }
+        // A selected id carries its reasons to its file; a listed one, why everything runs.
+        let reasons: BTreeSet<Reason> = if listed {
             selection.known_tests.remove(&id);
-            match fate {
-                Fate::Keep => {}
-                Fate::Drop => dropped += 1,
-                Fate::WholeFile(file) => {
-                    selection
-                        .selected
-                        .entry(file)
-                        .or_default()
-                        .extend(why.clone());
-                    whole += 1;
-                }
+            why.iter().cloned().collect()
+        } else {
+            selection.selected.remove(&id).unwrap_or_default()
+        };
+        match fate {
+            Fate::Keep => {}
+            Fate::Drop => dropped += 1,
+            Fate::WholeFile(file) => {
+                selection.selected.entry(file).or_default().extend(reasons);
+                whole += 1;
             }
         }
     }

@@ -39,7 +39,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::{self, Config, Granularity, Unmeasured};
 use crate::coverage::context::function_context_to_node_id;
 use crate::coverage::paths::{self, PathMap};
-use crate::coverage::{ContextKind, CoverageDb, FileRows, numbits, parse_context};
+use crate::coverage::{CoverageDb, FileRows, numbits};
 use crate::diff::{ChangeKind, FileChange};
 use crate::error::Result;
 use crate::python::{self, dependents::Dependents};
@@ -487,17 +487,11 @@ impl<'a> Engine<'a> {
         }
         let mut names: HashMap<usize, String> = HashMap::with_capacity(named.len());
         for (context, name) in named {
-            let node_id = match crate::coverage::context::test_context(&name) {
-                Some((node_id, _)) => Some(node_id.to_string()),
-                None => match parse_context(&name) {
-                    ContextKind::Function { dotted } => {
-                        resolve_function(&dotted, &self.tests.function_rootdir, &self.tracked)
-                    }
-                    _ => None,
-                },
-            };
+            let node_id = crate::coverage::context::node_id_of(&name, |dotted| {
+                resolve_function(dotted, &self.tests.function_rootdir, &self.tracked)
+            });
             if let (Some(node_id), Some(number)) = (node_id, self.context_test(context)) {
-                names.insert(number, node_id);
+                names.insert(number, node_id.into_owned());
             }
         }
         tests
@@ -1067,24 +1061,11 @@ impl<'a> Engine<'a> {
             .iter()
             .filter(|c| matches!(c.kind(), ChangeKind::Deleted | ChangeKind::Renamed))
             .filter_map(|c| c.old_path.as_deref());
-        let sorted: Vec<String>;
-        let collected: Option<&[String]> = match &self.req.collected {
-            Some(ids) if ids.is_sorted() => Some(ids),
-            Some(ids) => {
-                sorted = ids
-                    .iter()
-                    .cloned()
-                    .collect::<BTreeSet<_>>()
-                    .into_iter()
-                    .collect();
-                Some(&sorted)
-            }
-            None => None,
-        };
+        let collected = self.req.collected.as_deref().map(suite::sorted_ids);
         let present = gone::Present {
             roots: vec![gone::id_root(self.req.repo_root, &self.out.rootdir)],
             gone_files: gone::gone_files(removed, &self.out.rootdir),
-            collected,
+            collected: collected.as_deref(),
             last_file: Default::default(),
         };
         gone::settle(&mut self.out, &present);

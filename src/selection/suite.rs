@@ -97,9 +97,8 @@ pub struct Census {
 impl Census {
     /// `list_names`: keep every name too.
     pub fn new(collected: Option<&[String]>, list_names: bool) -> Self {
-        let mut collected: Vec<String> = collected.map(<[String]>::to_vec).unwrap_or_default();
-        collected.sort_unstable();
-        collected.dedup();
+        let collected: Vec<String> =
+            collected.map_or_else(Vec::new, |c| sorted_ids(c).into_owned());
         Census {
             seen: HashMap::default(),
             files: Vec::new(),
@@ -195,6 +194,18 @@ impl Census {
     }
 }
 
+/// Ids sorted and without duplicates, as the collected list comes (`read_collected`); copied
+/// only when they are not.
+pub fn sorted_ids(ids: &[String]) -> std::borrow::Cow<'_, [String]> {
+    if ids.windows(2).all(|pair| pair[0] < pair[1]) {
+        return std::borrow::Cow::Borrowed(ids);
+    }
+    let mut owned = ids.to_vec();
+    owned.sort_unstable();
+    owned.dedup();
+    std::borrow::Cow::Owned(owned)
+}
+
 fn hash64(text: &str) -> u64 {
     let mut hasher = DefaultHasher::new();
     text.hash(&mut hasher);
@@ -238,7 +249,7 @@ impl SuiteScan {
         db.for_each_context(|id, name| {
             out.contexts += 1;
             if let Some((node_id, _)) = test_context(name) {
-                if node_id != previous || out.representative.is_empty() {
+                if node_id != previous {
                     out.census.add(node_id, true);
                     out.representative.push(id);
                     previous.clear();
@@ -299,18 +310,7 @@ pub fn list_known(
     collected: Option<&[String]>,
     resolve_function: impl Fn(&str) -> Option<String>,
 ) -> Result<BTreeSet<String>> {
-    let mut names: BTreeSet<String> = BTreeSet::new();
-    db.for_each_context(|_, name| {
-        if let Some((node_id, _)) = test_context(name) {
-            if !names.contains(node_id) {
-                names.insert(node_id.to_string());
-            }
-        } else if let ContextKind::Function { dotted } = parse_context(name)
-            && let Some(node_id) = resolve_function(&dotted)
-        {
-            names.insert(node_id);
-        }
-    })?;
+    let mut names = db.test_ids_with(resolve_function)?;
     crate::history::for_each_known_test(db.connection(), |id| {
         if !names.contains(id) {
             names.insert(id.to_string());
