@@ -68,7 +68,7 @@ pub struct FileRows {
 }
 
 impl FileRows {
-    fn push(&mut self, context: i64, blob: &[u8]) {
+    pub(crate) fn push(&mut self, context: i64, blob: &[u8]) {
         self.data.extend_from_slice(blob);
         self.contexts.push(context);
         self.ends.push(self.data.len());
@@ -403,6 +403,62 @@ impl CoverageDb {
             Mode::Branches => {
                 for c in self.arc_lines_for(file_id)? {
                     out.push(c.context_id, &numbits::encode(c.lines));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The rows of one file for the given contexts only: a point lookup each (the data file
+    /// indexes rows by file and context), for when a few contexts matter and the file has many.
+    pub fn line_blobs_of(&self, file_id: i64, contexts: &BTreeSet<i64>) -> Result<FileRows> {
+        let sql_err = |e| sqlite_error(&self.path, e);
+        let mut out = FileRows::default();
+        match self.mode {
+            Mode::Lines => {
+                let mut stmt = self
+                    .conn
+                    .prepare_cached(
+                        "SELECT numbits FROM line_bits WHERE file_id = ?1 AND context_id = ?2",
+                    )
+                    .map_err(sql_err)?;
+                for &context_id in contexts {
+                    let mut rows = stmt.query([file_id, context_id]).map_err(sql_err)?;
+                    if let Some(row) = rows.next().map_err(sql_err)? {
+                        match row.get_ref(0).map_err(sql_err)? {
+                            rusqlite::types::ValueRef::Blob(b) => out.push(context_id, b),
+                            other => {
+                                return Err(corrupt_numbits(
+                                    &self.path, file_id, context_id, other,
+                                ));
+                            }
+                        }
+                    }
+                }
+            }
+            Mode::Branches => {
+                let mut stmt = self
+                    .conn
+                    .prepare_cached(
+                        "SELECT fromno, tono FROM arc WHERE file_id = ?1 AND context_id = ?2",
+                    )
+                    .map_err(sql_err)?;
+                for &context_id in contexts {
+                    let mut lines = BTreeSet::new();
+                    let mut rows = stmt.query([file_id, context_id]).map_err(sql_err)?;
+                    while let Some(row) = rows.next().map_err(sql_err)? {
+                        for end in [
+                            row.get::<_, i64>(0).map_err(sql_err)?,
+                            row.get(1).map_err(sql_err)?,
+                        ] {
+                            if end > 0 {
+                                lines.insert(end as u32);
+                            }
+                        }
+                    }
+                    if !lines.is_empty() {
+                        out.push(context_id, &numbits::encode(lines));
+                    }
                 }
             }
         }

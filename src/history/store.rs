@@ -24,6 +24,14 @@
 //! - `covshard_import_word(word, path)`: the words each file's imports name, so that selection
 //!   reads only the entries of files that can import a given module.
 //!
+//! Schema version 3 adds, beside the import index, what selection needs to know about memoised
+//! functions across the whole project (`python::calls`):
+//! - `covshard_import_commit.facts`: the version of those facts the index holds (0: imports
+//!   only, as version 2 stored; selection then works them out from the sources);
+//! - `covshard_memo(path, qualname, body_first, body_last, reach)`: every memoised function of
+//!   the commit, its body's lines and the names it can reach, space-separated (`NULL`: it makes
+//!   a call no name tells, and may reach anything).
+//!
 //! Concurrency: SQLite's locking with a busy timeout (set by `open_connection`) and
 //! `BEGIN IMMEDIATE`, so two ingests queue instead of failing on a lock upgrade. The journal
 //! mode is left as coverage.py set it (a rollback journal): switching the file to WAL would
@@ -44,7 +52,7 @@ use crate::error::{Error, Result};
 use crate::history::{Outcome, Phases, Sample};
 
 /// The version of covshard's tables this build reads and writes.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// `MIGRATIONS[i]` takes the tables from version `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &["
@@ -85,6 +93,16 @@ CREATE TABLE covshard_import_word (
     PRIMARY KEY (word, path)
 ) WITHOUT ROWID;
 CREATE INDEX covshard_sample_failures ON covshard_sample (run_id) WHERE outcome IN ('failed', 'error');
+", "
+ALTER TABLE covshard_import_commit ADD COLUMN facts INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE covshard_memo (
+    path TEXT NOT NULL,
+    qualname TEXT NOT NULL,
+    body_first INTEGER NOT NULL,
+    body_last INTEGER NOT NULL,
+    reach TEXT,
+    PRIMARY KEY (path, body_first, qualname)
+) WITHOUT ROWID;
 "];
 
 /// Map SQLite errors on `conn` to user errors naming its file.
@@ -578,6 +596,33 @@ mod tests {
         }
         let conn = Connection::open(&path).unwrap();
         assert_eq!(schema_version(&conn).unwrap(), Some(SCHEMA_VERSION));
+    }
+
+    #[test]
+    fn an_import_index_of_version_2_keeps_its_imports_and_is_not_trusted_for_memo_facts() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = coverage_file(dir.path(), &["t.py::a"]);
+        let mut conn = open_write(&path).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE covshard_schema (version INTEGER NOT NULL); INSERT INTO covshard_schema VALUES (2);",
+        )
+        .unwrap();
+        conn.execute_batch(MIGRATIONS[0]).unwrap();
+        conn.execute_batch(MIGRATIONS[1]).unwrap();
+        conn.execute_batch(
+            "INSERT INTO covshard_import_commit (commit_id) VALUES ('c1');
+             INSERT INTO covshard_import (path, imports) VALUES ('pkg/a.py', '');",
+        )
+        .unwrap();
+        let tx = begin(&mut conn).unwrap();
+        migrate(&tx).unwrap();
+        tx.commit().unwrap();
+        assert_eq!(schema_version(&conn).unwrap(), Some(SCHEMA_VERSION));
+        let reader = crate::python::index::IndexReader::open_for(&conn, "c1")
+            .unwrap()
+            .expect("the index survives the migration");
+        assert_eq!(reader.paths().unwrap().len(), 1);
+        assert_eq!(reader.memo_sites().unwrap(), None);
     }
 
     fn table_sql(path: &Path) -> Vec<String> {

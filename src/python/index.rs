@@ -19,18 +19,26 @@ use std::path::Path;
 
 use rusqlite::{Connection, OptionalExtension, Transaction};
 
+use super::calls::{self, MemoSite, Reach};
 use super::graph::read_imports;
 use super::imports::Import;
 use crate::error::{Error, Result};
 use crate::history::store;
 
-/// The imports of every indexed Python file at `commit`.
+/// The version of the project facts beside the imports that [`build`] records (the memoised
+/// functions and their reach). Raise it when their analysis changes, so that an index recorded
+/// by an older build is not trusted for them.
+pub const FACTS_VERSION: i64 = 1;
+
+/// The imports of every indexed Python file at `commit`, and the project's memoised functions.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ImportIndex {
     /// The full commit id the files were read at.
     pub commit: String,
     /// Repository-relative path -> its imports, in source order.
     pub files: HashMap<String, Vec<Import>>,
+    /// Every memoised function of the commit's Python files, with what it can reach.
+    pub memo: Vec<MemoSite>,
 }
 
 /// Read every regular Python file of `commit` from git and parse its imports.
@@ -73,9 +81,15 @@ pub fn build(root: &Path, commit: &str) -> Result<ImportIndex> {
             .flat_map(|h| h.join().expect("parsing imports does not panic"))
             .collect()
     });
+    let texts: Vec<(&str, String)> = blobs
+        .iter()
+        .map(|(path, bytes)| (path.as_str(), String::from_utf8_lossy(bytes).into_owned()))
+        .collect();
+    let memo = calls::project_sites(texts.iter().map(|(p, t)| (*p, t.as_str())));
     Ok(ImportIndex {
         commit: commit.to_string(),
         files,
+        memo,
     })
 }
 
@@ -95,14 +109,40 @@ pub fn words(imports: &[Import]) -> BTreeSet<&str> {
 pub fn store(tx: &Transaction<'_>, index: &ImportIndex) -> Result<()> {
     let err = store::sql_err(tx);
     tx.execute_batch(
-        "DELETE FROM covshard_import; DELETE FROM covshard_import_word; DELETE FROM covshard_import_commit;",
+        "DELETE FROM covshard_import; DELETE FROM covshard_import_word; DELETE FROM covshard_import_commit; DELETE FROM covshard_memo;",
     )
     .map_err(&err)?;
     tx.execute(
-        "INSERT INTO covshard_import_commit (commit_id) VALUES (?1)",
-        [&index.commit],
+        "INSERT INTO covshard_import_commit (commit_id, facts) VALUES (?1, ?2)",
+        rusqlite::params![&index.commit, FACTS_VERSION],
     )
     .map_err(&err)?;
+    let mut insert_memo = tx
+        .prepare(
+            "INSERT OR IGNORE INTO covshard_memo (path, qualname, body_first, body_last, reach) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )
+        .map_err(&err)?;
+    for site in &index.memo {
+        let reach = match &site.reach {
+            Reach::Opaque => None,
+            Reach::Names(names) => Some(
+                names
+                    .iter()
+                    .map(String::as_str)
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            ),
+        };
+        insert_memo
+            .execute(rusqlite::params![
+                &site.path,
+                &site.qualname,
+                site.body.0,
+                site.body.1,
+                reach
+            ])
+            .map_err(&err)?;
+    }
     let mut insert = tx
         .prepare("INSERT INTO covshard_import (path, imports) VALUES (?1, ?2)")
         .map_err(&err)?;
@@ -131,6 +171,48 @@ impl<'c> IndexReader<'c> {
     /// The stored index, when there is one for `commit` (a full commit id).
     pub fn open_for(conn: &'c Connection, commit: &str) -> Result<Option<Self>> {
         Ok((stored_commit(conn)?.as_deref() == Some(commit)).then_some(IndexReader { conn }))
+    }
+
+    /// The project's memoised functions, when the index holds this build's version of them
+    /// ([`FACTS_VERSION`]); `None` when it was recorded without them.
+    pub fn memo_sites(&self) -> Result<Option<Vec<MemoSite>>> {
+        if store::schema(self.conn)?.is_none_or(|v| v < 3) {
+            return Ok(None);
+        }
+        let err = store::sql_err(self.conn);
+        let facts: i64 = self
+            .conn
+            .query_row("SELECT facts FROM covshard_import_commit", [], |r| r.get(0))
+            .map_err(&err)?;
+        if facts != FACTS_VERSION {
+            return Ok(None);
+        }
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT path, qualname, body_first, body_last, reach FROM covshard_memo ORDER BY path, body_first, qualname",
+            )
+            .map_err(&err)?;
+        let rows = stmt
+            .query_map([], |r| {
+                let reach: Option<String> = r.get(4)?;
+                Ok(MemoSite {
+                    path: r.get(0)?,
+                    qualname: r.get(1)?,
+                    body: (r.get(2)?, r.get(3)?),
+                    reach: match reach {
+                        None => Reach::Opaque,
+                        Some(text) => Reach::Names(
+                            text.split(' ')
+                                .filter(|w| !w.is_empty())
+                                .map(str::to_string)
+                                .collect(),
+                        ),
+                    },
+                })
+            })
+            .map_err(&err)?;
+        rows.collect::<rusqlite::Result<_>>().map(Some).map_err(err)
     }
 
     /// Every indexed path.
@@ -330,12 +412,32 @@ mod tests {
                 ("pkg/e.py".to_string(), Vec::new()),
             ]
             .into(),
+            memo: calls::project_sites([
+                (
+                    "pkg/m.py",
+                    "import functools\n@functools.cache\ndef f():\n    return g()\n",
+                ),
+                ("pkg/n.py", "_C = {}\ndef h(k, make):\n    _C[k] = make()\n"),
+            ]),
         };
+        assert_eq!(index.memo.len(), 2);
         let tx = store::begin(&mut conn).unwrap();
         store::migrate(&tx).unwrap();
         store(&tx, &index).unwrap();
         tx.commit().unwrap();
         assert_eq!(summary(&conn).unwrap(), Some(("c1".to_string(), 3)));
+        let reader = IndexReader::open_for(&conn, "c1").unwrap().unwrap();
+        assert_eq!(reader.memo_sites().unwrap(), Some(index.memo.clone()));
+        // An index recorded without the memoised functions' facts does not answer for them.
+        conn.execute("UPDATE covshard_import_commit SET facts = 0", [])
+            .unwrap();
+        let reader = IndexReader::open_for(&conn, "c1").unwrap().unwrap();
+        assert_eq!(reader.memo_sites().unwrap(), None);
+        conn.execute(
+            "UPDATE covshard_import_commit SET facts = ?1",
+            [FACTS_VERSION],
+        )
+        .unwrap();
         assert!(
             IndexReader::open_for(&conn, "c2").unwrap().is_none(),
             "another commit"
@@ -359,6 +461,7 @@ mod tests {
         let newer = ImportIndex {
             commit: "c2".into(),
             files: [("pkg/b.py".to_string(), Vec::new())].into(),
+            memo: Vec::new(),
         };
         let tx = store::begin(&mut conn).unwrap();
         store(&tx, &newer).unwrap();
@@ -367,6 +470,7 @@ mod tests {
         let reader = IndexReader::open_for(&conn, "c2").unwrap().unwrap();
         assert_eq!(reader.paths().unwrap().len(), 1);
         assert!(reader.files_naming("b").unwrap().is_empty());
+        assert_eq!(reader.memo_sites().unwrap(), Some(Vec::new()));
     }
 
     #[test]

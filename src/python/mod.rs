@@ -10,9 +10,11 @@
 //! - For each changed Python file, `analyze(old_source)`; for each changed old-side line,
 //!   [`ModuleSyntax::affects_dependents`] says whether the change reaches every dependent of the
 //!   module (import-time or memoised) or only the tests covering the line. Added and replaced
-//!   lines are classified in the new source with `analyze(new_source)`; a new body line of a
-//!   function that exists in the old file ([`ModuleSyntax::function`]) is charged to that
-//!   function's old body lines.
+//!   lines are classified in the new source with `analyze(new_source)`; selection charges a new
+//!   body line to the old function it sits in, by position (`selection::align`).
+//! - [`calls`]: what each function can call, by name, and so which functions each memoised
+//!   function of the project may reach; `covshard ingest` records the memoised functions in the
+//!   import [`index`].
 //! - Once, [`dependents::Dependents`] over every Python file of the working tree (with deleted
 //!   modules as phantoms; files unchanged since the base commit come parsed from the import
 //!   [`index`] that `covshard ingest` records, so only changed files are read); its `closure` walks imports backwards from the files with a
@@ -29,6 +31,7 @@
 
 mod lines;
 
+pub mod calls;
 pub mod dependents;
 pub mod effects;
 pub mod graph;

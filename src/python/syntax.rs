@@ -23,11 +23,17 @@
 //! - Lines past the end of the file (a diff against another version) and line 0 (coverage's line
 //!   for an empty module) are import-time.
 //!
+//! - A function that keeps state beyond its call is memoised too: a hand-written cache or a
+//!   registry (`_CACHE[key] = value`, `RULES.append(rule)`, `STATE.ready = True`, `global` names,
+//!   `cls._seen.add(x)`): only the test that first filled the state covers it, later tests read
+//!   what it left ([`keeps_state`]).
+//!
 //! Known limits: a function called at import time (a class factory, a registry) has body lines that
 //! run at import; this module cannot know that, coverage data does (the empty context `''`).
 //! Memoisation applied by a call (`f = functools.cache(g)`) or by an unknown decorator is not seen,
-//! and neither are the plain functions a memoised function calls: their coverage, too, names only
-//! the first caller (a call graph would be needed).
+//! nor state kept through a call into another module (`registry.add(x)` in a function); the plain
+//! functions a memoised function calls are found from coverage by selection
+//! (`selection::memo`).
 
 use std::collections::BTreeSet;
 
@@ -57,7 +63,8 @@ pub enum LineKind {
     ImportTime,
     /// Inside a function body: runs only when the function is called.
     Body,
-    /// Inside the body of a memoised function: coverage names only the first caller.
+    /// Inside the body of a memoised function, or of one that keeps state beyond its call:
+    /// coverage names only the first caller.
     MemoisedBody,
 }
 
@@ -75,7 +82,8 @@ pub struct FunctionSpan {
     /// Last line of the body.
     pub end: u32,
     pub is_async: bool,
-    /// Decorated with a memoising decorator (see the module docs).
+    /// Decorated with a memoising decorator, or keeps state beyond its call (see the module
+    /// docs).
     pub memoised: bool,
 }
 
@@ -152,12 +160,6 @@ impl ModuleSyntax {
         }
     }
 
-    /// The function with this `__qualname__` (the first, if a name is defined twice), so a body
-    /// change seen in one version of a file can be matched to the same function in the other.
-    pub fn function(&self, qualname: &str) -> Option<&FunctionSpan> {
-        self.functions.iter().find(|f| f.qualname == qualname)
-    }
-
     /// Qualified name of the innermost function whose definition (decorators to last line)
     /// contains `line`.
     pub fn enclosing_function(&self, line: u32) -> Option<&str> {
@@ -197,9 +199,17 @@ impl ModuleSyntax {
 /// Classify every line of `source`. Never fails: a file with a syntax error is import-time
 /// throughout (its imports are still read, error-tolerantly, so they stay dependencies).
 pub fn analyze(source: &str) -> ModuleSyntax {
+    let parsed = ruff_python_parser::parse_unchecked_source(source, PySourceType::Python);
+    analyze_parsed(source, &parsed)
+}
+
+/// [`analyze`] on a parse the caller already made of `source`.
+pub(crate) fn analyze_parsed(
+    source: &str,
+    parsed: &ruff_python_parser::Parsed<ruff_python_ast::ModModule>,
+) -> ModuleSyntax {
     let lines = LineIndex::new(source);
     let line_count = lines.line_count() as usize;
-    let parsed = ruff_python_parser::parse_unchecked_source(source, PySourceType::Python);
     let module = parsed.syntax();
     let imports = imports::collect(&module.body, &lines);
     let mut kinds = vec![LineKind::ImportTime; line_count + 1];
@@ -212,7 +222,10 @@ pub fn analyze(source: &str) -> ModuleSyntax {
         };
     }
     let memo = MemoNames::new(&module.body);
+    let mut state = BTreeSet::new();
+    module_names(&module.body, &mut state);
     let mut walker = Walker {
+        module_names: &state,
         lines: &lines,
         tokens: parsed.tokens(),
         memo: &memo,
@@ -304,7 +317,204 @@ impl MemoNames {
     }
 }
 
+/// The names a module binds at its top level (in blocks too, not in functions or classes).
+fn module_names(body: &[Stmt], out: &mut BTreeSet<String>) {
+    for stmt in body {
+        match stmt {
+            Stmt::Assign(s) => s.targets.iter().for_each(|t| target_names(t, out)),
+            Stmt::AnnAssign(s) => target_names(&s.target, out),
+            Stmt::AugAssign(s) => target_names(&s.target, out),
+            Stmt::FunctionDef(f) => {
+                out.insert(f.name.id.to_string());
+            }
+            Stmt::ClassDef(c) => {
+                out.insert(c.name.id.to_string());
+            }
+            Stmt::Import(s) => {
+                for alias in &s.names {
+                    let bound = alias.asname.as_ref().map_or_else(
+                        || alias.name.id.split('.').next().unwrap_or_default(),
+                        |a| a.id.as_str(),
+                    );
+                    out.insert(bound.to_string());
+                }
+            }
+            Stmt::ImportFrom(s) => {
+                for alias in &s.names {
+                    out.insert(alias.asname.as_ref().unwrap_or(&alias.name).id.to_string());
+                }
+            }
+            Stmt::If(s) => {
+                module_names(&s.body, out);
+                for clause in &s.elif_else_clauses {
+                    module_names(&clause.body, out);
+                }
+            }
+            Stmt::Try(s) => {
+                module_names(&s.body, out);
+                for ruff_python_ast::ExceptHandler::ExceptHandler(h) in &s.handlers {
+                    module_names(&h.body, out);
+                }
+                module_names(&s.orelse, out);
+                module_names(&s.finalbody, out);
+            }
+            Stmt::With(s) => module_names(&s.body, out),
+            Stmt::For(s) => {
+                target_names(&s.target, out);
+                module_names(&s.body, out);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The plain names an assignment target binds (`a`, `a, (b, *c)`); attributes and items bind
+/// none.
+fn target_names(target: &Expr, out: &mut BTreeSet<String>) {
+    match target {
+        Expr::Name(n) => {
+            out.insert(n.id.to_string());
+        }
+        Expr::Tuple(t) => t.elts.iter().for_each(|e| target_names(e, out)),
+        Expr::List(l) => l.elts.iter().for_each(|e| target_names(e, out)),
+        Expr::Starred(s) => target_names(&s.value, out),
+        _ => {}
+    }
+}
+
+/// Methods that change the container they are called on.
+const MUTATORS: &[&str] = &[
+    "append",
+    "appendleft",
+    "add",
+    "clear",
+    "discard",
+    "extend",
+    "extendleft",
+    "insert",
+    "pop",
+    "popitem",
+    "remove",
+    "reverse",
+    "setdefault",
+    "sort",
+    "update",
+];
+
+/// Whether a function keeps state beyond its call: it declares `global` names, or stores into
+/// (an item or attribute of) a module-level name or `cls`, or calls a mutating method on one.
+/// Such a function behaves like a memoised one for selection: only the test that first ran it
+/// covers what later tests read. Nested functions are judged on their own.
+fn keeps_state(f: &ruff_python_ast::StmtFunctionDef, module: &BTreeSet<String>) -> bool {
+    use ruff_python_ast::visitor::{self, Visitor};
+
+    struct Locals(BTreeSet<String>);
+    impl<'a> Visitor<'a> for Locals {
+        fn visit_stmt(&mut self, stmt: &'a Stmt) {
+            match stmt {
+                Stmt::FunctionDef(f) => {
+                    self.0.insert(f.name.id.to_string());
+                }
+                Stmt::ClassDef(c) => {
+                    self.0.insert(c.name.id.to_string());
+                }
+                Stmt::Assign(s) => s.targets.iter().for_each(|t| target_names(t, &mut self.0)),
+                Stmt::AnnAssign(s) => target_names(&s.target, &mut self.0),
+                Stmt::AugAssign(s) => target_names(&s.target, &mut self.0),
+                Stmt::For(s) => {
+                    target_names(&s.target, &mut self.0);
+                    visitor::walk_stmt(self, stmt);
+                }
+                _ => visitor::walk_stmt(self, stmt),
+            }
+        }
+    }
+
+    struct Finder<'m> {
+        module: &'m BTreeSet<String>,
+        locals: BTreeSet<String>,
+        found: bool,
+    }
+    impl Finder<'_> {
+        /// The name an item or attribute chain hangs from: `A` of `A.b[c].d`.
+        fn root(expr: &Expr) -> Option<&str> {
+            match expr {
+                Expr::Name(n) => Some(n.id.as_str()),
+                Expr::Attribute(a) => Self::root(&a.value),
+                Expr::Subscript(s) => Self::root(&s.value),
+                _ => None,
+            }
+        }
+        fn shared(&self, expr: &Expr) -> bool {
+            Self::root(expr).is_some_and(|name| {
+                name == "cls" || (self.module.contains(name) && !self.locals.contains(name))
+            })
+        }
+        fn store(&mut self, target: &Expr) {
+            match target {
+                Expr::Subscript(s) if self.shared(&s.value) => self.found = true,
+                Expr::Attribute(a) if self.shared(&a.value) => self.found = true,
+                Expr::Tuple(t) => t.elts.iter().for_each(|e| self.store(e)),
+                Expr::List(l) => l.elts.iter().for_each(|e| self.store(e)),
+                _ => {}
+            }
+        }
+    }
+    impl<'a> Visitor<'a> for Finder<'_> {
+        fn visit_stmt(&mut self, stmt: &'a Stmt) {
+            match stmt {
+                // Judged on their own.
+                Stmt::FunctionDef(_) | Stmt::ClassDef(_) => {}
+                Stmt::Global(_) => self.found = true,
+                Stmt::Assign(s) => {
+                    s.targets.iter().for_each(|t| self.store(t));
+                    visitor::walk_stmt(self, stmt);
+                }
+                Stmt::AugAssign(s) => {
+                    self.store(&s.target);
+                    visitor::walk_stmt(self, stmt);
+                }
+                Stmt::AnnAssign(s) => {
+                    self.store(&s.target);
+                    visitor::walk_stmt(self, stmt);
+                }
+                Stmt::Delete(s) => {
+                    s.targets.iter().for_each(|t| self.store(t));
+                    visitor::walk_stmt(self, stmt);
+                }
+                _ => visitor::walk_stmt(self, stmt),
+            }
+        }
+        fn visit_expr(&mut self, expr: &'a Expr) {
+            if let Expr::Call(call) = expr
+                && let Expr::Attribute(method) = &*call.func
+                && MUTATORS.contains(&method.attr.id.as_str())
+                && self.shared(&method.value)
+            {
+                self.found = true;
+            }
+            visitor::walk_expr(self, expr);
+        }
+    }
+
+    let mut locals = Locals(BTreeSet::new());
+    for param in f.parameters.iter() {
+        locals.0.insert(param.name().id.to_string());
+    }
+    locals.0.remove("cls");
+    locals.visit_body(&f.body);
+    let mut finder = Finder {
+        module,
+        locals: locals.0,
+        found: false,
+    };
+    finder.visit_body(&f.body);
+    finder.found
+}
+
 struct Walker<'a> {
+    /// Names bound at module level: state a function can keep between calls.
+    module_names: &'a BTreeSet<String>,
     lines: &'a LineIndex,
     tokens: &'a Tokens,
     memo: &'a MemoNames,
@@ -328,8 +538,9 @@ impl Walker<'_> {
                 if let Some(r) = &f.returns {
                     header_end = header_end.max(r.range().end());
                 }
-                let memoised =
-                    in_memo || f.decorator_list.iter().any(|d| self.memo.is_memoising(d));
+                let memoised = in_memo
+                    || f.decorator_list.iter().any(|d| self.memo.is_memoising(d))
+                    || keeps_state(f, self.module_names);
                 let start = f
                     .decorator_list
                     .iter()
@@ -622,6 +833,65 @@ mod tests {
     }
 
     #[test]
+    fn functions_that_keep_state_count_as_memoised() {
+        let cases: &[(&str, &str, &str)] = &[
+            (
+                "item store into a module-level dict",
+                "_CACHE = {}\ndef get(k):\n    _CACHE[k] = 1\n    return _CACHE[k]\n",
+                "IIMM",
+            ),
+            (
+                "mutating method on a module-level list",
+                "RULES = []\ndef add(r):\n    RULES.append(r)\n",
+                "IIM",
+            ),
+            (
+                "attribute of an imported module",
+                "import state\ndef ready():\n    state.READY = True\n",
+                "IIM",
+            ),
+            (
+                "global statement",
+                "N = 0\ndef bump():\n    global N\n    N += 1\n",
+                "IIMM",
+            ),
+            (
+                "class state through cls",
+                "class P:\n    seen = set()\n    @classmethod\n    def mark(cls, x):\n        cls.seen.add(x)\n",
+                "IIIIM",
+            ),
+            (
+                "class state by its name",
+                "class P:\n    registry = {}\n    def __init_subclass__(cls, **kw):\n        P.registry[cls.__name__] = cls\n",
+                "IIIM",
+            ),
+            (
+                "a local that shadows a module-level name is not state",
+                "table = {}\ndef build():\n    table = {}\n    table['a'] = 1\n    return table\n",
+                "IIBBB",
+            ),
+            (
+                "parameters and self are not state",
+                "items = []\nclass C:\n    def add(self, items):\n        items.append(1)\n        self.items.append(2)\n",
+                "IIIBB",
+            ),
+            (
+                "reading module state is not keeping it",
+                "LIMIT = 3\ndef over(x):\n    return x > LIMIT\n",
+                "IIB",
+            ),
+            (
+                "a nested function is judged on its own",
+                "RULES = []\ndef rule(name):\n    def decorate(f):\n        RULES.append(f)\n        return f\n    return decorate\n",
+                "IIBMMB",
+            ),
+        ];
+        for (name, src, want) in cases {
+            assert_eq!(kinds(src), *want, "{name}:\n{src}");
+        }
+    }
+
+    #[test]
     fn functions_and_qualnames() {
         let src = "\
 class C:
@@ -693,8 +963,6 @@ async def top():
         ] {
             assert_eq!(m.insertion_kind(after), want, "after line {after}");
         }
-        assert_eq!(m.function("g.<locals>.h").map(|f| f.def_line), Some(7));
-        assert!(m.function("nope").is_none());
     }
 
     #[test]

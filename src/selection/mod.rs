@@ -7,13 +7,18 @@
 //!   file selects the whole file (by path, so new tests run);
 //! - a measured Python module: a change to import-time code (module level, class bodies,
 //!   `def`/`class` lines, decorators, defaults, lines the empty context covers) or to a memoised
-//!   function selects every test that depends on the module: the tests whose contexts ran any
-//!   line of it, and the test files and conftests that import it, directly or not. A change in
-//!   a function body selects the tests that ran that function (or, with
-//!   `granularity = "line"`, the changed lines). A pure insertion is charged to the function
-//!   around it; without the base source, every change is treated as import-time;
-//!   A function that tests ran while importing the module lazily (inside a test) is treated
-//!   like import-time code: later tests rely on that run without covering it;
+//!   function (or one that keeps state between calls) selects every test that depends on the
+//!   module: the tests whose contexts ran any line of it, and the test files and conftests that
+//!   import it, directly or not. A change in a function body selects the tests that ran that
+//!   function (or, with `granularity = "line"`, the changed lines). New-side lines (insertions
+//!   and replacements) are charged to the old function they sit in by position in the aligned
+//!   sources, not by name, since a getter and its setter share one ([`align`]); without the
+//!   base source, every change is treated as import-time. A function the empty context ran (a
+//!   decorator, a factory, `__init_subclass__` called while modules are imported), or one that
+//!   tests ran while importing the module lazily (inside a test), is import-time code wherever
+//!   the change lies in it: later tests rely on that run without covering it. A function that a
+//!   memoised function may have called while filling its cache counts as a change to that
+//!   memoised function ([`memo`]);
 //! - a module-level statement of test-side code (test modules, conftests, test packages,
 //!   measured or not) that can change another module's state runs everything: pytest imports
 //!   all of them before any test runs;
@@ -24,9 +29,11 @@
 //!
 //! Known limits (documented for users): code loaded dynamically (importlib, entry points,
 //! plugins) is only caught by the unmeasured-file rule; state shared between tests through
-//! globals is not modelled.
+//! globals is modelled only where a function visibly keeps it (`python::syntax`).
 
+pub mod align;
 pub mod gone;
+pub mod memo;
 pub mod reason;
 pub mod suite;
 
@@ -42,7 +49,7 @@ use crate::coverage::paths::{self, PathMap};
 use crate::coverage::{CoverageDb, FileRows, numbits};
 use crate::diff::{ChangeKind, FileChange};
 use crate::error::Result;
-use crate::python::{self, dependents::Dependents};
+use crate::python::{self, calls::MemoSites, dependents::Dependents};
 pub use reason::{Reason, Rule, compact_ranges};
 pub use suite::{SuiteCounts, SuiteScan};
 
@@ -288,6 +295,8 @@ struct Engine<'a> {
     test_dirs: BTreeSet<String>,
     tracked: BTreeSet<String>,
     graph: Option<Dependents<'a>>,
+    /// The memoised functions of every measured file, found once when a body change needs them.
+    memo_sites: Option<MemoSites>,
     /// The base versions of the changed Python files, read in one git call.
     old_sources: BTreeMap<String, Vec<u8>>,
     /// The coverage rows of the changed measured files, by file id, read ahead.
@@ -460,6 +469,7 @@ impl<'a> Engine<'a> {
             test_files,
             tracked,
             graph: None,
+            memo_sites: None,
             unseen_collected,
             hits: BTreeMap::new(),
             out,
@@ -744,6 +754,12 @@ impl<'a> Engine<'a> {
             .and_then(|p| std::fs::read_to_string(self.req.repo_root.join(p)).ok());
         let old_syntax = old_source.as_deref().map(python::analyze);
         let new_syntax = new_source.as_deref().map(python::analyze);
+        let alignment = match (&old_syntax, &new_syntax) {
+            (Some(old), Some(new)) => {
+                align::Alignment::new(change, old.line_count(), new.line_count())
+            }
+            _ => align::Alignment::new(change, 0, 0),
+        };
         // Blank lines and comments cannot change what runs: drop them from the change.
         let mut change = change.clone();
         if let (Some(old_src), Some(new_src)) = (&old_source, &new_source) {
@@ -810,8 +826,8 @@ impl<'a> Engine<'a> {
         let old = old_syntax.as_ref().expect("checked above");
         let new = new_syntax.as_ref().expect("checked above");
         // Function bodies only. Old lines name their function directly; new lines (insertions
-        // and replacements) name it through its qualified name in the new source, so a line
-        // added at a function's edge is charged to that function and not to a neighbour.
+        // and replacements) are placed by position in the aligned sources, since several
+        // definitions can share a qualified name (`align`).
         let mut by_function: BTreeMap<(u32, u32, String), BTreeSet<u32>> = BTreeMap::new();
         let mut unplaced: BTreeSet<u32> = BTreeSet::new();
         for &line in &change.old_lines {
@@ -828,19 +844,20 @@ impl<'a> Engine<'a> {
             }
         }
         for &line in &change.new_lines {
-            let found = new.enclosing(line).and_then(|f| old.function(&f.qualname));
-            match found {
-                Some(f) => {
-                    let near: Vec<u32> = changed_old_lines(change)
-                        .into_iter()
-                        .filter(|l| (f.start..=f.end).contains(l))
-                        .collect();
-                    by_function
-                        .entry((f.start, f.end, f.qualname.clone()))
-                        .or_default()
-                        .extend(near);
+            match align::place(line, old, new, &alignment) {
+                align::Placement::Functions(functions) => {
+                    for f in functions {
+                        let near: Vec<u32> = changed_old_lines(change)
+                            .into_iter()
+                            .filter(|l| (f.start..=f.end).contains(l))
+                            .collect();
+                        by_function
+                            .entry((f.start, f.end, f.qualname.clone()))
+                            .or_default()
+                            .extend(near);
+                    }
                 }
-                None => {
+                align::Placement::NewFunction => {
                     unplaced.insert(line);
                 }
             }
@@ -857,6 +874,33 @@ impl<'a> Engine<'a> {
                 Rule::ImportTime,
                 &all_old,
                 "body of a function new to the file: every dependent",
+            );
+        }
+        // A function the empty context ran (a decorator, a factory, `__init_subclass__`, a
+        // metaclass called while modules are imported) changes what importing does, wherever
+        // in its body the change lies: a line coverage does not record (the second line of a
+        // statement, an insertion) runs at import too.
+        if let Some(global) = global_blob
+            && let Some((_, _, qualname)) = by_function.keys().find(|(start, end, _)| {
+                old.functions()
+                    .iter()
+                    .find(|f| f.start == *start && f.end == *end)
+                    .is_some_and(|f| {
+                        numbits::any_intersection(global, &numbits::encode(f.body_lines()))
+                    })
+            })
+        {
+            let reason = Reason::new(Rule::ImportTime)
+                .file(old_path.clone())
+                .lines(all_old.iter().copied())
+                .via(format!("{qualname} runs while modules are imported"));
+            return self.select_dependents(
+                change,
+                &rows,
+                reason,
+                Rule::ImportTime,
+                &all_old,
+                "function run at import time: every dependent",
             );
         }
         // A module imported lazily, inside a test, credits its import-time code to that test,
@@ -893,6 +937,7 @@ impl<'a> Engine<'a> {
                 "function run at a lazy import: every dependent",
             );
         }
+        self.select_memo_reach(&old_path, &rows, &by_function, &all_old)?;
         let granularity = self.req.config.selection.granularity;
         for ((start, end, qualname), lines) in by_function {
             let mask = match granularity {
@@ -912,6 +957,139 @@ impl<'a> Engine<'a> {
                 Granularity::Line => "function bodies: the tests that ran the changed lines",
             },
         );
+        Ok(())
+    }
+
+    /// A changed function that a memoised function may have called while it filled its cache
+    /// reaches what that memoised function reaches: every dependent of its module. "May have
+    /// called" is both: the memoised body names a way to it (`python::calls`), and some test
+    /// ran both (`memo`).
+    fn select_memo_reach(
+        &mut self,
+        old_path: &str,
+        rows: &FileRows,
+        by_function: &BTreeMap<(u32, u32, String), BTreeSet<u32>>,
+        lines: &[u32],
+    ) -> Result<()> {
+        // The empty context ran every function called at import time: such a function was
+        // sent to every dependent before this, and it connects nothing here.
+        let mut changed: Vec<(&str, BTreeSet<i64>)> = Vec::new();
+        for (start, end, qualname) in by_function.keys() {
+            let mut contexts = memo::covering(rows, &numbits::encode(*start..=*end));
+            if let Some(global) = self.tests.global_context {
+                contexts.remove(&global);
+            }
+            if !contexts.is_empty() {
+                changed.push((qualname, contexts));
+            }
+        }
+        if changed.is_empty() {
+            return Ok(());
+        }
+        self.ensure_memo_sites()?;
+        let sites = self.memo_sites.take().expect("read above");
+        let mut wanted: BTreeMap<usize, BTreeMap<i64, &str>> = BTreeMap::new();
+        for (qualname, contexts) in &changed {
+            for site in sites.reaching(qualname) {
+                let entry = wanted.entry(site).or_default();
+                for &c in contexts {
+                    entry.entry(c).or_insert(qualname);
+                }
+            }
+        }
+        let mut reached: BTreeMap<String, (String, String)> = BTreeMap::new();
+        for (index, wanted) in wanted {
+            let site = &sites.sites()[index];
+            if reached.contains_key(&site.path) {
+                continue;
+            }
+            let Some(&file_id) = self.measured.get(&site.path) else {
+                continue;
+            };
+            // A memoised function's own body changing is the memoised rule, decided before.
+            let own = |q: &str| {
+                site.path == old_path
+                    && q.strip_prefix(site.qualname.as_str())
+                        .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+            };
+            let wanted: BTreeMap<i64, &str> = wanted.into_iter().filter(|(_, q)| !own(q)).collect();
+            if wanted.is_empty() {
+                continue;
+            }
+            let ids: BTreeSet<i64> = wanted.keys().copied().collect();
+            let site_rows = match site.path == old_path {
+                true => rows.clone(),
+                false => self.req.db.line_blobs_of(file_id, &ids)?,
+            };
+            let body = site.body_mask();
+            let via = wanted.iter().find_map(|(c, q)| {
+                site_rows
+                    .get(*c)
+                    .is_some_and(|b| numbits::any_intersection(b, &body))
+                    .then_some(*q)
+            });
+            if let Some(callee) = via {
+                reached.insert(
+                    site.path.clone(),
+                    (site.qualname.clone(), callee.to_string()),
+                );
+            }
+        }
+        self.memo_sites = Some(sites);
+        for (path, (memoised, callee)) in reached {
+            let reason = Reason::new(Rule::Memoised)
+                .file(old_path)
+                .lines(lines.iter().copied())
+                .via(format!(
+                    "{callee} may run inside memoised {memoised} of {path}, which keeps its result"
+                ));
+            let site_rows = match path == old_path {
+                true => rows.clone(),
+                false => self.req.db.line_blobs(self.measured[&path])?,
+            };
+            self.select_rows(&site_rows, None, &reason);
+            self.select_importers(&[path.as_str()], Rule::Memoised, old_path, lines)?;
+        }
+        Ok(())
+    }
+
+    /// Every memoised function of the base's Python files, with what each can reach: from the
+    /// base sources of the changed files and the working tree for the others (unchanged since
+    /// the base).
+    fn ensure_memo_sites(&mut self) -> Result<()> {
+        if self.memo_sites.is_none()
+            && self.req.import_index
+            && let Some(base) = &self.req.base
+            && let Some(reader) =
+                python::index::IndexReader::open_for(self.req.db.connection(), base)?
+        {
+            self.memo_sites = reader.memo_sites()?.map(MemoSites::new);
+        }
+        if self.memo_sites.is_none() {
+            // Files the base did not have under that name: added, or the new side of a rename.
+            let added: BTreeSet<&str> = self
+                .req
+                .changes
+                .iter()
+                .filter(|c| c.old_path != c.new_path)
+                .filter_map(|c| c.new_path.as_deref())
+                .collect();
+            let mut sources: BTreeMap<String, String> = BTreeMap::new();
+            for path in self.tracked.iter().filter(|p| p.ends_with(".py")) {
+                if added.contains(path.as_str()) || self.old_sources.contains_key(path) {
+                    continue;
+                }
+                if let Ok(bytes) = std::fs::read(self.req.repo_root.join(path)) {
+                    sources.insert(path.clone(), String::from_utf8_lossy(&bytes).into_owned());
+                }
+            }
+            for (path, bytes) in &self.old_sources {
+                sources.insert(path.clone(), String::from_utf8_lossy(bytes).into_owned());
+            }
+            self.memo_sites = Some(MemoSites::new(python::calls::project_sites(
+                sources.iter().map(|(p, s)| (p.as_str(), s.as_str())),
+            )));
+        }
         Ok(())
     }
 

@@ -1,0 +1,511 @@
+//! The safety table of the constructs project (`tests/fixtures/constructs`): one module per
+//! Python construct that makes selection hard, and for each construct a changed line, an
+//! inserted line and a deleted line. Edits that insert lines take another path through
+//! selection than edits that change lines (an inserted line has no old-side line of its own),
+//! so each construct is tried both ways, and with a deletion.
+//!
+//! In this project `kit/__init__.py` imports `kit.exports` (a star import) and `kit.plugins`
+//! (which registers into `kit.registry`), so every test depends on those; every other module
+//! is imported only by its own test file.
+
+use super::Effect::{Breaks, Harmless};
+use super::Reach::{Global, Local, Module};
+use super::{Edit, Tree};
+
+const PROPS: &str = "src/kit/props.py";
+const DISPATCH: &str = "src/kit/dispatch.py";
+const BRANCHES: &str = "src/kit/branches.py";
+const CLOSURES: &str = "src/kit/closures.py";
+const MODELS: &str = "src/kit/models.py";
+const FACTORY: &str = "src/kit/factory.py";
+const HEADERS: &str = "src/kit/headers.py";
+const FORMATS: &str = "src/kit/formats.py";
+const PLUGINS: &str = "src/kit/plugins.py";
+const EXPORTS: &str = "src/kit/exports.py";
+const INIT: &str = "src/kit/__init__.py";
+const NESTED_CONFTEST: &str = "tests/nested/conftest.py";
+
+/// One edit of the table.
+fn edit(name: &'static str, reach: super::Reach, apply: fn(&Tree)) -> Edit {
+    Edit {
+        name,
+        reach,
+        effect: Breaks,
+        apply,
+    }
+}
+
+pub(super) fn edits() -> Vec<Edit> {
+    vec![
+        // --- A property's getter, setter and deleter share one name -----------------------
+        edit("property getter: changed line", Local, |t| {
+            t.replace(
+                PROPS,
+                "        self.log.append(\"get\")\n        return self._v\n",
+                "        self.log.append(\"get\")\n        return self._v + 1\n",
+            )
+        }),
+        edit("property getter: inserted line", Local, |t| {
+            t.insert_after(
+                PROPS,
+                "        self.log.append(\"get\")\n",
+                "        self._v = -1\n",
+            )
+        }),
+        edit("property getter: deleted line", Local, |t| {
+            t.delete(PROPS, "        self.log.append(\"get\")\n")
+        }),
+        edit("property setter: changed line", Local, |t| {
+            t.replace(
+                PROPS,
+                "        self._v = value\n",
+                "        self._v = -value\n",
+            )
+        }),
+        edit(
+            "property setter: inserted line (the getter shares its name)",
+            Local,
+            |t| t.insert_after(PROPS, "        self._v = value\n", "        self._v = -1\n"),
+        ),
+        edit("property setter: deleted line", Local, |t| {
+            t.delete(PROPS, "        self.log.append(\"set\")\n")
+        }),
+        edit("property deleter: changed line", Local, |t| {
+            t.replace(PROPS, "        self._v = None\n", "        self._v = 0\n")
+        }),
+        edit("property deleter: inserted line", Local, |t| {
+            t.insert_after(
+                PROPS,
+                "        self._v = None\n",
+                "        self._v = \"gone\"\n",
+            )
+        }),
+        edit("property deleter: deleted line", Local, |t| {
+            t.delete(PROPS, "        self.log.append(\"del\")\n")
+        }),
+        // --- cached_property: computed once, by whichever test reads it first -------------
+        edit("cached_property: changed line", Module, |t| {
+            t.replace(PROPS, "return self._v * 2", "return self._v * 3")
+        }),
+        edit("cached_property: inserted line", Module, |t| {
+            t.insert_after(
+                PROPS,
+                "        self.log.append(\"doubled\")\n",
+                "        self._v += 1\n",
+            )
+        }),
+        edit("cached_property: deleted line", Module, |t| {
+            t.delete(PROPS, "        self.log.append(\"doubled\")\n")
+        }),
+        // --- typing.overload stubs before the real definition ------------------------------
+        edit("@overload implementation: changed line", Local, |t| {
+            t.replace(DISPATCH, "return raw.strip()", "return raw.lstrip()")
+        }),
+        edit(
+            "@overload implementation: inserted line (the stubs share its name)",
+            Local,
+            |t| {
+                t.insert_before(
+                    DISPATCH,
+                    "    return raw.strip()\n",
+                    "    raw = raw + \"!\"\n",
+                )
+            },
+        ),
+        edit("@overload implementation: deleted lines", Local, |t| {
+            t.delete(
+                DISPATCH,
+                "    if isinstance(raw, int):\n        return raw\n",
+            )
+        }),
+        // --- functools.singledispatch: several `def _` registrations -----------------------
+        edit("singledispatch registration: changed line", Local, |t| {
+            t.replace(DISPATCH, "\",\".join(parts)", "\";\".join(parts)")
+        }),
+        edit(
+            "singledispatch registration: inserted line (every registration is `_`)",
+            Local,
+            |t| {
+                t.insert_after(
+                    DISPATCH,
+                    "    parts = [str(v) for v in value]\n",
+                    "    parts.reverse()\n",
+                )
+            },
+        ),
+        edit("singledispatch registration: deleted line", Local, |t| {
+            t.delete(DISPATCH, "    parts = [str(v) for v in value]\n")
+        }),
+        // --- functools.singledispatchmethod -------------------------------------------------
+        edit(
+            "singledispatchmethod registration: changed line",
+            Local,
+            |t| t.replace(DISPATCH, "text = arg.upper()", "text = arg.lower()"),
+        ),
+        edit(
+            "singledispatchmethod registration: inserted line",
+            Local,
+            |t| {
+                t.insert_after(
+                    DISPATCH,
+                    "        text = arg.upper()\n",
+                    "        text = text * 2\n",
+                )
+            },
+        ),
+        edit(
+            "singledispatchmethod registration: deleted line",
+            Local,
+            |t| t.delete(DISPATCH, "        text = arg.upper()\n"),
+        ),
+        // --- One function defined in both branches of an `if` and of a `try` ---------------
+        edit(
+            "function in both branches of if: changed line",
+            Local,
+            |t| t.replace(BRANCHES, "sep = \"-\"", "sep = \"=\""),
+        ),
+        edit(
+            "function in both branches of if: inserted line in the live branch",
+            Local,
+            |t| {
+                t.insert_after(
+                    BRANCHES,
+                    "        sep = \"-\"\n",
+                    "        parts = list(reversed(parts))\n",
+                )
+            },
+        ),
+        edit(
+            "function in both branches of if: deleted line",
+            Local,
+            |t| t.delete(BRANCHES, "        sep = \"-\"\n"),
+        ),
+        edit(
+            "function in both branches of try: changed line",
+            Local,
+            |t| t.replace(BRANCHES, "% 251", "% 7"),
+        ),
+        edit(
+            "function in both branches of try: inserted line in the live branch",
+            Local,
+            |t| t.insert_after(BRANCHES, "        total = 0\n", "        total = 1\n"),
+        ),
+        edit(
+            "function in both branches of try: deleted line",
+            Local,
+            |t| t.delete(BRANCHES, "        total = 0\n"),
+        ),
+        // --- if TYPE_CHECKING: / else: at module level --------------------------------------
+        edit("TYPE_CHECKING else branch: changed line", Module, |t| {
+            t.replace(BRANCHES, "    Thing = None\n", "    Thing = object\n")
+        }),
+        edit("TYPE_CHECKING else branch: inserted line", Module, |t| {
+            t.insert_after(BRANCHES, "    Thing = None\n", "    Thing = int\n")
+        }),
+        edit("TYPE_CHECKING else branch: deleted lines", Module, |t| {
+            t.delete(BRANCHES, "else:\n    Thing = None\n")
+        }),
+        Edit {
+            name: "TYPE_CHECKING block: changed import (never runs)",
+            reach: Module,
+            effect: Harmless,
+            apply: |t| {
+                t.replace(
+                    BRANCHES,
+                    "    from kit.props import Thing\n",
+                    "    from kit.props import Thing as Thing\n",
+                )
+            },
+        },
+        // --- Nested functions and closures --------------------------------------------------
+        edit("closure: changed line", Local, |t| {
+            t.replace(CLOSURES, "count[0] += by\n", "count[0] += by * 2\n")
+        }),
+        edit("closure: inserted line", Local, |t| {
+            t.insert_after(
+                CLOSURES,
+                "        count[0] += by\n",
+                "        count[0] -= 1\n",
+            )
+        }),
+        edit("closure: deleted line", Local, |t| {
+            t.delete(CLOSURES, "        count[0] += by\n")
+        }),
+        edit(
+            "nested function defined in both branches: changed line",
+            Local,
+            |t| t.replace(CLOSURES, "word = \"Hi\"", "word = \"Hey\""),
+        ),
+        edit(
+            "nested function defined in both branches: inserted line in the second",
+            Local,
+            |t| {
+                t.insert_after(
+                    CLOSURES,
+                    "            word = \"Hi\"\n",
+                    "            name = name.upper()\n",
+                )
+            },
+        ),
+        edit(
+            "nested function defined in both branches: deleted line",
+            Local,
+            |t| t.delete(CLOSURES, "            word = \"Hi\"\n"),
+        ),
+        // --- Lambdas assigned at module level -----------------------------------------------
+        edit("module-level lambda: changed line", Module, |t| {
+            t.replace(CLOSURES, "lambda x: x * x", "lambda x: x * x + 1")
+        }),
+        edit("module-level lambda: inserted line", Module, |t| {
+            t.insert_after(
+                CLOSURES,
+                "clamp = lambda x, lo=0, hi=10: (  # noqa: E731\n",
+                "    1 +\n",
+            )
+        }),
+        edit(
+            "module-level lambda: deleted line (the test file stops collecting)",
+            Module,
+            |t| t.delete(CLOSURES, "square = lambda x: x * x  # noqa: E731\n"),
+        ),
+        // --- A registering class decorator (its body runs at import time) ------------------
+        edit("class decorator body: changed line", Module, |t| {
+            t.replace(
+                MODELS,
+                "key = cls.__name__.lower()",
+                "key = cls.__name__.upper()",
+            )
+        }),
+        edit(
+            "class decorator body: inserted line (run at import time)",
+            Module,
+            |t| {
+                t.insert_after(
+                    MODELS,
+                    "    MODELS[key] = cls\n",
+                    "    MODELS[key + \"2\"] = cls\n",
+                )
+            },
+        ),
+        edit("class decorator body: deleted line", Module, |t| {
+            t.delete(MODELS, "    MODELS[key] = cls\n")
+        }),
+        edit("class decorator applied: removed", Module, |t| {
+            t.replace(MODELS, "@model\nclass Gadget:\n", "class Gadget:\n")
+        }),
+        // --- dataclass field defaults --------------------------------------------------------
+        edit("dataclass field default: changed line", Module, |t| {
+            t.replace(MODELS, "retries: int = 3", "retries: int = 4")
+        }),
+        edit("dataclass field: inserted line", Module, |t| {
+            t.insert_after(
+                MODELS,
+                "    timeout: float = 1.5\n",
+                "    verbose: bool = False\n",
+            )
+        }),
+        edit("dataclass field: deleted line", Module, |t| {
+            t.delete(MODELS, "    timeout: float = 1.5\n")
+        }),
+        // --- __init_subclass__ (runs when each subclass is created) ------------------------
+        edit("__init_subclass__: changed line", Module, |t| {
+            t.replace(
+                MODELS,
+                "key = name or cls.__name__.lower()",
+                "key = name or cls.__name__.upper()",
+            )
+        }),
+        edit(
+            "__init_subclass__: inserted line (run at import time)",
+            Module,
+            |t| {
+                t.insert_after(
+                    MODELS,
+                    "        key = name or cls.__name__.lower()\n",
+                    "        key = \"plugin-\" + key\n",
+                )
+            },
+        ),
+        edit("__init_subclass__: deleted line", Module, |t| {
+            t.delete(MODELS, "        Plugin.registry[key] = cls\n")
+        }),
+        // --- A metaclass's __new__ ------------------------------------------------------------
+        edit("metaclass __new__: changed line", Module, |t| {
+            t.replace(
+                MODELS,
+                "namespace.setdefault(\"tag\", name.lower())",
+                "namespace.setdefault(\"tag\", name.upper())",
+            )
+        }),
+        edit(
+            "metaclass __new__: inserted line (run at import time)",
+            Module,
+            |t| {
+                t.insert_after(
+                    MODELS,
+                    "        namespace.setdefault(\"tag\", name.lower())\n",
+                    "        namespace[\"tag\"] = \"x\"\n",
+                )
+            },
+        ),
+        edit("metaclass __new__: deleted line", Module, |t| {
+            t.delete(
+                MODELS,
+                "        namespace.setdefault(\"tag\", name.lower())\n",
+            )
+        }),
+        // --- An attrs-like class decorator applied in a test module ------------------------
+        edit(
+            "class decorator applied in a test module: changed line",
+            Module,
+            |t| {
+                t.replace(
+                    FACTORY,
+                    "names = list(cls.__annotations__)",
+                    "names = sorted(cls.__annotations__, reverse=True)",
+                )
+            },
+        ),
+        edit(
+            "class decorator applied in a test module: inserted line",
+            Module,
+            |t| {
+                t.insert_after(
+                    FACTORY,
+                    "    names = list(cls.__annotations__)\n",
+                    "    names.reverse()\n",
+                )
+            },
+        ),
+        edit(
+            "class decorator applied in a test module: deleted line",
+            Module,
+            |t| t.delete(FACTORY, "    cls.__fields__ = tuple(names)\n"),
+        ),
+        // --- A class factory called at module level of another module ----------------------
+        edit("factory called at import time: changed line", Module, |t| {
+            t.replace(FACTORY, "start=1", "start=0")
+        }),
+        edit(
+            "factory called at import time: inserted line",
+            Module,
+            |t| {
+                t.insert_after(
+                    FACTORY,
+                    "        namespace[member] = number\n",
+                    "    namespace[\"GREEN\"] = 0\n",
+                )
+            },
+        ),
+        edit(
+            "factory called at import time: deleted line (the importer stops collecting)",
+            Module,
+            |t| t.delete(FACTORY, "    namespace = {}\n"),
+        ),
+        // --- A method that a memoised function in another module calls ---------------------
+        edit(
+            "callee of an lru_cache function: changed line",
+            Module,
+            |t| t.replace(HEADERS, "head = self.blob[:4]", "head = self.blob[:3]"),
+        ),
+        edit(
+            "callee of an lru_cache function: inserted line",
+            Module,
+            |t| {
+                t.insert_after(
+                    HEADERS,
+                    "        head = self.blob[:4]\n",
+                    "        head = head.lower()\n",
+                )
+            },
+        ),
+        edit(
+            "callee of an lru_cache function: deleted line",
+            Module,
+            |t| t.delete(HEADERS, "        head = self.blob[:4]\n"),
+        ),
+        edit(
+            "callee of a hand-written cache: changed line",
+            Module,
+            |t| t.replace(HEADERS, "return self.blob[4]", "return self.blob[4] + 1"),
+        ),
+        edit(
+            "callee of a hand-written cache: inserted line",
+            Module,
+            |t| {
+                t.insert_before(
+                    HEADERS,
+                    "        return self.blob[4]\n",
+                    "        self.blob = self.blob[1:]\n",
+                )
+            },
+        ),
+        edit("memoised function itself: deleted line", Module, |t| {
+            t.delete(FORMATS, "    reader = HeaderReader(SAMPLES[kind])\n")
+        }),
+        // --- A module that registers into another module's registry at import time --------
+        edit("registration at import time: changed line", Module, |t| {
+            t.replace(
+                PLUGINS,
+                "registry.register(\"reverse\", Reverse)",
+                "registry.register(\"rev\", Reverse)",
+            )
+        }),
+        edit("registration at import time: inserted line", Module, |t| {
+            t.insert_after(
+                PLUGINS,
+                "registry.register(\"reverse\", Reverse)\n",
+                "registry.register(\"upper\", Reverse)\n",
+            )
+        }),
+        edit("registration at import time: deleted line", Module, |t| {
+            t.delete(PLUGINS, "registry.register(\"upper\", Upper)\n")
+        }),
+        // --- __all__ and the star import that reads it -------------------------------------
+        edit("__all__: changed line", Module, |t| {
+            t.replace(
+                EXPORTS,
+                "__all__ = [\"slug\", \"title\"]",
+                "__all__ = [\"slug\"]",
+            )
+        }),
+        edit("__all__: inserted line", Module, |t| {
+            t.insert_after(
+                EXPORTS,
+                "__all__ = [\"slug\", \"title\"]\n",
+                "__all__ += [\"internal\"]\n",
+            )
+        }),
+        edit("__all__: deleted line", Module, |t| {
+            t.delete(EXPORTS, "__all__ = [\"slug\", \"title\"]\n")
+        }),
+        edit("star import: replaced by a named import", Module, |t| {
+            t.replace(
+                INIT,
+                "from .exports import *  # noqa: F403\n",
+                "from .exports import slug  # noqa: F401\n",
+            )
+        }),
+        // --- A conftest fixture that overrides the root one ---------------------------------
+        edit("conftest fixture override: changed line", Local, |t| {
+            t.replace(
+                NESTED_CONFTEST,
+                "merged[\"level\"] = \"nested\"",
+                "merged[\"level\"] = \"inner\"",
+            )
+        }),
+        edit("conftest fixture override: inserted line", Local, |t| {
+            t.insert_after(
+                NESTED_CONFTEST,
+                "    merged[\"level\"] = \"nested\"\n",
+                "    merged[\"retries\"] = 2\n",
+            )
+        }),
+        edit("conftest fixture override: deleted line", Local, |t| {
+            t.delete(NESTED_CONFTEST, "    merged[\"level\"] = \"nested\"\n")
+        }),
+        edit("root conftest fixture: changed line", Global, |t| {
+            t.replace("tests/conftest.py", "\"retries\": 1", "\"retries\": 2")
+        }),
+    ]
+}
