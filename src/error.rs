@@ -58,6 +58,10 @@ pub enum Error {
         problem: String,
         hint: Option<String>,
     },
+    /// The reader of stdout closed it (`covshard tests ... | head`): not a failure, so the
+    /// command stops quietly with exit code 0.
+    #[error("stdout was closed by its reader")]
+    StdoutClosed,
     /// Anything else: a bug or an environment failure.
     #[error("{0}")]
     Other(String),
@@ -111,7 +115,7 @@ impl Error {
             | Error::Config { hint, .. }
             | Error::Usage { hint, .. }
             | Error::Write { hint, .. } => *hint = text,
-            Error::Other(_) => {}
+            Error::StdoutClosed | Error::Other(_) => {}
         }
         self
     }
@@ -123,7 +127,7 @@ impl Error {
             | Error::Config { hint, .. }
             | Error::Usage { hint, .. }
             | Error::Write { hint, .. } => hint.as_deref(),
-            Error::Other(_) => None,
+            Error::StdoutClosed | Error::Other(_) => None,
         }
     }
 
@@ -134,6 +138,7 @@ impl Error {
             Error::Config { .. } => exit::CONFIG,
             Error::Usage { .. } => exit::USAGE,
             Error::Write { .. } => exit::WRITE,
+            Error::StdoutClosed => exit::OK,
             Error::Other(_) => exit::FAILURE,
         }
     }

@@ -38,11 +38,12 @@ pub struct SelectionSummary {
     pub selective: bool,
     pub run_all: bool,
     pub run_all_reasons: Vec<Reason>,
-    /// Ids (node ids or paths) planned.
+    /// Tests the planned ids stand for: a node id counts one, a path the known tests under it
+    /// (at least one), as `covshard select` counts them.
     pub selected: usize,
     /// Tests covshard knows of.
     pub total: usize,
-    /// How many planned ids each rule selected (an id counts under its first reason).
+    /// How many of those tests each rule selected (an id's tests count under its first reason).
     pub by_rule: BTreeMap<String, usize>,
     pub changed_files: Vec<ChangedFile>,
     /// Every planned id's reasons.

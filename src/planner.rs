@@ -11,9 +11,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::config::GroupByChoice;
 use crate::error::{Error, Result};
 use crate::history::estimate::{Estimate, Estimates, Source};
+use crate::nodeid;
 use crate::packing::{self, GroupCosts, Item, MonteCarloOptions, PackOptions, Problem, Spread};
 use crate::plan::{EstimateSummary, PackingSummary, Plan, PlannedTest, SelectionSummary, Shard};
-use crate::selection::{Reason, Selection, test_file_of, tests_under_path};
+use crate::selection::{Reason, Selection, tests_under_path};
 use crate::units::ShardCount;
 
 /// How to pack.
@@ -107,12 +108,6 @@ fn estimate_for(id: &str, estimates: &Estimates, known: &BTreeSet<String>) -> Es
     }
 }
 
-/// The class group of a node id (`tests/a.py::TestK::test_x` -> `tests/a.py::TestK`).
-fn class_of(id: &str) -> Option<String> {
-    let parts: Vec<&str> = id.split("::").collect();
-    (parts.len() >= 3).then(|| parts[..parts.len() - 1].join("::"))
-}
-
 pub fn group_by(choice: GroupByChoice) -> packing::GroupBy {
     match choice {
         GroupByChoice::Auto => packing::GroupBy::Auto,
@@ -134,8 +129,8 @@ pub fn configured_setups(
     }
     let mut groups: BTreeSet<&str> = BTreeSet::new();
     for id in known.iter().filter(|id| id.contains("::")) {
-        groups.insert(crate::history::estimate::file_of(id));
-        groups.extend(crate::history::estimate::class_of(id));
+        groups.insert(nodeid::file_of(id));
+        groups.extend(nodeid::class_of(id));
     }
     for group in groups {
         let best = patterns
@@ -178,11 +173,11 @@ fn problem_for(
     let mut members: BTreeMap<String, Vec<&String>> = BTreeMap::new();
     for id in by_id.keys().filter(|id| id.contains("::")) {
         members
-            .entry(test_file_of(id).to_string())
+            .entry(nodeid::file_of(id).to_string())
             .or_default()
             .push(id);
-        if let Some(class) = class_of(id) {
-            members.entry(class).or_default().push(id);
+        if let Some(class) = nodeid::class_of(id) {
+            members.entry(class.to_string()).or_default().push(id);
         }
     }
     for (group, &setup) in estimates.setup_costs() {
@@ -217,9 +212,9 @@ fn problem_for(
             };
             let mut item = Item::new(id.clone(), seconds)
                 .with_spread(spread)
-                .with_file(test_file_of(id).to_string());
-            if let Some(class) = class_of(id) {
-                item = item.with_class(class);
+                .with_file(nodeid::file_of(id).to_string());
+            if let Some(class) = nodeid::class_of(id) {
+                item = item.with_class(class.to_string());
             }
             item
         })
@@ -264,17 +259,17 @@ pub fn make_plan(input: &PlanInput<'_>, req: &PackRequest) -> Result<Plan> {
             (!reasons.is_empty()).then(|| (id.clone(), reasons))
         })
         .collect();
-    let mut by_rule: BTreeMap<String, usize> = BTreeMap::new();
-    for reasons in summary_reasons.values() {
-        if let Some(first) = reasons.first() {
-            *by_rule.entry(first.rule.counted().to_string()).or_default() += 1;
-        }
-    }
+    let tally = selection.tally(&ids);
+    let by_rule: BTreeMap<String, usize> = tally
+        .by_rule
+        .iter()
+        .map(|(rule, n)| (rule.counted().to_string(), *n))
+        .collect();
     let selection_summary = SelectionSummary {
         selective: input.selective,
         run_all: selection.run_all,
         run_all_reasons: selection.run_all_reasons.clone(),
-        selected: ids.len(),
+        selected: tally.tests,
         total: selection.suite.total(),
         by_rule,
         changed_files: selection.changed_files.clone(),
@@ -400,6 +395,60 @@ fn generator() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `select` and `plan` count one selection alike: a path stands for the known tests under
+    /// it, not for one test.
+    #[test]
+    fn the_plan_counts_tests_as_select_does() {
+        let known: BTreeSet<String> = ["t/a.py::x", "t/a.py::y", "t/a.py::z", "t/b.py::w"]
+            .into_iter()
+            .map(String::from)
+            .collect();
+        let mut selection = Selection::whole_suite(
+            known.clone(),
+            Reason::new(crate::selection::Rule::WholeSuite),
+        );
+        selection.run_all = false;
+        selection.run_all_reasons.clear();
+        selection.selected.insert(
+            "t/a.py".into(),
+            [Reason::new(crate::selection::Rule::TestFileChanged).file("t/a.py")].into(),
+        );
+        selection.selected.insert(
+            "t/b.py::w".into(),
+            [Reason::new(crate::selection::Rule::CoversChange)].into(),
+        );
+        let estimates = Estimates::default();
+        let input = PlanInput {
+            selection: &selection,
+            selective: true,
+            estimates: &estimates,
+            statistic: "median".into(),
+            collected: None,
+            base: None,
+            head: None,
+        };
+        let req = PackRequest {
+            shards: ShardCount::Fixed(2),
+            target_seconds: 600.0,
+            max_shards: 8,
+            overhead_seconds: 0.0,
+            group_by: GroupByChoice::None,
+            monte_carlo: MonteCarloOptions {
+                runs: 5,
+                ..MonteCarloOptions::default()
+            },
+            compare_full_suite: false,
+        };
+        let plan = make_plan(&input, &req).unwrap();
+        assert_eq!(plan.selection.selected, 4);
+        assert_eq!(plan.selection.by_rule.values().sum::<usize>(), 4);
+        assert!(
+            crate::cli::select::summary_line(&selection).starts_with("4 of 4 known tests"),
+            "{}",
+            crate::cli::select::summary_line(&selection)
+        );
+    }
 
     #[test]
     fn configured_setups_go_to_the_most_specific_pattern() {

@@ -10,7 +10,7 @@ use crate::cli::select::{SelectionArgs, resolve};
 use crate::coverage::{ContextKind, CoverageDb, numbits, parse_context};
 use crate::error::Result;
 use crate::output::Ui;
-use crate::selection::{compact_ranges, test_file_of};
+use crate::selection::compact_ranges;
 
 #[derive(Debug, clap::Args)]
 pub struct ExplainArgs {
@@ -25,8 +25,10 @@ pub fn run(args: ExplainArgs, ui: &Ui) -> Result<()> {
     let s = &resolved.selection;
     let test = args.test_id.trim();
     let mut text = String::new();
-    let known =
-        s.known_tests.contains(test) || s.known_tests.iter().any(|t| test_file_of(t) == test);
+    let known = s.known_tests.contains(test)
+        || s.known_tests
+            .iter()
+            .any(|t| crate::nodeid::file_of(t) == test);
     let reasons = s.reasons_for(test);
     if s.run_all {
         text.push_str(&format!(
@@ -123,7 +125,9 @@ fn coverage_of_changes(
         .contexts()?
         .into_iter()
         .filter(|c| match parse_context(&c.name) {
-            ContextKind::Test { node_id, .. } => node_id == test || test_file_of(&node_id) == test,
+            ContextKind::Test { node_id, .. } => {
+                node_id == test || crate::nodeid::file_of(&node_id) == test
+            }
             _ => false,
         })
         .map(|c| c.id)

@@ -102,7 +102,7 @@ pub fn main() -> i32 {
     };
     match result {
         Ok(()) => exit::OK,
-        Err(err) if is_broken_pipe(&err) => exit::OK,
+        Err(Error::StdoutClosed) => exit::OK,
         Err(err) => {
             ui.error(&err);
             err.exit_code()
@@ -110,15 +110,48 @@ pub fn main() -> i32 {
     }
 }
 
-/// A closed stdout (`covshard tests ... | head`) is not a failure.
-fn is_broken_pipe(err: &Error) -> bool {
-    matches!(err, Error::Write { problem, .. } if problem.contains("Broken pipe"))
+/// Write data to stdout; a closed stdout becomes [`Error::StdoutClosed`], which `main` treats
+/// as success.
+pub fn print_data(text: &str) -> crate::error::Result<()> {
+    write_data(&mut std::io::stdout().lock(), text)
 }
 
-/// Write data to stdout; a broken pipe becomes an error that `main` treats as success.
-pub fn print_data(text: &str) -> crate::error::Result<()> {
-    let mut out = std::io::stdout().lock();
+/// [`print_data`] to any writer (tests give it one that fails).
+fn write_data(out: &mut impl Write, text: &str) -> crate::error::Result<()> {
     out.write_all(text.as_bytes())
         .and_then(|()| out.flush())
-        .map_err(|e| Error::write("<stdout>", e.to_string()))
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::BrokenPipe => Error::StdoutClosed,
+            _ => Error::write("<stdout>", e.to_string()),
+        })
+}
+
+#[cfg(test)]
+mod stdout_tests {
+    use super::*;
+
+    /// A writer whose every write fails with the given kind.
+    struct Failing(std::io::ErrorKind);
+
+    impl Write for Failing {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            Err(std::io::Error::new(self.0, "refused"))
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn only_a_closed_stdout_is_success() {
+        let closed = write_data(&mut Failing(std::io::ErrorKind::BrokenPipe), "x\n").unwrap_err();
+        assert!(matches!(closed, Error::StdoutClosed), "{closed:?}");
+        assert_eq!(closed.exit_code(), exit::OK);
+        let full = write_data(&mut Failing(std::io::ErrorKind::StorageFull), "x\n").unwrap_err();
+        assert_eq!(full.exit_code(), exit::WRITE);
+        // Another file's write error stays a write error, whatever its text says: a broken
+        // pipe on `$GITHUB_OUTPUT` loses the matrix and must fail the job.
+        let output = Error::write("/tmp/github_output", "Broken pipe (os error 32)");
+        assert_eq!(output.exit_code(), exit::WRITE);
+    }
 }

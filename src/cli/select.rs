@@ -266,19 +266,16 @@ pub fn summary_line(selection: &Selection) -> String {
             why.join("; ")
         );
     }
-    let mut by_rule: std::collections::BTreeMap<&str, usize> = Default::default();
-    let mut count = 0;
-    for id in &ids {
-        let tests = selection.tests_under(id).max(1);
-        count += tests;
-        if let Some(first) = selection.selected.get(id).and_then(|r| r.iter().next()) {
-            *by_rule.entry(first.rule.counted()).or_default() += tests;
-        }
-    }
-    let parts: Vec<String> = by_rule.iter().map(|(r, n)| format!("{n} {r}")).collect();
+    let tally = selection.tally(&ids);
+    let parts: Vec<String> = tally
+        .by_rule
+        .iter()
+        .map(|(rule, n)| format!("{n} {}", rule.counted()))
+        .collect();
     format!(
-        "{count} of {} known tests selected{}{}",
-        selection.suite.total(),
+        "{} of {} known tests selected{}{}",
+        tally.tests,
+        selection.suite.total().max(tally.tests),
         if parts.is_empty() { "" } else { ": " },
         parts.join(", ")
     )

@@ -27,6 +27,7 @@ use statrs::statistics::{Data, OrderStatistics, Statistics};
 use crate::error::Result;
 use crate::history::Outcome;
 use crate::history::store::{self, StoredSample};
+use crate::nodeid::{class_of, file_of};
 
 /// Seconds assumed for a test when the data file holds no history at all.
 pub const DEFAULT_SECONDS: f64 = 1.0;
@@ -115,18 +116,6 @@ pub struct Estimates {
     suite: Option<Prior>,
     setup: BTreeMap<String, f64>,
     default_seconds: f64,
-}
-
-/// The file part of a node id (`tests/a.py::T::t` -> `tests/a.py`).
-pub fn file_of(node_id: &str) -> &str {
-    node_id.split("::").next().unwrap_or(node_id)
-}
-
-/// The class group of a node id (`tests/a.py::T::t` -> `tests/a.py::T`), if it is in a class.
-pub fn class_of(node_id: &str) -> Option<&str> {
-    let path_end = node_id.find('[').unwrap_or(node_id.len());
-    let (head, _) = node_id[..path_end].rsplit_once("::")?;
-    head.contains("::").then_some(head)
 }
 
 fn folder_of(path: &str) -> Option<&str> {
@@ -444,14 +433,6 @@ mod tests {
         assert!((e.group_setup("t/a.py::K").unwrap() - 3.9).abs() < 1e-9);
         assert!((e.group_setup("t/a.py").unwrap() - 3.9).abs() < 1e-9);
         assert_eq!(e.group_setup("t/b.py"), None);
-    }
-
-    #[test]
-    fn groups_of_node_ids() {
-        assert_eq!(file_of("t/a.py::K::x[1]"), "t/a.py");
-        assert_eq!(class_of("t/a.py::K::x[a::b]"), Some("t/a.py::K"));
-        assert_eq!(class_of("t/a.py::A::B::x"), Some("t/a.py::A::B"));
-        assert_eq!(class_of("t/a.py::x[a::b]"), None);
     }
 
     #[test]

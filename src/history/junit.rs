@@ -202,7 +202,8 @@ fn attr(
     Ok(None)
 }
 
-/// pytest's `mangle_test_address`: node id -> (classname, name).
+/// pytest's `mangle_test_address`: node id -> (classname, name). It cuts the id at its first
+/// `[` wherever that is, unlike `crate::nodeid`, and is kept that way to give pytest's answer.
 pub fn junit_key(node_id: &str) -> (String, String) {
     let (path, params) = match node_id.find('[') {
         Some(i) => node_id.split_at(i),
@@ -269,7 +270,7 @@ impl Index {
             let chosen = case
                 .file
                 .as_deref()
-                .and_then(|f| ids.iter().find(|id| id.split("::").next() == Some(f)));
+                .and_then(|f| ids.iter().find(|id| crate::nodeid::file_of(id) == f));
             return match chosen {
                 Some(id) => Mapping::Known(id.clone()),
                 None => Mapping::Ambiguous(ids[0].clone(), ids.clone()),

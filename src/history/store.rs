@@ -485,7 +485,32 @@ pub fn samples(conn: &Connection) -> Result<Vec<StoredSample>> {
             })
         })
         .map_err(&err)?;
-    rows.map(|r| r.map_err(&err)).collect()
+    rows.map(|r| r.map_err(&err).and_then(|s| checked(conn, s)))
+        .collect()
+}
+
+/// A stored sample whose durations are numbers a plan can use: finite and at least 0. SQLite
+/// stores an infinity or a negative number written into the table by hand or by another tool;
+/// that is bad input data in the data file (exit code 3), not a wrong command line.
+fn checked(conn: &Connection, stored: StoredSample) -> Result<StoredSample> {
+    let s = &stored.sample;
+    let phases = s.phases.map(|p| [p.setup, p.call, p.teardown]);
+    let bad = std::iter::once(s.duration)
+        .chain(phases.into_iter().flatten())
+        .find(|d| !d.is_finite() || *d < 0.0);
+    match bad {
+        None => Ok(stored),
+        Some(value) => Err(Error::input(
+            conn.path().unwrap_or("<data file>"),
+            format!(
+                "the stored history holds a duration of {value} s for `{}` (run {}): durations must be finite and at least 0",
+                s.node_id, stored.run_id
+            ),
+        )
+        .with_hint(
+            "record the history again with `covshard ingest` on a fresh copy of the data file, or remove that run's samples from covshard_sample",
+        )),
+    }
 }
 
 /// What [`carry_over`] copied.
@@ -714,6 +739,37 @@ mod tests {
                 .unwrap()
                 .contains("t.py::a")
         );
+    }
+
+    #[test]
+    fn a_non_finite_stored_duration_is_bad_input_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = coverage_file(dir.path(), &[]);
+        let bar = indicatif::ProgressBar::hidden();
+        let mut conn = open_write(&path).unwrap();
+        let tx = begin(&mut conn).unwrap();
+        migrate(&tx).unwrap();
+        insert_run(
+            &tx,
+            &run("c1", 1),
+            &[sample("t.py::a", 1.0, Outcome::Passed)],
+            &bar,
+        )
+        .unwrap();
+        tx.commit().unwrap();
+        assert_eq!(samples(&conn).unwrap().len(), 1);
+        for bad in ["9e999", "-1.0"] {
+            conn.execute_batch(&format!("UPDATE covshard_sample SET duration = {bad}"))
+                .unwrap();
+            let err = samples(&conn).unwrap_err();
+            assert_eq!(err.exit_code(), crate::error::exit::INPUT, "{err}");
+            let text = err.to_string();
+            assert!(
+                text.contains(path.to_str().unwrap()) && text.contains("t.py::a"),
+                "{text}"
+            );
+            assert!(err.hint().is_some());
+        }
     }
 
     #[test]

@@ -74,7 +74,7 @@ fn gantt(plan: &Plan) -> String {
         for test in &shard.tests {
             let x = label_width + px(elapsed);
             let w = px(test.seconds).max(0.5);
-            let file = test.id.split("::").next().unwrap_or(&test.id);
+            let file = crate::nodeid::file_of(&test.id);
             let _ = write!(
                 svg,
                 r##"<rect x="{x:.1}" y="{y:.1}" width="{w:.1}" height="20" fill="{}" stroke="#fff" stroke-width="0.5"><title>{} — {} ({})</title></rect>"##,

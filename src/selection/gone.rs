@@ -16,7 +16,7 @@ use std::cell::RefCell;
 use std::collections::{BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
 
-use super::{Reason, Selection, test_file_of};
+use super::{Reason, Selection};
 
 /// What becomes of one node id.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,7 +48,7 @@ impl Present<'_> {
         if !id.contains("::") {
             return Fate::Keep;
         }
-        let file = test_file_of(id);
+        let file = crate::nodeid::file_of(id);
         if self.gone_files.contains(file) {
             return Fate::Drop;
         }
@@ -69,9 +69,7 @@ impl Present<'_> {
     /// Whether the file's text names the test's function (or it cannot be read: then nothing
     /// is known).
     fn defines(&self, file: &str, id: &str) -> bool {
-        // Parameters may hold anything, `::` included: cut them off first.
-        let base = id.split('[').next().unwrap_or(id);
-        let name = base.rsplit("::").next().unwrap_or(base);
+        let name = crate::nodeid::NodeId::parse(id).function;
         let mut last = self.last_file.borrow_mut();
         if last.as_ref().is_none_or(|(read, _)| read != file) {
             let defined = self

@@ -49,6 +49,7 @@ use crate::coverage::paths::{self, PathMap};
 use crate::coverage::{CoverageDb, FileRows, numbits};
 use crate::diff::{ChangeKind, FileChange};
 use crate::error::Result;
+use crate::nodeid;
 use crate::python::{self, calls::MemoSites, dependents::Dependents};
 pub use reason::{Reason, Rule, compact_ranges};
 pub use suite::{SuiteCounts, SuiteScan};
@@ -145,11 +146,32 @@ impl Selection {
         }
         // A node id or a path under another selected path adds nothing for pytest.
         ids.retain(|id| {
-            !covering_paths(test_file_of(id))
+            !covering_paths(nodeid::file_of(id))
                 .iter()
                 .any(|p| p != id && paths.contains(p))
         });
         ids.into_iter().collect()
+    }
+
+    /// How many tests a list of planned or selected ids stands for, in all and by the rule of
+    /// each id's first reason (its own, or a path's above it): a node id counts one, a path the
+    /// known tests under it, and at least one (a new test file). `select` and `plan` count this
+    /// way, so one change reports one number.
+    pub fn tally(&self, ids: &[String]) -> Tally {
+        let mut tally = Tally::default();
+        for id in ids {
+            let tests = self.tests_under(id).max(1);
+            tally.tests += tests;
+            let first = self
+                .reasons_for(id)
+                .into_iter()
+                .flat_map(|(_, reasons)| reasons)
+                .min();
+            if let Some(first) = first {
+                *tally.by_rule.entry(first.rule).or_default() += tests;
+            }
+        }
+        tally
     }
 
     /// How many known tests an id stands for: 1 for a node id, the known tests under a path.
@@ -168,10 +190,10 @@ impl Selection {
         // Look up the id itself, the id without its parameters, its file and every directory
         // above it: a handful of lookups instead of a scan of the selection.
         let mut keys: Vec<String> = vec![test.to_string()];
-        if let Some((base, _)) = test.split_once('[') {
-            keys.push(base.to_string());
+        if nodeid::without_params(test) != test {
+            keys.push(nodeid::without_params(test).to_string());
         }
-        keys.extend(covering_paths(test_file_of(test)));
+        keys.extend(covering_paths(nodeid::file_of(test)));
         keys.sort();
         keys.dedup();
         keys.into_iter()
@@ -183,9 +205,13 @@ impl Selection {
     }
 }
 
-/// The file part of a node id: `tests/test_a.py::TestK::test_x[1]` -> `tests/test_a.py`.
-pub fn test_file_of(node_id: &str) -> &str {
-    node_id.split("::").next().unwrap_or(node_id)
+/// What a list of ids stands for (see [`Selection::tally`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tally {
+    /// Tests in all.
+    pub tests: usize,
+    /// Tests by the rule of their id's first reason.
+    pub by_rule: BTreeMap<Rule, usize>,
 }
 
 /// The path ids that hold `file`: the file itself, every directory above it (with and

@@ -10,8 +10,6 @@ use crate::coverage::context::test_context;
 use crate::coverage::{ContextKind, CoverageDb, parse_context};
 use crate::error::Result;
 
-use super::test_file_of;
-
 /// How many known tests each test file holds, and in all.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SuiteCounts {
@@ -122,7 +120,7 @@ impl Census {
         }
         // The file is recorded whatever the hash says: selection takes the test files from
         // here, and only the counts may rest on hashes.
-        let file = self.file_id(test_file_of(node_id));
+        let file = self.file_id(crate::nodeid::file_of(node_id));
         let tally = &mut self.files[file as usize].1;
         tally.measured |= measured;
         let hash = hash64(node_id);

@@ -6,9 +6,9 @@
 //! module, so every test depends on every module: import-time edits are `Module` and select
 //! the whole suite, which is correct here.
 
+use super::Edit;
 use super::Effect::{Breaks, Harmless};
 use super::Reach::{Global, Local, Module};
-use super::Edit;
 
 const PRICING: &str = "src/shop/pricing.py";
 const CART: &str = "src/shop/cart.py";
