@@ -30,7 +30,8 @@
 //!   only, as version 2 stored; selection then works them out from the sources);
 //! - `covshard_memo(path, qualname, body_first, body_last, reach)`: every memoised function of
 //!   the commit, its body's lines and the names it can reach, space-separated (`NULL`: it makes
-//!   a call no name tells, and may reach anything).
+//!   a call no name tells, and may reach anything), and whether it is a pytest fixture shared
+//!   beyond one test.
 //!
 //! Concurrency: SQLite's locking with a busy timeout (set by `open_connection`) and
 //! `BEGIN IMMEDIATE`, so two ingests queue instead of failing on a lock upgrade. The journal
@@ -101,6 +102,7 @@ CREATE TABLE covshard_memo (
     body_first INTEGER NOT NULL,
     body_last INTEGER NOT NULL,
     reach TEXT,
+    fixture INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (path, body_first, qualname)
 ) WITHOUT ROWID;
 "];

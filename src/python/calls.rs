@@ -4,11 +4,21 @@
 //!
 //! Python resolves calls at run time, so a call graph drawn from source is a guess; this one is
 //! a guess that errs towards more edges. A function can call what its body names: every
-//! identifier and every attribute name it mentions (`HeaderReader(...)`, `reader.magic()`,
-//! `sorted(xs, key=weight)`), and through a class name, every method of that class. A call
-//! whose target no name tells (a parameter, an item of a container, the result of another call:
-//! `callback()`, `HANDLERS[kind]()`, `getattr(obj, name)()`) could reach anything, so such a
-//! function is marked *opaque*.
+//! identifier, every attribute name and every name-like string it mentions
+//! (`HeaderReader(...)`, `reader.magic()`, `sorted(xs, key=weight)`, `attrgetter("size")`), and
+//! through a name, whatever that name can stand for:
+//! - a function or method of that name, and what its decorators name (calling a decorated
+//!   function runs the decorator's wrapper);
+//! - a class of that name: every method, and what its bases, keywords and decorators name (an
+//!   inherited `__init__` runs through the subclass's name);
+//! - a module- or class-level binding of that name: what its value names (`h` of
+//!   `from m import helper as h`, `DEFAULT = helper_v1`, `double = partial(helper, m=2)`,
+//!   `fn = staticmethod(helper)`).
+//!
+//! A call whose target no name tells (a parameter or a variable of an enclosing function, an item
+//! of a container, the result of another call: `callback()`, `fn(k)` in a decorator's wrapper,
+//! `HANDLERS[kind]()`, `getattr(obj, name)()`) could reach anything, so such a function is
+//! marked *opaque*.
 //!
 //! Known limits: names are matched without scopes or types, which only adds edges; code run
 //! through `exec`, `eval` or imported by a computed name is not seen, and neither are calls an
@@ -34,14 +44,34 @@ pub struct FunctionCalls {
     pub opaque: bool,
 }
 
-/// The call facts of every function of a file, in source order (the order of
-/// [`ModuleSyntax::functions`]), and its syntax.
-pub fn read(source: &str) -> (ModuleSyntax, Vec<FunctionCalls>) {
+/// A module- or class-level name that stands for what its value names: an assignment, an
+/// import under another name, a class (through its bases, keywords and decorators).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Binding {
+    /// The names it binds (a class's with its enclosing classes: `A`, `B` for `A.B`).
+    pub bound: Vec<String>,
+    /// What its value names.
+    pub names: BTreeSet<String>,
+    /// Its value calls something no name tells.
+    pub opaque: bool,
+}
+
+/// The call facts of one file.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FileCalls {
+    /// Every function, in the order of [`ModuleSyntax::functions`].
+    pub functions: Vec<FunctionCalls>,
+    pub bindings: Vec<Binding>,
+}
+
+/// The call facts of a file, and its syntax.
+pub fn read(source: &str) -> (ModuleSyntax, FileCalls) {
     let parsed = ruff_python_parser::parse_unchecked_source(source, PySourceType::Python);
     let module = syntax::analyze_parsed(source, &parsed);
     let mut collector = Collector {
         prefix: Vec::new(),
-        out: Vec::new(),
+        enclosing: Vec::new(),
+        out: FileCalls::default(),
     };
     if parsed.has_valid_syntax() {
         collector.suite(&parsed.syntax().body);
@@ -50,9 +80,12 @@ pub fn read(source: &str) -> (ModuleSyntax, Vec<FunctionCalls>) {
 }
 
 /// The names a qualified name can be reached by: each of its components but `<locals>`
-/// (`C.m` by `C` and `m`; `f.<locals>.g` by `f` and `g`).
+/// (`C.m` by `C` and `m`; `f.<locals>.g` by `f` and `g`). A special method is reached by its
+/// class's name only: every class has an `__init__`, and `super().__init__()` names them all.
 pub fn reached_by(qualname: &str) -> impl Iterator<Item = &str> {
-    qualname.split('.').filter(|c| *c != "<locals>")
+    qualname
+        .split('.')
+        .filter(|c| *c != "<locals>" && !is_dunder(c))
 }
 
 /// Whether Python calls this method without its name or its class's name being written: the
@@ -60,19 +93,59 @@ pub fn reached_by(qualname: &str) -> impl Iterator<Item = &str> {
 /// constructors, which run through the class's name.
 pub fn is_implicit(qualname: &str) -> bool {
     let last = qualname.rsplit('.').next().unwrap_or(qualname);
-    last.len() > 4
-        && last.starts_with("__")
-        && last.ends_with("__")
-        && !matches!(last, "__init__" | "__new__" | "__post_init__")
+    is_dunder(last) && !matches!(last, "__init__" | "__new__" | "__post_init__")
+}
+
+/// `__name__`-shaped: Python's special names.
+fn is_dunder(name: &str) -> bool {
+    name.len() > 4 && name.starts_with("__") && name.ends_with("__")
 }
 
 struct Collector {
     /// Qualified-name components of the enclosing classes and functions.
     prefix: Vec<String>,
-    out: Vec<FunctionCalls>,
+    /// The locals of each enclosing function, innermost last: calling one from a nested
+    /// function calls a value.
+    enclosing: Vec<BTreeSet<String>>,
+    out: FileCalls,
 }
 
 impl Collector {
+    /// Whether the definitions walked now are in a function (so bindings are locals).
+    fn in_function(&self) -> bool {
+        !self.enclosing.is_empty()
+    }
+
+    /// The bound names of a class-level binding carry the class names, as a method's do.
+    fn bound(&self, name: &str) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .prefix
+            .iter()
+            .filter(|c| !c.ends_with("<locals>"))
+            .cloned()
+            .collect();
+        out.push(name.to_string());
+        out
+    }
+
+    fn binding(&mut self, bound: Vec<String>, exprs: &[&Expr]) {
+        let values: BTreeSet<String> = BTreeSet::new();
+        let mut names = Names {
+            locals: &values,
+            enclosing: &[],
+            names: BTreeSet::new(),
+            opaque: false,
+        };
+        for expr in exprs {
+            names.visit_expr(expr);
+        }
+        self.out.bindings.push(Binding {
+            bound,
+            names: names.names,
+            opaque: names.opaque,
+        });
+    }
+
     /// Walks the same definitions, in the same order, as `syntax::analyze`.
     fn suite(&mut self, body: &[Stmt]) {
         for stmt in body {
@@ -92,23 +165,71 @@ impl Collector {
                     assigned.visit_body(&f.body);
                     let mut names = Names {
                         locals: &locals,
+                        enclosing: &self.enclosing,
                         names: BTreeSet::new(),
                         opaque: false,
                     };
                     names.visit_body(&f.body);
-                    self.out.push(FunctionCalls {
+                    // Calling a decorated function runs what its decorators returned.
+                    for d in &f.decorator_list {
+                        names.visit_expr(&d.expression);
+                    }
+                    self.out.functions.push(FunctionCalls {
                         qualname,
                         names: names.names,
                         opaque: names.opaque,
                     });
                     self.prefix.push(format!("{}.<locals>", f.name.id));
+                    self.enclosing.push(locals);
                     self.suite(&f.body);
+                    self.enclosing.pop();
                     self.prefix.pop();
                 }
                 Stmt::ClassDef(c) => {
+                    if !self.in_function() {
+                        let mut exprs: Vec<&Expr> =
+                            c.decorator_list.iter().map(|d| &d.expression).collect();
+                        if let Some(arguments) = &c.arguments {
+                            exprs.extend(arguments.args.iter());
+                            exprs.extend(arguments.keywords.iter().map(|k| &k.value));
+                        }
+                        let bound = self.bound(c.name.id.as_str());
+                        self.binding(bound, &exprs);
+                    }
                     self.prefix.push(c.name.id.to_string());
                     self.suite(&c.body);
                     self.prefix.pop();
+                }
+                Stmt::Assign(a) if !self.in_function() => {
+                    let mut targets = BTreeSet::new();
+                    a.targets
+                        .iter()
+                        .for_each(|t| syntax::target_names(t, &mut targets));
+                    for target in targets {
+                        let bound = self.bound(&target);
+                        self.binding(bound, &[&a.value]);
+                    }
+                }
+                Stmt::AnnAssign(a) if !self.in_function() => {
+                    let mut targets = BTreeSet::new();
+                    syntax::target_names(&a.target, &mut targets);
+                    if let Some(value) = &a.value {
+                        for target in targets {
+                            let bound = self.bound(&target);
+                            self.binding(bound, &[value]);
+                        }
+                    }
+                }
+                Stmt::ImportFrom(i) if !self.in_function() => {
+                    for alias in &i.names {
+                        if let Some(asname) = &alias.asname {
+                            self.out.bindings.push(Binding {
+                                bound: self.bound(asname.id.as_str()),
+                                names: BTreeSet::from([alias.name.id.to_string()]),
+                                opaque: false,
+                            });
+                        }
+                    }
                 }
                 Stmt::If(s) => {
                     self.suite(&s.body);
@@ -161,8 +282,19 @@ impl<'a> Visitor<'a> for Assigned<'_> {
 /// Every name a body mentions, and whether it calls a value no name tells.
 struct Names<'l> {
     locals: &'l BTreeSet<String>,
+    /// The locals of the enclosing functions.
+    enclosing: &'l [BTreeSet<String>],
     names: BTreeSet<String>,
     opaque: bool,
+}
+
+/// Whether a string could name an attribute or a function (`"size"`, `"pkg.mod.f"`).
+fn name_like(text: &str) -> bool {
+    !text.is_empty()
+        && text.len() <= 200
+        && text
+            .split('.')
+            .all(|p| !p.is_empty() && p.chars().all(|c| c == '_' || c.is_alphanumeric()))
 }
 
 impl<'a> Visitor<'a> for Names<'_> {
@@ -188,9 +320,21 @@ impl<'a> Visitor<'a> for Names<'_> {
             Expr::Attribute(a) => {
                 self.names.insert(a.attr.id.to_string());
             }
+            Expr::StringLiteral(text) => {
+                let text = text.value.to_str();
+                // `"size"` of `attrgetter("size")`, `"f"` of `"pkg.mod.f"`; a file name like
+                // `"table.csv"` gives only its last part, which seldom names a function.
+                if name_like(text) {
+                    self.names
+                        .insert(text.rsplit('.').next().unwrap_or(text).to_string());
+                }
+            }
             Expr::Call(call) => {
                 self.opaque |= match &*call.func {
-                    Expr::Name(n) => self.locals.contains(n.id.as_str()),
+                    Expr::Name(n) => {
+                        let n = n.id.as_str();
+                        self.locals.contains(n) || self.enclosing.iter().any(|l| l.contains(n))
+                    }
                     Expr::Attribute(_) => false,
                     _ => true,
                 };
@@ -231,6 +375,8 @@ pub struct MemoSite {
     /// Its body's first and last lines.
     pub body: (u32, u32),
     pub reach: Reach,
+    /// A pytest fixture shared beyond one test, rather than a cache.
+    pub fixture: bool,
 }
 
 impl MemoSite {
@@ -282,6 +428,13 @@ impl MemoSites {
         if is_implicit(qualname) {
             return (0..self.sites.len()).collect();
         }
+        self.naming(qualname)
+    }
+
+    /// The sites whose reach names a function of this qualified name, or may reach anything:
+    /// [`Self::reaching`] without the methods Python calls implicitly, for sites that no
+    /// coverage can confirm.
+    pub fn naming(&self, qualname: &str) -> BTreeSet<usize> {
         let mut out: BTreeSet<usize> = self.opaque.iter().copied().collect();
         for name in reached_by(qualname) {
             out.extend(self.by_name.get(name).into_iter().flatten().copied());
@@ -302,7 +455,7 @@ pub fn project_sites<'s>(files: impl IntoIterator<Item = (&'s str, &'s str)>) ->
         .map_or(1, usize::from)
         .clamp(1, 8);
     let chunk = files.len().div_ceil(workers).max(1);
-    let parsed: Vec<(&str, ModuleSyntax, Vec<FunctionCalls>)> = std::thread::scope(|scope| {
+    let parsed: Vec<(&str, ModuleSyntax, FileCalls)> = std::thread::scope(|scope| {
         let handles: Vec<_> = files
             .chunks(chunk)
             .map(|part| {
@@ -321,47 +474,77 @@ pub fn project_sites<'s>(files: impl IntoIterator<Item = (&'s str, &'s str)>) ->
             .flat_map(|h| h.join().expect("parsing does not panic"))
             .collect()
     });
-    let mut by_name: HashMap<&str, Vec<(usize, usize)>> = HashMap::new();
-    for (file, (_, _, functions)) in parsed.iter().enumerate() {
-        for (index, function) in functions.iter().enumerate() {
+    let mut by_name: HashMap<&str, Vec<Node>> = HashMap::new();
+    for (file, (_, _, calls)) in parsed.iter().enumerate() {
+        for (index, function) in calls.functions.iter().enumerate() {
             for name in reached_by(&function.qualname) {
-                by_name.entry(name).or_default().push((file, index));
+                by_name
+                    .entry(name)
+                    .or_default()
+                    .push(Node::Function(file, index));
+            }
+        }
+        for (index, binding) in calls.bindings.iter().enumerate() {
+            for name in &binding.bound {
+                by_name
+                    .entry(name)
+                    .or_default()
+                    .push(Node::Binding(file, index));
             }
         }
     }
     let mut sites = Vec::new();
-    for (file, (path, syntax, functions)) in parsed.iter().enumerate() {
+    for (file, (path, syntax, calls)) in parsed.iter().enumerate() {
         for (index, span) in syntax.functions().iter().enumerate() {
-            if !span.memoised || span.header_end >= span.end {
+            if !span.memoised {
                 continue;
             }
+            debug_assert_eq!(calls.functions[index].qualname, span.qualname);
+            // From the header's last line: a one-line body sits on it, and coverage records a
+            // statement on its first line.
             sites.push(MemoSite {
                 path: path.to_string(),
                 qualname: span.qualname.clone(),
-                body: (span.header_end + 1, span.end),
-                reach: reach(&parsed, &by_name, (file, index)),
+                body: (span.header_end, span.end),
+                reach: reach(&parsed, &by_name, Node::Function(file, index)),
+                fixture: span.shared_fixture,
             });
-            debug_assert_eq!(functions[index].qualname, span.qualname);
         }
     }
     sites
 }
 
-/// The names one function can reach, following every name to the functions it can stand for.
+/// A function or a binding of one of the parsed files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Node {
+    Function(usize, usize),
+    Binding(usize, usize),
+}
+
+/// The names one function can reach, following every name to what it can stand for.
 fn reach(
-    parsed: &[(&str, ModuleSyntax, Vec<FunctionCalls>)],
-    by_name: &HashMap<&str, Vec<(usize, usize)>>,
-    start: (usize, usize),
+    parsed: &[(&str, ModuleSyntax, FileCalls)],
+    by_name: &HashMap<&str, Vec<Node>>,
+    start: Node,
 ) -> Reach {
-    let mut seen_functions: BTreeSet<(usize, usize)> = BTreeSet::from([start]);
+    let mut seen: BTreeSet<Node> = BTreeSet::from([start]);
     let mut names: BTreeSet<String> = BTreeSet::new();
     let mut queue = vec![start];
-    while let Some((file, index)) = queue.pop() {
-        let function = &parsed[file].2[index];
-        if function.opaque {
+    while let Some(node) = queue.pop() {
+        let (mentions, opaque) = match node {
+            Node::Function(file, index) => {
+                let f = &parsed[file].2.functions[index];
+                (&f.names, f.opaque)
+            }
+            Node::Binding(file, index) => {
+                let b = &parsed[file].2.bindings[index];
+                (&b.names, b.opaque)
+            }
+        };
+        if opaque {
             return Reach::Opaque;
         }
-        for name in &function.names {
+        for name in mentions {
             if !names.insert(name.clone()) {
                 continue;
             }
@@ -369,7 +552,7 @@ fn reach(
                 return Reach::Opaque;
             }
             for &target in by_name.get(name.as_str()).into_iter().flatten() {
-                if seen_functions.insert(target) {
+                if seen.insert(target) {
                     queue.push(target);
                 }
             }
@@ -385,6 +568,7 @@ mod tests {
     fn facts(src: &str) -> Vec<(String, Vec<String>, bool)> {
         read(src)
             .1
+            .functions
             .into_iter()
             .map(|f| (f.qualname, f.names.into_iter().collect(), f.opaque))
             .collect()
@@ -398,7 +582,11 @@ mod tests {
         assert_eq!(got[0].0, "R.m");
         assert_eq!(got[0].1, vec!["blob", "self"]);
         assert_eq!(got[1].0, "detect");
-        assert_eq!(got[1].1, vec!["R", "SAMPLES", "k", "len", "m", "reader"]);
+        // Its decorator too: calling a decorated function runs the decorator's wrapper.
+        assert_eq!(
+            got[1].1,
+            vec!["R", "SAMPLES", "cache", "k", "len", "m", "reader"]
+        );
         assert!(!got[0].2 && !got[1].2);
     }
 
@@ -411,9 +599,20 @@ mod tests {
             ("def f(xs):\n    g = len\n    return g(xs)\n", true),
             ("def f(xs):\n    return sorted(xs, key=weight)\n", false),
             ("def f(o):\n    return o.method()\n", false),
+            // A decorator's wrapper calling the function it wraps.
+            (
+                "def memoize(fn):\n    def wrapper(k):\n        return fn(k)\n    return wrapper\n",
+                false,
+            ),
         ] {
-            assert_eq!(read(src).1[0].opaque, opaque, "{src}");
+            assert_eq!(read(src).1.functions[0].opaque, opaque, "{src}");
         }
+        let wrapper =
+            "def memoize(fn):\n    def wrapper(k):\n        return fn(k)\n    return wrapper\n";
+        assert!(
+            read(wrapper).1.functions[1].opaque,
+            "fn is a variable of memoize"
+        );
     }
 
     #[test]
@@ -448,7 +647,11 @@ mod tests {
             .iter()
             .map(|f| f.qualname.as_str())
             .collect();
-        let same: Vec<&str> = calls.iter().map(|f| f.qualname.as_str()).collect();
+        let same: Vec<&str> = calls
+            .functions
+            .iter()
+            .map(|f| f.qualname.as_str())
+            .collect();
         assert_eq!(names, same);
     }
 
@@ -472,7 +675,7 @@ mod tests {
         let site = &found[0];
         assert_eq!(
             (site.path.as_str(), site.qualname.as_str(), site.body),
-            ("formats.py", "detect", (5, 5))
+            ("formats.py", "detect", (4, 5))
         );
         // Through the class name, every method of the class and what they call.
         assert!(site.reach.includes("Reader.magic"));
@@ -487,7 +690,54 @@ mod tests {
         assert_eq!(index.reaching("Reader.magic"), BTreeSet::from([0]));
         assert_eq!(index.reaching("Other.__eq__"), BTreeSet::from([0]));
         assert!(index.reaching("unrelated").is_empty());
-        assert_eq!(numbits::decode(&site.body_mask()), vec![5]);
+        assert_eq!(numbits::decode(&site.body_mask()), vec![4, 5]);
+    }
+
+    /// Ways to reach a function without writing its name where it is called: a decorator's
+    /// wrapper, an inherited constructor, an import alias, a partial, a module-level alias, a
+    /// class attribute, a string.
+    #[test]
+    fn names_reach_through_decorators_classes_and_bindings() {
+        let helpers = (
+            "helpers.py",
+            "def scaled(fn):\n    def wrapper(x):\n        return 2 * helper_v2(x)\n    return wrapper\n\n@scaled\ndef decorated(x):\n    return x\n\ndef helper(x, m=1):\n    return x * m\n\ndef helper_v1(x):\n    return x\n\ndef helper_v2(x):\n    return x\n\nclass Base:\n    def __init__(self, k):\n        self.k = k\n\nclass Sub(Base):\n    pass\n\ndef weight(o):\n    return 1\n",
+        );
+        let cases = [
+            ("decorated(k)", "scaled.<locals>.wrapper"),
+            ("decorated(k)", "helper_v2"),
+            ("Sub(k)", "Base.__init__"),
+            ("h(k)", "helper"),
+            ("double(k)", "helper"),
+            ("DEFAULT(k)", "helper_v1"),
+            ("Holder().fn(k)", "helper"),
+            ("getattr(o, 'weight')", "weight"),
+        ];
+        for (call, callee) in cases {
+            let memo = format!(
+                "import functools\nfrom helpers import helper as h\nfrom helpers import *\ndouble = functools.partial(helper, m=2)\nDEFAULT = helper_v1\nclass Holder:\n    fn = staticmethod(helper)\n@functools.cache\ndef detect(k, o=None):\n    return {call}\n"
+            );
+            let found = sites(&[helpers, ("formats.py", memo.as_str())]);
+            assert_eq!(found.len(), 1, "{call}");
+            assert!(found[0].reach.includes(callee), "{call} reaches {callee}");
+        }
+        let plain = sites(&[
+            helpers,
+            (
+                "formats.py",
+                "import functools\n@functools.cache\ndef detect(k):\n    return k\n",
+            ),
+        ]);
+        assert!(!plain[0].reach.includes("helper"));
+    }
+
+    #[test]
+    fn a_one_line_memoised_function_has_a_body() {
+        let found = sites(&[(
+            "m.py",
+            "import functools\n@functools.cache\ndef f(k): return g(k)\n",
+        )]);
+        assert_eq!(found[0].body, (3, 3));
+        assert_eq!(numbits::decode(&found[0].body_mask()), vec![3]);
     }
 
     #[test]

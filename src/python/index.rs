@@ -119,7 +119,7 @@ pub fn store(tx: &Transaction<'_>, index: &ImportIndex) -> Result<()> {
     .map_err(&err)?;
     let mut insert_memo = tx
         .prepare(
-            "INSERT OR IGNORE INTO covshard_memo (path, qualname, body_first, body_last, reach) VALUES (?1, ?2, ?3, ?4, ?5)",
+            "INSERT OR IGNORE INTO covshard_memo (path, qualname, body_first, body_last, reach, fixture) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )
         .map_err(&err)?;
     for site in &index.memo {
@@ -139,7 +139,8 @@ pub fn store(tx: &Transaction<'_>, index: &ImportIndex) -> Result<()> {
                 &site.qualname,
                 site.body.0,
                 site.body.1,
-                reach
+                reach,
+                site.fixture
             ])
             .map_err(&err)?;
     }
@@ -190,7 +191,7 @@ impl<'c> IndexReader<'c> {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT path, qualname, body_first, body_last, reach FROM covshard_memo ORDER BY path, body_first, qualname",
+                "SELECT path, qualname, body_first, body_last, reach, fixture FROM covshard_memo ORDER BY path, body_first, qualname",
             )
             .map_err(&err)?;
         let rows = stmt
@@ -209,6 +210,7 @@ impl<'c> IndexReader<'c> {
                                 .collect(),
                         ),
                     },
+                    fixture: r.get(5)?,
                 })
             })
             .map_err(&err)?;

@@ -25,8 +25,11 @@
 //!
 //! - A function that keeps state beyond its call is memoised too: a hand-written cache or a
 //!   registry (`_CACHE[key] = value`, `RULES.append(rule)`, `STATE.ready = True`, `global` names,
-//!   `cls._seen.add(x)`): only the test that first filled the state covers it, later tests read
-//!   what it left ([`keeps_state`]).
+//!   `cls._seen.add(x)`, a store into a variable of an enclosing function as in a hand-written
+//!   `memoize` decorator, or into `self` in a class the module makes an instance of): only the
+//!   test that first filled the state covers it, later tests read what it left ([`keeps_state`]).
+//!   So is a pytest fixture shared beyond one test (`scope="session"`, `"package"`, `"module"`,
+//!   `"class"`): pytest runs it once and hands later tests the kept value.
 //!
 //! Known limits: a function called at import time (a class factory, a registry) has body lines that
 //! run at import; this module cannot know that, coverage data does (the empty context `''`).
@@ -85,6 +88,8 @@ pub struct FunctionSpan {
     /// Decorated with a memoising decorator, or keeps state beyond its call (see the module
     /// docs).
     pub memoised: bool,
+    /// A pytest fixture shared beyond one test (`scope="session"`, ...): memoised by pytest.
+    pub shared_fixture: bool,
 }
 
 impl FunctionSpan {
@@ -166,6 +171,15 @@ impl ModuleSyntax {
         self.enclosing(line).map(|f| f.qualname.as_str())
     }
 
+    /// The functions whose *body* holds `line`, innermost first. A nested function's decorators
+    /// and header run when the function around it runs, so they belong to that one's body.
+    pub fn enclosing_bodies(&self, line: u32) -> impl Iterator<Item = &FunctionSpan> {
+        self.functions
+            .iter()
+            .rev()
+            .filter(move |f| f.body_lines().contains(&line))
+    }
+
     /// The innermost function whose definition contains `line`.
     pub fn enclosing(&self, line: u32) -> Option<&FunctionSpan> {
         // Functions are in source pre-order, so the last match is the innermost.
@@ -224,7 +238,12 @@ pub(crate) fn analyze_parsed(
     let memo = MemoNames::new(&module.body);
     let mut state = BTreeSet::new();
     module_names(&module.body, &mut state);
+    let mut instances = BTreeSet::new();
+    module_instances(&module.body, &mut instances);
     let mut walker = Walker {
+        module_instances: &instances,
+        enclosing: Vec::new(),
+        class: None,
         module_names: &state,
         lines: &lines,
         tokens: parsed.tokens(),
@@ -370,7 +389,7 @@ fn module_names(body: &[Stmt], out: &mut BTreeSet<String>) {
 
 /// The plain names an assignment target binds (`a`, `a, (b, *c)`); attributes and items bind
 /// none.
-fn target_names(target: &Expr, out: &mut BTreeSet<String>) {
+pub(crate) fn target_names(target: &Expr, out: &mut BTreeSet<String>) {
     match target {
         Expr::Name(n) => {
             out.insert(n.id.to_string());
@@ -404,8 +423,12 @@ const MUTATORS: &[&str] = &[
 /// Whether a function keeps state beyond its call: it declares `global` names, or stores into
 /// (an item or attribute of) a module-level name or `cls`, or calls a mutating method on one.
 /// Such a function behaves like a memoised one for selection: only the test that first ran it
-/// covers what later tests read. Nested functions are judged on their own.
-fn keeps_state(f: &ruff_python_ast::StmtFunctionDef, module: &BTreeSet<String>) -> bool {
+/// covers what later tests read. Nested functions are judged on their own. Beside module-level
+/// names, `scope` says what else outlives a call: the variables of enclosing functions (a
+/// closure's cache, as in a hand-written `memoize` decorator) and, in a class with an instance
+/// made at module level, `self`.
+fn keeps_state(f: &ruff_python_ast::StmtFunctionDef, scope: &StateScope<'_>) -> bool {
+    let module = &scope.shared;
     use ruff_python_ast::visitor::{self, Visitor};
 
     struct Locals(BTreeSet<String>);
@@ -431,8 +454,9 @@ fn keeps_state(f: &ruff_python_ast::StmtFunctionDef, module: &BTreeSet<String>) 
     }
 
     struct Finder<'m> {
-        module: &'m BTreeSet<String>,
+        module: &'m BTreeSet<&'m str>,
         locals: BTreeSet<String>,
+        shared_self: bool,
         found: bool,
     }
     impl Finder<'_> {
@@ -447,7 +471,9 @@ fn keeps_state(f: &ruff_python_ast::StmtFunctionDef, module: &BTreeSet<String>) 
         }
         fn shared(&self, expr: &Expr) -> bool {
             Self::root(expr).is_some_and(|name| {
-                name == "cls" || (self.module.contains(name) && !self.locals.contains(name))
+                name == "cls"
+                    || (name == "self" && self.shared_self)
+                    || (self.module.contains(name) && !self.locals.contains(name))
             })
         }
         fn store(&mut self, target: &Expr) {
@@ -502,17 +528,117 @@ fn keeps_state(f: &ruff_python_ast::StmtFunctionDef, module: &BTreeSet<String>) 
         locals.0.insert(param.name().id.to_string());
     }
     locals.0.remove("cls");
+    if scope.shared_self {
+        locals.0.remove("self");
+    }
     locals.visit_body(&f.body);
     let mut finder = Finder {
         module,
         locals: locals.0,
+        shared_self: scope.shared_self,
         found: false,
     };
     finder.visit_body(&f.body);
     finder.found
 }
 
+/// What outlives a call of the function being judged (see [`keeps_state`]).
+struct StateScope<'a> {
+    /// Module-level names and the variables of every enclosing function.
+    shared: BTreeSet<&'a str>,
+    /// `self` is an instance made at module level.
+    shared_self: bool,
+}
+
+/// The classes a module makes an instance of at its top level (`LOADER = Loader()`): their
+/// instances live as long as the module, so what a method stores on `self` outlives the test.
+fn module_instances(body: &[Stmt], out: &mut BTreeSet<String>) {
+    for stmt in body {
+        let value = match stmt {
+            Stmt::Assign(s) => Some(&*s.value),
+            Stmt::AnnAssign(s) => s.value.as_deref(),
+            Stmt::If(s) => {
+                module_instances(&s.body, out);
+                for clause in &s.elif_else_clauses {
+                    module_instances(&clause.body, out);
+                }
+                None
+            }
+            Stmt::Try(s) => {
+                module_instances(&s.body, out);
+                for ruff_python_ast::ExceptHandler::ExceptHandler(h) in &s.handlers {
+                    module_instances(&h.body, out);
+                }
+                None
+            }
+            _ => None,
+        };
+        if let Some(Expr::Call(call)) = value
+            && let Expr::Name(class) = &*call.func
+        {
+            out.insert(class.id.to_string());
+        }
+    }
+}
+
+/// The names a function binds: its parameters and every plain name it assigns.
+fn function_locals(f: &ruff_python_ast::StmtFunctionDef) -> BTreeSet<String> {
+    use ruff_python_ast::visitor::{self, Visitor};
+    struct Stores(BTreeSet<String>);
+    impl<'a> Visitor<'a> for Stores {
+        fn visit_expr(&mut self, expr: &'a Expr) {
+            if let Expr::Name(n) = expr
+                && n.ctx.is_store()
+            {
+                self.0.insert(n.id.to_string());
+            }
+            visitor::walk_expr(self, expr);
+        }
+        fn visit_stmt(&mut self, stmt: &'a Stmt) {
+            match stmt {
+                Stmt::FunctionDef(f) => {
+                    self.0.insert(f.name.id.to_string());
+                }
+                Stmt::ClassDef(c) => {
+                    self.0.insert(c.name.id.to_string());
+                }
+                _ => visitor::walk_stmt(self, stmt),
+            }
+        }
+    }
+    let mut stores = Stores(
+        f.parameters
+            .iter()
+            .map(|p| p.name().id.to_string())
+            .collect(),
+    );
+    stores.visit_body(&f.body);
+    stores.0
+}
+
+/// `@pytest.fixture(scope=...)` with a scope wider than one test (`"session"`, `"package"`,
+/// `"module"`, `"class"`, or one computed at run time): pytest runs its body once, for the first
+/// test that asks, and hands later tests the kept value, which is memoising.
+fn is_shared_fixture(call: &ruff_python_ast::ExprCall) -> bool {
+    let named_fixture = match &*call.func {
+        Expr::Name(n) => n.id.as_str() == "fixture",
+        Expr::Attribute(a) => a.attr.id.as_str() == "fixture",
+        _ => false,
+    };
+    named_fixture
+        && call.arguments.keywords.iter().any(|k| {
+            k.arg.as_ref().is_some_and(|a| a.id.as_str() == "scope")
+                && !matches!(&k.value, Expr::StringLiteral(s) if s.value.to_str() == "function")
+        })
+}
+
 struct Walker<'a> {
+    /// Classes with an instance made at module level.
+    module_instances: &'a BTreeSet<String>,
+    /// The locals of each enclosing function, innermost last.
+    enclosing: Vec<BTreeSet<String>>,
+    /// The class whose body is being walked directly (methods see `self` as its instance).
+    class: Option<String>,
     /// Names bound at module level: state a function can keep between calls.
     module_names: &'a BTreeSet<String>,
     lines: &'a LineIndex,
@@ -538,9 +664,26 @@ impl Walker<'_> {
                 if let Some(r) = &f.returns {
                     header_end = header_end.max(r.range().end());
                 }
+                let scope = StateScope {
+                    shared: self
+                        .module_names
+                        .iter()
+                        .map(String::as_str)
+                        .chain(self.enclosing.iter().flatten().map(String::as_str))
+                        .collect(),
+                    shared_self: self
+                        .class
+                        .as_ref()
+                        .is_some_and(|c| self.module_instances.contains(c)),
+                };
+                let shared_fixture = f
+                    .decorator_list
+                    .iter()
+                    .any(|d| matches!(&d.expression, Expr::Call(call) if is_shared_fixture(call)));
                 let memoised = in_memo
+                    || shared_fixture
                     || f.decorator_list.iter().any(|d| self.memo.is_memoising(d))
-                    || keeps_state(f, self.module_names);
+                    || keeps_state(f, &scope);
                 let start = f
                     .decorator_list
                     .iter()
@@ -563,12 +706,19 @@ impl Walker<'_> {
                     end: span.3,
                     is_async: f.is_async,
                     memoised,
+                    shared_fixture,
                 });
+                self.enclosing.push(function_locals(f));
+                let class = self.class.take();
                 self.suite(&f.body, &format!("{qualname}.<locals>."), memoised);
+                self.class = class;
+                self.enclosing.pop();
             }
             Stmt::ClassDef(c) => {
                 let qualname = format!("{prefix}{}", c.name.id.as_str());
+                let outer = self.class.replace(c.name.id.to_string());
                 self.suite(&c.body, &format!("{qualname}."), in_memo);
+                self.class = outer;
             }
             Stmt::If(s) => {
                 self.suite(&s.body, prefix, in_memo);
@@ -881,6 +1031,21 @@ mod tests {
                 "IIB",
             ),
             (
+                "a closure's cache in a hand-written memoize decorator",
+                "def memoize(fn):\n    cache = {}\n    def wrapper(k):\n        cache[k] = fn(k)\n        return cache[k]\n    return wrapper\n",
+                "IBBMMB",
+            ),
+            (
+                "self of a class with an instance made at module level",
+                "class Loader:\n    def get(self, k):\n        self._cache[k] = 1\n        return self._cache[k]\nLOADER = Loader()\nclass Other:\n    def get(self, k):\n        self._cache[k] = 1\n",
+                "IIMMIIIB",
+            ),
+            (
+                "a fixture shared beyond one test",
+                "import pytest\n@pytest.fixture(scope=\"session\")\ndef db():\n    return connect()\n@pytest.fixture(scope=\"function\")\ndef tmp():\n    return 1\n@pytest.fixture\ndef plain():\n    return 2\n",
+                "IIIMIIBIIB",
+            ),
+            (
                 "a nested function is judged on its own",
                 "RULES = []\ndef rule(name):\n    def decorate(f):\n        RULES.append(f)\n        return f\n    return decorate\n",
                 "IIBMMB",
@@ -943,6 +1108,21 @@ async def top():
         ] {
             assert_eq!(m.enclosing_function(line), want, "line {line}");
         }
+    }
+
+    #[test]
+    fn a_nested_header_belongs_to_the_body_around_it() {
+        let src = "def make(n):\n    @register(n)\n    def handler(x):\n        return x\n    return handler\n";
+        let m = analyze(src);
+        let bodies = |line| -> Vec<&str> {
+            m.enclosing_bodies(line)
+                .map(|f| f.qualname.as_str())
+                .collect()
+        };
+        assert_eq!(bodies(2), ["make"]);
+        assert_eq!(bodies(3), ["make"]);
+        assert_eq!(bodies(4), ["make.<locals>.handler", "make"]);
+        assert!(bodies(1).is_empty());
     }
 
     #[test]

@@ -44,6 +44,12 @@ impl Alignment {
         Alignment { old_of }
     }
 
+    /// Whether the diff fits the two sources: without it, new-side lines cannot be read in the
+    /// new source (a `--diff` that is not the working tree's).
+    pub fn fits(&self) -> bool {
+        !self.old_of.is_empty()
+    }
+
     /// The old line an unchanged new line was, if it is one.
     pub fn old_line(&self, new_line: u32) -> Option<u32> {
         self.old_of.get(new_line as usize).copied().flatten()
@@ -60,37 +66,39 @@ pub enum Placement<'a> {
     NewFunction,
 }
 
-/// The old-side functions that new-side `line` (a body line of a function of `new`) belongs to.
+/// The old-side functions that new-side `line` (a body line of a function of `new`) belongs to:
+/// the innermost function whose body holds it and that the old file has by name (a line of a
+/// nested function new to the file belongs to the function around it).
 pub fn place<'a>(
     line: u32,
     old: &'a ModuleSyntax,
     new: &ModuleSyntax,
     alignment: &Alignment,
 ) -> Placement<'a> {
-    let Some(function) = new.enclosing(line) else {
-        return Placement::NewFunction;
-    };
-    let same_name: Vec<&FunctionSpan> = old
-        .functions()
-        .iter()
-        .filter(|f| f.qualname == function.qualname)
-        .collect();
-    if same_name.is_empty() {
-        return Placement::NewFunction;
+    for function in new.enclosing_bodies(line) {
+        let same_name: Vec<&FunctionSpan> = old
+            .functions()
+            .iter()
+            .filter(|f| f.qualname == function.qualname)
+            .collect();
+        if same_name.is_empty() {
+            continue;
+        }
+        let images: Vec<u32> = (function.start..=function.end)
+            .filter_map(|l| alignment.old_line(l))
+            .collect();
+        let by_position: Vec<&FunctionSpan> = same_name
+            .iter()
+            .copied()
+            .filter(|f| images.iter().any(|l| (f.start..=f.end).contains(l)))
+            .collect();
+        return if by_position.is_empty() {
+            Placement::Functions(same_name)
+        } else {
+            Placement::Functions(by_position)
+        };
     }
-    let images: Vec<u32> = (function.start..=function.end)
-        .filter_map(|l| alignment.old_line(l))
-        .collect();
-    let by_position: Vec<&FunctionSpan> = same_name
-        .iter()
-        .copied()
-        .filter(|f| images.iter().any(|l| (f.start..=f.end).contains(l)))
-        .collect();
-    if by_position.is_empty() {
-        Placement::Functions(same_name)
-    } else {
-        Placement::Functions(by_position)
-    }
+    Placement::NewFunction
 }
 
 #[cfg(test)]
@@ -184,6 +192,20 @@ mod tests {
             fs.iter().map(|f| f.def_line).collect::<Vec<_>>(),
             vec![2, 5]
         );
+    }
+
+    #[test]
+    fn a_nested_function_new_to_the_file_belongs_to_the_one_around_it() {
+        let old = "def outer():\n    return 1\n";
+        let new = "def outer():\n    def inner():\n        return 2\n    return 1\n";
+        assert_eq!(placed(old, new, 3), vec![1]);
+        // A decorator added to a nested function runs in the function around it.
+        let old = "def make(n):\n    @register(n)\n    def h(x):\n        return x\n    return h\n";
+        let new = old.replace(
+            "    @register(n)\n",
+            "    @register(n + 1)\n    @register(n)\n",
+        );
+        assert_eq!(placed(old, &new, 2), vec![1]);
     }
 
     #[test]

@@ -13,9 +13,20 @@
 //! context. So a changed function that shares a covering context with a memoised body may
 //! have fed its cache; one that shares none did not, in the run the coverage records.
 //!
+//! The static half (`python::calls`) keeps that from connecting functions one test merely ran
+//! side by side: the memoised body must also name a way to the changed function. A memoised
+//! function in test-side code that coverage did not measure (a helper's cache, a
+//! `scope="session"` fixture) has no rows to confirm anything, so a name that leads to the
+//! changed function is enough, and for a fixture, that the changed function ran in some test's
+//! setup; then every test that can use it is selected (its test file, or every test below its
+//! `conftest.py`).
+//!
 //! Known limits: a cache filled in a run that coverage did not record (a cache on disk, a
-//! process that outlives the test session) is not seen; and two functions that one test ran
-//! separately also count as connected, which only selects more.
+//! process that outlives the test session) is not seen; a call made where no name leads
+//! (`exec`, a computed import) is not followed, unless it happens through a call no name tells,
+//! which makes the memoised function reach everything; two functions that one test ran side by
+//! side also count as connected when a name leads from one to the other, which only selects
+//! more.
 
 use std::collections::BTreeSet;
 

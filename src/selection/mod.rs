@@ -805,8 +805,15 @@ impl<'a> Engine<'a> {
         let mut module_level: BTreeSet<u32> = BTreeSet::new();
         let mut memoised = false;
         let mut unknown_syntax = false;
+        let misfit = old_syntax.is_some() && new_syntax.is_some() && !alignment.fits();
+        if misfit {
+            self.out.warnings.push(format!(
+                "the diff of {} does not fit its base and working-tree versions: every change to it is treated as import-time",
+                change.path()
+            ));
+        }
         match (&old_syntax, &new_syntax) {
-            (Some(old), Some(new)) => {
+            (Some(old), Some(new)) if !misfit => {
                 for &line in &change.old_lines {
                     if old.affects_dependents(line) {
                         memoised |= old.is_memoised(line);
@@ -840,7 +847,9 @@ impl<'a> Engine<'a> {
             let reason = Reason::new(rule)
                 .file(old_path.clone())
                 .lines(lines.iter().copied());
-            let handling = if unknown_syntax {
+            let handling = if misfit {
+                "the diff does not fit the sources: treated as import-time"
+            } else if unknown_syntax {
                 "base source unavailable: treated as import-time"
             } else if rule == Rule::Memoised {
                 "memoised function: every dependent"
@@ -857,7 +866,7 @@ impl<'a> Engine<'a> {
         let mut by_function: BTreeMap<(u32, u32, String), BTreeSet<u32>> = BTreeMap::new();
         let mut unplaced: BTreeSet<u32> = BTreeSet::new();
         for &line in &change.old_lines {
-            match old.enclosing(line) {
+            match old.enclosing_bodies(line).next() {
                 Some(f) => {
                     by_function
                         .entry((f.start, f.end, f.qualname.clone()))
@@ -1014,34 +1023,64 @@ impl<'a> Engine<'a> {
         }
         self.ensure_memo_sites()?;
         let sites = self.memo_sites.take().expect("read above");
-        let mut wanted: BTreeMap<usize, BTreeMap<i64, &str>> = BTreeMap::new();
+        // Site -> context -> the changed functions it ran; and the sites whose reach names a
+        // function, for sites no coverage can confirm.
+        let mut wanted: BTreeMap<usize, BTreeMap<i64, Vec<&str>>> = BTreeMap::new();
+        let mut named: BTreeSet<(usize, &str)> = BTreeSet::new();
         for (qualname, contexts) in &changed {
+            named.extend(sites.naming(qualname).into_iter().map(|i| (i, *qualname)));
             for site in sites.reaching(qualname) {
                 let entry = wanted.entry(site).or_default();
                 for &c in contexts {
-                    entry.entry(c).or_insert(qualname);
+                    entry.entry(c).or_default().push(qualname);
                 }
             }
         }
-        let mut reached: BTreeMap<String, (String, String)> = BTreeMap::new();
+        // A shared fixture runs in the setup of the first test that asks for it.
+        let all: BTreeSet<i64> = changed
+            .iter()
+            .flat_map(|(_, c)| c.iter().copied())
+            .collect();
+        let mut in_setup: Option<BTreeSet<i64>> = None;
+        // Path -> (memoised function, a changed function it may run, whether coverage shows it).
+        let mut reached: BTreeMap<String, (String, String, bool)> = BTreeMap::new();
         for (index, wanted) in wanted {
             let site = &sites.sites()[index];
             if reached.contains_key(&site.path) {
                 continue;
             }
-            let Some(&file_id) = self.measured.get(&site.path) else {
-                continue;
-            };
             // A memoised function's own body changing is the memoised rule, decided before.
             let own = |q: &str| {
                 site.path == old_path
                     && q.strip_prefix(site.qualname.as_str())
                         .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
             };
-            let wanted: BTreeMap<i64, &str> = wanted.into_iter().filter(|(_, q)| !own(q)).collect();
+            let wanted: BTreeMap<i64, &str> = wanted
+                .into_iter()
+                .filter_map(|(c, qs)| Some((c, qs.into_iter().find(|q| !own(q))?)))
+                .collect();
             if wanted.is_empty() {
                 continue;
             }
+            let Some(&file_id) = self.measured.get(&site.path) else {
+                // Test-side code coverage did not measure (a helper's cache, a shared fixture):
+                // no rows tell whether it ran the changed function, so a name that leads to it
+                // is enough, and for a fixture, that the function ran in some test's setup.
+                if site.fixture && in_setup.is_none() {
+                    in_setup = Some(self.setup_contexts(&all)?);
+                }
+                let callee = wanted.iter().find_map(|(c, q)| {
+                    let setup = !site.fixture || in_setup.as_ref().is_some_and(|s| s.contains(c));
+                    (setup && named.contains(&(index, *q))).then_some(*q)
+                });
+                if let Some(callee) = callee {
+                    reached.insert(
+                        site.path.clone(),
+                        (site.qualname.clone(), callee.to_string(), false),
+                    );
+                }
+                continue;
+            };
             let ids: BTreeSet<i64> = wanted.keys().copied().collect();
             let site_rows = match site.path == old_path {
                 true => rows.clone(),
@@ -1057,26 +1096,43 @@ impl<'a> Engine<'a> {
             if let Some(callee) = via {
                 reached.insert(
                     site.path.clone(),
-                    (site.qualname.clone(), callee.to_string()),
+                    (site.qualname.clone(), callee.to_string(), true),
                 );
             }
         }
         self.memo_sites = Some(sites);
-        for (path, (memoised, callee)) in reached {
+        for (path, (memoised, callee, measured)) in reached {
             let reason = Reason::new(Rule::Memoised)
                 .file(old_path)
                 .lines(lines.iter().copied())
                 .via(format!(
                     "{callee} may run inside memoised {memoised} of {path}, which keeps its result"
                 ));
-            let site_rows = match path == old_path {
-                true => rows.clone(),
-                false => self.req.db.line_blobs(self.measured[&path])?,
-            };
-            self.select_rows(&site_rows, None, &reason);
+            if measured {
+                let site_rows = match path == old_path {
+                    true => rows.clone(),
+                    false => self.req.db.line_blobs(self.measured[&path])?,
+                };
+                self.select_rows(&site_rows, None, &reason);
+            }
+            self.select_test_side_users(&path, reason.clone());
             self.select_importers(&[path.as_str()], Rule::Memoised, old_path, lines)?;
         }
         Ok(())
+    }
+
+    /// The contexts among `ids` that are a test's setup, or of a kind that does not tell its
+    /// phase (`test_function` contexts).
+    fn setup_contexts(&self, ids: &BTreeSet<i64>) -> Result<BTreeSet<i64>> {
+        use crate::coverage::context::{Phase, test_context};
+        Ok(self
+            .req
+            .db
+            .context_names(ids)?
+            .into_iter()
+            .filter(|c| test_context(&c.name).is_none_or(|(_, phase)| phase == Phase::Setup))
+            .map(|c| c.id)
+            .collect())
     }
 
     /// Every memoised function of the base's Python files, with what each can reach: from the
@@ -1117,6 +1173,23 @@ impl<'a> Engine<'a> {
             )));
         }
         Ok(())
+    }
+
+    /// The tests that can use what a test-side file defines: a test module's own tests, every
+    /// test below a `conftest.py`.
+    fn select_test_side_users(&mut self, path: &str, reason: Reason) {
+        if is_conftest(path) {
+            let dir = path.rsplit_once('/').map_or("", |(d, _)| d);
+            let id = self.to_pytest_path(dir);
+            if id == "." {
+                self.run_all(reason);
+            } else {
+                self.add(id, reason);
+            }
+        } else if self.is_test_module(path) {
+            let id = self.to_pytest_path(path);
+            self.add(id, reason);
+        }
     }
 
     /// Every test that depends on the changed module: those whose contexts ran any of it, and

@@ -24,6 +24,9 @@ const PLUGINS: &str = "src/kit/plugins.py";
 const EXPORTS: &str = "src/kit/exports.py";
 const INIT: &str = "src/kit/__init__.py";
 const NESTED_CONFTEST: &str = "tests/nested/conftest.py";
+const HELPERS: &str = "src/kit/helpers.py";
+const REACH: &str = "src/kit/reach.py";
+const HANDLERS: &str = "src/kit/handlers.py";
 
 /// One edit of the table.
 fn edit(name: &'static str, reach: super::Reach, apply: fn(&Tree)) -> Edit {
@@ -443,6 +446,91 @@ pub(super) fn edits() -> Vec<Edit> {
         edit("memoised function itself: deleted line", Module, |t| {
             t.delete(FORMATS, "    reader = HeaderReader(SAMPLES[kind])\n")
         }),
+        // --- Functions a memoised one reaches without naming them ---------------------------
+        edit(
+            "memoised caller through a decorator's wrapper: changed line",
+            Module,
+            |t| t.replace(HELPERS, "return 2 * fn(x)", "return 3 * fn(x)"),
+        ),
+        edit(
+            "memoised caller through a decorated function: inserted line",
+            Module,
+            |t| t.insert_before(HELPERS, "    return x + 1\n", "    x = x * 2\n"),
+        ),
+        edit(
+            "memoised caller through an inherited __init__: changed line",
+            Module,
+            |t| t.replace(HELPERS, "self.k = k + 1", "self.k = k + 2"),
+        ),
+        edit(
+            "memoised caller through an inherited __init__: inserted line",
+            Module,
+            |t| {
+                t.insert_after(
+                    HELPERS,
+                    "        self.k = k + 1\n",
+                    "        self.k = -self.k\n",
+                )
+            },
+        ),
+        edit(
+            "memoised callers through an import alias and a module-level alias: changed line",
+            Module,
+            |t| t.replace(HELPERS, "return x * x", "return x * x + 1"),
+        ),
+        edit(
+            "memoised callers through a partial, a class attribute, an instance cache and a one-line function: changed line",
+            Module,
+            |t| t.replace(HELPERS, "return x * m\n", "return x * m + 1\n"),
+        ),
+        edit(
+            "memoised callers through a partial and others: deleted line",
+            Module,
+            |t| {
+                t.replace(
+                    HELPERS,
+                    "def times(x, m=1):\n    return x * m\n",
+                    "def times(x, m=1):\n    pass\n",
+                )
+            },
+        ),
+        edit(
+            "function under a hand-written memoize decorator (a closure's cache): changed line",
+            Module,
+            |t| t.replace(REACH, "return k * 10", "return k * 11"),
+        ),
+        edit(
+            "function under a hand-written memoize decorator: inserted line",
+            Module,
+            |t| t.insert_before(REACH, "    return k * 10\n", "    k = k + 1\n"),
+        ),
+        edit(
+            "method caching on a module-level instance: changed line",
+            Module,
+            |t| t.replace(HELPERS, "times(k, 3)", "times(k, 4)"),
+        ),
+        edit(
+            "callee of a cache in an unmeasured test helper and of a session fixture: inserted line",
+            Module,
+            |t| t.insert_before(HELPERS, "    return x * x\n", "    x = x + 1\n"),
+        ),
+        // --- A decorator inside a factory that runs at import time -------------------------
+        edit(
+            "decorator added to a function nested in a factory run at import time",
+            Module,
+            |t| {
+                t.insert_before(
+                    HANDLERS,
+                    "    @register(name)\n",
+                    "    @register(name + \"_alias\")\n",
+                )
+            },
+        ),
+        edit(
+            "decorator argument of a function nested in a factory run at import time",
+            Module,
+            |t| t.replace(HANDLERS, "@register(name)", "@register(name.upper())"),
+        ),
         // --- A module that registers into another module's registry at import time --------
         edit("registration at import time: changed line", Module, |t| {
             t.replace(
