@@ -474,28 +474,13 @@ pub fn project_sites<'s>(files: impl IntoIterator<Item = (&'s str, &'s str)>) ->
             .flat_map(|h| h.join().expect("parsing does not panic"))
             .collect()
     });
-    let mut by_name: HashMap<&str, Vec<Node>> = HashMap::new();
-    for (file, (_, _, calls)) in parsed.iter().enumerate() {
-        for (index, function) in calls.functions.iter().enumerate() {
-            for name in reached_by(&function.qualname) {
-                by_name
-                    .entry(name)
-                    .or_default()
-                    .push(Node::Function(file, index));
-            }
-        }
-        for (index, binding) in calls.bindings.iter().enumerate() {
-            for name in &binding.bound {
-                by_name
-                    .entry(name)
-                    .or_default()
-                    .push(Node::Binding(file, index));
-            }
-        }
-    }
+    let graph = Graph::new(&parsed);
+    let mut walk = Walk::new(&graph);
     let mut sites = Vec::new();
-    for (file, (path, syntax, calls)) in parsed.iter().enumerate() {
+    let mut node = 0;
+    for (path, syntax, calls) in &parsed {
         for (index, span) in syntax.functions().iter().enumerate() {
+            let this = node + index;
             if !span.memoised {
                 continue;
             }
@@ -506,59 +491,138 @@ pub fn project_sites<'s>(files: impl IntoIterator<Item = (&'s str, &'s str)>) ->
                 path: path.to_string(),
                 qualname: span.qualname.clone(),
                 body: (span.header_end, span.end),
-                reach: reach(&parsed, &by_name, Node::Function(file, index)),
+                reach: walk.reach(this),
                 fixture: span.shared_fixture,
             });
         }
+        node += calls.functions.len() + calls.bindings.len();
     }
     sites
 }
 
-/// A function or a binding of one of the parsed files.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Node {
-    Function(usize, usize),
-    Binding(usize, usize),
+/// Every function and binding of the parsed files as a graph over interned names: a node
+/// mentions names, and a name leads to the nodes it can stand for.
+struct Graph {
+    names: Vec<String>,
+    /// Per node: the names it mentions, and whether it is opaque.
+    mentions: Vec<(Vec<u32>, bool)>,
+    /// Per name: the nodes it leads to.
+    leads_to: Vec<Vec<u32>>,
+    /// Per name: whether a function can be reached by it (only those decide `Reach::includes`).
+    definition: Vec<bool>,
 }
 
-/// The names one function can reach, following every name to what it can stand for.
-fn reach(
-    parsed: &[(&str, ModuleSyntax, FileCalls)],
-    by_name: &HashMap<&str, Vec<Node>>,
-    start: Node,
-) -> Reach {
-    let mut seen: BTreeSet<Node> = BTreeSet::from([start]);
-    let mut names: BTreeSet<String> = BTreeSet::new();
-    let mut queue = vec![start];
-    while let Some(node) = queue.pop() {
-        let (mentions, opaque) = match node {
-            Node::Function(file, index) => {
-                let f = &parsed[file].2.functions[index];
-                (&f.names, f.opaque)
-            }
-            Node::Binding(file, index) => {
-                let b = &parsed[file].2.bindings[index];
-                (&b.names, b.opaque)
-            }
+impl Graph {
+    /// Nodes are numbered file by file: each file's functions, then its bindings.
+    fn new(parsed: &[(&str, ModuleSyntax, FileCalls)]) -> Self {
+        let mut ids: HashMap<&str, u32> = HashMap::new();
+        let mut graph = Graph {
+            names: Vec::new(),
+            mentions: Vec::new(),
+            leads_to: Vec::new(),
+            definition: Vec::new(),
         };
-        if opaque {
-            return Reach::Opaque;
+        fn intern<'p>(ids: &mut HashMap<&'p str, u32>, graph: &mut Graph, name: &'p str) -> u32 {
+            *ids.entry(name).or_insert_with(|| {
+                graph.names.push(name.to_string());
+                graph.leads_to.push(Vec::new());
+                graph.definition.push(false);
+                graph.names.len() as u32 - 1
+            })
         }
-        for name in mentions {
-            if !names.insert(name.clone()) {
-                continue;
+        let mut node = 0u32;
+        for (_, _, calls) in parsed {
+            for function in &calls.functions {
+                let mentions = function
+                    .names
+                    .iter()
+                    .map(|n| intern(&mut ids, &mut graph, n))
+                    .collect();
+                graph.mentions.push((mentions, function.opaque));
+                for name in reached_by(&function.qualname) {
+                    let id = intern(&mut ids, &mut graph, name);
+                    graph.leads_to[id as usize].push(node);
+                    graph.definition[id as usize] = true;
+                }
+                node += 1;
             }
-            if names.len() > MAX_REACH {
+            for binding in &calls.bindings {
+                let mentions = binding
+                    .names
+                    .iter()
+                    .map(|n| intern(&mut ids, &mut graph, n))
+                    .collect();
+                graph.mentions.push((mentions, binding.opaque));
+                for name in &binding.bound {
+                    let id = intern(&mut ids, &mut graph, name);
+                    graph.leads_to[id as usize].push(node);
+                }
+                node += 1;
+            }
+        }
+        graph
+    }
+}
+
+/// A reusable walk over a [`Graph`]: the marks of one walk are told from the last one's by a
+/// generation number, so nothing is cleared between sites.
+struct Walk<'g> {
+    graph: &'g Graph,
+    generation: u32,
+    seen_node: Vec<u32>,
+    seen_name: Vec<u32>,
+}
+
+impl<'g> Walk<'g> {
+    fn new(graph: &'g Graph) -> Self {
+        Walk {
+            graph,
+            generation: 0,
+            seen_node: vec![0; graph.mentions.len()],
+            seen_name: vec![0; graph.names.len()],
+        }
+    }
+
+    /// The names one function can reach, following every name to what it can stand for.
+    fn reach(&mut self, start: usize) -> Reach {
+        self.generation += 1;
+        let generation = self.generation;
+        let mut reached: Vec<u32> = Vec::new();
+        let mut queue = vec![start as u32];
+        self.seen_node[start] = generation;
+        let mut count = 0usize;
+        while let Some(node) = queue.pop() {
+            let (mentions, opaque) = &self.graph.mentions[node as usize];
+            if *opaque {
                 return Reach::Opaque;
             }
-            for &target in by_name.get(name.as_str()).into_iter().flatten() {
-                if seen.insert(target) {
-                    queue.push(target);
+            for &name in mentions {
+                if self.seen_name[name as usize] == generation {
+                    continue;
+                }
+                self.seen_name[name as usize] = generation;
+                count += 1;
+                if count > MAX_REACH {
+                    return Reach::Opaque;
+                }
+                if self.graph.definition[name as usize] {
+                    reached.push(name);
+                }
+                for &target in &self.graph.leads_to[name as usize] {
+                    if self.seen_node[target as usize] != generation {
+                        self.seen_node[target as usize] = generation;
+                        queue.push(target);
+                    }
                 }
             }
         }
+        Reach::Names(
+            reached
+                .into_iter()
+                .map(|n| self.graph.names[n as usize].clone())
+                .collect(),
+        )
     }
-    Reach::Names(names)
 }
 
 #[cfg(test)]

@@ -162,11 +162,16 @@ impl Selection {
         for id in ids {
             let tests = self.tests_under(id).max(1);
             tally.tests += tests;
-            let first = self
-                .reasons_for(id)
-                .into_iter()
-                .flat_map(|(_, reasons)| reasons)
-                .min();
+            // Its own first reason; an id without any (a test listed under run-all) takes the
+            // first of the paths above it.
+            let first = match self.selected.get(id).and_then(|r| r.first()) {
+                Some(own) => Some(own.clone()),
+                None => self
+                    .reasons_for(id)
+                    .into_iter()
+                    .flat_map(|(_, reasons)| reasons)
+                    .min(),
+            };
             if let Some(first) = first {
                 *tally.by_rule.entry(first.rule).or_default() += tests;
             }
