@@ -29,6 +29,18 @@ pub enum Granularity {
     Line,
 }
 
+/// What a change to import-time code (module-level and class-level statements, memoised
+/// functions, functions run while modules are imported) selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ImportTime {
+    /// Follow the names the change binds to the code that reads them; every dependent of the
+    /// module only where names cannot be followed.
+    Names,
+    /// Every test that depends on the module (the rule before names were followed).
+    Dependents,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Unmeasured {
@@ -54,6 +66,7 @@ pub struct SelectionConfig {
     pub always_run: Vec<String>,
     pub rerun_failed: bool,
     pub granularity: Granularity,
+    pub import_time: ImportTime,
     pub unmeasured: Unmeasured,
     pub map: Vec<FileMap>,
     pub source_roots: Vec<String>,
@@ -112,6 +125,7 @@ impl Default for SelectionConfig {
             always_run: Vec::new(),
             rerun_failed: true,
             granularity: Granularity::Function,
+            import_time: ImportTime::Names,
             unmeasured: Unmeasured::All,
             map: Vec::new(),
             source_roots: Vec::new(),

@@ -31,7 +31,9 @@
 //! - `covshard_memo(path, qualname, body_first, body_last, reach)`: every memoised function of
 //!   the commit, its body's lines and the names it can reach, space-separated (`NULL`: it makes
 //!   a call no name tells, and may reach anything), and whether it is a pytest fixture shared
-//!   beyond one test.
+//!   beyond one test;
+//! - `covshard_effectful(name)`: the names whose callables may keep state when called at
+//!   import time (`python::calls::ProjectFacts::effectful`).
 //!
 //! Concurrency: SQLite's locking with a busy timeout (set by `open_connection`) and
 //! `BEGIN IMMEDIATE`, so two ingests queue instead of failing on a lock upgrade. The journal
@@ -105,6 +107,7 @@ CREATE TABLE covshard_memo (
     fixture INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (path, body_first, qualname)
 ) WITHOUT ROWID;
+CREATE TABLE covshard_effectful (name TEXT PRIMARY KEY) WITHOUT ROWID;
 "];
 
 /// Map SQLite errors on `conn` to user errors naming its file.

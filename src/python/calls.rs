@@ -446,9 +446,25 @@ impl MemoSites {
 /// Past this many names, a reach counts as opaque: it holds most of the project anyway.
 const MAX_REACH: usize = 50_000;
 
+/// What selection needs to know about the whole project: its memoised functions and what
+/// each can reach, and the names whose callables may keep state somewhere when called.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProjectFacts {
+    pub memo: Vec<MemoSite>,
+    /// Names of functions, classes and bindings that lead to a function that keeps state (a
+    /// registry, a cache of its own) or makes a call no name tells, directly or through what
+    /// they call: calling one at import time may change more than the value it returns.
+    pub effectful: BTreeSet<String>,
+}
+
 /// Every memoised function of the given files (repository path and source, the base's), with
 /// what it can reach through every function of those files.
 pub fn project_sites<'s>(files: impl IntoIterator<Item = (&'s str, &'s str)>) -> Vec<MemoSite> {
+    project_facts(files).memo
+}
+
+/// The [`ProjectFacts`] of the given files (repository path and source, the base's).
+pub fn project_facts<'s>(files: impl IntoIterator<Item = (&'s str, &'s str)>) -> ProjectFacts {
     let files: Vec<(&str, &str)> = files.into_iter().collect();
     // Parsing is most of the cost: split it over the cores, keeping the input's order.
     let workers = std::thread::available_parallelism()
@@ -476,7 +492,7 @@ pub fn project_sites<'s>(files: impl IntoIterator<Item = (&'s str, &'s str)>) ->
     });
     let graph = Graph::new(&parsed);
     let mut walk = Walk::new(&graph);
-    let mut sites = Vec::new();
+    let mut memo = Vec::new();
     let mut node = 0;
     for (path, syntax, calls) in &parsed {
         for (index, span) in syntax.functions().iter().enumerate() {
@@ -487,7 +503,7 @@ pub fn project_sites<'s>(files: impl IntoIterator<Item = (&'s str, &'s str)>) ->
             debug_assert_eq!(calls.functions[index].qualname, span.qualname);
             // From the header's last line: a one-line body sits on it, and coverage records a
             // statement on its first line.
-            sites.push(MemoSite {
+            memo.push(MemoSite {
                 path: path.to_string(),
                 qualname: span.qualname.clone(),
                 body: (span.header_end, span.end),
@@ -497,7 +513,10 @@ pub fn project_sites<'s>(files: impl IntoIterator<Item = (&'s str, &'s str)>) ->
         }
         node += calls.functions.len() + calls.bindings.len();
     }
-    sites
+    ProjectFacts {
+        memo,
+        effectful: graph.effectful(&parsed),
+    }
 }
 
 /// Every function and binding of the parsed files as a graph over interned names: a node
@@ -506,6 +525,8 @@ struct Graph {
     names: Vec<String>,
     /// Per node: the names it mentions, and whether it is opaque.
     mentions: Vec<(Vec<u32>, bool)>,
+    /// Per node: the names that lead to it.
+    led_by: Vec<Vec<u32>>,
     /// Per name: the nodes it leads to.
     leads_to: Vec<Vec<u32>>,
     /// Per name: whether a function can be reached by it (only those decide `Reach::includes`).
@@ -519,6 +540,7 @@ impl Graph {
         let mut graph = Graph {
             names: Vec::new(),
             mentions: Vec::new(),
+            led_by: Vec::new(),
             leads_to: Vec::new(),
             definition: Vec::new(),
         };
@@ -539,11 +561,14 @@ impl Graph {
                     .map(|n| intern(&mut ids, &mut graph, n))
                     .collect();
                 graph.mentions.push((mentions, function.opaque));
+                let mut led_by = Vec::new();
                 for name in reached_by(&function.qualname) {
                     let id = intern(&mut ids, &mut graph, name);
                     graph.leads_to[id as usize].push(node);
                     graph.definition[id as usize] = true;
+                    led_by.push(id);
                 }
+                graph.led_by.push(led_by);
                 node += 1;
             }
             for binding in &calls.bindings {
@@ -553,14 +578,69 @@ impl Graph {
                     .map(|n| intern(&mut ids, &mut graph, n))
                     .collect();
                 graph.mentions.push((mentions, binding.opaque));
+                let mut led_by = Vec::new();
                 for name in &binding.bound {
                     let id = intern(&mut ids, &mut graph, name);
                     graph.leads_to[id as usize].push(node);
+                    led_by.push(id);
                 }
+                graph.led_by.push(led_by);
                 node += 1;
             }
         }
         graph
+    }
+}
+
+impl Graph {
+    /// The names that lead, directly or through what they call, to a function that keeps
+    /// state or makes a call no name tells (see [`ProjectFacts::effectful`]).
+    fn effectful(&self, parsed: &[(&str, ModuleSyntax, FileCalls)]) -> BTreeSet<String> {
+        // Which nodes mention each name, to go from an effectful node back to its callers.
+        let mut mentioned_by: Vec<Vec<u32>> = vec![Vec::new(); self.names.len()];
+        for (node, (mentions, _)) in self.mentions.iter().enumerate() {
+            for &name in mentions {
+                mentioned_by[name as usize].push(node as u32);
+            }
+        }
+        let mut effectful_node = vec![false; self.mentions.len()];
+        let mut queue: Vec<u32> = Vec::new();
+        let mut node = 0usize;
+        for (_, syntax, calls) in parsed {
+            for (index, span) in syntax.functions().iter().enumerate() {
+                if span.keeps_state || calls.functions[index].opaque {
+                    effectful_node[node + index] = true;
+                    queue.push((node + index) as u32);
+                }
+            }
+            let bindings = node + calls.functions.len();
+            for (index, binding) in calls.bindings.iter().enumerate() {
+                if binding.opaque {
+                    effectful_node[bindings + index] = true;
+                    queue.push((bindings + index) as u32);
+                }
+            }
+            node += calls.functions.len() + calls.bindings.len();
+        }
+        let mut effectful_name = vec![false; self.names.len()];
+        while let Some(node) = queue.pop() {
+            for &name in &self.led_by[node as usize] {
+                if std::mem::replace(&mut effectful_name[name as usize], true) {
+                    continue;
+                }
+                for &caller in &mentioned_by[name as usize] {
+                    if !std::mem::replace(&mut effectful_node[caller as usize], true) {
+                        queue.push(caller);
+                    }
+                }
+            }
+        }
+        effectful_name
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| **e)
+            .map(|(i, _)| self.names[i].clone())
+            .collect()
     }
 }
 

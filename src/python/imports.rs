@@ -189,7 +189,7 @@ fn plugin_imports(value: &Expr, line: u32, out: &mut Vec<Import>) {
     }
 }
 
-fn is_type_checking(test: &Expr) -> bool {
+pub(crate) fn is_type_checking(test: &Expr) -> bool {
     match test {
         Expr::Name(n) => n.id.as_str() == "TYPE_CHECKING",
         Expr::Attribute(a) => a.attr.id.as_str() == "TYPE_CHECKING",

@@ -19,7 +19,7 @@ use std::path::Path;
 
 use rusqlite::{Connection, OptionalExtension, Transaction};
 
-use super::calls::{self, MemoSite, Reach};
+use super::calls::{self, MemoSite, ProjectFacts, Reach};
 use super::graph::read_imports;
 use super::imports::Import;
 use crate::error::{Error, Result};
@@ -37,8 +37,9 @@ pub struct ImportIndex {
     pub commit: String,
     /// Repository-relative path -> its imports, in source order.
     pub files: HashMap<String, Vec<Import>>,
-    /// Every memoised function of the commit's Python files, with what it can reach.
-    pub memo: Vec<MemoSite>,
+    /// What selection needs to know about the whole commit: its memoised functions, and the
+    /// names of callables that may keep state.
+    pub project: ProjectFacts,
 }
 
 /// Read every regular Python file of `commit` from git and parse its imports.
@@ -85,11 +86,11 @@ pub fn build(root: &Path, commit: &str) -> Result<ImportIndex> {
         .iter()
         .map(|(path, bytes)| (path.as_str(), String::from_utf8_lossy(bytes).into_owned()))
         .collect();
-    let memo = calls::project_sites(texts.iter().map(|(p, t)| (*p, t.as_str())));
+    let project = calls::project_facts(texts.iter().map(|(p, t)| (*p, t.as_str())));
     Ok(ImportIndex {
         commit: commit.to_string(),
         files,
-        memo,
+        project,
     })
 }
 
@@ -109,7 +110,7 @@ pub fn words(imports: &[Import]) -> BTreeSet<&str> {
 pub fn store(tx: &Transaction<'_>, index: &ImportIndex) -> Result<()> {
     let err = store::sql_err(tx);
     tx.execute_batch(
-        "DELETE FROM covshard_import; DELETE FROM covshard_import_word; DELETE FROM covshard_import_commit; DELETE FROM covshard_memo;",
+        "DELETE FROM covshard_import; DELETE FROM covshard_import_word; DELETE FROM covshard_import_commit; DELETE FROM covshard_memo; DELETE FROM covshard_effectful;",
     )
     .map_err(&err)?;
     tx.execute(
@@ -122,7 +123,13 @@ pub fn store(tx: &Transaction<'_>, index: &ImportIndex) -> Result<()> {
             "INSERT OR IGNORE INTO covshard_memo (path, qualname, body_first, body_last, reach, fixture) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )
         .map_err(&err)?;
-    for site in &index.memo {
+    let mut insert_effectful = tx
+        .prepare("INSERT OR IGNORE INTO covshard_effectful (name) VALUES (?1)")
+        .map_err(&err)?;
+    for name in &index.project.effectful {
+        insert_effectful.execute([name]).map_err(&err)?;
+    }
+    for site in &index.project.memo {
         let reach = match &site.reach {
             Reach::Opaque => None,
             Reach::Names(names) => Some(
@@ -172,6 +179,25 @@ impl<'c> IndexReader<'c> {
     /// The stored index, when there is one for `commit` (a full commit id).
     pub fn open_for(conn: &'c Connection, commit: &str) -> Result<Option<Self>> {
         Ok((stored_commit(conn)?.as_deref() == Some(commit)).then_some(IndexReader { conn }))
+    }
+
+    /// The project's facts, when the index holds this build's version of them
+    /// ([`FACTS_VERSION`]); `None` when it was recorded without them.
+    pub fn project_facts(&self) -> Result<Option<ProjectFacts>> {
+        let Some(memo) = self.memo_sites()? else {
+            return Ok(None);
+        };
+        let err = store::sql_err(self.conn);
+        let mut stmt = self
+            .conn
+            .prepare("SELECT name FROM covshard_effectful ORDER BY name")
+            .map_err(&err)?;
+        let effectful = stmt
+            .query_map([], |r| r.get(0))
+            .map_err(&err)?
+            .collect::<rusqlite::Result<_>>()
+            .map_err(err)?;
+        Ok(Some(ProjectFacts { memo, effectful }))
     }
 
     /// The project's memoised functions, when the index holds this build's version of them
@@ -414,7 +440,7 @@ mod tests {
                 ("pkg/e.py".to_string(), Vec::new()),
             ]
             .into(),
-            memo: calls::project_sites([
+            project: calls::project_facts([
                 (
                     "pkg/m.py",
                     "import functools\n@functools.cache\ndef f():\n    return g()\n",
@@ -422,14 +448,15 @@ mod tests {
                 ("pkg/n.py", "_C = {}\ndef h(k, make):\n    _C[k] = make()\n"),
             ]),
         };
-        assert_eq!(index.memo.len(), 2);
+        assert_eq!(index.project.memo.len(), 2);
+        assert!(index.project.effectful.contains("h"));
         let tx = store::begin(&mut conn).unwrap();
         store::migrate(&tx).unwrap();
         store(&tx, &index).unwrap();
         tx.commit().unwrap();
         assert_eq!(summary(&conn).unwrap(), Some(("c1".to_string(), 3)));
         let reader = IndexReader::open_for(&conn, "c1").unwrap().unwrap();
-        assert_eq!(reader.memo_sites().unwrap(), Some(index.memo.clone()));
+        assert_eq!(reader.project_facts().unwrap(), Some(index.project.clone()));
         // An index recorded without the memoised functions' facts does not answer for them.
         conn.execute("UPDATE covshard_import_commit SET facts = 0", [])
             .unwrap();
@@ -463,7 +490,7 @@ mod tests {
         let newer = ImportIndex {
             commit: "c2".into(),
             files: [("pkg/b.py".to_string(), Vec::new())].into(),
-            memo: Vec::new(),
+            project: ProjectFacts::default(),
         };
         let tx = store::begin(&mut conn).unwrap();
         store(&tx, &newer).unwrap();

@@ -37,6 +37,7 @@ pub mod effects;
 pub mod graph;
 pub mod imports;
 pub mod index;
+pub mod names;
 pub mod syntax;
 pub mod trivia;
 

@@ -90,6 +90,12 @@ pub struct FunctionSpan {
     pub memoised: bool,
     /// A pytest fixture shared beyond one test (`scope="session"`, ...): memoised by pytest.
     pub shared_fixture: bool,
+    /// It keeps state beyond its call itself (a cache, a registry: see [`keeps_state`]), as
+    /// opposed to being memoised by a decorator.
+    pub keeps_state: bool,
+    /// Where it keeps that state: module-level names, and `.attr` for an attribute of its class
+    /// or of a module-level instance.
+    pub state: Vec<String>,
 }
 
 impl FunctionSpan {
@@ -427,7 +433,7 @@ const MUTATORS: &[&str] = &[
 /// names, `scope` says what else outlives a call: the variables of enclosing functions (a
 /// closure's cache, as in a hand-written `memoize` decorator) and, in a class with an instance
 /// made at module level, `self`.
-fn keeps_state(f: &ruff_python_ast::StmtFunctionDef, scope: &StateScope<'_>) -> bool {
+fn keeps_state(f: &ruff_python_ast::StmtFunctionDef, scope: &StateScope<'_>) -> BTreeSet<String> {
     let module = &scope.shared;
     use ruff_python_ast::visitor::{self, Visitor};
 
@@ -457,7 +463,8 @@ fn keeps_state(f: &ruff_python_ast::StmtFunctionDef, scope: &StateScope<'_>) -> 
         module: &'m BTreeSet<&'m str>,
         locals: BTreeSet<String>,
         shared_self: bool,
-        found: bool,
+        /// What it keeps state in: module-level names, `.attr` for `cls.attr` and `self.attr`.
+        roots: BTreeSet<String>,
     }
     impl Finder<'_> {
         /// The name an item or attribute chain hangs from: `A` of `A.b[c].d`.
@@ -469,17 +476,34 @@ fn keeps_state(f: &ruff_python_ast::StmtFunctionDef, scope: &StateScope<'_>) -> 
                 _ => None,
             }
         }
-        fn shared(&self, expr: &Expr) -> bool {
-            Self::root(expr).is_some_and(|name| {
-                name == "cls"
-                    || (name == "self" && self.shared_self)
-                    || (self.module.contains(name) && !self.locals.contains(name))
-            })
+        /// The first attribute of a chain that hangs from a name: `b` of `a.b[c].d`.
+        fn first_attribute(expr: &Expr) -> Option<&str> {
+            match expr {
+                Expr::Attribute(a) if matches!(&*a.value, Expr::Name(_)) => {
+                    Some(a.attr.id.as_str())
+                }
+                Expr::Attribute(a) => Self::first_attribute(&a.value),
+                Expr::Subscript(s) => Self::first_attribute(&s.value),
+                _ => None,
+            }
+        }
+        /// Record where `expr` (the object stored into or changed) keeps state, if it is shared.
+        fn shared(&mut self, expr: &Expr) {
+            let Some(name) = Self::root(expr) else {
+                return;
+            };
+            if name == "cls" || (name == "self" && self.shared_self) {
+                // `cls.seen.add(x)`: the class's attribute; `cls[...]` alone is the class.
+                let attribute = Self::first_attribute(expr).unwrap_or("");
+                self.roots.insert(format!(".{attribute}"));
+            } else if self.module.contains(name) && !self.locals.contains(name) {
+                self.roots.insert(name.to_string());
+            }
         }
         fn store(&mut self, target: &Expr) {
             match target {
-                Expr::Subscript(s) if self.shared(&s.value) => self.found = true,
-                Expr::Attribute(a) if self.shared(&a.value) => self.found = true,
+                Expr::Subscript(s) => self.shared(&s.value),
+                Expr::Attribute(a) => self.shared(&a.value),
                 Expr::Tuple(t) => t.elts.iter().for_each(|e| self.store(e)),
                 Expr::List(l) => l.elts.iter().for_each(|e| self.store(e)),
                 _ => {}
@@ -491,7 +515,9 @@ fn keeps_state(f: &ruff_python_ast::StmtFunctionDef, scope: &StateScope<'_>) -> 
             match stmt {
                 // Judged on their own.
                 Stmt::FunctionDef(_) | Stmt::ClassDef(_) => {}
-                Stmt::Global(_) => self.found = true,
+                Stmt::Global(g) => {
+                    self.roots.extend(g.names.iter().map(|n| n.id.to_string()));
+                }
                 Stmt::Assign(s) => {
                     s.targets.iter().for_each(|t| self.store(t));
                     visitor::walk_stmt(self, stmt);
@@ -515,9 +541,8 @@ fn keeps_state(f: &ruff_python_ast::StmtFunctionDef, scope: &StateScope<'_>) -> 
             if let Expr::Call(call) = expr
                 && let Expr::Attribute(method) = &*call.func
                 && MUTATORS.contains(&method.attr.id.as_str())
-                && self.shared(&method.value)
             {
-                self.found = true;
+                self.shared(&method.value);
             }
             visitor::walk_expr(self, expr);
         }
@@ -536,10 +561,10 @@ fn keeps_state(f: &ruff_python_ast::StmtFunctionDef, scope: &StateScope<'_>) -> 
         module,
         locals: locals.0,
         shared_self: scope.shared_self,
-        found: false,
+        roots: BTreeSet::new(),
     };
     finder.visit_body(&f.body);
-    finder.found
+    finder.roots
 }
 
 /// What outlives a call of the function being judged (see [`keeps_state`]).
@@ -680,10 +705,12 @@ impl Walker<'_> {
                     .decorator_list
                     .iter()
                     .any(|d| matches!(&d.expression, Expr::Call(call) if is_shared_fixture(call)));
+                let state = keeps_state(f, &scope);
+                let keeps = !state.is_empty();
                 let memoised = in_memo
                     || shared_fixture
-                    || f.decorator_list.iter().any(|d| self.memo.is_memoising(d))
-                    || keeps_state(f, &scope);
+                    || keeps
+                    || f.decorator_list.iter().any(|d| self.memo.is_memoising(d));
                 let start = f
                     .decorator_list
                     .iter()
@@ -707,6 +734,8 @@ impl Walker<'_> {
                     is_async: f.is_async,
                     memoised,
                     shared_fixture,
+                    keeps_state: keeps,
+                    state: state.into_iter().collect(),
                 });
                 self.enclosing.push(function_locals(f));
                 let class = self.class.take();

@@ -30,7 +30,12 @@
 
 use std::collections::BTreeSet;
 
+use std::collections::BTreeMap;
+
+use super::{Engine, Reason, Rule};
 use crate::coverage::{FileRows, numbits};
+use crate::error::Result;
+use crate::python::{self, calls::MemoSites};
 
 /// The contexts among `rows` that ran any line of `mask`.
 pub fn covering(rows: &FileRows, mask: &[u8]) -> BTreeSet<i64> {
@@ -40,12 +45,194 @@ pub fn covering(rows: &FileRows, mask: &[u8]) -> BTreeSet<i64> {
         .collect()
 }
 
+impl Engine<'_> {
+    /// A changed function that a memoised function may have called while it filled its cache
+    /// reaches what that memoised function reaches: every dependent of its module. "May have
+    /// called" is both: the memoised body names a way to it (`python::calls`), and some test
+    /// ran both (`memo`).
+    pub(super) fn select_memo_reach(
+        &mut self,
+        old_path: &str,
+        rows: &FileRows,
+        by_function: &BTreeMap<(u32, u32, String), BTreeSet<u32>>,
+        lines: &[u32],
+    ) -> Result<()> {
+        // The empty context ran every function called at import time: such a function was
+        // sent to every dependent before this, and it connects nothing here.
+        let mut changed: Vec<(&str, BTreeSet<i64>)> = Vec::new();
+        for (start, end, qualname) in by_function.keys() {
+            let mut contexts = covering(rows, &numbits::encode(*start..=*end));
+            if let Some(global) = self.tests.global_context {
+                contexts.remove(&global);
+            }
+            if !contexts.is_empty() {
+                changed.push((qualname, contexts));
+            }
+        }
+        if changed.is_empty() {
+            return Ok(());
+        }
+        self.ensure_memo_sites()?;
+        let sites = self.memo_sites.take().expect("read above");
+        // Site -> context -> the changed functions it ran; and the sites whose reach names a
+        // function, for sites no coverage can confirm.
+        let mut wanted: BTreeMap<usize, BTreeMap<i64, Vec<&str>>> = BTreeMap::new();
+        let mut named: BTreeSet<(usize, &str)> = BTreeSet::new();
+        for (qualname, contexts) in &changed {
+            named.extend(sites.naming(qualname).into_iter().map(|i| (i, *qualname)));
+            for site in sites.reaching(qualname) {
+                let entry = wanted.entry(site).or_default();
+                for &c in contexts {
+                    entry.entry(c).or_default().push(qualname);
+                }
+            }
+        }
+        // A shared fixture runs in the setup of the first test that asks for it.
+        let all: BTreeSet<i64> = changed
+            .iter()
+            .flat_map(|(_, c)| c.iter().copied())
+            .collect();
+        let mut in_setup: Option<BTreeSet<i64>> = None;
+        // Path -> (memoised function, a changed function it may run, whether coverage shows it).
+        let mut reached: BTreeMap<String, (String, String, bool)> = BTreeMap::new();
+        for (index, wanted) in wanted {
+            let site = &sites.sites()[index];
+            if reached.contains_key(&site.path) {
+                continue;
+            }
+            // A memoised function's own body changing is the memoised rule, decided before.
+            let own = |q: &str| {
+                site.path == old_path
+                    && q.strip_prefix(site.qualname.as_str())
+                        .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+            };
+            let wanted: BTreeMap<i64, &str> = wanted
+                .into_iter()
+                .filter_map(|(c, qs)| Some((c, qs.into_iter().find(|q| !own(q))?)))
+                .collect();
+            if wanted.is_empty() {
+                continue;
+            }
+            let Some(&file_id) = self.measured.get(&site.path) else {
+                // Test-side code coverage did not measure (a helper's cache, a shared fixture):
+                // no rows tell whether it ran the changed function, so a name that leads to it
+                // is enough, and for a fixture, that the function ran in some test's setup.
+                if site.fixture && in_setup.is_none() {
+                    in_setup = Some(self.setup_contexts(&all)?);
+                }
+                let callee = wanted.iter().find_map(|(c, q)| {
+                    let setup = !site.fixture || in_setup.as_ref().is_some_and(|s| s.contains(c));
+                    (setup && named.contains(&(index, *q))).then_some(*q)
+                });
+                if let Some(callee) = callee {
+                    reached.insert(
+                        site.path.clone(),
+                        (site.qualname.clone(), callee.to_string(), false),
+                    );
+                }
+                continue;
+            };
+            let ids: BTreeSet<i64> = wanted.keys().copied().collect();
+            let site_rows = match site.path == old_path {
+                true => rows.clone(),
+                false => self.req.db.line_blobs_of(file_id, &ids)?,
+            };
+            let body = site.body_mask();
+            let via = wanted.iter().find_map(|(c, q)| {
+                site_rows
+                    .get(*c)
+                    .is_some_and(|b| numbits::any_intersection(b, &body))
+                    .then_some(*q)
+            });
+            if let Some(callee) = via {
+                reached.insert(
+                    site.path.clone(),
+                    (site.qualname.clone(), callee.to_string(), true),
+                );
+            }
+        }
+        self.memo_sites = Some(sites);
+        for (path, (memoised, callee, measured)) in reached {
+            let reason = Reason::new(Rule::Memoised)
+                .file(old_path)
+                .lines(lines.iter().copied())
+                .via(format!(
+                    "{callee} may run inside memoised {memoised} of {path}, which keeps its result"
+                ));
+            if measured {
+                let site_rows = match path == old_path {
+                    true => rows.clone(),
+                    false => self.req.db.line_blobs(self.measured[&path])?,
+                };
+                self.select_rows(&site_rows, None, &reason);
+            }
+            self.select_test_side_users(&path, reason.clone());
+            self.select_importers(&[path.as_str()], Rule::Memoised, old_path, lines)?;
+        }
+        Ok(())
+    }
+
+    /// The contexts among `ids` that are a test's setup, or of a kind that does not tell its
+    /// phase (`test_function` contexts).
+    pub(super) fn setup_contexts(&self, ids: &BTreeSet<i64>) -> Result<BTreeSet<i64>> {
+        use crate::coverage::context::{Phase, test_context};
+        Ok(self
+            .req
+            .db
+            .context_names(ids)?
+            .into_iter()
+            .filter(|c| test_context(&c.name).is_none_or(|(_, phase)| phase == Phase::Setup))
+            .map(|c| c.id)
+            .collect())
+    }
+
+    /// Every memoised function of the base's Python files, with what each can reach: from the
+    /// base sources of the changed files and the working tree for the others (unchanged since
+    /// the base).
+    pub(super) fn ensure_memo_sites(&mut self) -> Result<()> {
+        if self.memo_sites.is_none()
+            && self.req.import_index
+            && let Some(base) = &self.req.base
+            && let Some(reader) =
+                python::index::IndexReader::open_for(self.req.db.connection(), base)?
+        {
+            self.memo_sites = reader.memo_sites()?.map(MemoSites::new);
+        }
+        if self.memo_sites.is_none() {
+            // Files the base did not have under that name: added, or the new side of a rename.
+            let added: BTreeSet<&str> = self
+                .req
+                .changes
+                .iter()
+                .filter(|c| c.old_path != c.new_path)
+                .filter_map(|c| c.new_path.as_deref())
+                .collect();
+            let mut sources: BTreeMap<String, String> = BTreeMap::new();
+            for path in self.tracked.iter().filter(|p| p.ends_with(".py")) {
+                if added.contains(path.as_str()) || self.old_sources.contains_key(path) {
+                    continue;
+                }
+                if let Ok(bytes) = std::fs::read(self.req.repo_root.join(path)) {
+                    sources.insert(path.clone(), String::from_utf8_lossy(&bytes).into_owned());
+                }
+            }
+            for (path, bytes) in &self.old_sources {
+                sources.insert(path.clone(), String::from_utf8_lossy(bytes).into_owned());
+            }
+            self.memo_sites = Some(MemoSites::new(python::calls::project_sites(
+                sources.iter().map(|(p, s)| (p.as_str(), s.as_str())),
+            )));
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn covering_contexts() {
+    pub(super) fn covering_contexts() {
         let mut rows = FileRows::default();
         rows.push(1, &numbits::encode([10, 11, 12]));
         rows.push(2, &numbits::encode([20]));

@@ -1,0 +1,1802 @@
+//! What each module- and class-level statement of a file binds and what else it may do, and
+//! where the file mentions each name: the facts that let selection follow a changed name to the
+//! code that reads it, instead of sending an import-time change to every test that imports the
+//! module (DESIGN.md, "Precision: follow names, not modules").
+//!
+//! A statement that only binds names (`def`, `class`, an assignment, an import, with their
+//! decorators, defaults and bases) can reach a test only through the names it binds. So each
+//! statement records its [`Bound`] names and its [`Effect`]s: the callables it calls (a call
+//! may keep state elsewhere: selection decides what the callee is), the objects it may change
+//! (`app.route(...)`, `RULES.append(x)`, `CONFIG["a"] = 1`), the modules it imports (importing
+//! one runs it), and the constructs no name can follow (`__all__`, a star import, `setattr`,
+//! `exec`, a module-level `raise`), which send the change back to every dependent.
+//!
+//! A mention is a token of the parsed source, never a text match: an identifier, an attribute
+//! name, a keyword argument's name, a parameter's name (pytest fixtures are asked for by
+//! parameter name) or a name-like string (`getattr(obj, "size")`, `mock.patch("pkg.m.f")`). Each
+//! mention says where it lies: in a function's body (then what runs it is the test that ran the
+//! statement holding it, from that statement's first line to the mention's) or in a module- or
+//! class-level statement (then that statement's bindings change in turn). Reads no name can
+//! tell (`getattr(obj, name)`, `vars()`, `dir()`, `globals()`, `__dict__`, `inspect.getmembers`,
+//! `importlib.import_module(name)`, `dataclasses.asdict`) are *dynamic* mentions: they may read
+//! any name.
+//!
+//! Bodies of `if __name__ == "__main__":` and `if TYPE_CHECKING:` never run under pytest: their
+//! statements are inert (they bind nothing and do nothing).
+//!
+//! Known limits: scopes are not resolved (a local variable that shadows a global is still a
+//! mention of it, which only adds tests); a file that does not parse has no facts, and
+//! selection treats it as unreadable.
+
+use std::collections::HashMap;
+
+use ruff_python_ast::visitor::{self, Visitor};
+use ruff_python_ast::{Expr, PySourceType, Stmt};
+use ruff_text_size::{Ranged, TextSize};
+
+use super::imports::{self, Import};
+use super::lines::LineIndex;
+use super::syntax::{self, ModuleSyntax};
+
+/// How a statement binds a name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BindKind {
+    /// An assignment, `for` target, `with ... as`, `except ... as`, walrus or `del`.
+    Assign,
+    Def,
+    Class,
+    /// `import m`, `from m import n [as a]`: the value comes from another module.
+    Import,
+}
+
+/// One name a statement binds (at module level, or as an attribute of its class).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bound {
+    pub name: String,
+    pub kind: BindKind,
+}
+
+/// What a statement may do besides binding names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// It calls (or applies as a decorator, or subclasses) the callable bound to this name.
+    Calls { name: String, line: u32 },
+    /// It calls a method: `root.a.b(...)`, `chain` being `root.a.b`; `root` is `None` when the
+    /// receiver is no name (`"-".join(...)`, `f().g()`).
+    CallsMethod {
+        root: Option<String>,
+        chain: String,
+        line: u32,
+    },
+    /// It stores into an attribute or item of the object bound to `root`
+    /// (`CONFIG["a"] = 1`, `rates.LIMIT = 2`), or deletes one.
+    Mutates { root: String, line: u32 },
+    /// It imports a module, which runs the module's own import-time code.
+    Imports { import: Import },
+    /// A construct whose reach names cannot follow.
+    Construct { what: &'static str, line: u32 },
+}
+
+/// A module- or class-level statement (compound statements too: an `if`'s own lines are its
+/// header, and it binds and does whatever its branches do).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Statement {
+    pub first: u32,
+    pub last: u32,
+    /// `None` at module level; the class's qualified name in a class body.
+    pub class: Option<String>,
+    pub binds: Vec<Bound>,
+    pub effects: Vec<Effect>,
+    /// Never runs under pytest (`if __name__ == "__main__":`, `if TYPE_CHECKING:` bodies).
+    pub inert: bool,
+}
+
+/// How a name is written where it is mentioned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MentionKind {
+    /// A bare identifier (read, stored or deleted).
+    Name,
+    /// `x.NAME`, and a module named in an import (`import a.NAME`).
+    Attribute,
+    /// `f(NAME=...)`.
+    Keyword,
+    /// A parameter: `def f(NAME)`, `lambda NAME: ...`.
+    Parameter,
+    /// A name-like string: `"NAME"`, `"pkg.mod.NAME"`.
+    String,
+    /// A read no name tells (see the module docs): it may read any name.
+    Dynamic,
+}
+
+/// Where a mention lies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Home {
+    /// In the body of this function (an index into [`ModuleSyntax::functions`]); a nested
+    /// function's decorators and defaults run in the body around it.
+    Function(usize),
+    /// In this module- or class-level statement (an index into [`FileNames::statements`]).
+    Statement(usize),
+}
+
+/// One mention of a name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Mention {
+    pub line: u32,
+    /// The first line of the innermost statement that holds it: coverage records a statement
+    /// on its first line.
+    pub stmt_first: u32,
+    pub home: Home,
+    pub kind: MentionKind,
+}
+
+/// The facts of one version of one file.
+#[derive(Debug, Clone, Default)]
+pub struct FileNames {
+    statements: Vec<Statement>,
+    mentions: HashMap<String, Vec<Mention>>,
+    dynamic: Vec<Mention>,
+    /// Body line ranges of every function: lines there belong to no statement.
+    bodies: Vec<(u32, u32)>,
+    parsed: bool,
+}
+
+impl FileNames {
+    /// Every module- and class-level statement, in source order (a compound statement before
+    /// the statements in it).
+    pub fn statements(&self) -> &[Statement] {
+        &self.statements
+    }
+
+    /// The innermost module- or class-level statement that `line` belongs to; `None` for a
+    /// line of a function body or of no statement.
+    pub fn statement_at(&self, line: u32) -> Option<usize> {
+        if self
+            .bodies
+            .iter()
+            .any(|(first, last)| (*first..=*last).contains(&line))
+        {
+            return None;
+        }
+        self.statements
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.first <= line && line <= s.last)
+            .min_by_key(|(i, s)| (s.last - s.first, std::cmp::Reverse(*i)))
+            .map(|(i, _)| i)
+    }
+
+    /// Every mention of `name`, in source order.
+    pub fn mentions_of(&self, name: &str) -> &[Mention] {
+        self.mentions.get(name).map_or(&[], Vec::as_slice)
+    }
+
+    /// Every dynamic read (a mention of any name).
+    pub fn dynamic(&self) -> &[Mention] {
+        &self.dynamic
+    }
+
+    /// Whether the module binds `name` at its top level other than by importing it: then a
+    /// bare `name` in it is its own, not another module's.
+    pub fn binds_itself(&self, name: &str) -> bool {
+        self.statements.iter().any(|s| {
+            s.class.is_none()
+                && !s.inert
+                && s.binds
+                    .iter()
+                    .any(|b| b.name == name && b.kind != BindKind::Import)
+        })
+    }
+
+    /// `false` when the file has a syntax error: it has no facts.
+    pub fn parsed(&self) -> bool {
+        self.parsed
+    }
+}
+
+/// The facts and the syntax of one version of a file, from one parse.
+pub fn read(source: &str) -> (ModuleSyntax, FileNames) {
+    let parsed = ruff_python_parser::parse_unchecked_source(source, PySourceType::Python);
+    let syntax = syntax::analyze_parsed(source, &parsed);
+    if !parsed.has_valid_syntax() {
+        return (syntax, FileNames::default());
+    }
+    let lines = LineIndex::new(source);
+    let mut reader = Reader {
+        lines: &lines,
+        out: FileNames {
+            parsed: true,
+            ..FileNames::default()
+        },
+        next_function: 0,
+        syntax: &syntax,
+    };
+    reader.scope_suite(&parsed.syntax().body, None, "", None, false);
+    let out = reader.out;
+    (syntax, out)
+}
+
+/// Builtins and common constructors whose calls at import time change nothing but the value
+/// they return. A call of anything else is left for selection to judge.
+pub const PURE_CALLABLES: &[&str] = &[
+    "abs",
+    "all",
+    "any",
+    "ascii",
+    "bin",
+    "bool",
+    "bytearray",
+    "bytes",
+    "callable",
+    "chr",
+    "classmethod",
+    "complex",
+    "dict",
+    "dir",
+    "divmod",
+    "enumerate",
+    "filter",
+    "float",
+    "format",
+    "frozenset",
+    "getattr",
+    "hasattr",
+    "hash",
+    "hex",
+    "id",
+    "int",
+    "isinstance",
+    "issubclass",
+    "iter",
+    "len",
+    "list",
+    "map",
+    "max",
+    "memoryview",
+    "min",
+    "next",
+    "object",
+    "oct",
+    "open",
+    "ord",
+    "pow",
+    "print",
+    "property",
+    "range",
+    "repr",
+    "reversed",
+    "round",
+    "set",
+    "slice",
+    "sorted",
+    "staticmethod",
+    "str",
+    "sum",
+    "super",
+    "tuple",
+    "type",
+    "zip",
+    // typing, dataclasses, functools, collections, enum, and friends
+    "namedtuple",
+    "NamedTuple",
+    "TypedDict",
+    "TypeVar",
+    "ParamSpec",
+    "TypeVarTuple",
+    "NewType",
+    "Generic",
+    "Protocol",
+    "cast",
+    "overload",
+    "final",
+    "override",
+    "runtime_checkable",
+    "dataclass",
+    "field",
+    "make_dataclass",
+    "partial",
+    "partialmethod",
+    "wraps",
+    "lru_cache",
+    "cache",
+    "cached_property",
+    "total_ordering",
+    "singledispatch",
+    "singledispatchmethod",
+    "contextmanager",
+    "asynccontextmanager",
+    "abstractmethod",
+    "unique",
+    "auto",
+    "Enum",
+    "IntEnum",
+    "StrEnum",
+    "Flag",
+    "IntFlag",
+    "deque",
+    "defaultdict",
+    "OrderedDict",
+    "Counter",
+    "ChainMap",
+    "itemgetter",
+    "attrgetter",
+    "methodcaller",
+    "Decimal",
+    "Fraction",
+    "Path",
+    "PurePath",
+    "PurePosixPath",
+    "PureWindowsPath",
+    "PosixPath",
+    "WindowsPath",
+    "datetime",
+    "date",
+    "time",
+    "timedelta",
+    "timezone",
+    "UUID",
+    "compile",
+    "Lock",
+    "RLock",
+    "Event",
+    "Condition",
+    "Semaphore",
+    "local",
+    "ContextVar",
+    "getLogger",
+    "NullHandler",
+    "Struct",
+    "Template",
+    "count",
+    "chain",
+    "cycle",
+    "repeat",
+    "islice",
+    "groupby",
+    "product",
+    "combinations",
+    "permutations",
+    "accumulate",
+    "reduce",
+    "frozen",
+    "define",
+    "mutable",
+    "attrib",
+    "ib",
+    "Factory",
+    "fixture",
+    "param",
+    "escape",
+    "getenv",
+    "MappingProxyType",
+    "SimpleNamespace",
+    "WeakKeyDictionary",
+    "WeakValueDictionary",
+    "WeakSet",
+    "ref",
+];
+
+/// Standard and common modules whose module-level functions change nothing when called
+/// directly (`re.compile`, `os.path.join`, `logging.getLogger`); a method of one of their
+/// objects is judged by its name (`sys.path.insert` changes `sys`).
+pub const PURE_MODULES: &[&str] = &[
+    "abc",
+    "array",
+    "base64",
+    "binascii",
+    "bisect",
+    "calendar",
+    "click",
+    "cmath",
+    "collections",
+    "contextlib",
+    "contextvars",
+    "copy",
+    "csv",
+    "dataclasses",
+    "datetime",
+    "decimal",
+    "difflib",
+    "enum",
+    "fnmatch",
+    "fractions",
+    "functools",
+    "glob",
+    "hashlib",
+    "heapq",
+    "hmac",
+    "html",
+    "inspect",
+    "io",
+    "ipaddress",
+    "itertools",
+    "json",
+    "keyword",
+    "logging",
+    "math",
+    "numbers",
+    "operator",
+    "os",
+    "pathlib",
+    "pickle",
+    "platform",
+    "pprint",
+    "pytest",
+    "queue",
+    "random",
+    "re",
+    "secrets",
+    "shlex",
+    "shutil",
+    "stat",
+    "string",
+    "struct",
+    "sys",
+    "tempfile",
+    "textwrap",
+    "threading",
+    "time",
+    "types",
+    "typing",
+    "typing_extensions",
+    "unicodedata",
+    "urllib",
+    "uuid",
+    "warnings",
+    "weakref",
+    "zlib",
+    "attr",
+    "attrs",
+];
+
+/// Module-level functions of [`PURE_MODULES`] that do change shared state.
+pub const STATE_CHANGING_CALLS: &[&str] = &[
+    "atexit.register",
+    "codecs.register",
+    "copyreg.pickle",
+    "faulthandler.enable",
+    "importlib.import_module",
+    "locale.setlocale",
+    "logging.addLevelName",
+    "logging.basicConfig",
+    "logging.captureWarnings",
+    "logging.disable",
+    "logging.setLoggerClass",
+    "mimetypes.add_type",
+    "os.chdir",
+    "os.putenv",
+    "os.unsetenv",
+    "random.seed",
+    "signal.signal",
+    "socket.setdefaulttimeout",
+    "sys.setrecursionlimit",
+    "threading.setprofile",
+    "threading.settrace",
+    "warnings.filterwarnings",
+    "warnings.resetwarnings",
+    "warnings.simplefilter",
+];
+
+/// Methods whose calls change nothing but return a value (`"-".join`, `re.compile(...).match`,
+/// `os.path.join`, `logger.info`, `@v.setter`).
+pub const PURE_METHODS: &[&str] = &[
+    "join",
+    "split",
+    "rsplit",
+    "strip",
+    "lstrip",
+    "rstrip",
+    "lower",
+    "upper",
+    "title",
+    "capitalize",
+    "casefold",
+    "replace",
+    "format",
+    "format_map",
+    "startswith",
+    "endswith",
+    "encode",
+    "decode",
+    "count",
+    "index",
+    "find",
+    "rfind",
+    "partition",
+    "rpartition",
+    "splitlines",
+    "zfill",
+    "ljust",
+    "rjust",
+    "center",
+    "get",
+    "keys",
+    "values",
+    "items",
+    "copy",
+    "union",
+    "intersection",
+    "difference",
+    "symmetric_difference",
+    "issubset",
+    "issuperset",
+    "compile",
+    "match",
+    "search",
+    "fullmatch",
+    "findall",
+    "finditer",
+    "sub",
+    "subn",
+    "escape",
+    "getLogger",
+    "getChild",
+    "debug",
+    "info",
+    "warning",
+    "warn",
+    "error",
+    "exception",
+    "critical",
+    "log",
+    "isEnabledFor",
+    "resolve",
+    "joinpath",
+    "with_suffix",
+    "with_name",
+    "relative_to",
+    "exists",
+    "is_file",
+    "is_dir",
+    "read_text",
+    "read_bytes",
+    "expanduser",
+    "absolute",
+    "fspath",
+    "dirname",
+    "basename",
+    "abspath",
+    "realpath",
+    "normpath",
+    "splitext",
+    "getenv",
+    "isoformat",
+    "strftime",
+    "fromisoformat",
+    "fromtimestamp",
+    "total_seconds",
+    "to_bytes",
+    "from_bytes",
+    "setter",
+    "getter",
+    "deleter",
+    "fixture",
+    "parametrize",
+    "param",
+    "skip",
+    "skipif",
+    "xfail",
+    "usefixtures",
+    "filterwarnings",
+    "dataclass",
+    "field",
+    "partial",
+    "cache",
+    "lru_cache",
+    "wraps",
+    "cached_property",
+    "total_ordering",
+    "contextmanager",
+    "asynccontextmanager",
+    "abstractmethod",
+    "define",
+    "frozen",
+    "mutable",
+    "attrib",
+    "ib",
+    "s",
+    "Factory",
+    "command",
+    "group",
+    "option",
+    "argument",
+    "pass_context",
+    "version_option",
+    "TypeVar",
+    "cast",
+    "overload",
+    "dumps",
+    "loads",
+    "dump",
+    "load",
+    "getcwd",
+    "cpu_count",
+    "iterdir",
+    "glob",
+    "rglob",
+    "stat",
+    "fromkeys",
+    "maketrans",
+];
+
+struct Reader<'a> {
+    lines: &'a LineIndex,
+    out: FileNames,
+    /// The index the next function definition gets, in the order of `ModuleSyntax::functions`.
+    next_function: usize,
+    syntax: &'a ModuleSyntax,
+}
+
+impl Reader<'_> {
+    fn line(&self, offset: TextSize) -> u32 {
+        self.lines.line_of(offset)
+    }
+
+    /// Statements at module or class level. `class`: the class's qualified name, `prefix` the
+    /// qualname prefix of definitions here, `parent` the compound statement around them.
+    fn scope_suite(
+        &mut self,
+        body: &[Stmt],
+        class: Option<&str>,
+        prefix: &str,
+        parent: Option<usize>,
+        inert: bool,
+    ) {
+        for stmt in body {
+            self.scope_stmt(stmt, class, prefix, parent, inert);
+        }
+    }
+
+    fn new_statement(&mut self, first: u32, last: u32, class: Option<&str>, inert: bool) -> usize {
+        self.out.statements.push(Statement {
+            first,
+            last,
+            class: class.map(str::to_string),
+            binds: Vec::new(),
+            effects: Vec::new(),
+            inert,
+        });
+        self.out.statements.len() - 1
+    }
+
+    /// Mentions and effects of expressions of statement `index`.
+    fn header_exprs<'e>(&mut self, index: usize, exprs: impl IntoIterator<Item = &'e Expr>) {
+        let first = self.out.statements[index].first;
+        let mut effects = Vec::new();
+        let mut binds = Vec::new();
+        for expr in exprs {
+            self.mentions_in(expr, Home::Statement(index), first);
+            let mut collector = EffectCollector {
+                lines: self.lines,
+                effects: &mut effects,
+                binds: &mut binds,
+            };
+            collector.visit_expr(expr);
+        }
+        for effect in effects {
+            self.effect(index, effect);
+        }
+        self.out.statements[index].binds.extend(binds);
+    }
+
+    fn mentions_in(&mut self, expr: &Expr, home: Home, stmt_first: u32) {
+        let mut finder = MentionFinder {
+            lines: self.lines,
+            out: &mut self.out,
+            home,
+            stmt_first,
+        };
+        finder.visit_expr(expr);
+    }
+
+    fn bind(&mut self, index: usize, name: &str, kind: BindKind) {
+        self.out.statements[index].binds.push(Bound {
+            name: name.to_string(),
+            kind,
+        });
+    }
+
+    fn effect(&mut self, index: usize, effect: Effect) {
+        let effects = &mut self.out.statements[index].effects;
+        if !effects.contains(&effect) {
+            effects.push(effect);
+        }
+    }
+
+    fn mention(&mut self, name: &str, mention: Mention) {
+        self.out
+            .mentions
+            .entry(name.to_string())
+            .or_default()
+            .push(mention);
+    }
+
+    /// Bind the plain names of an assignment target; stores into attributes and items change
+    /// the object they hang from.
+    fn targets(&mut self, index: usize, target: &Expr, kind: BindKind) {
+        match target {
+            Expr::Name(n) => {
+                if n.id.as_str() == "__all__" {
+                    let line = self.line(n.range.start());
+                    self.effect(
+                        index,
+                        Effect::Construct {
+                            what: "`__all__`",
+                            line,
+                        },
+                    );
+                }
+                self.bind(index, n.id.as_str(), kind);
+            }
+            Expr::Tuple(t) => t
+                .elts
+                .iter()
+                .for_each(|e| self.targets(index, e, kind.clone())),
+            Expr::List(l) => l
+                .elts
+                .iter()
+                .for_each(|e| self.targets(index, e, kind.clone())),
+            Expr::Starred(s) => self.targets(index, &s.value, kind),
+            Expr::Attribute(_) | Expr::Subscript(_) => {
+                let line = self.line(target.start());
+                match root_name(target) {
+                    Some(root) => self.effect(
+                        index,
+                        Effect::Mutates {
+                            root: root.to_string(),
+                            line,
+                        },
+                    ),
+                    None => self.effect(
+                        index,
+                        Effect::Construct {
+                            what: "a store into a computed object",
+                            line,
+                        },
+                    ),
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn scope_stmt(
+        &mut self,
+        stmt: &Stmt,
+        class: Option<&str>,
+        prefix: &str,
+        parent: Option<usize>,
+        inert: bool,
+    ) {
+        let first = self.line(stmt.start());
+        let last = self.lines.last_line(stmt.start(), stmt.end());
+        match stmt {
+            Stmt::FunctionDef(f) => {
+                let index_fn = self.next_function;
+                self.next_function += 1;
+                // `syntax` numbers definitions in the same order; without it (it cannot
+                // disagree on a file that parses) the statement is the whole definition.
+                let (start, header_end, end) = match self.syntax.functions().get(index_fn) {
+                    Some(span) => (span.start, span.header_end, span.end),
+                    None => (first, last, last),
+                };
+                let index = self.new_statement(start, header_end.max(start), class, inert);
+                self.bind(index, f.name.id.as_str(), BindKind::Def);
+                let mut exprs: Vec<&Expr> =
+                    f.decorator_list.iter().map(|d| &d.expression).collect();
+                // Applying a decorator calls it.
+                for d in &f.decorator_list {
+                    let line = self.line(d.start());
+                    let call = decorator_call(&d.expression, line);
+                    self.effect(index, call);
+                }
+                exprs.extend(parameter_exprs(&f.parameters));
+                exprs.extend(f.returns.as_deref());
+                self.header_exprs(index, exprs);
+                self.parameter_mentions(&f.parameters, Home::Statement(index), start);
+                self.out.bodies.push((header_end + 1, end));
+                let qualname = format!("{prefix}{}", f.name.id);
+                self.function_body(&f.body, index_fn, &format!("{qualname}.<locals>."));
+            }
+            Stmt::ClassDef(c) => {
+                let start = c
+                    .decorator_list
+                    .iter()
+                    .map(|d| self.line(d.start()))
+                    .min()
+                    .unwrap_or(first)
+                    .min(first);
+                let header_end = c
+                    .arguments
+                    .as_ref()
+                    .map(|a| self.lines.last_line(a.start(), a.end()))
+                    .unwrap_or_else(|| self.line(c.name.end()));
+                let index = self.new_statement(start, header_end, class, inert);
+                self.bind(index, c.name.id.as_str(), BindKind::Class);
+                let mut exprs: Vec<&Expr> =
+                    c.decorator_list.iter().map(|d| &d.expression).collect();
+                for d in &c.decorator_list {
+                    let line = self.line(d.start());
+                    let call = decorator_call(&d.expression, line);
+                    self.effect(index, call);
+                }
+                if let Some(arguments) = &c.arguments {
+                    for base in arguments.args.iter() {
+                        exprs.push(base);
+                        let line = self.line(base.start());
+                        // Creating a subclass runs its bases' `__init_subclass__` and metaclass.
+                        let call = decorator_call(base, line);
+                        self.effect(index, call);
+                    }
+                    for keyword in arguments.keywords.iter() {
+                        exprs.push(&keyword.value);
+                        if let Some(arg) = &keyword.arg {
+                            let line = self.line(keyword.start());
+                            self.mention(
+                                arg.id.as_str(),
+                                Mention {
+                                    line,
+                                    stmt_first: start,
+                                    home: Home::Statement(index),
+                                    kind: MentionKind::Keyword,
+                                },
+                            );
+                            if arg.id.as_str() == "metaclass" {
+                                let call = decorator_call(&keyword.value, line);
+                                self.effect(index, call);
+                            }
+                        }
+                    }
+                }
+                self.header_exprs(index, exprs);
+                let qualname = format!("{prefix}{}", c.name.id);
+                self.scope_suite(
+                    &c.body,
+                    Some(&qualname),
+                    &format!("{qualname}."),
+                    None,
+                    inert,
+                );
+            }
+            Stmt::If(s) => {
+                let index = self.new_statement(first, last, class, inert);
+                self.header_exprs(index, std::iter::once(&*s.test));
+                let main = is_main_guard(&s.test);
+                let checking = imports::is_type_checking(&s.test);
+                self.scope_suite(
+                    &s.body,
+                    class,
+                    prefix,
+                    Some(index),
+                    inert || main || checking,
+                );
+                for clause in &s.elif_else_clauses {
+                    if let Some(test) = &clause.test {
+                        self.header_exprs(index, std::iter::once(test));
+                    }
+                    self.scope_suite(&clause.body, class, prefix, Some(index), inert);
+                }
+            }
+            Stmt::For(s) => {
+                let index = self.new_statement(first, last, class, inert);
+                self.header_exprs(index, [&*s.iter]);
+                self.mentions_in(&s.target, Home::Statement(index), first);
+                self.targets(index, &s.target, BindKind::Assign);
+                self.scope_suite(&s.body, class, prefix, Some(index), inert);
+                self.scope_suite(&s.orelse, class, prefix, Some(index), inert);
+            }
+            Stmt::While(s) => {
+                let index = self.new_statement(first, last, class, inert);
+                self.header_exprs(index, [&*s.test]);
+                self.scope_suite(&s.body, class, prefix, Some(index), inert);
+                self.scope_suite(&s.orelse, class, prefix, Some(index), inert);
+            }
+            Stmt::With(s) => {
+                let index = self.new_statement(first, last, class, inert);
+                for item in &s.items {
+                    self.header_exprs(index, [&item.context_expr]);
+                    if let Some(vars) = &item.optional_vars {
+                        self.mentions_in(vars, Home::Statement(index), first);
+                        self.targets(index, vars, BindKind::Assign);
+                    }
+                }
+                self.scope_suite(&s.body, class, prefix, Some(index), inert);
+            }
+            Stmt::Try(s) => {
+                let index = self.new_statement(first, last, class, inert);
+                self.scope_suite(&s.body, class, prefix, Some(index), inert);
+                for ruff_python_ast::ExceptHandler::ExceptHandler(h) in &s.handlers {
+                    if let Some(type_) = &h.type_ {
+                        self.header_exprs(index, [&**type_]);
+                    }
+                    if let Some(name) = &h.name {
+                        self.bind(index, name.id.as_str(), BindKind::Assign);
+                    }
+                    self.scope_suite(&h.body, class, prefix, Some(index), inert);
+                }
+                self.scope_suite(&s.orelse, class, prefix, Some(index), inert);
+                self.scope_suite(&s.finalbody, class, prefix, Some(index), inert);
+            }
+            Stmt::Match(s) => {
+                let index = self.new_statement(first, last, class, inert);
+                self.header_exprs(index, [&*s.subject]);
+                // Patterns bind names too; following them is not worth it at module level.
+                self.effect(
+                    index,
+                    Effect::Construct {
+                        what: "a `match` at import time",
+                        line: first,
+                    },
+                );
+                for case in &s.cases {
+                    self.scope_suite(&case.body, class, prefix, Some(index), inert);
+                }
+            }
+            _ => {
+                let index = self.new_statement(first, last, class, inert);
+                self.simple(index, stmt, first);
+            }
+        }
+        // A compound statement binds and does what its inner statements do.
+        if let Some(parent) = parent {
+            self.fold_into(parent);
+        }
+    }
+
+    /// Fold every statement after `parent` that lies inside it into its binds and effects.
+    fn fold_into(&mut self, parent: usize) {
+        let (first, last) = (
+            self.out.statements[parent].first,
+            self.out.statements[parent].last,
+        );
+        let mut binds = Vec::new();
+        let mut effects = Vec::new();
+        for s in &self.out.statements[parent + 1..] {
+            if s.first >= first
+                && s.last <= last
+                && s.class == self.out.statements[parent].class
+                && !s.inert
+            {
+                binds.extend(s.binds.iter().cloned());
+                effects.extend(s.effects.iter().cloned());
+            }
+        }
+        let p = &mut self.out.statements[parent];
+        for b in binds {
+            if !p.binds.contains(&b) {
+                p.binds.push(b);
+            }
+        }
+        for e in effects {
+            if !p.effects.contains(&e) {
+                p.effects.push(e);
+            }
+        }
+    }
+
+    /// A simple statement at module or class level.
+    fn simple(&mut self, index: usize, stmt: &Stmt, first: u32) {
+        let home = Home::Statement(index);
+        match stmt {
+            Stmt::Assign(s) => {
+                self.header_exprs(index, [&*s.value]);
+                for t in &s.targets {
+                    self.mentions_in(t, home, first);
+                    self.targets(index, t, BindKind::Assign);
+                }
+            }
+            Stmt::AugAssign(s) => {
+                self.header_exprs(index, [&*s.value]);
+                self.mentions_in(&s.target, home, first);
+                self.targets(index, &s.target, BindKind::Assign);
+            }
+            Stmt::AnnAssign(s) => {
+                self.header_exprs(
+                    index,
+                    s.value.as_deref().into_iter().chain([&*s.annotation]),
+                );
+                self.mentions_in(&s.target, home, first);
+                self.targets(index, &s.target, BindKind::Assign);
+            }
+            Stmt::TypeAlias(s) => {
+                self.header_exprs(index, [&*s.value]);
+                self.mentions_in(&s.name, home, first);
+                self.targets(index, &s.name, BindKind::Assign);
+            }
+            Stmt::Delete(s) => {
+                for t in &s.targets {
+                    self.mentions_in(t, home, first);
+                    self.targets(index, t, BindKind::Assign);
+                }
+            }
+            Stmt::Import(s) => {
+                for alias in &s.names {
+                    let bound = alias.asname.as_ref().map_or_else(
+                        || {
+                            alias
+                                .name
+                                .id
+                                .split('.')
+                                .next()
+                                .unwrap_or_default()
+                                .to_string()
+                        },
+                        |a| a.id.to_string(),
+                    );
+                    self.bind(index, &bound, BindKind::Import);
+                    for part in alias.name.id.split('.') {
+                        self.mention(
+                            part,
+                            Mention {
+                                line: first,
+                                stmt_first: first,
+                                home,
+                                kind: MentionKind::Attribute,
+                            },
+                        );
+                    }
+                    self.effect(
+                        index,
+                        Effect::Imports {
+                            import: Import {
+                                line: first,
+                                level: 0,
+                                module: alias.name.id.to_string(),
+                                names: Vec::new(),
+                                is_from: false,
+                                in_function: false,
+                                type_checking: false,
+                            },
+                        },
+                    );
+                }
+            }
+            Stmt::ImportFrom(s) => {
+                let module = s
+                    .module
+                    .as_ref()
+                    .map(|m| m.id.to_string())
+                    .unwrap_or_default();
+                for part in module.split('.').filter(|p| !p.is_empty()) {
+                    self.mention(
+                        part,
+                        Mention {
+                            line: first,
+                            stmt_first: first,
+                            home,
+                            kind: MentionKind::Attribute,
+                        },
+                    );
+                }
+                for alias in &s.names {
+                    if alias.name.id.as_str() == "*" {
+                        self.effect(
+                            index,
+                            Effect::Construct {
+                                what: "a star import",
+                                line: first,
+                            },
+                        );
+                        continue;
+                    }
+                    self.mention(
+                        alias.name.id.as_str(),
+                        Mention {
+                            line: self.line(alias.start()),
+                            stmt_first: first,
+                            home,
+                            kind: MentionKind::Name,
+                        },
+                    );
+                    let bound = alias.asname.as_ref().unwrap_or(&alias.name);
+                    self.bind(index, bound.id.as_str(), BindKind::Import);
+                }
+                self.effect(
+                    index,
+                    Effect::Imports {
+                        import: Import {
+                            line: first,
+                            level: s.level,
+                            module,
+                            names: s.names.iter().map(|a| a.name.id.to_string()).collect(),
+                            is_from: true,
+                            in_function: false,
+                            type_checking: false,
+                        },
+                    },
+                );
+            }
+            Stmt::Expr(s) => {
+                // A docstring does nothing; anything else is evaluated for its effects.
+                if !matches!(&*s.value, Expr::StringLiteral(_)) {
+                    self.header_exprs(index, [&*s.value]);
+                }
+            }
+            Stmt::Assert(s) => {
+                self.header_exprs(index, std::iter::once(&*s.test).chain(s.msg.as_deref()));
+            }
+            Stmt::Raise(s) => {
+                self.header_exprs(
+                    index,
+                    s.exc.as_deref().into_iter().chain(s.cause.as_deref()),
+                );
+                self.effect(
+                    index,
+                    Effect::Construct {
+                        what: "a `raise` at import time",
+                        line: first,
+                    },
+                );
+            }
+            Stmt::Global(s) => {
+                for name in &s.names {
+                    self.mention(
+                        name.id.as_str(),
+                        Mention {
+                            line: first,
+                            stmt_first: first,
+                            home,
+                            kind: MentionKind::Name,
+                        },
+                    );
+                }
+            }
+            Stmt::Pass(_) | Stmt::Break(_) | Stmt::Continue(_) | Stmt::Nonlocal(_) => {}
+            Stmt::Return(_) => {}
+            _ => self.effect(
+                index,
+                Effect::Construct {
+                    what: "a statement covshard does not follow",
+                    line: first,
+                },
+            ),
+        }
+    }
+
+    fn parameter_mentions(
+        &mut self,
+        parameters: &ruff_python_ast::Parameters,
+        home: Home,
+        stmt_first: u32,
+    ) {
+        for p in parameters.iter() {
+            let name = p.name();
+            let line = self.line(name.start());
+            self.mention(
+                name.id.as_str(),
+                Mention {
+                    line,
+                    stmt_first,
+                    home,
+                    kind: MentionKind::Parameter,
+                },
+            );
+        }
+    }
+
+    /// A function's body: every mention's home is that function (or a function nested in it).
+    fn function_body(&mut self, body: &[Stmt], function: usize, prefix: &str) {
+        for stmt in body {
+            self.body_stmt(stmt, function, prefix);
+        }
+    }
+
+    fn body_stmt(&mut self, stmt: &Stmt, function: usize, prefix: &str) {
+        let first = self.line(stmt.start());
+        let home = Home::Function(function);
+        match stmt {
+            Stmt::FunctionDef(f) => {
+                let nested = self.next_function;
+                self.next_function += 1;
+                // Decorators, defaults and annotations run in the body around the definition.
+                for d in &f.decorator_list {
+                    self.mentions_in(&d.expression, home, first);
+                }
+                for e in parameter_exprs(&f.parameters) {
+                    self.mentions_in(e, home, first);
+                }
+                if let Some(r) = &f.returns {
+                    self.mentions_in(r, home, first);
+                }
+                self.parameter_mentions(&f.parameters, home, first);
+                self.mention(
+                    f.name.id.as_str(),
+                    Mention {
+                        line: self.line(f.name.start()),
+                        stmt_first: first,
+                        home,
+                        kind: MentionKind::Name,
+                    },
+                );
+                let qualname = format!("{prefix}{}", f.name.id);
+                self.function_body(&f.body, nested, &format!("{qualname}.<locals>."));
+            }
+            Stmt::ClassDef(c) => {
+                for d in &c.decorator_list {
+                    self.mentions_in(&d.expression, home, first);
+                }
+                if let Some(arguments) = &c.arguments {
+                    for e in arguments.args.iter() {
+                        self.mentions_in(e, home, first);
+                    }
+                    for k in arguments.keywords.iter() {
+                        self.mentions_in(&k.value, home, first);
+                    }
+                }
+                let qualname = format!("{prefix}{}", c.name.id);
+                let inner = format!("{qualname}.");
+                for s in &c.body {
+                    self.body_stmt(s, function, &inner);
+                }
+            }
+            _ => {
+                // The statement's own expressions, then its inner statements (a definition in
+                // an `if` is counted in the order `syntax` counts them).
+                let mut finder = MentionFinder {
+                    lines: self.lines,
+                    out: &mut self.out,
+                    home,
+                    stmt_first: first,
+                };
+                finder.visit_stmt_own(stmt);
+                for inner in inner_suites(stmt) {
+                    for s in inner {
+                        self.body_stmt(s, function, prefix);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The statement suites directly inside a compound statement, in the order `syntax` walks them.
+fn inner_suites(stmt: &Stmt) -> Vec<&[Stmt]> {
+    match stmt {
+        Stmt::If(s) => std::iter::once(s.body.as_slice())
+            .chain(s.elif_else_clauses.iter().map(|c| c.body.as_slice()))
+            .collect(),
+        Stmt::For(s) => vec![&s.body, &s.orelse],
+        Stmt::While(s) => vec![&s.body, &s.orelse],
+        Stmt::With(s) => vec![&s.body],
+        Stmt::Try(s) => std::iter::once(s.body.as_slice())
+            .chain(s.handlers.iter().map(|h| {
+                let ruff_python_ast::ExceptHandler::ExceptHandler(h) = h;
+                h.body.as_slice()
+            }))
+            .chain([s.orelse.as_slice(), s.finalbody.as_slice()])
+            .collect(),
+        Stmt::Match(s) => s.cases.iter().map(|c| c.body.as_slice()).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Defaults and annotations of a signature: evaluated when the `def` runs.
+fn parameter_exprs(parameters: &ruff_python_ast::Parameters) -> Vec<&Expr> {
+    let mut out = Vec::new();
+    for p in parameters.iter() {
+        if let Some(default) = p.default() {
+            out.push(default);
+        }
+        if let Some(annotation) = p.annotation() {
+            out.push(annotation);
+        }
+    }
+    out
+}
+
+/// `if __name__ == "__main__":`.
+fn is_main_guard(test: &Expr) -> bool {
+    let Expr::Compare(c) = test else {
+        return false;
+    };
+    let is_name = |e: &Expr| matches!(e, Expr::Name(n) if n.id.as_str() == "__name__");
+    let is_main = |e: &Expr| matches!(e, Expr::StringLiteral(s) if s.value.to_str() == "__main__");
+    c.comparators.len() == 1
+        && ((is_name(&c.left) && is_main(&c.comparators[0]))
+            || (is_main(&c.left) && is_name(&c.comparators[0])))
+}
+
+/// The name an attribute or item chain hangs from: `A` of `A.b[c].d`.
+pub(crate) fn root_name(expr: &Expr) -> Option<&str> {
+    match expr {
+        Expr::Name(n) => Some(n.id.as_str()),
+        Expr::Attribute(a) => root_name(&a.value),
+        Expr::Subscript(s) => root_name(&s.value),
+        Expr::Call(c) => match &*c.func {
+            // `a.b()` in `a.b().c`: the chain still hangs from `a`.
+            Expr::Attribute(_) | Expr::Name(_) => None,
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// `a.b.c` of an attribute chain of names; `None` when a link is not a name.
+fn dotted(expr: &Expr) -> Option<String> {
+    match expr {
+        Expr::Name(n) => Some(n.id.to_string()),
+        Expr::Attribute(a) => Some(format!("{}.{}", dotted(&a.value)?, a.attr.id)),
+        _ => None,
+    }
+}
+
+/// The call that applying a decorator (or subclassing a base) makes.
+fn decorator_call(expr: &Expr, line: u32) -> Effect {
+    match expr {
+        Expr::Name(n) => Effect::Calls {
+            name: n.id.to_string(),
+            line,
+        },
+        Expr::Attribute(a) => Effect::CallsMethod {
+            root: root_name(&a.value).map(str::to_string),
+            chain: dotted(expr).unwrap_or_else(|| a.attr.id.to_string()),
+            line,
+        },
+        // `@f(args)`: the factory's call; its result is applied, and what the factory returns
+        // is its own business.
+        Expr::Call(c) => decorator_call(&c.func, line),
+        // `Generic[T]`, `Base[int]`.
+        Expr::Subscript(s) => decorator_call(&s.value, line),
+        _ => Effect::Construct {
+            what: "a decorator or base covshard cannot name",
+            line,
+        },
+    }
+}
+
+/// Collects the calls, stores and walrus bindings of an expression evaluated at import time;
+/// lambda bodies run later, when called, and are left out.
+struct EffectCollector<'e> {
+    lines: &'e LineIndex,
+    effects: &'e mut Vec<Effect>,
+    binds: &'e mut Vec<Bound>,
+}
+
+/// Builtins whose calls no name can follow.
+const OPAQUE_BUILTINS: &[&str] = &[
+    "exec",
+    "eval",
+    "setattr",
+    "delattr",
+    "__import__",
+    "globals",
+    "vars",
+    "locals",
+];
+
+impl<'a> Visitor<'a> for EffectCollector<'_> {
+    fn visit_expr(&mut self, expr: &'a Expr) {
+        match expr {
+            Expr::Lambda(l) => {
+                if let Some(parameters) = &l.parameters {
+                    for e in parameter_exprs(parameters) {
+                        self.visit_expr(e);
+                    }
+                }
+                return;
+            }
+            Expr::Named(n) => {
+                if let Expr::Name(name) = &*n.target {
+                    self.binds.push(Bound {
+                        name: name.id.to_string(),
+                        kind: BindKind::Assign,
+                    });
+                }
+            }
+            Expr::Call(call) => {
+                let line = self.lines.line_of(call.start());
+                let effect = match &*call.func {
+                    Expr::Name(n) if OPAQUE_BUILTINS.contains(&n.id.as_str()) => {
+                        Effect::Construct {
+                            what: "`exec`, `eval`, `setattr`, `globals()` or the like",
+                            line,
+                        }
+                    }
+                    Expr::Name(n) => Effect::Calls {
+                        name: n.id.to_string(),
+                        line,
+                    },
+                    Expr::Attribute(a) => Effect::CallsMethod {
+                        root: root_name(&a.value).map(str::to_string),
+                        chain: dotted(&call.func).unwrap_or_else(|| a.attr.id.to_string()),
+                        line,
+                    },
+                    _ => Effect::Construct {
+                        what: "a call of a computed callable",
+                        line,
+                    },
+                };
+                self.effects.push(effect);
+            }
+            _ => {}
+        }
+        visitor::walk_expr(self, expr);
+    }
+}
+
+/// Records the mentions of an expression (or a statement's own expressions).
+struct MentionFinder<'f> {
+    lines: &'f LineIndex,
+    out: &'f mut FileNames,
+    home: Home,
+    stmt_first: u32,
+}
+
+impl MentionFinder<'_> {
+    fn push(&mut self, name: &str, offset: TextSize, kind: MentionKind) {
+        let mention = Mention {
+            line: self.lines.line_of(offset),
+            stmt_first: self.stmt_first,
+            home: self.home,
+            kind,
+        };
+        if kind == MentionKind::Dynamic {
+            self.out.dynamic.push(mention);
+        } else {
+            self.out
+                .mentions
+                .entry(name.to_string())
+                .or_default()
+                .push(mention);
+        }
+    }
+
+    /// A statement's own expressions, not those of the statements inside it.
+    fn visit_stmt_own(&mut self, stmt: &Stmt) {
+        match stmt {
+            Stmt::If(s) => {
+                self.visit_expr(&s.test);
+                for clause in &s.elif_else_clauses {
+                    if let Some(test) = &clause.test {
+                        self.visit_expr(test);
+                    }
+                }
+            }
+            Stmt::For(s) => {
+                self.visit_expr(&s.target);
+                self.visit_expr(&s.iter);
+            }
+            Stmt::While(s) => self.visit_expr(&s.test),
+            Stmt::With(s) => {
+                for item in &s.items {
+                    self.visit_with_item(item);
+                }
+            }
+            Stmt::Try(s) => {
+                for ruff_python_ast::ExceptHandler::ExceptHandler(h) in &s.handlers {
+                    if let Some(t) = &h.type_ {
+                        self.visit_expr(t);
+                    }
+                }
+            }
+            Stmt::Match(s) => self.visit_expr(&s.subject),
+            Stmt::Global(s) => {
+                for n in &s.names {
+                    self.push(n.id.as_str(), n.start(), MentionKind::Name);
+                }
+            }
+            Stmt::Nonlocal(s) => {
+                for n in &s.names {
+                    self.push(n.id.as_str(), n.start(), MentionKind::Name);
+                }
+            }
+            Stmt::Import(s) => {
+                for alias in &s.names {
+                    for part in alias.name.id.split('.') {
+                        self.push(part, alias.start(), MentionKind::Attribute);
+                    }
+                }
+            }
+            Stmt::ImportFrom(s) => {
+                if let Some(module) = &s.module {
+                    for part in module.id.split('.') {
+                        self.push(part, module.start(), MentionKind::Attribute);
+                    }
+                }
+                for alias in &s.names {
+                    if alias.name.id.as_str() != "*" {
+                        self.push(alias.name.id.as_str(), alias.start(), MentionKind::Name);
+                    } else {
+                        self.push("*", alias.start(), MentionKind::Dynamic);
+                    }
+                }
+            }
+            other => visitor::walk_stmt(self, other),
+        }
+    }
+}
+
+/// Calls that read attributes by a name no token tells, when their name argument is not a
+/// string literal (`getattr(obj, name)`), or always (`vars(obj)`).
+const DYNAMIC_BY_ARGUMENT: &[&str] = &[
+    "getattr",
+    "hasattr",
+    "setattr",
+    "delattr",
+    "import_module",
+    "__import__",
+    "attrgetter",
+    "methodcaller",
+    "getattr_static",
+];
+const DYNAMIC_ALWAYS: &[&str] = &[
+    "vars",
+    "dir",
+    "globals",
+    "locals",
+    "getmembers",
+    "asdict",
+    "astuple",
+    "fields",
+    "eval",
+    "exec",
+];
+
+impl<'a> Visitor<'a> for MentionFinder<'_> {
+    fn visit_stmt(&mut self, stmt: &'a Stmt) {
+        match stmt {
+            // Nested bodies are walked by the reader, which knows their homes.
+            Stmt::FunctionDef(_) | Stmt::ClassDef(_) => {}
+            _ => visitor::walk_stmt(self, stmt),
+        }
+    }
+
+    fn visit_expr(&mut self, expr: &'a Expr) {
+        match expr {
+            Expr::Name(n) => self.push(n.id.as_str(), n.start(), MentionKind::Name),
+            Expr::Attribute(a) => {
+                self.push(a.attr.id.as_str(), a.attr.start(), MentionKind::Attribute);
+                if matches!(
+                    a.attr.id.as_str(),
+                    "__dict__" | "__getattribute__" | "__getattr__" | "modules"
+                ) && (a.attr.id.as_str() != "modules"
+                    || matches!(&*a.value, Expr::Name(n) if n.id.as_str() == "sys"))
+                {
+                    self.push("", a.start(), MentionKind::Dynamic);
+                }
+            }
+            Expr::StringLiteral(s) => {
+                let text = s.value.to_str();
+                if name_like(text) {
+                    for part in text.split('.') {
+                        self.push(part, s.start(), MentionKind::String);
+                    }
+                }
+            }
+            Expr::Lambda(l) => {
+                if let Some(parameters) = &l.parameters {
+                    for p in parameters.iter() {
+                        self.push(
+                            p.name().id.as_str(),
+                            p.name().start(),
+                            MentionKind::Parameter,
+                        );
+                    }
+                }
+            }
+            Expr::Call(call) => {
+                let callee = match &*call.func {
+                    Expr::Name(n) => Some(n.id.as_str()),
+                    Expr::Attribute(a) => Some(a.attr.id.as_str()),
+                    _ => None,
+                };
+                if let Some(callee) = callee {
+                    let literal_name = call
+                        .arguments
+                        .args
+                        .get(
+                            if matches!(
+                                callee,
+                                "import_module" | "__import__" | "attrgetter" | "methodcaller"
+                            ) {
+                                0
+                            } else {
+                                1
+                            },
+                        )
+                        .is_some_and(|a| matches!(a, Expr::StringLiteral(_)));
+                    if DYNAMIC_ALWAYS.contains(&callee)
+                        || (DYNAMIC_BY_ARGUMENT.contains(&callee) && !literal_name)
+                    {
+                        self.push("", call.start(), MentionKind::Dynamic);
+                    }
+                }
+                for keyword in call.arguments.keywords.iter() {
+                    if let Some(arg) = &keyword.arg {
+                        self.push(arg.id.as_str(), keyword.start(), MentionKind::Keyword);
+                    }
+                }
+            }
+            _ => {}
+        }
+        visitor::walk_expr(self, expr);
+    }
+}
+
+/// Whether a string could name an attribute, a function or a dotted path.
+fn name_like(text: &str) -> bool {
+    !text.is_empty()
+        && text.len() <= 200
+        && text.split('.').all(|p| {
+            let mut chars = p.chars();
+            chars.next().is_some_and(|c| c == '_' || c.is_alphabetic())
+                && chars.all(|c| c == '_' || c.is_alphanumeric())
+        })
+}
+
+/// All names `names` mentions (for tests and diagnostics).
+#[cfg(test)]
+fn mentioned(names: &FileNames) -> std::collections::BTreeSet<&str> {
+    names.mentions.keys().map(String::as_str).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts(src: &str) -> FileNames {
+        read(src).1
+    }
+
+    fn bound(s: &Statement) -> Vec<&str> {
+        s.binds.iter().map(|b| b.name.as_str()).collect()
+    }
+
+    #[test]
+    fn statements_bind_names() {
+        let f = facts(
+            "import os, a.b as c\nfrom .m import x, y as z\nLIMIT = 10\n@dec\ndef f(a=D):\n    return LIMIT\nclass C(Base):\n    size = 1\n    def m(self):\n        pass\n",
+        );
+        let at = |line| f.statement_at(line).map(|i| &f.statements()[i]);
+        assert_eq!(bound(at(1).unwrap()), ["os", "c"]);
+        assert_eq!(bound(at(2).unwrap()), ["x", "z"]);
+        assert_eq!(bound(at(3).unwrap()), ["LIMIT"]);
+        assert_eq!(bound(at(4).unwrap()), ["f"]);
+        assert_eq!(bound(at(5).unwrap()), ["f"]);
+        assert!(at(6).is_none(), "a function body belongs to no statement");
+        assert_eq!(bound(at(7).unwrap()), ["C"]);
+        let size = at(8).unwrap();
+        assert_eq!(
+            (bound(size), size.class.as_deref()),
+            (vec!["size"], Some("C"))
+        );
+        assert_eq!(bound(at(9).unwrap()), ["m"]);
+        assert!(at(10).is_none());
+        assert!(f.binds_itself("LIMIT") && !f.binds_itself("x") && !f.binds_itself("size"));
+    }
+
+    #[test]
+    fn effects_say_what_else_a_statement_may_do() {
+        let effects = |src: &str| -> Vec<Effect> {
+            let f = facts(src);
+            f.statements()[0].effects.clone()
+        };
+        assert!(effects("X = 1\n").is_empty());
+        assert_eq!(
+            effects("X = make(1)\n"),
+            [Effect::Calls {
+                name: "make".into(),
+                line: 1
+            }]
+        );
+        assert_eq!(
+            effects("@app.route('/x')\ndef v():\n    pass\n"),
+            [Effect::CallsMethod {
+                root: Some("app".into()),
+                chain: "app.route".into(),
+                line: 1
+            }]
+        );
+        assert_eq!(
+            effects("CONFIG['a'] = 1\n"),
+            [Effect::Mutates {
+                root: "CONFIG".into(),
+                line: 1
+            }]
+        );
+        for (src, what) in [
+            ("__all__ = ['a']\n", "`__all__`"),
+            ("from m import *\n", "a star import"),
+            (
+                "setattr(m, 'x', 1)\n",
+                "`exec`, `eval`, `setattr`, `globals()` or the like",
+            ),
+            ("raise ImportError\n", "a `raise` at import time"),
+        ] {
+            assert!(
+                effects(src)
+                    .iter()
+                    .any(|e| matches!(e, Effect::Construct { what: w, .. } if *w == what)),
+                "{src}: {:?}",
+                effects(src)
+            );
+        }
+        // Lambda bodies run later.
+        assert!(effects("F = lambda: boom()\n").is_empty());
+        // A docstring does nothing.
+        assert!(effects("\"\"\"Doc.\"\"\"\n").is_empty());
+    }
+
+    #[test]
+    fn compound_statements_fold_their_branches() {
+        let f = facts("try:\n    import ujson as json\nexcept ImportError:\n    json = None\n");
+        let outer = &f.statements()[f.statement_at(3).unwrap()];
+        // Bound twice: by the import, and by the assignment of the fallback.
+        assert_eq!(bound(outer), ["json", "json"]);
+        assert_eq!(outer.binds[0].kind, BindKind::Import);
+        assert_eq!(outer.binds[1].kind, BindKind::Assign);
+        assert_eq!(f.statement_at(2).map(|i| f.statements()[i].first), Some(2));
+    }
+
+    #[test]
+    fn main_guards_and_type_checking_blocks_are_inert() {
+        let f = facts(
+            "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from m import T\nif __name__ == '__main__':\n    main()\n",
+        );
+        let inner = &f.statements()[f.statement_at(3).unwrap()];
+        assert!(inner.inert);
+        let call = &f.statements()[f.statement_at(5).unwrap()];
+        assert!(call.inert);
+        let guard = &f.statements()[f.statement_at(4).unwrap()];
+        assert!(
+            guard.binds.is_empty() && guard.effects.is_empty(),
+            "{guard:?}"
+        );
+    }
+
+    #[test]
+    fn mentions_know_where_they_lie() {
+        let src = "LIMIT = 3\nDEFAULT = LIMIT + 1\ndef f(x):\n    y = (\n        LIMIT)\n    return getattr(x, name)\nclass C:\n    z = LIMIT\n";
+        let (syntax, f) = read(src);
+        let m = f.mentions_of("LIMIT");
+        assert_eq!(m.len(), 4, "{m:?}");
+        assert_eq!(m[1].home, Home::Statement(f.statement_at(2).unwrap()));
+        assert_eq!((m[2].line, m[2].stmt_first), (5, 4));
+        assert_eq!(m[2].home, Home::Function(0));
+        assert_eq!(syntax.functions()[0].qualname, "f");
+        assert_eq!(m[3].home, Home::Statement(f.statement_at(8).unwrap()));
+        assert_eq!(f.dynamic().len(), 1);
+        assert_eq!(f.dynamic()[0].home, Home::Function(0));
+        let all = mentioned(&f);
+        assert!(all.contains("x") && all.contains("name") && all.contains("getattr"));
+    }
+
+    #[test]
+    fn strings_keywords_and_parameters_are_mentions() {
+        let f = facts("def test_x(cart):\n    patch('pkg.mod.helper')\n    C(retries=2)\n");
+        assert_eq!(f.mentions_of("cart")[0].kind, MentionKind::Parameter);
+        assert_eq!(f.mentions_of("helper")[0].kind, MentionKind::String);
+        assert_eq!(f.mentions_of("retries")[0].kind, MentionKind::Keyword);
+        assert!(f.mentions_of("table.csv").is_empty());
+    }
+
+    #[test]
+    fn nested_definitions_run_in_the_body_around_them() {
+        let src = "def make(n):\n    @register(n)\n    def handler(x):\n        return x + K\n    return handler\n";
+        let f = facts(src);
+        assert_eq!(f.mentions_of("register")[0].home, Home::Function(0));
+        assert_eq!(f.mentions_of("K")[0].home, Home::Function(1));
+    }
+
+    #[test]
+    fn a_file_that_does_not_parse_has_no_facts() {
+        let f = facts("def f(:\n");
+        assert!(!f.parsed());
+        assert!(f.statements().is_empty());
+    }
+
+    proptest::proptest! {
+        /// Whatever the text, reading never panics, and every mention's home exists.
+        #[test]
+        fn never_panics(src in "(def |class |if |    |@x\n|\\(|\\)|:|x|=|1|\n|import |from |lambda |#|\"|try:\n|except:\n){0,60}") {
+            let (syntax, f) = read(&src);
+            for mentions in f.mentions.values() {
+                for m in mentions {
+                    match m.home {
+                        Home::Function(i) => proptest::prop_assert!(i < syntax.functions().len()),
+                        Home::Statement(i) => proptest::prop_assert!(i < f.statements().len()),
+                    }
+                }
+            }
+        }
+    }
+}
