@@ -68,6 +68,11 @@ impl<'a> Dependents<'a> {
         }
     }
 
+    /// The repository files an import in `importer` runs (see [`ModuleResolver::resolve`]).
+    pub fn resolve(&self, importer: &str, import: &Import) -> BTreeSet<String> {
+        self.resolver.resolve(importer, import)
+    }
+
     /// Every file that reaches one of `changed` through imports, mapped to the next file on a
     /// shortest path towards the changed module (the changed files map to `None`).
     pub fn closure(&mut self, changed: &[&str]) -> Result<BTreeMap<String, Option<String>>> {

@@ -54,6 +54,20 @@ pub enum BindKind {
 pub struct Bound {
     pub name: String,
     pub kind: BindKind,
+    /// For an import: what it imports, `names` holding the one name as the module spells it
+    /// (`x` of `from m import x as y`); empty `names` for `import m`.
+    pub imported: Option<Import>,
+}
+
+/// A pytest fixture the file defines at its top level.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fixture {
+    /// The function (an index into [`ModuleSyntax::functions`]).
+    pub function: usize,
+    /// The name tests ask for it by: `name=` if given, else the function's.
+    pub name: String,
+    /// `autouse=True`: every test in its scope uses it.
+    pub autouse: bool,
 }
 
 /// What a statement may do besides binding names.
@@ -94,8 +108,10 @@ pub struct Statement {
 /// How a name is written where it is mentioned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MentionKind {
-    /// A bare identifier (read, stored or deleted).
+    /// A bare identifier, read or deleted (or read and stored: `NAME += 1`).
     Name,
+    /// A bare identifier only stored into (`NAME = ...`, a `for` target): it reads nothing.
+    Store,
     /// `x.NAME`, and a module named in an import (`import a.NAME`).
     Attribute,
     /// `f(NAME=...)`.
@@ -119,7 +135,7 @@ pub enum Home {
 }
 
 /// One mention of a name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mention {
     pub line: u32,
     /// The first line of the innermost statement that holds it: coverage records a statement
@@ -127,6 +143,10 @@ pub struct Mention {
     pub stmt_first: u32,
     pub home: Home,
     pub kind: MentionKind,
+    /// For a dynamic read: what it reads from, when a name tells (`consts` of
+    /// `getattr(consts, name)`, `geo.Style` of `fields(geo.Style)`), `""` for the module's own
+    /// globals (`globals()`, `vars()`, `dir()` without an argument), `None` when anything.
+    pub target: Option<String>,
 }
 
 /// The facts of one version of one file.
@@ -137,6 +157,7 @@ pub struct FileNames {
     dynamic: Vec<Mention>,
     /// Body line ranges of every function: lines there belong to no statement.
     bodies: Vec<(u32, u32)>,
+    fixtures: Vec<Fixture>,
     parsed: bool,
 }
 
@@ -190,6 +211,34 @@ impl FileNames {
     /// `false` when the file has a syntax error: it has no facts.
     pub fn parsed(&self) -> bool {
         self.parsed
+    }
+
+    /// The pytest fixtures defined at the file's top level.
+    pub fn fixtures(&self) -> &[Fixture] {
+        &self.fixtures
+    }
+
+    /// How the module binds `name` at its top level, in source order.
+    pub fn module_bindings(&self, name: &str) -> impl Iterator<Item = &Bound> {
+        self.statements
+            .iter()
+            .filter(|s| s.class.is_none() && !s.inert)
+            .flat_map(|s| s.binds.iter())
+            .filter(move |b| b.name == name)
+    }
+
+    /// The class-level statement of class `qualname`'s header: the one that binds its name.
+    pub fn class_header(&self, qualname: &str) -> Option<&Statement> {
+        let (outer, name) = match qualname.rsplit_once('.') {
+            Some((outer, name)) => (Some(outer), name),
+            None => (None, qualname),
+        };
+        self.statements.iter().find(|s| {
+            s.class.as_deref() == outer
+                && s.binds
+                    .iter()
+                    .any(|b| b.name == name && b.kind == BindKind::Class)
+        })
     }
 }
 
@@ -692,6 +741,15 @@ impl Reader<'_> {
         self.out.statements[index].binds.push(Bound {
             name: name.to_string(),
             kind,
+            imported: None,
+        });
+    }
+
+    fn bind_import(&mut self, index: usize, name: &str, import: Import) {
+        self.out.statements[index].binds.push(Bound {
+            name: name.to_string(),
+            kind: BindKind::Import,
+            imported: Some(import),
         });
     }
 
@@ -781,6 +839,11 @@ impl Reader<'_> {
                 };
                 let index = self.new_statement(start, header_end.max(start), class, inert);
                 self.bind(index, f.name.id.as_str(), BindKind::Def);
+                if class.is_none()
+                    && let Some(fixture) = fixture_of(f, index_fn)
+                {
+                    self.out.fixtures.push(fixture);
+                }
                 let mut exprs: Vec<&Expr> =
                     f.decorator_list.iter().map(|d| &d.expression).collect();
                 // Applying a decorator calls it.
@@ -838,6 +901,7 @@ impl Reader<'_> {
                                     stmt_first: start,
                                     home: Home::Statement(index),
                                     kind: MentionKind::Keyword,
+                                    target: None,
                                 },
                             );
                             if arg.id.as_str() == "metaclass" {
@@ -987,6 +1051,18 @@ impl Reader<'_> {
             Stmt::AugAssign(s) => {
                 self.header_exprs(index, [&*s.value]);
                 self.mentions_in(&s.target, home, first);
+                if let Some(root) = root_name(&s.target) {
+                    self.mention(
+                        root,
+                        Mention {
+                            line: first,
+                            stmt_first: first,
+                            home,
+                            kind: MentionKind::Name,
+                            target: None,
+                        },
+                    );
+                }
                 self.targets(index, &s.target, BindKind::Assign);
             }
             Stmt::AnnAssign(s) => {
@@ -1022,7 +1098,16 @@ impl Reader<'_> {
                         },
                         |a| a.id.to_string(),
                     );
-                    self.bind(index, &bound, BindKind::Import);
+                    let import = Import {
+                        line: first,
+                        level: 0,
+                        module: alias.name.id.to_string(),
+                        names: Vec::new(),
+                        is_from: false,
+                        in_function: false,
+                        type_checking: false,
+                    };
+                    self.bind_import(index, &bound, import);
                     for part in alias.name.id.split('.') {
                         self.mention(
                             part,
@@ -1031,6 +1116,7 @@ impl Reader<'_> {
                                 stmt_first: first,
                                 home,
                                 kind: MentionKind::Attribute,
+                                target: None,
                             },
                         );
                     }
@@ -1064,6 +1150,7 @@ impl Reader<'_> {
                             stmt_first: first,
                             home,
                             kind: MentionKind::Attribute,
+                            target: None,
                         },
                     );
                 }
@@ -1085,10 +1172,20 @@ impl Reader<'_> {
                             stmt_first: first,
                             home,
                             kind: MentionKind::Name,
+                            target: None,
                         },
                     );
                     let bound = alias.asname.as_ref().unwrap_or(&alias.name);
-                    self.bind(index, bound.id.as_str(), BindKind::Import);
+                    let import = Import {
+                        line: first,
+                        level: s.level,
+                        module: module.clone(),
+                        names: vec![alias.name.id.to_string()],
+                        is_from: true,
+                        in_function: false,
+                        type_checking: false,
+                    };
+                    self.bind_import(index, bound.id.as_str(), import);
                 }
                 self.effect(
                     index,
@@ -1136,6 +1233,7 @@ impl Reader<'_> {
                             stmt_first: first,
                             home,
                             kind: MentionKind::Name,
+                            target: None,
                         },
                     );
                 }
@@ -1168,6 +1266,7 @@ impl Reader<'_> {
                     stmt_first,
                     home,
                     kind: MentionKind::Parameter,
+                    target: None,
                 },
             );
         }
@@ -1205,6 +1304,7 @@ impl Reader<'_> {
                         stmt_first: first,
                         home,
                         kind: MentionKind::Name,
+                        target: None,
                     },
                 );
                 let qualname = format!("{prefix}{}", f.name.id);
@@ -1267,6 +1367,45 @@ fn inner_suites(stmt: &Stmt) -> Vec<&[Stmt]> {
         Stmt::Match(s) => s.cases.iter().map(|c| c.body.as_slice()).collect(),
         _ => Vec::new(),
     }
+}
+
+/// The fixture a definition declares (`@pytest.fixture`, `@fixture(name=..., autouse=...)`).
+fn fixture_of(f: &ruff_python_ast::StmtFunctionDef, function: usize) -> Option<Fixture> {
+    for d in &f.decorator_list {
+        let (callee, call) = match &d.expression {
+            Expr::Call(call) => (&*call.func, Some(call)),
+            other => (other, None),
+        };
+        let named = match callee {
+            Expr::Name(n) => n.id.as_str() == "fixture",
+            Expr::Attribute(a) => a.attr.id.as_str() == "fixture",
+            _ => false,
+        };
+        if !named {
+            continue;
+        }
+        let keyword = |key: &str| {
+            call.and_then(|c| {
+                c.arguments
+                    .keywords
+                    .iter()
+                    .find(|k| k.arg.as_ref().is_some_and(|a| a.id.as_str() == key))
+            })
+        };
+        let name = match keyword("name").map(|k| &k.value) {
+            Some(Expr::StringLiteral(s)) => s.value.to_str().to_string(),
+            _ => f.name.id.to_string(),
+        };
+        // Anything but a literal `False` may turn autouse on.
+        let autouse = keyword("autouse")
+            .is_some_and(|k| !matches!(&k.value, Expr::BooleanLiteral(b) if !b.value));
+        return Some(Fixture {
+            function,
+            name,
+            autouse,
+        });
+    }
+    None
 }
 
 /// Defaults and annotations of a signature: evaluated when the `def` runs.
@@ -1379,6 +1518,7 @@ impl<'a> Visitor<'a> for EffectCollector<'_> {
                     self.binds.push(Bound {
                         name: name.id.to_string(),
                         kind: BindKind::Assign,
+                        imported: None,
                     });
                 }
             }
@@ -1422,12 +1562,24 @@ struct MentionFinder<'f> {
 }
 
 impl MentionFinder<'_> {
+    /// A dynamic read from `target` (see [`Mention::target`]).
+    fn push_dynamic(&mut self, offset: TextSize, target: Option<String>) {
+        self.out.dynamic.push(Mention {
+            line: self.lines.line_of(offset),
+            stmt_first: self.stmt_first,
+            home: self.home,
+            kind: MentionKind::Dynamic,
+            target,
+        });
+    }
+
     fn push(&mut self, name: &str, offset: TextSize, kind: MentionKind) {
         let mention = Mention {
             line: self.lines.line_of(offset),
             stmt_first: self.stmt_first,
             home: self.home,
             kind,
+            target: None,
         };
         if kind == MentionKind::Dynamic {
             self.out.dynamic.push(mention);
@@ -1496,7 +1648,7 @@ impl MentionFinder<'_> {
                     if alias.name.id.as_str() != "*" {
                         self.push(alias.name.id.as_str(), alias.start(), MentionKind::Name);
                     } else {
-                        self.push("*", alias.start(), MentionKind::Dynamic);
+                        self.push_dynamic(alias.start(), None);
                     }
                 }
             }
@@ -1512,8 +1664,6 @@ const DYNAMIC_BY_ARGUMENT: &[&str] = &[
     "hasattr",
     "setattr",
     "delattr",
-    "import_module",
-    "__import__",
     "attrgetter",
     "methodcaller",
     "getattr_static",
@@ -1536,22 +1686,37 @@ impl<'a> Visitor<'a> for MentionFinder<'_> {
         match stmt {
             // Nested bodies are walked by the reader, which knows their homes.
             Stmt::FunctionDef(_) | Stmt::ClassDef(_) => {}
+            Stmt::AugAssign(a) => {
+                // `N += 1` reads `N` as well as storing it.
+                if let Some(root) = root_name(&a.target) {
+                    self.push(root, a.target.start(), MentionKind::Name);
+                }
+                visitor::walk_stmt(self, stmt);
+            }
             _ => visitor::walk_stmt(self, stmt),
         }
     }
 
     fn visit_expr(&mut self, expr: &'a Expr) {
         match expr {
-            Expr::Name(n) => self.push(n.id.as_str(), n.start(), MentionKind::Name),
+            Expr::Name(n) => {
+                let kind = if n.ctx.is_store() {
+                    MentionKind::Store
+                } else {
+                    MentionKind::Name
+                };
+                self.push(n.id.as_str(), n.start(), kind);
+            }
             Expr::Attribute(a) => {
                 self.push(a.attr.id.as_str(), a.attr.start(), MentionKind::Attribute);
-                if matches!(
-                    a.attr.id.as_str(),
-                    "__dict__" | "__getattribute__" | "__getattr__" | "modules"
-                ) && (a.attr.id.as_str() != "modules"
-                    || matches!(&*a.value, Expr::Name(n) if n.id.as_str() == "sys"))
-                {
-                    self.push("", a.start(), MentionKind::Dynamic);
+                match a.attr.id.as_str() {
+                    "__dict__" | "__getattribute__" | "__getattr__" => {
+                        self.push_dynamic(a.start(), dotted(&a.value));
+                    }
+                    "modules" if matches!(&*a.value, Expr::Name(n) if n.id.as_str() == "sys") => {
+                        self.push_dynamic(a.start(), None);
+                    }
+                    _ => {}
                 }
             }
             Expr::StringLiteral(s) => {
@@ -1580,24 +1745,24 @@ impl<'a> Visitor<'a> for MentionFinder<'_> {
                     _ => None,
                 };
                 if let Some(callee) = callee {
-                    let literal_name = call
-                        .arguments
-                        .args
-                        .get(
-                            if matches!(
-                                callee,
-                                "import_module" | "__import__" | "attrgetter" | "methodcaller"
-                            ) {
-                                0
-                            } else {
-                                1
-                            },
-                        )
-                        .is_some_and(|a| matches!(a, Expr::StringLiteral(_)));
+                    let args = &call.arguments.args;
+                    let applied_later = matches!(callee, "attrgetter" | "methodcaller");
+                    let name_arg = args.get(if applied_later { 0 } else { 1 });
+                    let literal_name =
+                        name_arg.is_some_and(|a| matches!(a, Expr::StringLiteral(_)));
+                    // What it reads from: its first argument when a name tells, the module's
+                    // own globals for `globals()` and an argument-less `vars()`/`dir()`.
+                    let target = match (callee, args.first()) {
+                        ("globals" | "locals", _) | ("vars" | "dir", None) => Some(String::new()),
+                        ("eval" | "exec", _) => None,
+                        _ if applied_later => None,
+                        (_, Some(first)) => dotted(first),
+                        (_, None) => None,
+                    };
                     if DYNAMIC_ALWAYS.contains(&callee)
                         || (DYNAMIC_BY_ARGUMENT.contains(&callee) && !literal_name)
                     {
-                        self.push("", call.start(), MentionKind::Dynamic);
+                        self.push_dynamic(call.start(), target);
                     }
                 }
                 for keyword in call.arguments.keywords.iter() {

@@ -45,18 +45,44 @@ pub fn covering(rows: &FileRows, mask: &[u8]) -> BTreeSet<i64> {
         .collect()
 }
 
+/// A memoised function a changed function may run inside.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Reached {
+    /// The memoised function's file.
+    pub path: String,
+    pub memoised: String,
+    /// Its body's first and last lines.
+    pub body: (u32, u32),
+    /// The changed function it may run.
+    pub callee: String,
+    /// Whether coverage showed a test running both (else the file is test-side code coverage
+    /// did not measure, connected by name).
+    pub measured: bool,
+}
+
+impl Reached {
+    pub(super) fn reason(&self, old_path: &str, lines: &[u32]) -> Reason {
+        Reason::new(Rule::Memoised)
+            .file(old_path)
+            .lines(lines.iter().copied())
+            .via(format!(
+                "{} may run inside memoised {} of {}, which keeps its result",
+                self.callee, self.memoised, self.path
+            ))
+    }
+}
+
 impl Engine<'_> {
     /// A changed function that a memoised function may have called while it filled its cache
     /// reaches what that memoised function reaches: every dependent of its module. "May have
     /// called" is both: the memoised body names a way to it (`python::calls`), and some test
     /// ran both (`memo`).
-    pub(super) fn select_memo_reach(
+    pub(super) fn memo_reach(
         &mut self,
         old_path: &str,
         rows: &FileRows,
         by_function: &BTreeMap<(u32, u32, String), BTreeSet<u32>>,
-        lines: &[u32],
-    ) -> Result<()> {
+    ) -> Result<Vec<Reached>> {
         // The empty context ran every function called at import time: such a function was
         // sent to every dependent before this, and it connects nothing here.
         let mut changed: Vec<(&str, BTreeSet<i64>)> = Vec::new();
@@ -70,7 +96,7 @@ impl Engine<'_> {
             }
         }
         if changed.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
         self.ensure_memo_sites()?;
         let sites = self.memo_sites.take().expect("read above");
@@ -93,8 +119,9 @@ impl Engine<'_> {
             .flat_map(|(_, c)| c.iter().copied())
             .collect();
         let mut in_setup: Option<BTreeSet<i64>> = None;
-        // Path -> (memoised function, a changed function it may run, whether coverage shows it).
-        let mut reached: BTreeMap<String, (String, String, bool)> = BTreeMap::new();
+        // Path -> (memoised function, its body, a changed function it may run, whether coverage
+        // shows it).
+        let mut reached: BTreeMap<String, (String, (u32, u32), String, bool)> = BTreeMap::new();
         for (index, wanted) in wanted {
             let site = &sites.sites()[index];
             if reached.contains_key(&site.path) {
@@ -127,7 +154,7 @@ impl Engine<'_> {
                 if let Some(callee) = callee {
                     reached.insert(
                         site.path.clone(),
-                        (site.qualname.clone(), callee.to_string(), false),
+                        (site.qualname.clone(), site.body, callee.to_string(), false),
                     );
                 }
                 continue;
@@ -147,27 +174,43 @@ impl Engine<'_> {
             if let Some(callee) = via {
                 reached.insert(
                     site.path.clone(),
-                    (site.qualname.clone(), callee.to_string(), true),
+                    (site.qualname.clone(), site.body, callee.to_string(), true),
                 );
             }
         }
         self.memo_sites = Some(sites);
-        for (path, (memoised, callee, measured)) in reached {
-            let reason = Reason::new(Rule::Memoised)
-                .file(old_path)
-                .lines(lines.iter().copied())
-                .via(format!(
-                    "{callee} may run inside memoised {memoised} of {path}, which keeps its result"
-                ));
-            if measured {
-                let site_rows = match path == old_path {
+        Ok(reached
+            .into_iter()
+            .map(|(path, (memoised, body, callee, measured))| Reached {
+                path,
+                memoised,
+                body,
+                callee,
+                measured,
+            })
+            .collect())
+    }
+
+    /// Every dependent of the modules of memoised functions a change reached (the rule with
+    /// `import_time = "dependents"`).
+    pub(super) fn select_memo_dependents(
+        &mut self,
+        old_path: &str,
+        rows: &FileRows,
+        reached: &[Reached],
+        lines: &[u32],
+    ) -> Result<()> {
+        for r in reached {
+            let reason = r.reason(old_path, lines);
+            if r.measured {
+                let site_rows = match r.path == old_path {
                     true => rows.clone(),
-                    false => self.req.db.line_blobs(self.measured[&path])?,
+                    false => self.req.db.line_blobs(self.measured[&r.path])?,
                 };
                 self.select_rows(&site_rows, None, &reason);
             }
-            self.select_test_side_users(&path, reason.clone());
-            self.select_importers(&[path.as_str()], Rule::Memoised, old_path, lines)?;
+            self.select_test_side_users(&r.path, reason.clone());
+            self.select_importers(&[r.path.as_str()], Rule::Memoised, old_path, lines)?;
         }
         Ok(())
     }
@@ -190,38 +233,47 @@ impl Engine<'_> {
     /// base sources of the changed files and the working tree for the others (unchanged since
     /// the base).
     pub(super) fn ensure_memo_sites(&mut self) -> Result<()> {
-        if self.memo_sites.is_none()
-            && self.req.import_index
+        if self.memo_sites.is_none() {
+            self.ensure_project_facts()?;
+            let memo = self
+                .project
+                .as_ref()
+                .map(|p| p.memo.clone())
+                .unwrap_or_default();
+            self.memo_sites = Some(MemoSites::new(memo));
+        }
+        Ok(())
+    }
+
+    /// What the whole project's code tells (`python::calls::ProjectFacts`): from the import
+    /// index when it holds them for the base, else from the base's Python files (the changed
+    /// files' base sources, the others from the working tree).
+    pub(super) fn ensure_project_facts(&mut self) -> Result<()> {
+        if self.project.is_some() {
+            return Ok(());
+        }
+        if self.req.import_index
             && let Some(base) = &self.req.base
             && let Some(reader) =
                 python::index::IndexReader::open_for(self.req.db.connection(), base)?
         {
-            self.memo_sites = reader.memo_sites()?.map(MemoSites::new);
+            self.project = reader.project_facts()?;
         }
-        if self.memo_sites.is_none() {
-            // Files the base did not have under that name: added, or the new side of a rename.
-            let added: BTreeSet<&str> = self
-                .req
-                .changes
-                .iter()
-                .filter(|c| c.old_path != c.new_path)
-                .filter_map(|c| c.new_path.as_deref())
-                .collect();
+        if self.project.is_none() {
             let mut sources: BTreeMap<String, String> = BTreeMap::new();
-            for path in self.tracked.iter().filter(|p| p.ends_with(".py")) {
-                if added.contains(path.as_str()) || self.old_sources.contains_key(path) {
-                    continue;
-                }
-                if let Ok(bytes) = std::fs::read(self.req.repo_root.join(path)) {
-                    sources.insert(path.clone(), String::from_utf8_lossy(&bytes).into_owned());
-                }
+            for path in self.base_python_files() {
+                let text = match self.old_sources.get(&path) {
+                    Some(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+                    None => match std::fs::read(self.req.repo_root.join(&path)) {
+                        Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+                        Err(_) => continue,
+                    },
+                };
+                sources.insert(path, text);
             }
-            for (path, bytes) in &self.old_sources {
-                sources.insert(path.clone(), String::from_utf8_lossy(bytes).into_owned());
-            }
-            self.memo_sites = Some(MemoSites::new(python::calls::project_sites(
+            self.project = Some(python::calls::project_facts(
                 sources.iter().map(|(p, s)| (p.as_str(), s.as_str())),
-            )));
+            ));
         }
         Ok(())
     }
@@ -232,7 +284,7 @@ mod tests {
     use super::*;
 
     #[test]
-    pub(super) fn covering_contexts() {
+    fn covering_contexts() {
         let mut rows = FileRows::default();
         rows.push(1, &numbits::encode([10, 11, 12]));
         rows.push(2, &numbits::encode([20]));

@@ -37,6 +37,7 @@ mod dependents;
 pub mod gone;
 pub mod memo;
 mod module_change;
+mod names;
 mod patterns;
 pub mod reason;
 pub mod suite;
@@ -54,7 +55,7 @@ use crate::coverage::{CoverageDb, FileRows};
 use crate::diff::{ChangeKind, FileChange};
 use crate::error::Result;
 use crate::nodeid;
-use crate::python::{calls::MemoSites, dependents::Dependents};
+use crate::python::{self, calls::MemoSites, dependents::Dependents};
 use patterns::Patterns;
 pub use reason::{Reason, Rule, compact_ranges};
 pub use suite::{SuiteCounts, SuiteScan};
@@ -289,6 +290,10 @@ struct Engine<'a> {
     graph: Option<Dependents<'a>>,
     /// The memoised functions of every measured file, found once when a body change needs them.
     memo_sites: Option<MemoSites>,
+    /// What the whole project's code tells, read once when a rule needs it.
+    project: Option<python::calls::ProjectFacts>,
+    /// The names rule's caches.
+    names: names::NamesState,
     /// The base versions of the changed Python files, read in one git call.
     old_sources: BTreeMap<String, Vec<u8>>,
     /// The coverage rows of the changed measured files, by file id, read ahead.
@@ -462,6 +467,8 @@ impl<'a> Engine<'a> {
             tracked,
             graph: None,
             memo_sites: None,
+            project: None,
+            names: names::NamesState::default(),
             unseen_collected,
             hits: BTreeMap::new(),
             out,

@@ -1,14 +1,61 @@
-//! A change to a measured Python module: which functions' bodies it touches, which names it
-//! binds or unbinds at import time, and where neither can be followed.
+//! A change to a measured Python module, classified in one place: which functions' bodies it
+//! touches ([`Touched::bodies`]), which module- and class-level statements ([`Touched::statements`],
+//! whose names the names rule follows), and where neither can be read (no base source, a
+//! syntax error, a diff that does not fit), which sends it to every dependent.
+//!
+//! Then each part goes to its rule: a function body to the tests that ran it (escalated when the
+//! function is memoised, runs at import time or feeds a memoised function), a statement to
+//! [`super::names`] or, with `selection.import_time = "dependents"`, every dependent of the
+//! module.
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::names::{Follow, Origin, Target, Verdict, callers_of};
 use super::{Engine, Reason, Rule, align, changed_old_lines};
-use crate::config::Granularity;
-use crate::coverage::numbits;
+use crate::config::{Granularity, ImportTime};
+use crate::coverage::{FileRows, numbits};
 use crate::diff::{ChangeKind, FileChange};
 use crate::error::Result;
-use crate::python;
+use crate::python::names::FileNames;
+use crate::python::{self, FunctionSpan, ModuleSyntax};
+
+/// How a function ran at import time when a test imported its module lazily.
+const LAZY_IMPORT: &str = "ran while a test imported the module";
+
+/// An old function, by its span and qualified name.
+type FunctionKey = (u32, u32, String);
+
+/// Which side of the diff a statement is read on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Side {
+    Old,
+    New,
+}
+
+/// What a change touches in one module.
+#[derive(Debug, Default)]
+struct Touched {
+    /// Old functions whose bodies changed, with the old lines near the change.
+    bodies: BTreeMap<FunctionKey, BTreeSet<u32>>,
+    /// Module- and class-level statements that changed, on the side they are read on.
+    statements: BTreeSet<(Side, usize)>,
+    /// Changed lines that lie in no statement and no function body (kept for safety).
+    stray: BTreeSet<u32>,
+    /// Lines in the body of a function new to the file, outside any statement the new side
+    /// has (a body line of a new method in an existing class is in its `def`'s statement).
+    new_functions: BTreeSet<u32>,
+}
+
+/// Both versions of a changed module, read.
+struct Versions {
+    /// The change, without comment and blank lines.
+    change: FileChange,
+    old: ModuleSyntax,
+    new: ModuleSyntax,
+    old_names: FileNames,
+    new_names: FileNames,
+    alignment: align::Alignment,
+}
 
 impl Engine<'_> {
     pub(super) fn apply_measured_python(
@@ -32,176 +79,410 @@ impl Engine<'_> {
                 "deleted or renamed: every test that covered or imports it",
             );
         }
+        let versions = match self.read_versions(change) {
+            Ok(Some(versions)) => versions,
+            Ok(None) => {
+                self.note(change, "comments and blank lines only: nothing selected");
+                return Ok(());
+            }
+            Err(handling) => {
+                let lines = changed_old_lines(change);
+                let reason = Reason::new(Rule::ImportTime)
+                    .file(old_path)
+                    .lines(lines.iter().copied());
+                return self.select_dependents(
+                    change,
+                    &rows,
+                    reason,
+                    Rule::ImportTime,
+                    &lines,
+                    handling,
+                );
+            }
+        };
+        match self.req.config.selection.import_time {
+            ImportTime::Dependents => self.apply_by_dependents(&versions, &old_path, &rows),
+            ImportTime::Names => self.apply_by_names(&versions, &old_path, file_id, rows),
+        }
+    }
+
+    /// Read the base and working-tree versions; `Err` says why they cannot be read (every
+    /// dependent then), `Ok(None)` that only comments and blank lines changed.
+    fn read_versions(
+        &mut self,
+        change: &FileChange,
+    ) -> std::result::Result<Option<Versions>, &'static str> {
+        let old_path = change.old_path.clone().unwrap_or_default();
         let old_source = self.old_source(&old_path);
         let new_source = change
             .new_path
             .as_ref()
             .and_then(|p| std::fs::read_to_string(self.req.repo_root.join(p)).ok());
-        let old_syntax = old_source.as_deref().map(python::analyze);
-        let new_syntax = new_source.as_deref().map(python::analyze);
-        let alignment = match (&old_syntax, &new_syntax) {
-            (Some(old), Some(new)) => {
-                align::Alignment::new(change, old.line_count(), new.line_count())
-            }
-            _ => align::Alignment::new(change, 0, 0),
+        let (Some(old_source), Some(new_source)) = (old_source, new_source) else {
+            return Err("base source unavailable: treated as import-time");
         };
-        // Blank lines and comments cannot change what runs: drop them from the change.
-        let mut change = change.clone();
-        if let (Some(old_src), Some(new_src)) = (&old_source, &new_source) {
-            let old_code = python::trivia::code_lines(old_src);
-            let new_code = python::trivia::code_lines(new_src);
-            change.old_lines.retain(|l| old_code.contains(l));
-            change.new_lines.retain(|l| new_code.contains(l));
-            if change.old_lines.is_empty() && change.new_lines.is_empty() {
-                self.note(&change, "comments and blank lines only: nothing selected");
-                return Ok(());
-            }
-        }
-        let change = &change;
-        let global_blob: Option<&[u8]> = self.tests.global_context.and_then(|g| rows.get(g));
-
-        // Which changed lines reach every dependent of the module?
-        let mut module_level: BTreeSet<u32> = BTreeSet::new();
-        let mut memoised = false;
-        let mut unknown_syntax = false;
-        let misfit = old_syntax.is_some() && new_syntax.is_some() && !alignment.fits();
-        if misfit {
+        let (old, old_names) = python::names::read(&old_source);
+        let (new, new_names) = python::names::read(&new_source);
+        let alignment = align::Alignment::new(change, old.line_count(), new.line_count());
+        if !alignment.fits() {
             self.out.warnings.push(format!(
                 "the diff of {} does not fit its base and working-tree versions: every change to it is treated as import-time",
                 change.path()
             ));
+            return Err("the diff does not fit the sources: treated as import-time");
         }
-        match (&old_syntax, &new_syntax) {
-            (Some(old), Some(new)) if !misfit => {
-                for &line in &change.old_lines {
-                    if old.affects_dependents(line) {
-                        memoised |= old.is_memoised(line);
-                        module_level.insert(line);
-                    }
-                    if global_blob.is_some_and(|b| numbits::contains(b, line)) {
-                        module_level.insert(line);
-                    }
-                }
-                for &line in &change.new_lines {
-                    if new.affects_dependents(line) {
-                        memoised |= new.is_memoised(line);
-                        module_level.extend(changed_old_lines(change));
-                    }
-                }
-            }
-            _ => unknown_syntax = true,
+        // Blank lines and comments cannot change what runs: drop them from the change.
+        let mut change = change.clone();
+        let old_code = python::trivia::code_lines(&old_source);
+        let new_code = python::trivia::code_lines(&new_source);
+        change.old_lines.retain(|l| old_code.contains(l));
+        change.new_lines.retain(|l| new_code.contains(l));
+        if change.old_lines.is_empty() && change.new_lines.is_empty() {
+            return Ok(None);
         }
-        let all_old = changed_old_lines(change);
-        if unknown_syntax || !module_level.is_empty() {
-            let rule = if memoised && !unknown_syntax {
-                Rule::Memoised
-            } else {
-                Rule::ImportTime
-            };
-            let lines: Vec<u32> = if module_level.is_empty() {
-                all_old.clone()
-            } else {
-                module_level.into_iter().collect()
-            };
-            let reason = Reason::new(rule)
-                .file(old_path.clone())
-                .lines(lines.iter().copied());
-            let handling = if misfit {
-                "the diff does not fit the sources: treated as import-time"
-            } else if unknown_syntax {
-                "base source unavailable: treated as import-time"
-            } else if rule == Rule::Memoised {
-                "memoised function: every dependent"
-            } else {
-                "import-time code: every dependent"
-            };
-            return self.select_dependents(change, &rows, reason, rule, &lines, handling);
+        if !old.parsed() || !new.parsed() {
+            return Err("a syntax error: treated as import-time");
         }
-        let old = old_syntax.as_ref().expect("checked above");
-        let new = new_syntax.as_ref().expect("checked above");
-        // Function bodies only. Old lines name their function directly; new lines (insertions
-        // and replacements) are placed by position in the aligned sources, since several
-        // definitions can share a qualified name (`align`).
-        let mut by_function: BTreeMap<(u32, u32, String), BTreeSet<u32>> = BTreeMap::new();
-        let mut unplaced: BTreeSet<u32> = BTreeSet::new();
+        Ok(Some(Versions {
+            change,
+            old,
+            new,
+            old_names,
+            new_names,
+            alignment,
+        }))
+    }
+
+    /// Function bodies, placed on the old side (new-side lines by position, `align`), and
+    /// statements, on the side each line is read on.
+    fn touched(&self, v: &Versions) -> Touched {
+        let change = &v.change;
+        let mut touched = Touched::default();
         for &line in &change.old_lines {
-            match old.enclosing_bodies(line).next() {
-                Some(f) => {
-                    by_function
-                        .entry((f.start, f.end, f.qualname.clone()))
-                        .or_default()
-                        .insert(line);
-                }
-                None => {
-                    unplaced.insert(line);
+            if let Some(f) = v.old.enclosing_bodies(line).next() {
+                touched
+                    .bodies
+                    .entry((f.start, f.end, f.qualname.clone()))
+                    .or_default()
+                    .insert(line);
+            } else {
+                match v.old_names.statement_at(line) {
+                    Some(i) => {
+                        touched.statements.insert((Side::Old, i));
+                    }
+                    None => {
+                        touched.stray.insert(line);
+                    }
                 }
             }
         }
         for &line in &change.new_lines {
-            match align::place(line, old, new, &alignment) {
+            if v.new.enclosing_bodies(line).next().is_none() {
+                match v.new_names.statement_at(line) {
+                    Some(i) => {
+                        touched.statements.insert((Side::New, i));
+                    }
+                    None => {
+                        touched.stray.insert(line);
+                    }
+                }
+                continue;
+            }
+            match align::place(line, &v.old, &v.new, &v.alignment) {
                 align::Placement::Functions(functions) => {
                     for f in functions {
                         let near: Vec<u32> = changed_old_lines(change)
                             .into_iter()
                             .filter(|l| (f.start..=f.end).contains(l))
                             .collect();
-                        by_function
+                        touched
+                            .bodies
                             .entry((f.start, f.end, f.qualname.clone()))
                             .or_default()
                             .extend(near);
                     }
                 }
                 align::Placement::NewFunction => {
-                    unplaced.insert(line);
+                    // The body of a function the base does not have: its `def` is new too, and
+                    // binds its name.
+                    let outer = v.new.enclosing_bodies(line).last().expect("checked above");
+                    match v.new_names.statement_at(outer.start) {
+                        Some(i) => {
+                            touched.statements.insert((Side::New, i));
+                        }
+                        None => {
+                            touched.new_functions.insert(line);
+                        }
+                    }
                 }
             }
         }
-        if !unplaced.is_empty() {
-            // A body line whose function the base does not have: be safe, reach every dependent.
+        touched
+    }
+
+    /// The rule with `import_time = "dependents"`: any import-time or memoised change reaches
+    /// every dependent of the module.
+    fn apply_by_dependents(&mut self, v: &Versions, old_path: &str, rows: &FileRows) -> Result<()> {
+        let change = &v.change;
+        let global_blob: Option<&[u8]> = self.tests.global_context.and_then(|g| rows.get(g));
+        let mut module_level: BTreeSet<u32> = BTreeSet::new();
+        let mut memoised = false;
+        for &line in &change.old_lines {
+            if v.old.affects_dependents(line) {
+                memoised |= v.old.is_memoised(line);
+                module_level.insert(line);
+            }
+            if global_blob.is_some_and(|b| numbits::contains(b, line)) {
+                module_level.insert(line);
+            }
+        }
+        for &line in &change.new_lines {
+            if v.new.affects_dependents(line) {
+                memoised |= v.new.is_memoised(line);
+                module_level.extend(changed_old_lines(change));
+            }
+        }
+        let all_old = changed_old_lines(change);
+        if !module_level.is_empty() {
+            let rule = if memoised {
+                Rule::Memoised
+            } else {
+                Rule::ImportTime
+            };
+            let lines: Vec<u32> = module_level.into_iter().collect();
+            let reason = Reason::new(rule)
+                .file(old_path.to_string())
+                .lines(lines.iter().copied());
+            let handling = if rule == Rule::Memoised {
+                "memoised function: every dependent"
+            } else {
+                "import-time code: every dependent"
+            };
+            return self.select_dependents(change, rows, reason, rule, &lines, handling);
+        }
+        let touched = self.touched(v);
+        if !touched.new_functions.is_empty() || !touched.statements.is_empty() {
+            // A body line whose function the base does not have: every dependent.
             let reason = Reason::new(Rule::ImportTime)
-                .file(old_path.clone())
+                .file(old_path.to_string())
                 .lines(all_old.iter().copied());
             return self.select_dependents(
                 change,
-                &rows,
+                rows,
                 reason,
                 Rule::ImportTime,
                 &all_old,
                 "body of a function new to the file: every dependent",
             );
         }
-        // A function the empty context ran (a decorator, a factory, `__init_subclass__`, a
-        // metaclass called while modules are imported) changes what importing does, wherever
-        // in its body the change lies: a line coverage does not record (the second line of a
-        // statement, an insertion) runs at import too.
-        if let Some(global) = global_blob
-            && let Some((_, _, qualname)) = by_function.keys().find(|(start, end, _)| {
-                old.functions()
-                    .iter()
-                    .find(|f| f.start == *start && f.end == *end)
-                    .is_some_and(|f| {
-                        numbits::any_intersection(global, &numbits::encode(f.body_lines()))
-                    })
-            })
-        {
+        if let Some((qualname, how)) = self.run_at_import(&v.old, rows, &touched.bodies) {
             let reason = Reason::new(Rule::ImportTime)
-                .file(old_path.clone())
+                .file(old_path.to_string())
                 .lines(all_old.iter().copied())
-                .via(format!("{qualname} runs while modules are imported"));
+                .via(format!("{qualname} {how}"));
+            let handling = if how == LAZY_IMPORT {
+                "function run at a lazy import: every dependent"
+            } else {
+                "function run at import time: every dependent"
+            };
+            return self.select_dependents(
+                change,
+                rows,
+                reason,
+                Rule::ImportTime,
+                &all_old,
+                handling,
+            );
+        }
+        let reached = self.memo_reach(old_path, rows, &touched.bodies)?;
+        self.select_memo_dependents(old_path, rows, &reached, &all_old)?;
+        self.select_bodies(old_path, rows, &touched.bodies);
+        self.note(change, self.bodies_handling());
+        Ok(())
+    }
+
+    /// The names rule (`import_time = "names"`): function bodies to the tests that ran them,
+    /// statements and what memoised or import-run functions hand out to the names they bind.
+    fn apply_by_names(
+        &mut self,
+        v: &Versions,
+        old_path: &str,
+        file_id: i64,
+        rows: FileRows,
+    ) -> Result<()> {
+        let change = &v.change;
+        let all_old = changed_old_lines(change);
+        let origin = Origin {
+            file: old_path.to_string(),
+            lines: all_old.clone(),
+        };
+        let touched = self.touched(v);
+        if let Some(&line) = touched.stray.iter().chain(&touched.new_functions).next() {
+            let reason = Reason::new(Rule::ImportTime)
+                .file(old_path.to_string())
+                .lines(all_old.iter().copied())
+                .via(format!(
+                    "line {line} lies in no statement covshard can read"
+                ));
             return self.select_dependents(
                 change,
                 &rows,
                 reason,
                 Rule::ImportTime,
                 &all_old,
-                "function run at import time: every dependent",
+                "import-time code covshard cannot read: every dependent",
             );
         }
-        // A module imported lazily, inside a test, credits its import-time code to that test,
-        // and so any function it called while importing (a registry, a factory): later tests
-        // rely on that run without covering it. Tests whose contexts ran import-time lines of
-        // the module are its importers; a changed function they also ran reaches every
-        // dependent.
+        let mut follows: Vec<Follow> = Vec::new();
+        let mut handling: Vec<&str> = Vec::new();
+        let unchanged = unchanged_imports(v, &touched);
+        // Statements: what they bind, or every dependent where names cannot follow.
+        for &(side, index) in &touched.statements {
+            let names = match side {
+                Side::Old => &v.old_names,
+                Side::New => &v.new_names,
+            };
+            let statement = names.statements()[index].clone();
+            let at = match side {
+                Side::Old => format!("{old_path}:{}", statement.first),
+                Side::New => format!("{} (new line {})", change.path(), statement.first),
+            };
+            match self.judge(old_path, names, &statement, true)? {
+                Verdict::Inert => handling.push("code that never runs under pytest: nothing"),
+                Verdict::Follow(targets) => {
+                    handling.push("import-time code: the names it binds, followed");
+                    for target in targets {
+                        if matches!(&target, Target::Global { name, .. } if unchanged.contains(name))
+                        {
+                            continue;
+                        }
+                        let chain = format!("`{}` changed at {at}", target_name(&target));
+                        follows.push(Follow { target, chain });
+                    }
+                }
+                Verdict::Dependents { what, line } => {
+                    let side_file = match side {
+                        Side::Old => old_path.to_string(),
+                        Side::New => format!("{} (new side)", change.path()),
+                    };
+                    let reason = Reason::new(Rule::ImportTime)
+                        .file(old_path.to_string())
+                        .lines(all_old.iter().copied())
+                        .via(format!("names cannot follow {what} at {side_file}:{line}"));
+                    return self.select_dependents(
+                        change,
+                        &rows,
+                        reason,
+                        Rule::ImportTime,
+                        &all_old,
+                        "import-time code names cannot follow: every dependent",
+                    );
+                }
+            }
+        }
+        // Function bodies: memoised ones and ones run at import hand out what they compute.
+        let run_at_import = self.run_at_import(&v.old, &rows, &touched.bodies);
+        for (start, end, qualname) in touched.bodies.keys() {
+            let Some(span) = find_span(&v.old, *start, *end, qualname) else {
+                continue;
+            };
+            let import_run = run_at_import.as_ref().is_some_and(|(q, _)| q == qualname);
+            if !(span.memoised || import_run) {
+                continue;
+            }
+            if import_run && span.keeps_state {
+                let reason = Reason::new(Rule::ImportTime)
+                    .file(old_path.to_string())
+                    .lines(all_old.iter().copied())
+                    .via(format!(
+                        "{qualname} runs while modules are imported and keeps state"
+                    ));
+                return self.select_dependents(
+                    change,
+                    &rows,
+                    reason,
+                    Rule::ImportTime,
+                    &all_old,
+                    "function run at import time that keeps state: every dependent",
+                );
+            }
+            let why = if span.memoised {
+                handling.push("memoised function: its callers, followed");
+                "which keeps its result"
+            } else {
+                handling.push("function run at import time: what it hands out, followed");
+                "which runs while modules are imported"
+            };
+            for target in callers_of(old_path, span) {
+                follows.push(Follow {
+                    target,
+                    chain: format!("{qualname} changed at {old_path}:{start}, {why}"),
+                });
+            }
+        }
+        // A changed function a memoised one may run: that function's callers get the result.
+        let reached = self.memo_reach(old_path, &rows, &touched.bodies)?;
+        for r in &reached {
+            if !r.measured {
+                self.select_test_side_users(&r.path, r.reason(old_path, &all_old));
+                self.select_importers(&[r.path.as_str()], Rule::Memoised, old_path, &all_old)?;
+                continue;
+            }
+            let Some(facts) = self.facts(&r.path) else {
+                continue;
+            };
+            let span = facts
+                .syntax
+                .functions()
+                .iter()
+                .find(|f| f.qualname == r.memoised && f.header_end == r.body.0)
+                .cloned();
+            if let Some(span) = span {
+                for target in callers_of(&r.path, &span) {
+                    follows.push(Follow {
+                        target,
+                        chain: format!(
+                            "{} may run inside memoised {} of {}, which keeps its result",
+                            r.callee, r.memoised, r.path
+                        ),
+                    });
+                }
+            }
+        }
+        if !touched.bodies.is_empty() {
+            handling.push(self.bodies_handling());
+        }
+        self.select_bodies(old_path, &rows, &touched.bodies);
+        // The module's own rows serve the names rule too.
+        self.rows.insert(file_id, rows);
+        self.follow_names(&origin, follows)?;
+        handling.sort_unstable();
+        handling.dedup();
+        self.note(change, handling.join("; "));
+        Ok(())
+    }
+
+    /// The first changed function that ran while modules were imported: by the empty context
+    /// (a decorator, a factory, `__init_subclass__`), or in a test that imported the module
+    /// lazily (it credits the module's import-time code to that test, and so the functions it
+    /// called while importing; later tests rely on that run without covering it).
+    fn run_at_import(
+        &self,
+        old: &ModuleSyntax,
+        rows: &FileRows,
+        bodies: &BTreeMap<FunctionKey, BTreeSet<u32>>,
+    ) -> Option<(String, &'static str)> {
+        // Wherever in its body the change lies: a line coverage does not record (the second
+        // line of a statement, an insertion) runs at import too.
+        if let Some(global) = self.tests.global_context.and_then(|g| rows.get(g))
+            && let Some((_, _, qualname)) = bodies.keys().find(|(start, end, qualname)| {
+                find_span(old, *start, *end, qualname).is_some_and(|f| {
+                    numbits::any_intersection(global, &numbits::encode(f.body_lines()))
+                })
+            })
+        {
+            return Some((qualname.clone(), "runs while modules are imported"));
+        }
         let import_time =
             numbits::encode((1..=old.line_count()).filter(|&l| old.is_import_time(l)));
         let importers: Vec<&[u8]> = rows
@@ -212,45 +493,94 @@ impl Engine<'_> {
             })
             .map(|(_, blob)| blob)
             .collect();
-        if let Some((_, _, qualname)) = by_function.keys().find(|(start, end, _)| {
-            let mask = numbits::encode(*start..=*end);
-            importers
-                .iter()
-                .any(|blob| numbits::any_intersection(blob, &mask))
-        }) {
-            let reason = Reason::new(Rule::ImportTime)
-                .file(old_path.clone())
-                .lines(all_old.iter().copied())
-                .via(format!("{qualname} ran while a test imported the module"));
-            return self.select_dependents(
-                change,
-                &rows,
-                reason,
-                Rule::ImportTime,
-                &all_old,
-                "function run at a lazy import: every dependent",
-            );
-        }
-        self.select_memo_reach(&old_path, &rows, &by_function, &all_old)?;
+        bodies
+            .keys()
+            .find(|(start, end, _)| {
+                let mask = numbits::encode(*start..=*end);
+                importers
+                    .iter()
+                    .any(|blob| numbits::any_intersection(blob, &mask))
+            })
+            .map(|(_, _, q)| (q.clone(), LAZY_IMPORT))
+    }
+
+    /// The tests that ran each changed function (or, with `granularity = "line"`, the changed
+    /// lines).
+    fn select_bodies(
+        &mut self,
+        old_path: &str,
+        rows: &FileRows,
+        bodies: &BTreeMap<FunctionKey, BTreeSet<u32>>,
+    ) {
         let granularity = self.req.config.selection.granularity;
-        for ((start, end, qualname), lines) in by_function {
+        for ((start, end, qualname), lines) in bodies {
             let mask = match granularity {
                 Granularity::Line if !lines.is_empty() => numbits::encode(lines.iter().copied()),
-                _ => numbits::encode(start..=end),
+                _ => numbits::encode(*start..=*end),
             };
             let reason = Reason::new(Rule::CoversChange)
-                .file(old_path.clone())
+                .file(old_path.to_string())
                 .lines(lines.iter().copied())
                 .via(format!("in {qualname}"));
-            self.select_rows(&rows, Some(&mask), &reason);
+            self.select_rows(rows, Some(&mask), &reason);
         }
-        self.note(
-            change,
-            match granularity {
-                Granularity::Function => "function bodies: the tests that ran those functions",
-                Granularity::Line => "function bodies: the tests that ran the changed lines",
-            },
-        );
-        Ok(())
+    }
+
+    fn bodies_handling(&self) -> &'static str {
+        match self.req.config.selection.granularity {
+            Granularity::Function => "function bodies: the tests that ran those functions",
+            Granularity::Line => "function bodies: the tests that ran the changed lines",
+        }
+    }
+}
+
+/// Names the touched statements import alike on both sides (`SCALE` when
+/// `from m import A, SCALE` becomes `from m import B as A, SCALE`): the same object, unchanged.
+fn unchanged_imports(v: &Versions, touched: &Touched) -> BTreeSet<String> {
+    let binds = |side: Side| {
+        let names = match side {
+            Side::Old => &v.old_names,
+            Side::New => &v.new_names,
+        };
+        let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for &(s, index) in &touched.statements {
+            if s != side {
+                continue;
+            }
+            for b in &names.statements()[index].binds {
+                let how = match &b.imported {
+                    Some(i) => format!("{}|{}|{}", i.level, i.module, i.names.join(",")),
+                    // Anything but an import may bind another value.
+                    None => "*".to_string(),
+                };
+                out.entry(b.name.clone()).or_default().insert(how);
+            }
+        }
+        out
+    };
+    let (old, new) = (binds(Side::Old), binds(Side::New));
+    old.into_iter()
+        .filter(|(name, how)| !how.contains("*") && new.get(name) == Some(how))
+        .map(|(name, _)| name)
+        .collect()
+}
+
+/// The old function with this span and name.
+fn find_span<'s>(
+    old: &'s ModuleSyntax,
+    start: u32,
+    end: u32,
+    qualname: &str,
+) -> Option<&'s FunctionSpan> {
+    old.functions()
+        .iter()
+        .find(|f| f.start == start && f.end == end && f.qualname == qualname)
+}
+
+fn target_name(target: &Target) -> &str {
+    match target {
+        Target::Global { name, .. } | Target::Attribute { name } | Target::Fixture { name, .. } => {
+            name
+        }
     }
 }

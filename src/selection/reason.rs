@@ -10,6 +10,9 @@ use serde::{Deserialize, Serialize};
 pub enum Rule {
     /// The test ran changed lines (or, by default, the function that holds them).
     CoversChange,
+    /// The test ran, or its file holds, code that reads a name the change binds or unbinds
+    /// (followed from import-time code, a memoised function or a function run at import).
+    ReadsName,
     /// The change is in import-time code of a module the test depends on.
     ImportTime,
     /// The change is in a memoised function the test may rely on.
@@ -49,13 +52,18 @@ impl Rule {
     pub fn reads_contexts(self) -> bool {
         matches!(
             self,
-            Rule::CoversChange | Rule::ImportTime | Rule::Memoised | Rule::DeletedFile
+            Rule::CoversChange
+                | Rule::ReadsName
+                | Rule::ImportTime
+                | Rule::Memoised
+                | Rule::DeletedFile
         )
     }
 
     pub fn describe(self) -> &'static str {
         match self {
             Rule::CoversChange => "ran changed code",
+            Rule::ReadsName => "reads a name the change binds",
             Rule::ImportTime => "depends on a module whose import-time code changed",
             Rule::Memoised => "depends on a changed memoised function",
             Rule::ImportsChanged => "imports a changed module",
@@ -80,6 +88,7 @@ impl Rule {
     pub fn counted(self) -> &'static str {
         match self {
             Rule::CoversChange => "ran changed code",
+            Rule::ReadsName => "read a name the change binds",
             Rule::ImportTime => "depend on changed import-time code",
             Rule::Memoised => "depend on a changed memoised function",
             Rule::ImportsChanged => "import a changed module",

@@ -35,6 +35,7 @@ fn edit(name: &'static str, reach: super::Reach, apply: fn(&Tree)) -> Edit {
         reach,
         effect: Breaks,
         apply,
+        at_most: None,
     }
 }
 
@@ -212,6 +213,7 @@ pub(super) fn edits() -> Vec<Edit> {
             name: "TYPE_CHECKING block: changed import (never runs)",
             reach: Module,
             effect: Harmless,
+            at_most: None,
             apply: |t| {
                 t.replace(
                     BRANCHES,

@@ -27,18 +27,21 @@ pub(super) fn edits() -> Vec<Edit> {
             name: "body: bulk discount rate 10% -> 20% (pricing.bulk_discount)",
             reach: Local,
             effect: Breaks,
+            at_most: None,
             apply: |t| t.replace(PRICING, "item.total * 0.1", "item.total * 0.2"),
         },
         Edit {
             name: "body: bundle needs four products (pricing.bundle_discount)",
             reach: Local,
             effect: Breaks,
+            at_most: None,
             apply: |t| t.replace(PRICING, ">= 3 else 0.0", ">= 4 else 0.0"),
         },
         Edit {
             name: "body: subtotal rounds to whole units (Cart.subtotal)",
             reach: Local,
             effect: Breaks,
+            at_most: None,
             apply: |t| {
                 t.replace(
                     CART,
@@ -51,6 +54,7 @@ pub(super) fn edits() -> Vec<Edit> {
             name: "body: Cart.clear raises (run only in the cart fixture's teardown)",
             reach: Local,
             effect: Breaks,
+            at_most: None,
             apply: |t| {
                 t.replace(
                     CART,
@@ -63,6 +67,7 @@ pub(super) fn edits() -> Vec<Edit> {
             name: "body: Cart.total converts to the base currency only",
             reach: Local,
             effect: Breaks,
+            at_most: None,
             apply: |t| {
                 t.replace(
                     CART,
@@ -75,6 +80,7 @@ pub(super) fn edits() -> Vec<Edit> {
             name: "body: quantity limit becomes exclusive (validation.validate_quantity)",
             reach: Local,
             effect: Breaks,
+            at_most: None,
             apply: |t| {
                 t.replace(
                     VALIDATION,
@@ -87,6 +93,7 @@ pub(super) fn edits() -> Vec<Edit> {
             name: "body: SKU check strips brackets (breaks one parametrized id)",
             reach: Local,
             effect: Breaks,
+            at_most: None,
             apply: |t| {
                 t.replace(
                     VALIDATION,
@@ -99,6 +106,7 @@ pub(super) fn edits() -> Vec<Edit> {
             name: "body: Product.__repr__ drops the name",
             reach: Local,
             effect: Breaks,
+            at_most: None,
             apply: |t| {
                 t.replace(
                     MODELS,
@@ -111,6 +119,7 @@ pub(super) fn edits() -> Vec<Edit> {
             name: "body: registry.rule_names lists rules in reverse",
             reach: Local,
             effect: Breaks,
+            at_most: None,
             apply: |t| {
                 t.replace(
                     REGISTRY,
@@ -124,6 +133,7 @@ pub(super) fn edits() -> Vec<Edit> {
             name: "deleted lines: free-shipping check removed (rates.shipping_cost)",
             reach: Local,
             effect: Breaks,
+            at_most: None,
             apply: |t| {
                 t.replace(
                     RATES,
@@ -136,12 +146,14 @@ pub(super) fn edits() -> Vec<Edit> {
             name: "deleted line: Cart.__init__ forgets the zone",
             reach: Local,
             effect: Breaks,
+            at_most: None,
             apply: |t| t.replace(CART, "        self.zone = zone\n", ""),
         },
         Edit {
             name: "added line: new first statement of rates.convert",
             reach: Local,
             effect: Breaks,
+            at_most: None,
             apply: |t| {
                 t.insert_after(
                     RATES,
@@ -154,6 +166,7 @@ pub(super) fn edits() -> Vec<Edit> {
             name: "added lines: new else branch in Cart.add",
             reach: Local,
             effect: Breaks,
+            at_most: None,
             apply: |t| {
                 t.insert_after(
                     CART,
@@ -166,6 +179,7 @@ pub(super) fn edits() -> Vec<Edit> {
             name: "added line: per-kg cost doubled mid-function (rates.shipping_cost)",
             reach: Local,
             effect: Breaks,
+            at_most: None,
             apply: |t| {
                 t.insert_after(
                     RATES,
@@ -178,6 +192,7 @@ pub(super) fn edits() -> Vec<Edit> {
             name: "added line: new last statement of Cart.__init__",
             reach: Local,
             effect: Breaks,
+            at_most: None,
             apply: |t| {
                 t.insert_after(
                     CART,
@@ -191,6 +206,7 @@ pub(super) fn edits() -> Vec<Edit> {
             name: "body run at import time: registry.register upper-cases names",
             reach: Module,
             effect: Breaks,
+            at_most: None,
             apply: |t| {
                 t.replace(
                     REGISTRY,
@@ -203,12 +219,14 @@ pub(super) fn edits() -> Vec<Edit> {
             name: "body run at import time: rule decorator sorts by ascending priority",
             reach: Module,
             effect: Breaks,
+            at_most: None,
             apply: |t| t.replace(REGISTRY, "(-entry[0], entry[1])", "(entry[0], entry[1])"),
         },
         Edit {
             name: "decorator argument: bulk rule priority 10 -> 1",
             reach: Module,
             effect: Breaks,
+            at_most: None,
             apply: |t| {
                 t.replace(
                     PRICING,
@@ -221,12 +239,14 @@ pub(super) fn edits() -> Vec<Edit> {
             name: "decorator removed: format_price no longer @register-ed",
             reach: Module,
             effect: Breaks,
+            at_most: None,
             apply: |t| t.replace(PRICING, "@register\ndef format_price", "def format_price"),
         },
         Edit {
             name: "default argument: format_price currency EUR -> USD",
             reach: Module,
             effect: Breaks,
+            at_most: None,
             apply: |t| {
                 t.replace(
                     PRICING,
@@ -239,6 +259,7 @@ pub(super) fn edits() -> Vec<Edit> {
             name: "default argument: Cart zone domestic -> europe",
             reach: Module,
             effect: Breaks,
+            at_most: None,
             apply: |t| {
                 t.replace(
                     CART,
@@ -251,6 +272,7 @@ pub(super) fn edits() -> Vec<Edit> {
             name: "class attribute: Product.category (read by a test with no context)",
             reach: Module,
             effect: Breaks,
+            at_most: None,
             apply: |t| {
                 t.replace(
                     MODELS,
@@ -263,36 +285,42 @@ pub(super) fn edits() -> Vec<Edit> {
             name: "class attribute: Cart.max_lines 99 -> 2 (fixture setup errors)",
             reach: Module,
             effect: Breaks,
+            at_most: None,
             apply: |t| t.replace(CART, "max_lines = MAX_QUANTITY", "max_lines = 2"),
         },
         Edit {
             name: "dataclass field default: LineItem.quantity 1 -> 2",
             reach: Module,
             effect: Breaks,
+            at_most: None,
             apply: |t| t.replace(MODELS, "quantity: int = 1", "quantity: int = 2"),
         },
         Edit {
             name: "constant: TAX_RATE 0.2 -> 0.25",
             reach: Module,
             effect: Breaks,
+            at_most: None,
             apply: |t| t.replace(CONSTANTS, "TAX_RATE = 0.2", "TAX_RATE = 0.25"),
         },
         Edit {
             name: "constant read by a test with no context: MAX_QUANTITY 99 -> 98",
             reach: Module,
             effect: Breaks,
+            at_most: None,
             apply: |t| t.replace(CONSTANTS, "MAX_QUANTITY = 99", "MAX_QUANTITY = 98"),
         },
         Edit {
             name: "compiled regex used by a test with no context: SKU_PATTERN",
             reach: Module,
             effect: Breaks,
+            at_most: None,
             apply: |t| t.replace(CONSTANTS, r"-\d{4}$", r"-\d{3}$"),
         },
         Edit {
             name: "added line at module level: RATES patched after reading rates.json",
             reach: Module,
             effect: Breaks,
+            at_most: None,
             apply: |t| {
                 t.insert_after(
                     RATES,
@@ -305,6 +333,7 @@ pub(super) fn edits() -> Vec<Edit> {
             name: "package __init__: __version__ bumped (read by a test with no context)",
             reach: Module,
             effect: Breaks,
+            at_most: None,
             apply: |t| {
                 t.replace(
                     "src/shop/__init__.py",
@@ -318,6 +347,7 @@ pub(super) fn edits() -> Vec<Edit> {
             name: "memoised (functools.cache): rates.rate doubles foreign rates",
             reach: Module,
             effect: Breaks,
+            at_most: None,
             apply: |t| {
                 t.replace(
                     RATES,
@@ -330,6 +360,7 @@ pub(super) fn edits() -> Vec<Edit> {
             name: "memoised (lru_cache): rates.shipping_table upper-cases zones",
             reach: Module,
             effect: Breaks,
+            at_most: None,
             apply: |t| {
                 t.replace(
                     RATES,
@@ -342,6 +373,7 @@ pub(super) fn edits() -> Vec<Edit> {
             name: "cached_property: Product.price_with_tax of untaxed products is 0",
             reach: Module,
             effect: Breaks,
+            at_most: None,
             apply: |t| {
                 t.replace(
                     MODELS,
@@ -355,6 +387,7 @@ pub(super) fn edits() -> Vec<Edit> {
             name: "new module imported by pricing registers a top-priority rule",
             reach: Module,
             effect: Breaks,
+            at_most: None,
             apply: |t| {
                 t.write(
                     "src/shop/promo.py",
@@ -374,6 +407,7 @@ pub(super) fn edits() -> Vec<Edit> {
             name: "deleted function: pricing.bundle_discount",
             reach: Module,
             effect: Breaks,
+            at_most: None,
             apply: |t| {
                 t.replace(
                     PRICING,
@@ -389,6 +423,7 @@ pub(super) fn edits() -> Vec<Edit> {
             name: "deleted function imported by a test file: registry.rule_names",
             reach: Module,
             effect: Breaks,
+            at_most: None,
             apply: |t| {
                 t.replace(
                     REGISTRY,
@@ -401,6 +436,7 @@ pub(super) fn edits() -> Vec<Edit> {
             name: "renamed module: validation.py -> checks.py, imports updated, limit exclusive",
             reach: Module,
             effect: Breaks,
+            at_most: None,
             apply: |t| {
                 t.git_mv(VALIDATION, "src/shop/checks.py");
                 t.replace(
@@ -421,6 +457,7 @@ pub(super) fn edits() -> Vec<Edit> {
             name: "test file: new failing test appended to tests/test_rates.py",
             reach: Local,
             effect: Breaks,
+            at_most: None,
             apply: |t| {
                 t.append(
                     "tests/test_rates.py",
@@ -432,6 +469,7 @@ pub(super) fn edits() -> Vec<Edit> {
             name: "test file: new file tests/checkout/test_returns.py",
             reach: Local,
             effect: Breaks,
+            at_most: None,
             apply: |t| {
                 t.write(
                     "tests/checkout/test_returns.py",
@@ -445,6 +483,7 @@ pub(super) fn edits() -> Vec<Edit> {
             name: "test file: changed assertion of a parametrized test (test_valid_sku)",
             reach: Local,
             effect: Breaks,
+            at_most: None,
             apply: |t| {
                 t.replace(
                     "tests/test_validation.py",
@@ -457,12 +496,14 @@ pub(super) fn edits() -> Vec<Edit> {
             name: "test file: changed method of a test class (TestLineItem::test_total)",
             reach: Local,
             effect: Breaks,
+            at_most: None,
             apply: |t| t.replace("tests/test_models.py", "42.0 * quantity", "42.5 * quantity"),
         },
         Edit {
             name: "renamed test file with a changed assertion (test_constants -> test_settings)",
             reach: Local,
             effect: Breaks,
+            at_most: None,
             apply: |t| {
                 t.git_mv("tests/test_constants.py", "tests/test_settings.py");
                 t.replace(
@@ -476,12 +517,14 @@ pub(super) fn edits() -> Vec<Edit> {
             name: "deleted test file: tests/test_constants.py",
             reach: Local,
             effect: Harmless,
+            at_most: None,
             apply: |t| std::fs::remove_file(t.path("tests/test_constants.py")).unwrap(),
         },
         Edit {
             name: "nested conftest: payment gateway no longer accepts GBP",
             reach: Local,
             effect: Breaks,
+            at_most: None,
             apply: |t| {
                 t.replace(
                     "tests/checkout/conftest.py",
@@ -494,6 +537,7 @@ pub(super) fn edits() -> Vec<Edit> {
             name: "root conftest: catalog mug costs 9.0",
             reach: Global,
             effect: Breaks,
+            at_most: None,
             apply: |t| {
                 t.replace(
                     "tests/conftest.py",
@@ -506,6 +550,7 @@ pub(super) fn edits() -> Vec<Edit> {
             name: "test module patches shop state at import time (no monkeypatch)",
             reach: Global,
             effect: Breaks,
+            at_most: None,
             apply: |t| {
                 t.insert_after(
                     "tests/test_validation.py",
@@ -518,6 +563,7 @@ pub(super) fn edits() -> Vec<Edit> {
             name: "test package __init__.py patches shop state for every later test",
             reach: Global,
             effect: Breaks,
+            at_most: None,
             apply: |t| {
                 t.write(
                     "tests/checkout/__init__.py",
@@ -530,12 +576,14 @@ pub(super) fn edits() -> Vec<Edit> {
             name: "data file read at import time: rates.json USD 1.08 -> 1.1",
             reach: Global,
             effect: Breaks,
+            at_most: None,
             apply: |t| t.replace("src/shop/data/rates.json", "\"USD\": 1.08", "\"USD\": 1.1"),
         },
         Edit {
             name: "data file read at call time: shipping.csv domestic base 4.50 -> 5.00",
             reach: Global,
             effect: Breaks,
+            at_most: None,
             apply: |t| {
                 t.replace(
                     "src/shop/data/shipping.csv",
@@ -548,6 +596,7 @@ pub(super) fn edits() -> Vec<Edit> {
             name: "packaging: version bump in pyproject.toml (run-all pattern)",
             reach: Global,
             effect: Harmless,
+            at_most: None,
             apply: |t| {
                 t.replace(
                     "pyproject.toml",
@@ -561,6 +610,7 @@ pub(super) fn edits() -> Vec<Edit> {
             name: "harmless: comment inside a function body (validate_sku)",
             reach: Local,
             effect: Harmless,
+            at_most: None,
             apply: |t| {
                 t.insert_before(
                     VALIDATION,
@@ -573,6 +623,7 @@ pub(super) fn edits() -> Vec<Edit> {
             name: "harmless: reworded function docstring (bulk_discount)",
             reach: Local,
             effect: Harmless,
+            at_most: None,
             apply: |t| {
                 t.replace(
                     PRICING,
@@ -585,6 +636,7 @@ pub(super) fn edits() -> Vec<Edit> {
             name: "harmless: comment line between two module-level functions (rates.py)",
             reach: Module,
             effect: Harmless,
+            at_most: None,
             apply: |t| {
                 t.insert_before(
                     RATES,
@@ -597,6 +649,7 @@ pub(super) fn edits() -> Vec<Edit> {
             name: "harmless: reworded module docstring (pricing.py)",
             reach: Module,
             effect: Harmless,
+            at_most: None,
             apply: |t| {
                 t.replace(
                     PRICING,

@@ -1,0 +1,1054 @@
+//! The names rule: a change to import-time code selects the tests that can observe it, by
+//! following the names it binds to the code that reads them (DESIGN.md, "Precision: follow
+//! names, not modules"; `selection.import_time = "names"`).
+//!
+//! A module-level or class-level statement that only binds names reaches a test only through
+//! those names. For a changed name the rule selects:
+//! - the tests that ran a statement mentioning it (coverage of that statement's lines), in the
+//!   module itself and in every module that imports it, directly or not ([`Target::Global`]);
+//!   for a class attribute or method, in any file ([`Target::Attribute`]: duck typing);
+//! - the test files that mention it (a test with no coverage is found only this way), and the
+//!   tests that use a fixture that mentions it ([`Target::Fixture`]);
+//! - in turn, what import-time code computes from it: a mention in another module- or
+//!   class-level statement changes what that statement binds, which is followed the same way,
+//!   to a fixed point; a mention in a memoised function, or in a function run while modules
+//!   are imported, changes what that function hands its callers, which are followed too.
+//!
+//! Where names cannot be followed the rule falls back to every dependent of the module that
+//! holds the construct, and says which construct decided ([`Verdict::Dependents`]): a statement
+//! run for its effect (a call of something that may keep state, a store into another module,
+//! a registry), `__all__`, a star import, `setattr`/`exec`/`globals()`, a module-level `raise`,
+//! a call covshard cannot name, an import of a module whose own import-time code has effects.
+//! Reads no name tells (`getattr(obj, name)`, `vars()`, `__dict__`, ...) count as mentions of
+//! every name.
+//!
+//! Known limits: names are matched without resolving scopes or types, which only selects more;
+//! code that reaches a module without importing it (a plugin loaded by entry point, a module
+//! object passed around) is seen only through the dynamic reads it uses.
+
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::rc::Rc;
+
+use super::{Engine, Reason, Rule, is_conftest};
+use crate::coverage::{FileRows, numbits};
+use crate::error::Result;
+use crate::python::names::{
+    self, BindKind, Effect, FileNames, Home, Mention, MentionKind, PURE_CALLABLES, PURE_METHODS,
+    PURE_MODULES, STATE_CHANGING_CALLS, Statement,
+};
+use crate::python::{FunctionSpan, ModuleSyntax};
+
+/// What to follow.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(super) enum Target {
+    /// A module-level name of `file`: read there and wherever the module is imported.
+    Global { file: String, name: String },
+    /// An attribute or method name: read through any object, anywhere.
+    Attribute { name: String },
+    /// A pytest fixture of the conftest (or test module) in `dir`: used by the tests below.
+    Fixture { dir: String, name: String },
+}
+
+impl Target {
+    fn name(&self) -> &str {
+        match self {
+            Target::Global { name, .. }
+            | Target::Attribute { name }
+            | Target::Fixture { name, .. } => name,
+        }
+    }
+}
+
+/// One name to follow, with how the change reached it (for `explain`).
+#[derive(Debug, Clone)]
+pub(super) struct Follow {
+    pub target: Target,
+    pub chain: String,
+}
+
+/// The changed file and lines every reason of one change names.
+#[derive(Debug, Clone)]
+pub(super) struct Origin {
+    pub file: String,
+    pub lines: Vec<u32>,
+}
+
+/// What a statement's change means.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Verdict {
+    /// It never runs under pytest.
+    Inert,
+    /// It only binds these names (and changes these objects): follow them.
+    Follow(Vec<Target>),
+    /// Names cannot be followed: every dependent of its module, because of this construct.
+    Dependents { what: String, line: u32 },
+}
+
+/// One version of one file, read for following names.
+pub(super) struct Facts {
+    pub syntax: ModuleSyntax,
+    pub names: FileNames,
+}
+
+/// The names rule's caches for one request.
+#[derive(Default)]
+pub(super) struct NamesState {
+    /// Repository path -> the base version's facts (`None`: not at the base, or unreadable).
+    facts: HashMap<String, Option<Rc<Facts>>>,
+    /// Targets already followed.
+    followed: BTreeSet<Target>,
+    /// (name, kind of search) -> files already searched for it.
+    searched: HashMap<(String, u8), BTreeSet<String>>,
+    /// Measured files' rows, read once.
+    rows: HashMap<i64, Rc<FileRows>>,
+    /// Files whose import-time code was judged for effects (an import of them runs it).
+    import_effects: HashMap<String, Option<(String, u32)>>,
+}
+
+impl Engine<'_> {
+    /// Follow every name of `follows` to a fixed point, selecting the tests that can read one.
+    pub(super) fn follow_names(&mut self, origin: &Origin, follows: Vec<Follow>) -> Result<()> {
+        let mut queue: VecDeque<Follow> = follows.into();
+        while let Some(follow) = queue.pop_front() {
+            if !self.names.followed.insert(follow.target.clone()) {
+                continue;
+            }
+            let (files, kind) = self.search_set(&follow.target)?;
+            let key = (follow.target.name().to_string(), kind);
+            let already = self.names.searched.entry(key.clone()).or_default().clone();
+            for file in files {
+                if already.contains(&file) {
+                    continue;
+                }
+                self.names
+                    .searched
+                    .entry(key.clone())
+                    .or_default()
+                    .insert(file.clone());
+                let Some(facts) = self.facts(&file) else {
+                    continue;
+                };
+                for mention in self.relevant_mentions(&file, &facts, &follow.target)? {
+                    self.read_at(&file, &facts, &mention, &follow, origin, &mut queue)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The files to search for a target, and which kind of search it is (for deduplication).
+    fn search_set(&mut self, target: &Target) -> Result<(Vec<String>, u8)> {
+        Ok(match target {
+            Target::Global { file, .. } => {
+                self.ensure_graph()?;
+                let graph = self.graph.as_mut().expect("built above");
+                let mut files: Vec<String> = graph.closure(&[file.as_str()])?.into_keys().collect();
+                files.retain(|f| f.ends_with(".py"));
+                (files, 0)
+            }
+            Target::Attribute { .. } => (self.base_python_files(), 1),
+            Target::Fixture { dir, .. } => {
+                let prefix = if dir.is_empty() {
+                    String::new()
+                } else {
+                    format!("{dir}/")
+                };
+                let files = self
+                    .base_python_files()
+                    .into_iter()
+                    .filter(|f| f.starts_with(&prefix))
+                    .filter(|f| is_conftest(f) || self.is_test_module(f))
+                    .collect();
+                (files, 2)
+            }
+        })
+    }
+
+    /// Every Python file of the base: the working tree's, without files the change added (or
+    /// the new side of a rename), with the ones it deleted.
+    pub(super) fn base_python_files(&self) -> Vec<String> {
+        let added: BTreeSet<&str> = self
+            .req
+            .changes
+            .iter()
+            .filter(|c| c.old_path != c.new_path)
+            .filter_map(|c| c.new_path.as_deref())
+            .collect();
+        let mut files: BTreeSet<String> = self
+            .tracked
+            .iter()
+            .filter(|p| p.ends_with(".py") && !added.contains(p.as_str()))
+            .cloned()
+            .collect();
+        files.extend(self.old_sources.keys().cloned());
+        files.into_iter().collect()
+    }
+
+    /// The base version of a file, read once: the changed files' from git, the others' from
+    /// the working tree.
+    pub(super) fn facts(&mut self, path: &str) -> Option<Rc<Facts>> {
+        if let Some(known) = self.names.facts.get(path) {
+            return known.clone();
+        }
+        let added =
+            self.req.changes.iter().any(|c| {
+                c.new_path.as_deref() == Some(path) && c.old_path.as_deref() != Some(path)
+            });
+        let source = match self.old_sources.get(path) {
+            Some(bytes) => Some(String::from_utf8_lossy(bytes).into_owned()),
+            None if added => None,
+            None => std::fs::read(self.req.repo_root.join(path))
+                .ok()
+                .map(|b| String::from_utf8_lossy(&b).into_owned()),
+        };
+        let facts = source.map(|source| {
+            let (syntax, names) = names::read(&source);
+            Rc::new(Facts { syntax, names })
+        });
+        self.names.facts.insert(path.to_string(), facts.clone());
+        facts
+    }
+
+    /// The mentions of the target's name in `file` that can read it.
+    fn relevant_mentions(
+        &mut self,
+        file: &str,
+        facts: &Facts,
+        target: &Target,
+    ) -> Result<Vec<Mention>> {
+        let test_side = is_conftest(file) || self.is_test_side(file);
+        let name = target.name();
+        let mut out: Vec<Mention> = facts
+            .names
+            .mentions_of(name)
+            .iter()
+            .filter(|m| match target {
+                Target::Global { file: home, .. } => match m.kind {
+                    // A bare name in another module is its own, unless it only imports it.
+                    MentionKind::Name => home == file || !facts.names.binds_itself(name),
+                    MentionKind::Parameter => test_side,
+                    MentionKind::Store => false,
+                    _ => true,
+                },
+                Target::Attribute { .. } => match m.kind {
+                    // A bare name reads an attribute only in its class's body.
+                    MentionKind::Name => matches!(
+                        m.home,
+                        Home::Statement(i) if facts.names.statements()[i].class.is_some()
+                    ),
+                    MentionKind::Parameter => test_side,
+                    MentionKind::Store => false,
+                    _ => true,
+                },
+                Target::Fixture { .. } => matches!(
+                    m.kind,
+                    MentionKind::Parameter | MentionKind::String | MentionKind::Name
+                ),
+            })
+            .cloned()
+            .collect();
+        for mention in facts.names.dynamic() {
+            if self.dynamic_reads(file, &facts.names, mention, target)? {
+                out.push(mention.clone());
+            }
+        }
+        Ok(out)
+    }
+
+    /// Whether a dynamic read in `file` can read the target's name: one from a module reads
+    /// that module's names only (`getattr(consts, name)`), `globals()` its own module's, one
+    /// from anything else (a parameter, an object) any attribute.
+    fn dynamic_reads(
+        &mut self,
+        file: &str,
+        names: &FileNames,
+        mention: &Mention,
+        target: &Target,
+    ) -> Result<bool> {
+        let chain = match (target, mention.target.as_deref()) {
+            (Target::Fixture { .. }, _) => return Ok(false),
+            (_, None) => return Ok(true),
+            (Target::Global { file: home, .. }, Some("")) => return Ok(home == file),
+            (Target::Attribute { .. }, Some("")) => return Ok(false),
+            (_, Some(chain)) => chain,
+        };
+        let root = chain.split('.').next().unwrap_or(chain);
+        let module = matches!(
+            self.binding_of(file, names, root)?,
+            Binding::ProjectModule(_) | Binding::ExternalModule(_)
+        );
+        Ok(match target {
+            Target::Global { file: home, .. } => {
+                !module || chain.split('.').any(|part| part == module_stem(home))
+            }
+            // A module's own names are not attributes of objects; what hangs from one is.
+            _ => !module || chain.contains('.'),
+        })
+    }
+
+    /// What reading the name at `mention` of `file` selects, and what it makes follow.
+    fn read_at(
+        &mut self,
+        file: &str,
+        facts: &Facts,
+        mention: &Mention,
+        follow: &Follow,
+        origin: &Origin,
+        queue: &mut VecDeque<Follow>,
+    ) -> Result<()> {
+        let how = if mention.kind == MentionKind::Dynamic {
+            "may be read dynamically"
+        } else {
+            "read"
+        };
+        let at = format!("{} {how} at {file}:{}", follow.chain, mention.line);
+        let reason = |via: &str| {
+            Reason::new(Rule::ReadsName)
+                .file(origin.file.clone())
+                .lines(origin.lines.iter().copied())
+                .via(via.to_string())
+        };
+        if self.is_test_module(file) && !is_conftest(file) {
+            let id = self.to_pytest_path(file);
+            self.add(id, reason(&at));
+            return Ok(());
+        }
+        if is_conftest(file) {
+            return self.read_in_conftest(file, facts, mention, &at, origin, queue);
+        }
+        let Some(&file_id) = self.measured.get(file) else {
+            // Test helpers and scripts coverage did not measure: whatever imports them.
+            self.select_test_side_users(file, reason(&at));
+            self.select_importers(&[file], Rule::ReadsName, &origin.file, &origin.lines)?;
+            return Ok(());
+        };
+        match mention.home {
+            Home::Function(index) => {
+                let span = facts.syntax.functions()[index].clone();
+                let rows = self.rows_of(file_id)?;
+                let mask =
+                    numbits::encode(mention.stmt_first..=mention.line.max(mention.stmt_first));
+                let via = format!("{at} in {}", span.qualname);
+                self.select_rows(&rows, Some(&mask), &reason(&via));
+                let global = self
+                    .tests
+                    .global_context
+                    .and_then(|g| rows.get(g))
+                    .is_some_and(|g| {
+                        numbits::any_intersection(g, &numbits::encode(span.body_lines()))
+                    });
+                if span.memoised || global {
+                    let why = if span.memoised {
+                        "keeps its result"
+                    } else {
+                        "runs while modules are imported"
+                    };
+                    if global && span.keeps_state {
+                        return self.every_dependent_of(
+                            file,
+                            origin,
+                            &format!(
+                                "{via}, which runs while modules are imported and keeps state"
+                            ),
+                        );
+                    }
+                    let chain = format!("{via}, which {why}");
+                    for target in callers_of(file, &span) {
+                        queue.push_back(Follow {
+                            target,
+                            chain: chain.clone(),
+                        });
+                    }
+                }
+            }
+            Home::Statement(index) => {
+                let statement = facts.names.statements()[index].clone();
+                match self.judge(file, &facts.names, &statement, false)? {
+                    Verdict::Inert => {}
+                    Verdict::Follow(targets) => {
+                        let chain = format!("{at}, which binds at import time");
+                        for target in targets {
+                            queue.push_back(Follow {
+                                chain: format!("{chain} `{}`", target.name()),
+                                target,
+                            });
+                        }
+                    }
+                    Verdict::Dependents { what, line } => {
+                        return self.every_dependent_of(
+                            file,
+                            origin,
+                            &format!(
+                                "{at}, in a statement names cannot follow ({what} at {file}:{line})"
+                            ),
+                        );
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A mention in a conftest: the tests that use the fixture it lies in; in module-level code
+    /// that only binds names, those names within the conftest; anywhere else (a hook, an
+    /// autouse fixture, a statement run for its effect), every test below the conftest.
+    fn read_in_conftest(
+        &mut self,
+        file: &str,
+        facts: &Facts,
+        mention: &Mention,
+        at: &str,
+        origin: &Origin,
+        queue: &mut VecDeque<Follow>,
+    ) -> Result<()> {
+        let dir = file.rsplit_once('/').map_or("", |(d, _)| d).to_string();
+        let function = match mention.home {
+            Home::Function(index) => Some(top_level(&facts.syntax, index)),
+            Home::Statement(index) => facts
+                .syntax
+                .functions()
+                .iter()
+                .position(|f| f.start == facts.names.statements()[index].first),
+        };
+        let every_test_below = |engine: &mut Self| {
+            let reason = Reason::new(Rule::ReadsName)
+                .file(origin.file.clone())
+                .lines(origin.lines.iter().copied())
+                .via(at.to_string());
+            engine.select_test_side_users(file, reason);
+        };
+        match function {
+            Some(f) => {
+                let span = &facts.syntax.functions()[f];
+                match facts.names.fixtures().iter().find(|x| x.function == f) {
+                    Some(fixture) if !fixture.autouse => queue.push_back(Follow {
+                        target: Target::Fixture {
+                            dir,
+                            name: fixture.name.clone(),
+                        },
+                        chain: format!("{at} in fixture `{}`", fixture.name),
+                    }),
+                    // A helper of the fixtures: they call it by name.
+                    None if !span.qualname.starts_with("pytest_") => queue.push_back(Follow {
+                        target: Target::Global {
+                            file: file.to_string(),
+                            name: span.qualname.clone(),
+                        },
+                        chain: format!("{at} in `{}`", span.qualname),
+                    }),
+                    _ => every_test_below(self),
+                }
+            }
+            None => {
+                let Home::Statement(index) = mention.home else {
+                    every_test_below(self);
+                    return Ok(());
+                };
+                let statement = facts.names.statements()[index].clone();
+                match self.judge(file, &facts.names, &statement, false)? {
+                    Verdict::Inert => {}
+                    Verdict::Follow(targets) => {
+                        for target in targets {
+                            queue.push_back(Follow {
+                                chain: format!("{at}, which binds `{}`", target.name()),
+                                target,
+                            });
+                        }
+                    }
+                    Verdict::Dependents { .. } => every_test_below(self),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Every dependent of `file`, because names cannot be followed there.
+    fn every_dependent_of(&mut self, file: &str, origin: &Origin, via: &str) -> Result<()> {
+        let reason = Reason::new(Rule::ImportTime)
+            .file(origin.file.clone())
+            .lines(origin.lines.iter().copied())
+            .via(format!("every dependent of {file}: {via}"));
+        if let Some(&file_id) = self.measured.get(file) {
+            let rows = self.rows_of(file_id)?;
+            self.select_rows(&rows, None, &reason);
+        }
+        self.select_test_side_users(file, reason);
+        self.select_importers(&[file], Rule::ImportTime, &origin.file, &origin.lines)?;
+        Ok(())
+    }
+
+    /// A measured file's rows, read once.
+    pub(super) fn rows_of(&mut self, file_id: i64) -> Result<Rc<FileRows>> {
+        if let Some(rows) = self.names.rows.get(&file_id) {
+            return Ok(rows.clone());
+        }
+        let rows = Rc::new(match self.rows.remove(&file_id) {
+            Some(rows) => rows,
+            None => self.req.db.line_blobs(file_id)?,
+        });
+        self.names.rows.insert(file_id, rows.clone());
+        Ok(rows)
+    }
+
+    /// What a module- or class-level statement of `file` does when it runs again (it read a
+    /// changed name) or when it changed itself (`changed`: then what it imports counts too).
+    pub(super) fn judge(
+        &mut self,
+        file: &str,
+        names: &FileNames,
+        statement: &Statement,
+        changed: bool,
+    ) -> Result<Verdict> {
+        if statement.inert {
+            return Ok(Verdict::Inert);
+        }
+        let mut targets: Vec<Target> = Vec::new();
+        for effect in &statement.effects {
+            match self.effect_of(file, names, effect, changed)? {
+                Judged::Pure => {}
+                Judged::Changes(more) => targets.extend(more),
+                Judged::Unfollowable(what, line) => {
+                    return Ok(Verdict::Dependents { what, line });
+                }
+            }
+        }
+        for bound in &statement.binds {
+            match &statement.class {
+                None => targets.push(Target::Global {
+                    file: file.to_string(),
+                    name: bound.name.clone(),
+                }),
+                Some(class) => {
+                    targets.push(Target::Attribute {
+                        name: bound.name.clone(),
+                    });
+                    // Generated methods, metaclasses, `__init_subclass__` and special methods
+                    // read a class's namespace without naming the attribute: follow the class.
+                    if is_special(&bound.name) || !is_plain_class(names, class) {
+                        let top = class.split('.').next().unwrap_or(class);
+                        targets.push(Target::Global {
+                            file: file.to_string(),
+                            name: top.to_string(),
+                        });
+                    }
+                }
+            }
+        }
+        targets.sort();
+        targets.dedup();
+        Ok(Verdict::Follow(targets))
+    }
+
+    /// One effect of a statement of `file`.
+    fn effect_of(
+        &mut self,
+        file: &str,
+        names: &FileNames,
+        effect: &Effect,
+        changed: bool,
+    ) -> Result<Judged> {
+        Ok(match effect {
+            // `__all__` lists names as strings: a changed value of one does not change it.
+            Effect::Construct { what, .. } if !changed && *what == "`__all__`" => Judged::Pure,
+            Effect::Construct { what, line } => Judged::Unfollowable(what.to_string(), *line),
+            Effect::Calls { name, line } => match self.binding_of(file, names, name)? {
+                Binding::Defined | Binding::Project(_) => {
+                    let original = self.original_name(names, name);
+                    if self.is_effectful(&original)? {
+                        Judged::Unfollowable(
+                            format!("a call of `{name}`, which may keep state"),
+                            *line,
+                        )
+                    } else {
+                        Judged::Pure
+                    }
+                }
+                Binding::External(original) | Binding::Builtin(original)
+                    if PURE_CALLABLES.contains(&original.as_str()) =>
+                {
+                    Judged::Pure
+                }
+                _ => Judged::Unfollowable(
+                    format!("a call of `{name}`, which covshard cannot see"),
+                    *line,
+                ),
+            },
+            Effect::CallsMethod { root, chain, line } => {
+                let last = chain.rsplit('.').next().unwrap_or(chain);
+                let pure_method = PURE_METHODS.contains(&last);
+                let Some(root) = root else {
+                    return Ok(if pure_method {
+                        Judged::Pure
+                    } else {
+                        Judged::Unfollowable(
+                            format!("a call of `.{last}` on a computed object"),
+                            *line,
+                        )
+                    });
+                };
+                match self.binding_of(file, names, root)? {
+                    Binding::ProjectModule(module_file) => {
+                        let parts: Vec<&str> = chain.split('.').collect();
+                        if parts.len() == 2 {
+                            if self.is_effectful(parts[1])? {
+                                Judged::Unfollowable(
+                                    format!("a call of `{chain}`, which may keep state"),
+                                    *line,
+                                )
+                            } else {
+                                Judged::Pure
+                            }
+                        } else if pure_method {
+                            Judged::Pure
+                        } else {
+                            let _ = module_file;
+                            Judged::Unfollowable(
+                                format!("`{chain}`, a change to another module's object"),
+                                *line,
+                            )
+                        }
+                    }
+                    Binding::ExternalModule(module) => {
+                        let top = module.split('.').next().unwrap_or(&module);
+                        let dotted = chain.replacen(root.as_str(), &module, 1);
+                        let direct = chain.matches('.').count() == 1;
+                        if PURE_MODULES.contains(&top)
+                            && !STATE_CHANGING_CALLS.contains(&dotted.as_str())
+                            && (direct || pure_method)
+                        {
+                            Judged::Pure
+                        } else {
+                            Judged::Unfollowable(
+                                format!("`{chain}`, which may change shared state"),
+                                *line,
+                            )
+                        }
+                    }
+                    _ if pure_method => Judged::Pure,
+                    Binding::Defined | Binding::Value => Judged::Changes(vec![Target::Global {
+                        file: file.to_string(),
+                        name: root.clone(),
+                    }]),
+                    Binding::Project(origin) => Judged::Changes(self.aliases(file, root, &origin)),
+                    Binding::External(_) | Binding::Builtin(_) => Judged::Unfollowable(
+                        format!("`{chain}`, which may change an object covshard cannot see"),
+                        *line,
+                    ),
+                }
+            }
+            Effect::Mutates { root, line } => match self.binding_of(file, names, root)? {
+                Binding::ProjectModule(_) | Binding::ExternalModule(_) => {
+                    Judged::Unfollowable(format!("a store into module `{root}`"), *line)
+                }
+                Binding::Project(origin) => Judged::Changes(self.aliases(file, root, &origin)),
+                Binding::External(_) | Binding::Builtin(_) => {
+                    Judged::Unfollowable(format!("a store into `{root}`"), *line)
+                }
+                Binding::Defined | Binding::Value => Judged::Changes(vec![Target::Global {
+                    file: file.to_string(),
+                    name: root.clone(),
+                }]),
+            },
+            Effect::Imports { import } => {
+                if !changed {
+                    return Ok(Judged::Pure);
+                }
+                self.ensure_graph()?;
+                let files = self
+                    .graph
+                    .as_ref()
+                    .expect("built above")
+                    .resolve(file, import);
+                // The packages around the importing file ran before it: importing through
+                // them runs nothing new.
+                let ancestor = |init: &str| {
+                    init.strip_suffix("__init__.py")
+                        .is_some_and(|dir| file.starts_with(dir))
+                };
+                for imported in files.into_iter().filter(|f| !ancestor(f)) {
+                    if let Some((what, line)) = self.import_effects(&imported)? {
+                        return Ok(Judged::Unfollowable(
+                            format!(
+                                "an import of {imported}, whose import-time code has {what} at line {line}"
+                            ),
+                            import.line,
+                        ));
+                    }
+                }
+                Judged::Pure
+            }
+        })
+    }
+
+    /// The names an object imported from a project module is known by: here and at home.
+    fn aliases(&self, file: &str, name: &str, origin: &(String, String)) -> Vec<Target> {
+        vec![
+            Target::Global {
+                file: file.to_string(),
+                name: name.to_string(),
+            },
+            Target::Global {
+                file: origin.0.clone(),
+                name: origin.1.clone(),
+            },
+        ]
+    }
+
+    /// Whether importing a project module runs code with effects names cannot follow (judged
+    /// once per module, one level deep: its own imports of modules with effects are judged when
+    /// those change).
+    fn import_effects(&mut self, file: &str) -> Result<Option<(String, u32)>> {
+        if let Some(known) = self.names.import_effects.get(file) {
+            return Ok(known.clone());
+        }
+        // Judged as not having effects while judging it, so that an import cycle ends.
+        self.names.import_effects.insert(file.to_string(), None);
+        let mut found = None;
+        if let Some(facts) = self.facts(file) {
+            for statement in facts.names.statements() {
+                if statement.class.is_some() {
+                    continue;
+                }
+                // Only what reaches beyond the module's own names counts: a star import
+                // shapes its namespace, which its importers' names follow.
+                if let Verdict::Dependents { what, line } =
+                    self.judge(file, &facts.names, statement, false)?
+                    && what != "a star import"
+                {
+                    found = Some((what, line));
+                    break;
+                }
+            }
+        }
+        self.names
+            .import_effects
+            .insert(file.to_string(), found.clone());
+        Ok(found)
+    }
+
+    /// How `file` binds `name` at its top level.
+    fn binding_of(&mut self, file: &str, names: &FileNames, name: &str) -> Result<Binding> {
+        let bindings: Vec<names::Bound> = names.module_bindings(name).cloned().collect();
+        if bindings.is_empty() {
+            return Ok(Binding::Builtin(name.to_string()));
+        }
+        if bindings
+            .iter()
+            .any(|b| matches!(b.kind, BindKind::Def | BindKind::Class))
+        {
+            return Ok(Binding::Defined);
+        }
+        if bindings.iter().any(|b| b.kind == BindKind::Assign) {
+            return Ok(Binding::Value);
+        }
+        // Imports only: the first that resolves to the project decides.
+        self.ensure_graph()?;
+        for bound in &bindings {
+            let Some(import) = &bound.imported else {
+                continue;
+            };
+            let graph = self.graph.as_ref().expect("built above");
+            let files = graph.resolve(file, import);
+            match import.names.first() {
+                None => {
+                    // `import a.b`: binds `a`, the top-level package.
+                    let top = import.module.split('.').next().unwrap_or(&import.module);
+                    return Ok(if files.is_empty() {
+                        Binding::ExternalModule(top.to_string())
+                    } else {
+                        Binding::ProjectModule(files.into_iter().next().unwrap_or_default())
+                    });
+                }
+                Some(original) => {
+                    if files.is_empty() {
+                        let module = if import.module.is_empty() {
+                            original.clone()
+                        } else {
+                            format!("{}.{original}", import.module)
+                        };
+                        return Ok(match import.level {
+                            0 if PURE_MODULES.contains(&original.as_str())
+                                || module.split('.').count() > 1 =>
+                            {
+                                // `from os import path`: a module of an external package.
+                                if PURE_CALLABLES.contains(&original.as_str()) {
+                                    Binding::External(original.clone())
+                                } else {
+                                    Binding::ExternalModule(module)
+                                }
+                            }
+                            _ => Binding::External(original.clone()),
+                        });
+                    }
+                    // A submodule (`from pkg import mod`) or a name of a module.
+                    let submodule = files.iter().find(|f| {
+                        let stem = f.strip_suffix(".py").unwrap_or(f);
+                        let stem = stem.strip_suffix("/__init__").unwrap_or(stem);
+                        stem.rsplit('/').next() == Some(original.as_str())
+                    });
+                    if let Some(submodule) = submodule {
+                        return Ok(Binding::ProjectModule(submodule.clone()));
+                    }
+                    let home = files
+                        .iter()
+                        .rfind(|f| !f.ends_with("__init__.py"))
+                        .or_else(|| files.iter().next_back())
+                        .cloned()
+                        .unwrap_or_default();
+                    return Ok(Binding::Project((home, original.clone())));
+                }
+            }
+        }
+        Ok(Binding::Value)
+    }
+
+    /// The name an imported callable has in its own module.
+    fn original_name(&self, names: &FileNames, name: &str) -> String {
+        names
+            .module_bindings(name)
+            .find_map(|b| b.imported.as_ref()?.names.first().cloned())
+            .unwrap_or_else(|| name.to_string())
+    }
+
+    /// Whether calling a project callable of this name may keep state (`calls::ProjectFacts`).
+    fn is_effectful(&mut self, name: &str) -> Result<bool> {
+        self.ensure_project_facts()?;
+        Ok(self
+            .project
+            .as_ref()
+            .is_some_and(|p| p.effectful.contains(name)))
+    }
+}
+
+/// The name a module goes by: `consts` of `src/geo/consts.py`, `geo` of `src/geo/__init__.py`.
+fn module_stem(path: &str) -> &str {
+    let stem = path.strip_suffix(".py").unwrap_or(path);
+    let stem = stem.strip_suffix("/__init__").unwrap_or(stem);
+    stem.rsplit('/').next().unwrap_or(stem)
+}
+
+/// How a module binds a name, as far as its effects are concerned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Binding {
+    /// By `def` or `class`: a project callable.
+    Defined,
+    /// By assignment: a value.
+    Value,
+    /// By importing a project module (the file).
+    ProjectModule(String),
+    /// By importing a module from outside the project (its dotted name).
+    ExternalModule(String),
+    /// By importing a name of a project module: (the module's file, the name there).
+    Project((String, String)),
+    /// By importing a name from outside the project (the name there).
+    External(String),
+    /// Not at all: a builtin.
+    Builtin(String),
+}
+
+/// What one effect means.
+enum Judged {
+    Pure,
+    /// It changes these objects: follow them as changed names.
+    Changes(Vec<Target>),
+    /// Names cannot follow it.
+    Unfollowable(String, u32),
+}
+
+/// Special methods and attributes, which Python uses without their names being written.
+fn is_special(name: &str) -> bool {
+    name.len() > 4 && name.starts_with("__") && name.ends_with("__")
+}
+
+/// Bases whose classes do nothing with a subclass's namespace.
+const PLAIN_BASES: &[&str] = &[
+    "object",
+    "Exception",
+    "BaseException",
+    "ValueError",
+    "TypeError",
+    "KeyError",
+    "IndexError",
+    "LookupError",
+    "RuntimeError",
+    "AttributeError",
+    "NotImplementedError",
+    "OSError",
+    "IOError",
+    "ArithmeticError",
+    "AssertionError",
+    "UserWarning",
+    "DeprecationWarning",
+    "Warning",
+];
+
+/// A class with no decorator, keyword or base that could read its namespace when it is created
+/// (a dataclass, an enum, a metaclass, a base with `__init_subclass__` are not plain).
+fn is_plain_class(names: &FileNames, qualname: &str) -> bool {
+    plain_within(names, qualname, 4)
+}
+
+/// [`is_plain_class`], following bases of the same module `depth` levels up; such a base must
+/// not hook its subclasses' creation (`__init_subclass__`, `__set_name__`, `__class_getitem__`).
+fn plain_within(names: &FileNames, qualname: &str, depth: u32) -> bool {
+    let Some(header) = names.class_header(qualname) else {
+        return false;
+    };
+    header.effects.iter().all(|e| match e {
+        Effect::Calls { name, .. } if PLAIN_BASES.contains(&name.as_str()) => true,
+        Effect::Calls { name, .. } => {
+            depth > 0
+                && !qualname.contains('.')
+                && plain_within(names, name, depth - 1)
+                && !names.statements().iter().any(|s| {
+                    s.class.as_deref() == Some(name.as_str())
+                        && s.binds.iter().any(|b| {
+                            matches!(
+                                b.name.as_str(),
+                                "__init_subclass__" | "__set_name__" | "__class_getitem__"
+                            )
+                        })
+                })
+        }
+        _ => false,
+    })
+}
+
+/// The outermost function around function `index` (in source pre-order, the last one before
+/// it at the top level that contains it).
+fn top_level(syntax: &ModuleSyntax, index: usize) -> usize {
+    let functions = syntax.functions();
+    let Some(target) = functions.get(index) else {
+        return index;
+    };
+    functions
+        .iter()
+        .enumerate()
+        .take(index + 1)
+        .find(|(_, f)| !f.qualname.contains('.') && f.start <= target.start && target.end <= f.end)
+        .map_or(index, |(i, _)| i)
+}
+
+/// Who gets what a memoised function, or one run at import time, hands out: its callers (by
+/// its name, or its outermost function's for a nested one) and the readers of the state it
+/// keeps.
+pub(super) fn callers_of(file: &str, span: &FunctionSpan) -> Vec<Target> {
+    let global = |name: &str| Target::Global {
+        file: file.to_string(),
+        name: name.to_string(),
+    };
+    let qualname = &span.qualname;
+    let mut out = Vec::new();
+    if qualname.contains("<locals>") || !qualname.contains('.') {
+        out.push(global(qualname.split('.').next().unwrap_or(qualname)));
+    } else {
+        let last = qualname.rsplit('.').next().unwrap_or(qualname);
+        out.push(Target::Attribute {
+            name: last.to_string(),
+        });
+        if is_special(last) {
+            out.push(global(qualname.split('.').next().unwrap_or(qualname)));
+        }
+    }
+    for root in &span.state {
+        match root.strip_prefix('.') {
+            Some("") => {}
+            Some(attribute) => out.push(Target::Attribute {
+                name: attribute.to_string(),
+            }),
+            None => out.push(global(root)),
+        }
+    }
+    out
+}
+
+/// For tests: the targets a statement of a source would make follow, by line.
+#[cfg(test)]
+pub(super) fn plain_targets(source: &str, line: u32) -> Vec<String> {
+    let (_, names) = names::read(source);
+    let Some(i) = names.statement_at(line) else {
+        return Vec::new();
+    };
+    names.statements()[i]
+        .binds
+        .iter()
+        .map(|b| b.name.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn callers_of_functions_methods_and_closures() {
+        let span = |qualname: &str, state: &[&str]| FunctionSpan {
+            qualname: qualname.into(),
+            start: 1,
+            def_line: 1,
+            header_end: 1,
+            end: 2,
+            is_async: false,
+            memoised: true,
+            shared_fixture: false,
+            keeps_state: !state.is_empty(),
+            state: state.iter().map(|s| s.to_string()).collect(),
+        };
+        let names = |targets: Vec<Target>| -> Vec<String> {
+            targets
+                .into_iter()
+                .map(|t| match t {
+                    Target::Global { name, .. } => format!("global {name}"),
+                    Target::Attribute { name } => format!("attribute {name}"),
+                    Target::Fixture { name, .. } => format!("fixture {name}"),
+                })
+                .collect()
+        };
+        assert_eq!(
+            names(callers_of("m.py", &span("detect", &[]))),
+            ["global detect"]
+        );
+        assert_eq!(
+            names(callers_of("m.py", &span("C.price", &[".seen"]))),
+            ["attribute price", "attribute seen"]
+        );
+        assert_eq!(
+            names(callers_of("m.py", &span("memoize.<locals>.wrapper", &[]))),
+            ["global memoize"]
+        );
+        assert_eq!(
+            names(callers_of("m.py", &span("register", &["CODECS"]))),
+            ["global register", "global CODECS"]
+        );
+        assert_eq!(
+            names(callers_of("m.py", &span("C.__hash__", &[]))),
+            ["attribute __hash__", "global C"]
+        );
+    }
+
+    #[test]
+    fn plain_classes() {
+        let (_, names) = names::read(
+            "class A:\n    x = 1\nclass B(Exception):\n    pass\n@dataclass\nclass C:\n    y: int = 0\nclass D(Base):\n    pass\nclass E(metaclass=M):\n    pass\n",
+        );
+        assert!(is_plain_class(&names, "A"));
+        assert!(is_plain_class(&names, "B"));
+        assert!(!is_plain_class(&names, "C"));
+        assert!(!is_plain_class(&names, "D"));
+        assert!(!is_plain_class(&names, "E"));
+        let (_, names) = names::read(
+            "class A:\n    pass\nclass B(A):\n    pass\nclass H:\n    def __init_subclass__(cls):\n        pass\nclass I(H):\n    pass\n",
+        );
+        assert!(
+            is_plain_class(&names, "B"),
+            "a plain base of the same module"
+        );
+        assert!(
+            !is_plain_class(&names, "I"),
+            "a base that hooks its subclasses"
+        );
+        assert_eq!(plain_targets("X = 1\nY, Z = 2, 3\n", 2), ["Y", "Z"]);
+    }
+}

@@ -1,0 +1,253 @@
+//! The safety table of the names project (`tests/fixtures/names`): edits aimed at the names
+//! rule. Every test imports `geo`, whose `__init__.py` imports every module, so every test
+//! depends on every module: an import-time edit that selects a strict subset of the suite
+//! (`Local`) does so only by following names. Edits where names cannot be followed (a star
+//! import, `__all__`, a registry) are `Module`: the whole suite is right for them.
+//!
+//! `at_most` bounds a few edits exactly: a new function with a new test selects only the new
+//! test file; a new import or a method nothing calls selects nothing.
+
+use super::Effect::{Breaks, Harmless};
+use super::Reach::{Global, Local, Module};
+use super::{Edit, Reach, Tree};
+
+const CONSTS: &str = "src/geo/consts.py";
+const DERIVED: &str = "src/geo/derived.py";
+const SHAPES: &str = "src/geo/shapes.py";
+const MEASURE: &str = "src/geo/measure.py";
+const FORMATS: &str = "src/geo/formats.py";
+const PALETTE: &str = "src/geo/palette.py";
+
+fn breaks(name: &'static str, reach: Reach, apply: fn(&Tree)) -> Edit {
+    Edit {
+        name,
+        reach,
+        effect: Breaks,
+        apply,
+        at_most: None,
+    }
+}
+
+fn harmless(name: &'static str, at_most: &'static [&'static str], apply: fn(&Tree)) -> Edit {
+    Edit {
+        name,
+        reach: Local,
+        effect: Harmless,
+        apply,
+        at_most: Some(at_most),
+    }
+}
+
+pub(super) fn edits() -> Vec<Edit> {
+    vec![
+        // --- Constants read by name, by module, through re-exports and star imports ---------
+        breaks(
+            "constant read through its module, a star import, a re-export and a test with no coverage: PRECISION 2 -> 1",
+            Local,
+            |t| t.replace(CONSTS, "PRECISION = 2", "PRECISION = 1"),
+        ),
+        breaks(
+            "constant behind an import-time chain, a dynamic getattr and a string patch: LIMIT 100 -> 50",
+            Local,
+            |t| t.replace(CONSTS, "LIMIT = 100", "LIMIT = 50"),
+        ),
+        breaks(
+            "constant read through an alias, a default argument and a class attribute: SCALE 10 -> 20",
+            Local,
+            |t| t.replace(CONSTS, "SCALE = 10", "SCALE = 20"),
+        ),
+        breaks(
+            "constant read by a conftest fixture, a formatter, a cached table, a dynamic import: UNIT cm -> mm",
+            Local,
+            |t| t.replace(CONSTS, "UNIT = \"cm\"", "UNIT = \"mm\""),
+        ),
+        breaks(
+            "constant deleted, read through its module at call time: DEFAULT_SIDES",
+            Local,
+            |t| t.delete(CONSTS, "DEFAULT_SIDES = 3\n"),
+        ),
+        breaks(
+            "new constant, seen only by a dynamic vars() read",
+            Local,
+            |t| t.append(CONSTS, "TOLERANCE = 0.1\n"),
+        ),
+        breaks(
+            "constant renamed, patched by its dotted name in a test: LIMIT -> MAX_LIMIT",
+            Local,
+            |t| {
+                t.replace(CONSTS, "LIMIT = 100", "MAX_LIMIT = 100");
+                t.replace(
+                    DERIVED,
+                    "from .consts import LIMIT, SCALE",
+                    "from .consts import MAX_LIMIT as LIMIT, SCALE",
+                );
+            },
+        ),
+        breaks(
+            "new function in the base module shadows a name another module gets from math",
+            Local,
+            |t| t.append(CONSTS, "\n\ndef floor(x):\n    return -1\n"),
+        ),
+        // --- Import-time chains -------------------------------------------------------------
+        breaks("import-time chain: MAX_AREA formula changed", Local, |t| {
+            t.replace(
+                DERIVED,
+                "MAX_AREA = LIMIT * SCALE",
+                "MAX_AREA = LIMIT * SCALE * 2",
+            )
+        }),
+        breaks(
+            "import-time chain: a statement inserted after MAX_AREA",
+            Local,
+            |t| {
+                t.insert_after(
+                    DERIVED,
+                    "MAX_AREA = LIMIT * SCALE\n",
+                    "MAX_AREA = MAX_AREA // 2\n",
+                )
+            },
+        ),
+        breaks(
+            "factory run at import time: make_palette numbers from 0",
+            Local,
+            |t| {
+                t.replace(
+                    PALETTE,
+                    "enumerate(names, start=1)",
+                    "enumerate(names, start=0)",
+                )
+            },
+        ),
+        // --- Class attributes, enums, dataclasses -------------------------------------------
+        breaks(
+            "class attribute read through describe() and by a test with no coverage: Square.sides 4 -> 5",
+            Local,
+            |t| t.replace(SHAPES, "    sides = 4\n", "    sides = 5\n"),
+        ),
+        breaks(
+            "class attribute inserted in a subclass: Circle.sides",
+            Local,
+            |t| t.insert_after(SHAPES, "    label = \"circle\"\n", "    sides = 1\n"),
+        ),
+        breaks(
+            "class attribute deleted from the base class: Shape.sides",
+            Local,
+            |t| t.delete(SHAPES, "    sides = 0\n"),
+        ),
+        breaks("enum member value: Color.RED 1 -> 3", Local, |t| {
+            t.replace(PALETTE, "    RED = 1\n", "    RED = 3\n")
+        }),
+        breaks("dataclass default: Style.width 1 -> 2", Local, |t| {
+            t.replace(PALETTE, "    width: int = 1\n", "    width: int = 2\n")
+        }),
+        breaks("dataclass field inserted: Style.dash", Local, |t| {
+            t.insert_after(PALETTE, "    width: int = 1\n", "    dash: bool = False\n")
+        }),
+        // --- Functions: defaults, memoised, shadowing ---------------------------------------
+        breaks("default argument: perimeter n=4 -> 3", Local, |t| {
+            t.replace(
+                MEASURE,
+                "def perimeter(side, n=4):",
+                "def perimeter(side, n=3):",
+            )
+        }),
+        breaks(
+            "memoised function (lru_cache): unit_factor's table changed",
+            Local,
+            |t| t.replace(FORMATS, "\"cm\": 1.0", "\"cm\": 2.0"),
+        ),
+        breaks(
+            "memoised function (lru_cache): a line inserted in unit_factor",
+            Local,
+            |t| {
+                t.insert_after(
+                    FORMATS,
+                    "    table = {\"mm\": 0.1, \"cm\": 1.0, \"m\": 100.0}\n",
+                    "    table[\"cm\"] = 3.0\n",
+                )
+            },
+        ),
+        breaks("try/except import: tau from math becomes pi", Local, |t| {
+            t.replace(
+                SHAPES,
+                "    from math import tau\n",
+                "    from math import pi as tau\n",
+            )
+        }),
+        // --- New names nothing reads yet -----------------------------------------------------
+        Edit {
+            name: "new function with a new test file: only the new test file",
+            reach: Local,
+            effect: Breaks,
+            apply: |t| {
+                t.append(
+                    SHAPES,
+                    "\n\ndef hexagon_area(side):\n    return round(2.598 * side**2, consts.PRECISION)\n",
+                );
+                t.write(
+                    "tests/test_hexagon.py",
+                    "from geo.shapes import hexagon_area\n\n\ndef test_hexagon_area():\n    assert hexagon_area(1) == 2.5\n",
+                );
+            },
+            at_most: Some(&["tests/test_hexagon.py"]),
+        },
+        harmless("new import nothing uses: import os", &[], |t| {
+            t.insert_before(
+                SHAPES,
+                "from . import consts\n",
+                "import os  # noqa: F401\n",
+            )
+        }),
+        // `fields(geo.Style)` in test_palette reads attributes by no name: it may read any.
+        harmless(
+            "new method nothing calls: Shape.volume",
+            &["tests/test_palette.py"],
+            |t| {
+                t.insert_after(
+                    SHAPES,
+                    "    label = \"shape\"\n",
+                    "\n    def volume(self):\n        return 0\n",
+                )
+            },
+        ),
+        harmless("TYPE_CHECKING import changed", &[], |t| {
+            t.replace(
+                SHAPES,
+                "    from .palette import Style  # noqa: F401\n",
+                "    from .palette import Grid, Style  # noqa: F401\n",
+            )
+        }),
+        harmless("module docstring reworded", &[], |t| {
+            t.replace(
+                DERIVED,
+                "\"\"\"Values computed from the constants while the module is imported.\"\"\"",
+                "\"\"\"Values the module computes from the constants at import.\"\"\"",
+            )
+        }),
+        // --- Where names cannot be followed ---------------------------------------------------
+        breaks(
+            "star import replaced by a named import: measure loses PRECISION",
+            Module,
+            |t| {
+                t.replace(
+                    MEASURE,
+                    "from .consts import *  # noqa: F403\n",
+                    "from .consts import SCALE  # noqa: F401\n",
+                )
+            },
+        ),
+        breaks(
+            "__all__ of a star-imported module loses a name: factor",
+            Module,
+            |t| t.replace(MEASURE, ", \"factor\"]", "]"),
+        ),
+        breaks(
+            "registry: a formatter registered under another name",
+            Module,
+            |t| t.replace(FORMATS, "@formatter(\"plain\")", "@formatter(\"text\")"),
+        ),
+        breaks("root conftest fixture: big 10_000 -> 100", Global, |t| {
+            t.replace("tests/conftest.py", "return 10_000", "return 100")
+        }),
+    ]
+}
