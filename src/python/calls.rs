@@ -96,6 +96,21 @@ pub fn is_implicit(qualname: &str) -> bool {
     is_dunder(last) && !matches!(last, "__init__" | "__new__" | "__post_init__")
 }
 
+/// The names whose *call* runs a function: its own name, and for a constructor (`__init__`,
+/// `__new__`, `__post_init__`, `__init_subclass__`) its class's, since `C(...)` and
+/// `class D(C)` run those; other methods run through their own names only, not their class's.
+fn called_by(qualname: &str) -> impl Iterator<Item = &str> {
+    let mut parts = qualname.rsplit('.');
+    let last = parts.next().unwrap_or(qualname);
+    let constructor = matches!(
+        last,
+        "__init__" | "__new__" | "__post_init__" | "__init_subclass__"
+    );
+    let class = parts.next().filter(|c| *c != "<locals>");
+    let own = (!is_dunder(last)).then_some(last);
+    own.into_iter().chain(class.filter(|_| constructor))
+}
+
 /// `__name__`-shaped: Python's special names.
 fn is_dunder(name: &str) -> bool {
     name.len() > 4 && name.starts_with("__") && name.ends_with("__")
@@ -525,7 +540,7 @@ struct Graph {
     names: Vec<String>,
     /// Per node: the names it mentions, and whether it is opaque.
     mentions: Vec<(Vec<u32>, bool)>,
-    /// Per node: the names that lead to it.
+    /// Per node: the names whose call runs it (see [`called_by`]).
     led_by: Vec<Vec<u32>>,
     /// Per name: the nodes it leads to.
     leads_to: Vec<Vec<u32>>,
@@ -561,13 +576,14 @@ impl Graph {
                     .map(|n| intern(&mut ids, &mut graph, n))
                     .collect();
                 graph.mentions.push((mentions, function.opaque));
-                let mut led_by = Vec::new();
                 for name in reached_by(&function.qualname) {
                     let id = intern(&mut ids, &mut graph, name);
                     graph.leads_to[id as usize].push(node);
                     graph.definition[id as usize] = true;
-                    led_by.push(id);
                 }
+                let led_by = called_by(&function.qualname)
+                    .map(|name| intern(&mut ids, &mut graph, name))
+                    .collect();
                 graph.led_by.push(led_by);
                 node += 1;
             }

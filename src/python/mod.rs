@@ -38,6 +38,7 @@ pub mod graph;
 pub mod imports;
 pub mod index;
 pub mod names;
+pub mod runtime;
 pub mod syntax;
 pub mod trivia;
 

@@ -87,6 +87,9 @@ pub enum Effect {
     Mutates { root: String, line: u32 },
     /// It imports a module, which runs the module's own import-time code.
     Imports { import: Import },
+    /// It passes the object bound to `root` to a call, which may change it (`next(_ids)`,
+    /// `register_into(HANDLERS, ...)`).
+    Passes { root: String, line: u32 },
     /// A construct whose reach names cannot follow.
     Construct { what: &'static str, line: u32 },
 }
@@ -103,6 +106,10 @@ pub struct Statement {
     pub effects: Vec<Effect>,
     /// Never runs under pytest (`if __name__ == "__main__":`, `if TYPE_CHECKING:` bodies).
     pub inert: bool,
+    /// The compound statement it lies in, at the same level.
+    pub parent: Option<usize>,
+    /// It lies in the body of a `try`: raising there runs a handler instead.
+    pub guarded: bool,
 }
 
 /// How a name is written where it is mentioned.
@@ -122,6 +129,9 @@ pub enum MentionKind {
     String,
     /// A read no name tells (see the module docs): it may read any name.
     Dynamic,
+    /// A name in the code of a doctest (`>>> LIMIT / 5` in a docstring): `--doctest-modules`
+    /// runs it as a test of the file that holds it.
+    Doctest,
 }
 
 /// Where a mention lies.
@@ -158,6 +168,8 @@ pub struct FileNames {
     /// Body line ranges of every function: lines there belong to no statement.
     bodies: Vec<(u32, u32)>,
     fixtures: Vec<Fixture>,
+    /// `from m import *` statements at module level.
+    star_imports: Vec<Import>,
     parsed: bool,
 }
 
@@ -196,6 +208,18 @@ impl FileNames {
         &self.dynamic
     }
 
+    /// The mentions whose home is statement `index`, with their names.
+    pub fn mentions_in(&self, index: usize) -> Vec<(&str, &Mention)> {
+        let mut out: Vec<(&str, &Mention)> = self
+            .mentions
+            .iter()
+            .flat_map(|(name, ms)| ms.iter().map(move |m| (name.as_str(), m)))
+            .filter(|(_, m)| m.home == Home::Statement(index))
+            .collect();
+        out.sort_by_key(|(name, m)| (m.line, *name));
+        out
+    }
+
     /// Whether the module binds `name` at its top level other than by importing it: then a
     /// bare `name` in it is its own, not another module's.
     pub fn binds_itself(&self, name: &str) -> bool {
@@ -216,6 +240,44 @@ impl FileNames {
     /// The pytest fixtures defined at the file's top level.
     pub fn fixtures(&self) -> &[Fixture] {
         &self.fixtures
+    }
+
+    /// The module-level star imports (`from m import *`).
+    pub fn star_imports(&self) -> &[Import] {
+        &self.star_imports
+    }
+
+    /// Whether a bare `name` in this module can only be its own: it binds the name itself
+    /// (not by importing it), imports it from nowhere, and star-imports nothing.
+    pub fn owns(&self, name: &str) -> bool {
+        self.star_imports.is_empty()
+            && self.binds_itself(name)
+            && !self
+                .module_bindings(name)
+                .any(|b| b.kind == BindKind::Import)
+    }
+
+    /// The outermost statement whose outcome a raise in `index` decides: the `try` around it
+    /// (a raise there runs a handler), or the statement itself.
+    pub fn guarding(&self, index: usize) -> usize {
+        let mut at = index;
+        let mut decided = index;
+        while let Some(parent) = self.statements[at].parent {
+            if self.statements[at].guarded {
+                decided = parent;
+            }
+            at = parent;
+        }
+        decided
+    }
+
+    /// Whether any module-level statement binds `name`, even one that never runs (`if
+    /// TYPE_CHECKING:`).
+    pub fn binds_anywhere(&self, name: &str) -> bool {
+        self.statements
+            .iter()
+            .filter(|s| s.class.is_none())
+            .any(|s| s.binds.iter().any(|b| b.name == name))
     }
 
     /// How the module binds `name` at its top level, in source order.
@@ -258,6 +320,8 @@ pub fn read(source: &str) -> (ModuleSyntax, FileNames) {
         },
         next_function: 0,
         syntax: &syntax,
+        in_try: false,
+        parent: None,
     };
     reader.scope_suite(&parsed.syntax().body, None, "", None, false);
     let out = reader.out;
@@ -422,6 +486,24 @@ pub const PURE_CALLABLES: &[&str] = &[
     "WeakValueDictionary",
     "WeakSet",
     "ref",
+    // Bases whose classes do nothing to the module when subclassed.
+    "ABC",
+    "ABCMeta",
+    "Mapping",
+    "MutableMapping",
+    "Sequence",
+    "MutableSequence",
+    "Set",
+    "MutableSet",
+    "Iterable",
+    "Iterator",
+    "Container",
+    "Hashable",
+    "Sized",
+    "Callable",
+    "Collection",
+    "Reversible",
+    "Awaitable",
 ];
 
 /// Standard and common modules whose module-level functions change nothing when called
@@ -670,6 +752,10 @@ pub const PURE_METHODS: &[&str] = &[
 struct Reader<'a> {
     lines: &'a LineIndex,
     out: FileNames,
+    /// Walking the body of a `try` (at module or class level).
+    in_try: bool,
+    /// The compound statement being walked.
+    parent: Option<usize>,
     /// The index the next function definition gets, in the order of `ModuleSyntax::functions`.
     next_function: usize,
     syntax: &'a ModuleSyntax,
@@ -690,9 +776,28 @@ impl Reader<'_> {
         parent: Option<usize>,
         inert: bool,
     ) {
+        let outer = self.parent;
+        // A class body is a level of its own: its statements have no parent.
+        self.parent = parent;
         for stmt in body {
             self.scope_stmt(stmt, class, prefix, parent, inert);
         }
+        self.parent = outer;
+    }
+
+    /// The body of a `try`: statements in it are guarded.
+    fn try_suite(
+        &mut self,
+        body: &[Stmt],
+        class: Option<&str>,
+        prefix: &str,
+        parent: Option<usize>,
+        inert: bool,
+    ) {
+        let outer = self.in_try;
+        self.in_try = true;
+        self.scope_suite(body, class, prefix, parent, inert);
+        self.in_try = outer;
     }
 
     fn new_statement(&mut self, first: u32, last: u32, class: Option<&str>, inert: bool) -> usize {
@@ -703,6 +808,8 @@ impl Reader<'_> {
             binds: Vec::new(),
             effects: Vec::new(),
             inert,
+            parent: self.parent,
+            guarded: self.in_try,
         });
         self.out.statements.len() - 1
     }
@@ -913,6 +1020,7 @@ impl Reader<'_> {
                 }
                 self.header_exprs(index, exprs);
                 let qualname = format!("{prefix}{}", c.name.id);
+                let outer = std::mem::replace(&mut self.in_try, false);
                 self.scope_suite(
                     &c.body,
                     Some(&qualname),
@@ -920,6 +1028,7 @@ impl Reader<'_> {
                     None,
                     inert,
                 );
+                self.in_try = outer;
             }
             Stmt::If(s) => {
                 let index = self.new_statement(first, last, class, inert);
@@ -967,7 +1076,7 @@ impl Reader<'_> {
             }
             Stmt::Try(s) => {
                 let index = self.new_statement(first, last, class, inert);
-                self.scope_suite(&s.body, class, prefix, Some(index), inert);
+                self.try_suite(&s.body, class, prefix, Some(index), inert);
                 for ruff_python_ast::ExceptHandler::ExceptHandler(h) in &s.handlers {
                     if let Some(type_) = &h.type_ {
                         self.header_exprs(index, [&**type_]);
@@ -1163,6 +1272,17 @@ impl Reader<'_> {
                                 line: first,
                             },
                         );
+                        if self.out.statements[index].class.is_none() {
+                            self.out.star_imports.push(Import {
+                                line: first,
+                                level: s.level,
+                                module: module.clone(),
+                                names: vec!["*".to_string()],
+                                is_from: true,
+                                in_function: false,
+                                type_checking: false,
+                            });
+                        }
                         continue;
                     }
                     self.mention(
@@ -1203,9 +1323,24 @@ impl Reader<'_> {
                 );
             }
             Stmt::Expr(s) => {
-                // A docstring does nothing; anything else is evaluated for its effects.
-                if !matches!(&*s.value, Expr::StringLiteral(_)) {
-                    self.header_exprs(index, [&*s.value]);
+                // A docstring does nothing (but its doctests read names); anything else is
+                // evaluated for its effects.
+                match &*s.value {
+                    Expr::StringLiteral(text) => {
+                        for name in doctest_names(text.value.to_str()) {
+                            self.mention(
+                                &name,
+                                Mention {
+                                    line: first,
+                                    stmt_first: first,
+                                    home,
+                                    kind: MentionKind::Doctest,
+                                    target: None,
+                                },
+                            );
+                        }
+                    }
+                    value => self.header_exprs(index, [value]),
                 }
             }
             Stmt::Assert(s) => {
@@ -1490,6 +1625,92 @@ struct EffectCollector<'e> {
     binds: &'e mut Vec<Bound>,
 }
 
+/// Callables that read what they are handed without changing it.
+const KEEPS_ITS_ARGUMENTS: &[&str] = &[
+    "abs",
+    "bool",
+    "bytes",
+    "callable",
+    "chr",
+    "classmethod",
+    "complex",
+    "dict",
+    "float",
+    "format",
+    "frozenset",
+    "getattr",
+    "hasattr",
+    "hash",
+    "id",
+    "int",
+    "isinstance",
+    "issubclass",
+    "len",
+    "list",
+    "max",
+    "min",
+    "oct",
+    "ord",
+    "print",
+    "property",
+    "range",
+    "repr",
+    "round",
+    "set",
+    "sorted",
+    "staticmethod",
+    "str",
+    "sum",
+    "tuple",
+    "type",
+    "namedtuple",
+    "NamedTuple",
+    "TypeVar",
+    "NewType",
+    "cast",
+    "dataclass",
+    "field",
+    "partial",
+    "wraps",
+    "lru_cache",
+    "cache",
+    "cached_property",
+    "compile",
+    "Path",
+    "PurePath",
+    "Decimal",
+    "Fraction",
+    "getLogger",
+    "join",
+    "format_map",
+    "encode",
+    "decode",
+    "startswith",
+    "endswith",
+    "replace",
+    "split",
+    "get",
+    "fixture",
+    "parametrize",
+    "param",
+    "frozen",
+    "define",
+    "attrib",
+    "ib",
+    "Factory",
+    "deepcopy",
+    "copy",
+    "datetime",
+    "date",
+    "timedelta",
+    "UUID",
+    "itemgetter",
+    "attrgetter",
+    "methodcaller",
+    "Enum",
+    "IntEnum",
+];
+
 /// Builtins whose calls no name can follow.
 const OPAQUE_BUILTINS: &[&str] = &[
     "exec",
@@ -1546,6 +1767,27 @@ impl<'a> Visitor<'a> for EffectCollector<'_> {
                     },
                 };
                 self.effects.push(effect);
+                // The callee may change what it is handed (`next(_ids)`, `add_to(REGISTRY)`).
+                let callee = match &*call.func {
+                    Expr::Name(n) => n.id.as_str(),
+                    Expr::Attribute(a) => a.attr.id.as_str(),
+                    _ => "",
+                };
+                if !KEEPS_ITS_ARGUMENTS.contains(&callee) {
+                    let handed = call
+                        .arguments
+                        .args
+                        .iter()
+                        .chain(call.arguments.keywords.iter().map(|k| &k.value));
+                    for arg in handed {
+                        if let Some(root) = root_name(arg) {
+                            self.effects.push(Effect::Passes {
+                                root: root.to_string(),
+                                line,
+                            });
+                        }
+                    }
+                }
             }
             _ => {}
         }
@@ -1726,6 +1968,11 @@ impl<'a> Visitor<'a> for MentionFinder<'_> {
                         self.push(part, s.start(), MentionKind::String);
                     }
                 }
+                if text.contains(">>>") {
+                    for name in doctest_names(text) {
+                        self.push(&name, s.start(), MentionKind::Doctest);
+                    }
+                }
             }
             Expr::Lambda(l) => {
                 if let Some(parameters) = &l.parameters {
@@ -1775,6 +2022,46 @@ impl<'a> Visitor<'a> for MentionFinder<'_> {
         }
         visitor::walk_expr(self, expr);
     }
+}
+
+/// The names the doctests of a docstring mention: its `>>> ` and `... ` lines, parsed as
+/// Python (a line that does not parse adds nothing).
+fn doctest_names(text: &str) -> Vec<String> {
+    let code: Vec<&str> = text
+        .lines()
+        .filter_map(|l| {
+            let l = l.trim_start();
+            l.strip_prefix(">>> ")
+                .or_else(|| l.strip_prefix("... "))
+                .or_else(|| (l == ">>>" || l == "...").then_some(""))
+        })
+        .collect();
+    if code.is_empty() {
+        return Vec::new();
+    }
+    struct Names(std::collections::BTreeSet<String>);
+    impl<'a> Visitor<'a> for Names {
+        fn visit_expr(&mut self, expr: &'a Expr) {
+            match expr {
+                Expr::Name(n) => {
+                    self.0.insert(n.id.to_string());
+                }
+                Expr::Attribute(a) => {
+                    self.0.insert(a.attr.id.to_string());
+                }
+                _ => {}
+            }
+            visitor::walk_expr(self, expr);
+        }
+    }
+    let mut names = Names(Default::default());
+    for line in code {
+        let parsed = ruff_python_parser::parse_unchecked_source(line, PySourceType::Python);
+        if parsed.has_valid_syntax() {
+            names.visit_body(&parsed.syntax().body);
+        }
+    }
+    names.0.into_iter().collect()
 }
 
 /// Whether a string could name an attribute, a function or a dotted path.

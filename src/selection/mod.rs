@@ -565,6 +565,35 @@ impl<'a> Engine<'a> {
             .map(|bytes| String::from_utf8_lossy(bytes).into_owned())
     }
 
+    /// With a collected list: a test file covshard knows tests of, still in the tree, of which
+    /// the list names none, no longer collects. Whatever broke it (an import that fails at
+    /// import time, a fixture or parametrization error) fails every one of its tests, so it is
+    /// selected by path, and its run shows the error.
+    fn select_uncollected(&mut self) {
+        let Some(collected) = self.req.collected.as_deref() else {
+            return;
+        };
+        let collected_files: BTreeSet<&str> =
+            collected.iter().map(|id| nodeid::file_of(id)).collect();
+        let gone: BTreeSet<&str> = self
+            .req
+            .changes
+            .iter()
+            .filter(|c| matches!(c.kind(), ChangeKind::Deleted | ChangeKind::Renamed))
+            .filter_map(|c| c.old_path.as_deref())
+            .collect();
+        let uncollected: Vec<String> = self
+            .test_files
+            .iter()
+            .filter(|f| self.tracked.contains(*f) && !gone.contains(f.as_str()))
+            .map(|f| self.to_pytest_path(f))
+            .filter(|id| !collected_files.contains(id.as_str()))
+            .collect();
+        for id in uncollected {
+            self.add(id, Reason::new(Rule::NoLongerCollects));
+        }
+    }
+
     fn finish(&mut self) -> Result<()> {
         let hits = std::mem::take(&mut self.hits);
         let numbers: BTreeSet<usize> = hits.keys().copied().collect();
@@ -574,6 +603,7 @@ impl<'a> Engine<'a> {
         for id in std::mem::take(&mut self.unseen_collected) {
             self.add(id, Reason::new(Rule::NewTest));
         }
+        self.select_uncollected();
         let always_run = !self.patterns.always_run.is_empty();
         if (self.out.run_all || always_run) && !self.req.list_known {
             let (rootdir, tracked) = (&self.tests.function_rootdir, &self.tracked);

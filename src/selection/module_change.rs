@@ -166,7 +166,12 @@ impl Engine<'_> {
                     .or_default()
                     .insert(line);
             } else {
-                match v.old_names.statement_at(line) {
+                // In a `try`, the changed statement may now raise and run the handler.
+                match v
+                    .old_names
+                    .statement_at(line)
+                    .map(|i| v.old_names.guarding(i))
+                {
                     Some(i) => {
                         touched.statements.insert((Side::Old, i));
                     }
@@ -178,7 +183,11 @@ impl Engine<'_> {
         }
         for &line in &change.new_lines {
             if v.new.enclosing_bodies(line).next().is_none() {
-                match v.new_names.statement_at(line) {
+                match v
+                    .new_names
+                    .statement_at(line)
+                    .map(|i| v.new_names.guarding(i))
+                {
                     Some(i) => {
                         touched.statements.insert((Side::New, i));
                     }
@@ -206,7 +215,11 @@ impl Engine<'_> {
                     // The body of a function the base does not have: its `def` is new too, and
                     // binds its name.
                     let outer = v.new.enclosing_bodies(line).last().expect("checked above");
-                    match v.new_names.statement_at(outer.start) {
+                    match v
+                        .new_names
+                        .statement_at(outer.start)
+                        .map(|i| v.new_names.guarding(i))
+                    {
                         Some(i) => {
                             touched.statements.insert((Side::New, i));
                         }
@@ -275,7 +288,11 @@ impl Engine<'_> {
                 "body of a function new to the file: every dependent",
             );
         }
-        if let Some((qualname, how)) = self.run_at_import(&v.old, rows, &touched.bodies) {
+        if let Some((qualname, how)) = self
+            .run_at_import(&v.old, rows, &touched.bodies)
+            .into_iter()
+            .next()
+        {
             let reason = Reason::new(Rule::ImportTime)
                 .file(old_path.to_string())
                 .lines(all_old.iter().copied())
@@ -337,6 +354,19 @@ impl Engine<'_> {
         let mut handling: Vec<&str> = Vec::new();
         let unchanged = unchanged_imports(v, &touched);
         // Statements: what they bind, or every dependent where names cannot follow.
+        if !touched.statements.is_empty() {
+            // Tests that imported the module inside a test ran its import-time code then.
+            let importers = lazy_importers(&v.old, &rows, |c| self.context_test(c).is_some());
+            if !importers.is_empty() {
+                let mask =
+                    numbits::encode((1..=v.old.line_count()).filter(|&l| v.old.is_import_time(l)));
+                let reason = Reason::new(Rule::CoversChange)
+                    .file(old_path.to_string())
+                    .lines(all_old.iter().copied())
+                    .via("ran the module's import-time code, importing it inside the test");
+                self.select_rows(&rows, Some(&mask), &reason);
+            }
+        }
         for &(side, index) in &touched.statements {
             let names = match side {
                 Side::Old => &v.old_names,
@@ -347,6 +377,26 @@ impl Engine<'_> {
                 Side::Old => format!("{old_path}:{}", statement.first),
                 Side::New => format!("{} (new line {})", change.path(), statement.first),
             };
+            // A new or changed statement that may raise breaks every importer of the module.
+            if side == Side::New
+                && let Some((what, line)) = self.may_raise(change.path(), names, index)?
+            {
+                let reason = Reason::new(Rule::ImportTime)
+                    .file(old_path.to_string())
+                    .lines(all_old.iter().copied())
+                    .via(format!(
+                        "{what} at {} (new line {line}) may fail at import time",
+                        change.path()
+                    ));
+                return self.select_dependents(
+                    change,
+                    &rows,
+                    reason,
+                    Rule::ImportTime,
+                    &all_old,
+                    "import-time code that may fail: every dependent",
+                );
+            }
             match self.judge(old_path, names, &statement, true)? {
                 Verdict::Inert => handling.push("code that never runs under pytest: nothing"),
                 Verdict::Follow(targets) => {
@@ -356,8 +406,15 @@ impl Engine<'_> {
                         {
                             continue;
                         }
-                        let chain = format!("`{}` changed at {at}", target_name(&target));
-                        follows.push(Follow { target, chain });
+                        let removed = side == Side::Old && unbound(v, &statement, &target);
+                        let chain = format!(
+                            "`{}` {} at {at}",
+                            target_name(&target),
+                            if removed { "removed" } else { "changed" }
+                        );
+                        let mut follow = Follow::new(target, chain);
+                        follow.removed = removed;
+                        follows.push(follow);
                     }
                 }
                 Verdict::Dependents { what, line } => {
@@ -386,9 +443,41 @@ impl Engine<'_> {
             let Some(span) = find_span(&v.old, *start, *end, qualname) else {
                 continue;
             };
-            let import_run = run_at_import.as_ref().is_some_and(|(q, _)| q == qualname);
+            let import_run = run_at_import.iter().any(|(q, _)| q == qualname);
+            if matches!(qualname.as_str(), "__getattr__" | "__dir__") {
+                // A module `__getattr__` answers for names it does not bind: every importer.
+                let reason = Reason::new(Rule::ImportTime)
+                    .file(old_path.to_string())
+                    .lines(all_old.iter().copied())
+                    .via(format!(
+                        "the module's `{qualname}` answers for names it does not bind"
+                    ));
+                return self.select_dependents(
+                    change,
+                    &rows,
+                    reason,
+                    Rule::ImportTime,
+                    &all_old,
+                    "module `__getattr__`: every dependent",
+                );
+            }
             if !(span.memoised || import_run) {
                 continue;
+            }
+            // A shared fixture of a plugin module: the tests that ask for it, anywhere.
+            if let Some(fixture) = v.old_names.fixtures().iter().find(|f| {
+                v.old
+                    .functions()
+                    .get(f.function)
+                    .is_some_and(|x| x.qualname == *qualname)
+            }) {
+                follows.push(Follow::new(
+                    Target::Fixture {
+                        dir: String::new(),
+                        name: fixture.name.clone(),
+                    },
+                    format!("fixture `{}` changed at {old_path}:{start}", fixture.name),
+                ));
             }
             if import_run && span.keeps_state {
                 let reason = Reason::new(Rule::ImportTime)
@@ -414,10 +503,10 @@ impl Engine<'_> {
                 "which runs while modules are imported"
             };
             for target in callers_of(old_path, span) {
-                follows.push(Follow {
+                follows.push(Follow::new(
                     target,
-                    chain: format!("{qualname} changed at {old_path}:{start}, {why}"),
-                });
+                    format!("{qualname} changed at {old_path}:{start}, {why}"),
+                ));
             }
         }
         // A changed function a memoised one may run: that function's callers get the result.
@@ -445,6 +534,7 @@ impl Engine<'_> {
                             "{} may run inside memoised {} of {}, which keeps its result",
                             r.callee, r.memoised, r.path
                         ),
+                        removed: false,
                     });
                 }
             }
@@ -471,37 +561,31 @@ impl Engine<'_> {
         old: &ModuleSyntax,
         rows: &FileRows,
         bodies: &BTreeMap<FunctionKey, BTreeSet<u32>>,
-    ) -> Option<(String, &'static str)> {
+    ) -> Vec<(String, &'static str)> {
+        let mut out: Vec<(String, &'static str)> = Vec::new();
         // Wherever in its body the change lies: a line coverage does not record (the second
         // line of a statement, an insertion) runs at import too.
-        if let Some(global) = self.tests.global_context.and_then(|g| rows.get(g))
-            && let Some((_, _, qualname)) = bodies.keys().find(|(start, end, qualname)| {
-                find_span(old, *start, *end, qualname).is_some_and(|f| {
+        if let Some(global) = self.tests.global_context.and_then(|g| rows.get(g)) {
+            for (start, end, qualname) in bodies.keys() {
+                if find_span(old, *start, *end, qualname).is_some_and(|f| {
                     numbits::any_intersection(global, &numbits::encode(f.body_lines()))
-                })
-            })
-        {
-            return Some((qualname.clone(), "runs while modules are imported"));
+                }) {
+                    out.push((qualname.clone(), "runs while modules are imported"));
+                }
+            }
         }
-        let import_time =
-            numbits::encode((1..=old.line_count()).filter(|&l| old.is_import_time(l)));
-        let importers: Vec<&[u8]> = rows
-            .iter()
-            .filter(|&(context, blob)| {
-                self.context_test(context).is_some()
-                    && numbits::any_intersection(blob, &import_time)
-            })
-            .map(|(_, blob)| blob)
-            .collect();
-        bodies
-            .keys()
-            .find(|(start, end, _)| {
-                let mask = numbits::encode(*start..=*end);
-                importers
+        let importers = lazy_importers(old, rows, |c| self.context_test(c).is_some());
+        for (start, end, qualname) in bodies.keys() {
+            let mask = numbits::encode(*start..=*end);
+            if !out.iter().any(|(q, _)| q == qualname)
+                && importers
                     .iter()
                     .any(|blob| numbits::any_intersection(blob, &mask))
-            })
-            .map(|(_, _, q)| (q.clone(), LAZY_IMPORT))
+            {
+                out.push((qualname.clone(), LAZY_IMPORT));
+            }
+        }
+        out
     }
 
     /// The tests that ran each changed function (or, with `granularity = "line"`, the changed
@@ -534,6 +618,23 @@ impl Engine<'_> {
     }
 }
 
+/// Whether the change unbinds a name an old statement bound: the new module binds it nowhere
+/// (at its top level, or in the same class), and no star import may bring it back.
+fn unbound(v: &Versions, statement: &python::names::Statement, target: &Target) -> bool {
+    if !v.new_names.star_imports().is_empty() {
+        return false;
+    }
+    match (target, &statement.class) {
+        (Target::Global { name, .. }, None) => v.new_names.module_bindings(name).next().is_none(),
+        (Target::Attribute { name }, Some(class)) => !v.new_names.statements().iter().any(|s| {
+            s.class.as_deref() == Some(class.as_str())
+                && !s.inert
+                && s.binds.iter().any(|b| &b.name == name)
+        }),
+        _ => false,
+    }
+}
+
 /// Names the touched statements import alike on both sides (`SCALE` when
 /// `from m import A, SCALE` becomes `from m import B as A, SCALE`): the same object, unchanged.
 fn unchanged_imports(v: &Versions, touched: &Touched) -> BTreeSet<String> {
@@ -562,6 +663,23 @@ fn unchanged_imports(v: &Versions, touched: &Touched) -> BTreeSet<String> {
     old.into_iter()
         .filter(|(name, how)| !how.contains("*") && new.get(name) == Some(how))
         .map(|(name, _)| name)
+        .collect()
+}
+
+/// The rows of tests that imported the module lazily, inside the test: they ran some of its
+/// import-time lines, so whatever ran at import then is credited to them.
+pub(super) fn lazy_importers<'r>(
+    syntax: &ModuleSyntax,
+    rows: &'r FileRows,
+    is_test: impl Fn(i64) -> bool,
+) -> Vec<&'r [u8]> {
+    let import_time =
+        numbits::encode((1..=syntax.line_count()).filter(|&l| syntax.is_import_time(l)));
+    rows.iter()
+        .filter(|&(context, blob)| {
+            is_test(context) && numbits::any_intersection(blob, &import_time)
+        })
+        .map(|(_, blob)| blob)
         .collect()
 }
 

@@ -36,7 +36,7 @@ use crate::python::names::{
     self, BindKind, Effect, FileNames, Home, Mention, MentionKind, PURE_CALLABLES, PURE_METHODS,
     PURE_MODULES, STATE_CHANGING_CALLS, Statement,
 };
-use crate::python::{FunctionSpan, ModuleSyntax};
+use crate::python::{FunctionSpan, Import, ModuleSyntax};
 
 /// What to follow.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -64,6 +64,19 @@ impl Target {
 pub(super) struct Follow {
     pub target: Target,
     pub chain: String,
+    /// The change unbinds the name: code that reads it at import time now raises, which breaks
+    /// every importer of that code's module.
+    pub removed: bool,
+}
+
+impl Follow {
+    pub(super) fn new(target: Target, chain: String) -> Self {
+        Follow {
+            target,
+            chain,
+            removed: false,
+        }
+    }
 }
 
 /// The changed file and lines every reason of one change names.
@@ -97,12 +110,14 @@ pub(super) struct NamesState {
     facts: HashMap<String, Option<Rc<Facts>>>,
     /// Targets already followed.
     followed: BTreeSet<Target>,
-    /// (name, kind of search) -> files already searched for it.
-    searched: HashMap<(String, u8), BTreeSet<String>>,
+    /// (name, kind of search, the home file of a module-level name) -> files already searched.
+    searched: HashMap<(String, u8, String), BTreeSet<String>>,
     /// Measured files' rows, read once.
     rows: HashMap<i64, Rc<FileRows>>,
     /// Files whose import-time code was judged for effects (an import of them runs it).
     import_effects: HashMap<String, Option<(String, u32)>>,
+    /// Repository path -> the working tree's version's facts.
+    new_facts: HashMap<String, Option<Rc<Facts>>>,
 }
 
 impl Engine<'_> {
@@ -113,8 +128,26 @@ impl Engine<'_> {
             if !self.names.followed.insert(follow.target.clone()) {
                 continue;
             }
+            // `usefixtures` in pytest's configuration applies a fixture to every test.
+            if let Target::Fixture { name, .. } = &follow.target
+                && self.configured_fixture(name)
+            {
+                self.run_all(
+                    Reason::new(Rule::ReadsName)
+                        .file(origin.file.clone())
+                        .lines(origin.lines.iter().copied())
+                        .via(format!(
+                            "{}, a fixture pytest's configuration names",
+                            follow.chain
+                        )),
+                );
+            }
             let (files, kind) = self.search_set(&follow.target)?;
-            let key = (follow.target.name().to_string(), kind);
+            let home = match &follow.target {
+                Target::Global { file, .. } => file.clone(),
+                _ => String::new(),
+            };
+            let key = (follow.target.name().to_string(), kind, home);
             let already = self.names.searched.entry(key.clone()).or_default().clone();
             for file in files {
                 if already.contains(&file) {
@@ -128,6 +161,30 @@ impl Engine<'_> {
                 let Some(facts) = self.facts(&file) else {
                     continue;
                 };
+                if let Target::Global { file: home, name } = &follow.target {
+                    // A star import of the home module re-exports the name under its own.
+                    if self.star_imports_from(&file, &facts.names, home)? {
+                        queue.push_back(Follow {
+                            target: Target::Global {
+                                file: file.clone(),
+                                name: name.clone(),
+                            },
+                            chain: format!(
+                                "{}, re-exported by a star import in {file}",
+                                follow.chain
+                            ),
+                            removed: false,
+                        });
+                    }
+                    // A module `__getattr__` (PEP 562) answers for names it does not bind.
+                    if &file == home && facts.names.owns("__getattr__") {
+                        self.every_dependent_of(
+                            &file,
+                            origin,
+                            &format!("{}, in a module with `__getattr__`", follow.chain),
+                        )?;
+                    }
+                }
                 for mention in self.relevant_mentions(&file, &facts, &follow.target)? {
                     self.read_at(&file, &facts, &mention, &follow, origin, &mut queue)?;
                 }
@@ -136,15 +193,49 @@ impl Engine<'_> {
         Ok(())
     }
 
+    /// Whether pytest's configuration files name a fixture (`usefixtures`): a whole-word
+    /// search of `pytest.ini`, `pyproject.toml`, `tox.ini` and `setup.cfg` at the root.
+    fn configured_fixture(&self, name: &str) -> bool {
+        ["pytest.ini", "pyproject.toml", "tox.ini", "setup.cfg"]
+            .iter()
+            .filter_map(|f| std::fs::read_to_string(self.req.repo_root.join(f)).ok())
+            .any(|text| {
+                text.contains("usefixtures")
+                    && text
+                        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                        .any(|word| word == name)
+            })
+    }
+
+    /// Whether `file` star-imports `home` at module level.
+    fn star_imports_from(&mut self, file: &str, names: &FileNames, home: &str) -> Result<bool> {
+        if names.star_imports().is_empty() || file == home {
+            return Ok(false);
+        }
+        self.ensure_graph()?;
+        let graph = self.graph.as_ref().expect("built above");
+        Ok(names
+            .star_imports()
+            .iter()
+            .any(|import| graph.resolve(file, import).contains(home)))
+    }
+
     /// The files to search for a target, and which kind of search it is (for deduplication).
     fn search_set(&mut self, target: &Target) -> Result<(Vec<String>, u8)> {
         Ok(match target {
             Target::Global { file, .. } => {
                 self.ensure_graph()?;
                 let graph = self.graph.as_mut().expect("built above");
-                let mut files: Vec<String> = graph.closure(&[file.as_str()])?.into_keys().collect();
+                let mut files: BTreeSet<String> =
+                    graph.closure(&[file.as_str()])?.into_keys().collect();
+                // A fixture may hand tests the module object itself (`return pkg.config`).
+                files.extend(
+                    self.base_python_files()
+                        .into_iter()
+                        .filter(|f| is_conftest(f)),
+                );
                 files.retain(|f| f.ends_with(".py"));
-                (files, 0)
+                (files.into_iter().collect(), 0)
             }
             Target::Attribute { .. } => (self.base_python_files(), 1),
             Target::Fixture { dir, .. } => {
@@ -218,14 +309,25 @@ impl Engine<'_> {
     ) -> Result<Vec<Mention>> {
         let test_side = is_conftest(file) || self.is_test_side(file);
         let name = target.name();
+        let imported_elsewhere = match target {
+            Target::Global { file: home, .. } if home != file => {
+                self.imported_elsewhere(file, &facts.names, name, home)?
+            }
+            _ => false,
+        };
         let mut out: Vec<Mention> = facts
             .names
             .mentions_of(name)
             .iter()
             .filter(|m| match target {
                 Target::Global { file: home, .. } => match m.kind {
-                    // A bare name in another module is its own, unless it only imports it.
-                    MentionKind::Name => home == file || !facts.names.binds_itself(name),
+                    // A bare name in another module is its own, unless it may import it; in
+                    // module-level code it is the one its imports bring.
+                    MentionKind::Name => {
+                        home == file
+                            || !(facts.names.owns(name)
+                                || imported_elsewhere && matches!(m.home, Home::Statement(_)))
+                    }
                     MentionKind::Parameter => test_side,
                     MentionKind::Store => false,
                     _ => true,
@@ -252,6 +354,23 @@ impl Engine<'_> {
                 out.push(mention.clone());
             }
         }
+        // In a conftest, the module object itself may be handed to tests by a fixture.
+        if let Target::Global { file: home, .. } = target
+            && is_conftest(file)
+            && file != home
+        {
+            out.extend(
+                facts
+                    .names
+                    .mentions_of(module_stem(home))
+                    .iter()
+                    .filter(|m| {
+                        matches!(m.kind, MentionKind::Name | MentionKind::Attribute)
+                            && matches!(m.home, Home::Function(_))
+                    })
+                    .cloned(),
+            );
+        }
         Ok(out)
     }
 
@@ -273,6 +392,10 @@ impl Engine<'_> {
             (_, Some(chain)) => chain,
         };
         let root = chain.split('.').next().unwrap_or(chain);
+        // An instance or a class is no module: its attributes are not module-level names.
+        if matches!(target, Target::Global { .. }) && matches!(root, "self" | "cls") {
+            return Ok(false);
+        }
         let module = matches!(
             self.binding_of(file, names, root)?,
             Binding::ProjectModule(_) | Binding::ExternalModule(_)
@@ -311,6 +434,18 @@ impl Engine<'_> {
         if self.is_test_module(file) && !is_conftest(file) {
             let id = self.to_pytest_path(file);
             self.add(id, reason(&at));
+            // A measured module that holds tests (doctests) is source code too: the tests that
+            // ran the mention are found below.
+            if !self.measured.contains_key(file) {
+                return Ok(());
+            }
+        }
+        if mention.kind == MentionKind::Doctest {
+            // Run as tests of the file, when the suite has them (`--doctest-modules`).
+            if self.test_files.contains(file) {
+                let id = self.to_pytest_path(file);
+                self.add(id, reason(&format!("{at}, in a doctest")));
+            }
             return Ok(());
         }
         if is_conftest(file) {
@@ -325,18 +460,52 @@ impl Engine<'_> {
         match mention.home {
             Home::Function(index) => {
                 let span = facts.syntax.functions()[index].clone();
+                // A module `__getattr__` or `__dir__` answers for names it does not bind.
+                if matches!(span.qualname.as_str(), "__getattr__" | "__dir__") {
+                    return self.every_dependent_of(
+                        file,
+                        origin,
+                        &format!("{at}, in the module's `{}`", span.qualname),
+                    );
+                }
+                // A fixture of a plugin module: the tests that ask for it, anywhere.
+                let top = top_level(&facts.syntax, index);
+                if let Some(fixture) = facts.names.fixtures().iter().find(|f| f.function == top) {
+                    if fixture.autouse {
+                        self.run_all(
+                            Reason::new(Rule::ReadsName)
+                                .file(origin.file.clone())
+                                .lines(origin.lines.iter().copied())
+                                .via(format!("{at} in autouse fixture `{}`", fixture.name)),
+                        );
+                    } else {
+                        queue.push_back(Follow::new(
+                            Target::Fixture {
+                                dir: String::new(),
+                                name: fixture.name.clone(),
+                            },
+                            format!("{at} in fixture `{}`", fixture.name),
+                        ));
+                    }
+                }
                 let rows = self.rows_of(file_id)?;
                 let mask =
                     numbits::encode(mention.stmt_first..=mention.line.max(mention.stmt_first));
                 let via = format!("{at} in {}", span.qualname);
                 self.select_rows(&rows, Some(&mask), &reason(&via));
+                // Run at import: by the empty context, or in a test that imported the module
+                // lazily (later tests rely on that run without covering it).
+                let body = numbits::encode(span.body_lines());
                 let global = self
                     .tests
                     .global_context
                     .and_then(|g| rows.get(g))
-                    .is_some_and(|g| {
-                        numbits::any_intersection(g, &numbits::encode(span.body_lines()))
-                    });
+                    .is_some_and(|g| numbits::any_intersection(g, &body))
+                    || super::module_change::lazy_importers(&facts.syntax, &rows, |c| {
+                        self.context_test(c).is_some()
+                    })
+                    .iter()
+                    .any(|blob| numbits::any_intersection(blob, &body));
                 if span.memoised || global {
                     let why = if span.memoised {
                         "keeps its result"
@@ -357,21 +526,49 @@ impl Engine<'_> {
                         queue.push_back(Follow {
                             target,
                             chain: chain.clone(),
+                            removed: false,
                         });
                     }
                 }
             }
             Home::Statement(index) => {
-                let statement = facts.names.statements()[index].clone();
+                // In a `try`, reading a changed name may raise and run the handler instead.
+                let guarding = facts.names.guarding(index);
+                let statement = facts.names.statements()[guarding].clone();
+                // Reading a removed name at import time raises, and breaks every importer.
+                if follow.removed
+                    && guarding == index
+                    && !statement.inert
+                    && matches!(mention.kind, MentionKind::Name | MentionKind::Attribute)
+                    && self.still_reads(file, follow.target.name())
+                {
+                    return self.every_dependent_of(
+                        file,
+                        origin,
+                        &format!("{at}, a name the change removes, read at import time"),
+                    );
+                }
                 match self.judge(file, &facts.names, &statement, false)? {
                     Verdict::Inert => {}
                     Verdict::Follow(targets) => {
                         let chain = format!("{at}, which binds at import time");
-                        for target in targets {
-                            queue.push_back(Follow {
-                                chain: format!("{chain} `{}`", target.name()),
-                                target,
-                            });
+                        // `from m import A, B` hands on B unchanged when A is the name read.
+                        let others: BTreeSet<&str> = statement
+                            .binds
+                            .iter()
+                            .filter(|b| {
+                                b.imported
+                                    .as_ref()
+                                    .and_then(|i| i.names.first())
+                                    .is_some_and(|original| original != follow.target.name())
+                            })
+                            .map(|b| b.name.as_str())
+                            .collect();
+                        for target in targets.into_iter().filter(|t| {
+                            !(mention.kind == MentionKind::Name && others.contains(t.name()))
+                        }) {
+                            let chain = format!("{chain} `{}`", target.name());
+                            queue.push_back(Follow::new(target, chain));
                         }
                     }
                     Verdict::Dependents { what, line } => {
@@ -387,6 +584,64 @@ impl Engine<'_> {
             }
         }
         Ok(())
+    }
+
+    /// Whether every module-level binding of `name` in `file` imports it from modules other
+    /// than `home` (a re-export through them is followed as a name of theirs).
+    fn imported_elsewhere(
+        &mut self,
+        file: &str,
+        names: &FileNames,
+        name: &str,
+        home: &str,
+    ) -> Result<bool> {
+        let bindings: Vec<names::Bound> = names.module_bindings(name).cloned().collect();
+        if bindings.is_empty() || !names.star_imports().is_empty() {
+            return Ok(false);
+        }
+        self.ensure_graph()?;
+        let graph = self.graph.as_ref().expect("built above");
+        Ok(bindings.iter().all(|b| {
+            b.imported.as_ref().is_some_and(|import| {
+                let files = graph.resolve(file, import);
+                !files.is_empty() && !files.contains(home)
+            })
+        }))
+    }
+
+    /// Whether the working-tree version of a file the change modified still reads a name the
+    /// change removes at import time: it still imports it, or reads it without binding it
+    /// itself. A file the change did not touch reads it as before.
+    fn still_reads(&mut self, file: &str, name: &str) -> bool {
+        if !self.old_sources.contains_key(file) {
+            return true;
+        }
+        let Some(new) = self.new_facts(file) else {
+            return true;
+        };
+        let names = &new.names;
+        if !names.star_imports().is_empty() || !names.parsed() {
+            return true;
+        }
+        let imports_it = names.module_bindings(name).any(|b| {
+            b.imported
+                .as_ref()
+                .is_some_and(|i| i.names.first().is_none_or(|n| n == name))
+        });
+        let binds_it = names.module_bindings(name).next().is_some();
+        names.mentions_of(name).iter().any(|m| {
+            let Home::Statement(index) = m.home else {
+                return false;
+            };
+            if names.statements()[index].inert {
+                return false;
+            }
+            match m.kind {
+                MentionKind::Attribute => true,
+                MentionKind::Name => imports_it || !binds_it,
+                _ => false,
+            }
+        })
     }
 
     /// A mention in a conftest: the tests that use the fixture it lies in; in module-level code
@@ -427,6 +682,7 @@ impl Engine<'_> {
                             name: fixture.name.clone(),
                         },
                         chain: format!("{at} in fixture `{}`", fixture.name),
+                        removed: false,
                     }),
                     // A helper of the fixtures: they call it by name.
                     None if !span.qualname.starts_with("pytest_") => queue.push_back(Follow {
@@ -435,6 +691,7 @@ impl Engine<'_> {
                             name: span.qualname.clone(),
                         },
                         chain: format!("{at} in `{}`", span.qualname),
+                        removed: false,
                     }),
                     _ => every_test_below(self),
                 }
@@ -449,10 +706,8 @@ impl Engine<'_> {
                     Verdict::Inert => {}
                     Verdict::Follow(targets) => {
                         for target in targets {
-                            queue.push_back(Follow {
-                                chain: format!("{at}, which binds `{}`", target.name()),
-                                target,
-                            });
+                            let chain = format!("{at}, which binds `{}`", target.name());
+                            queue.push_back(Follow::new(target, chain));
                         }
                     }
                     Verdict::Dependents { .. } => every_test_below(self),
@@ -598,14 +853,12 @@ impl Engine<'_> {
                             } else {
                                 Judged::Pure
                             }
-                        } else if pure_method {
-                            Judged::Pure
                         } else {
-                            let _ = module_file;
-                            Judged::Unfollowable(
-                                format!("`{chain}`, a change to another module's object"),
-                                *line,
-                            )
+                            // `mod.obj.method(...)`: the object lives in that module.
+                            Judged::Changes(vec![Target::Global {
+                                file: module_file,
+                                name: parts[1].to_string(),
+                            }])
                         }
                     }
                     Binding::ExternalModule(module) => {
@@ -614,7 +867,7 @@ impl Engine<'_> {
                         let direct = chain.matches('.').count() == 1;
                         if PURE_MODULES.contains(&top)
                             && !STATE_CHANGING_CALLS.contains(&dotted.as_str())
-                            && (direct || pure_method)
+                            && (direct || pure_method || PURE_CALLABLES.contains(&last))
                         {
                             Judged::Pure
                         } else {
@@ -624,18 +877,34 @@ impl Engine<'_> {
                             )
                         }
                     }
-                    _ if pure_method => Judged::Pure,
+                    // A project object's method may do anything to it (`app.get("/x")`
+                    // registers a route): follow the object.
                     Binding::Defined | Binding::Value => Judged::Changes(vec![Target::Global {
                         file: file.to_string(),
                         name: root.clone(),
                     }]),
                     Binding::Project(origin) => Judged::Changes(self.aliases(file, root, &origin)),
+                    Binding::External(_) | Binding::Builtin(_) if pure_method => Judged::Pure,
                     Binding::External(_) | Binding::Builtin(_) => Judged::Unfollowable(
                         format!("`{chain}`, which may change an object covshard cannot see"),
                         *line,
                     ),
                 }
             }
+            Effect::Passes { root, line } => match self.binding_of(file, names, root)? {
+                // A module handed over is changed by nothing but stores into it, judged apart.
+                Binding::ProjectModule(_) | Binding::ExternalModule(_) => Judged::Pure,
+                Binding::Project(origin) => Judged::Changes(self.aliases(file, root, &origin)),
+                Binding::Defined | Binding::Value => Judged::Changes(vec![Target::Global {
+                    file: file.to_string(),
+                    name: root.clone(),
+                }]),
+                // A builtin or an external object handed over: nothing of the project changes.
+                Binding::External(_) | Binding::Builtin(_) => {
+                    let _ = line;
+                    Judged::Pure
+                }
+            },
             Effect::Mutates { root, line } => match self.binding_of(file, names, root)? {
                 Binding::ProjectModule(_) | Binding::ExternalModule(_) => {
                     Judged::Unfollowable(format!("a store into module `{root}`"), *line)
@@ -661,11 +930,7 @@ impl Engine<'_> {
                     .resolve(file, import);
                 // The packages around the importing file ran before it: importing through
                 // them runs nothing new.
-                let ancestor = |init: &str| {
-                    init.strip_suffix("__init__.py")
-                        .is_some_and(|dir| file.starts_with(dir))
-                };
-                for imported in files.into_iter().filter(|f| !ancestor(f)) {
+                for imported in files.into_iter().filter(|f| !is_ancestor_init(f, file)) {
                     if let Some((what, line)) = self.import_effects(&imported)? {
                         return Ok(Judged::Unfollowable(
                             format!(
@@ -678,6 +943,169 @@ impl Engine<'_> {
                 Judged::Pure
             }
         })
+    }
+
+    /// What in statement `index` of the new version of `file` may raise at import time: an
+    /// import of a module neither the project nor the standard library has, or of a name its
+    /// module does not bind, or a name read before anything binds it. A raise there breaks
+    /// every importer of the module. (What a call does with its arguments is not judged; a
+    /// collected list, `--collected`, catches every test file that no longer imports.)
+    pub(super) fn may_raise(
+        &mut self,
+        file: &str,
+        names: &FileNames,
+        index: usize,
+    ) -> Result<Option<(String, u32)>> {
+        let statement = &names.statements()[index];
+        if statement.inert || statement.guarded {
+            return Ok(None);
+        }
+        for effect in &statement.effects {
+            let Effect::Imports { import } = effect else {
+                continue;
+            };
+            if let Some(what) = self.unresolved_import(file, import)? {
+                return Ok(Some((what, import.line)));
+            }
+        }
+        // Names read at import time must be bound by then: by the module (even under
+        // `TYPE_CHECKING`, for annotations), by the statement itself (a comprehension's or a
+        // lambda's own names), or by Python.
+        let mentions = names.mentions_in(index);
+        // What a `from` import names is looked up in the other module, checked above.
+        let imported: BTreeSet<&str> = statement
+            .effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Imports { import } => Some(import.names.iter().map(String::as_str)),
+                _ => None,
+            })
+            .flatten()
+            .collect();
+        let own: BTreeSet<&str> = mentions
+            .iter()
+            .filter(|(_, m)| matches!(m.kind, MentionKind::Store | MentionKind::Parameter))
+            .map(|(name, _)| *name)
+            .chain(imported)
+            .collect();
+        let bound_anywhere = |name: &str| {
+            names.binds_anywhere(name)
+                || own.contains(name)
+                || crate::python::runtime::BUILTINS.contains(&name)
+                || !names.star_imports().is_empty()
+        };
+        for (name, mention) in mentions.iter().copied() {
+            let class_scope = statement.class.as_ref().is_some_and(|c| {
+                names.statements().iter().any(|s| {
+                    s.class.as_deref() == Some(c.as_str()) && s.binds.iter().any(|b| b.name == name)
+                })
+            });
+            if mention.kind == MentionKind::Name && !class_scope && !bound_anywhere(name) {
+                return Ok(Some((
+                    format!("`{name}`, which nothing binds,"),
+                    mention.line,
+                )));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Why an import may fail, if it may: its module is neither the project's nor the standard
+    /// library's, or the project module does not bind a name it imports.
+    fn unresolved_import(&mut self, file: &str, import: &Import) -> Result<Option<String>> {
+        self.ensure_graph()?;
+        let files = self
+            .graph
+            .as_ref()
+            .expect("built above")
+            .resolve(file, import);
+        if files.is_empty() {
+            let top = if import.level > 0 {
+                return Ok(Some(format!(
+                    "`from {} import ...`, which covshard cannot find",
+                    ".".repeat(import.level as usize) + &import.module
+                )));
+            } else {
+                import.module.split('.').next().unwrap_or(&import.module)
+            };
+            return Ok((!crate::python::runtime::STDLIB_MODULES.contains(&top))
+                .then(|| format!("an import of `{}`, which is neither the project's nor the standard library's", import.module)));
+        }
+        for name in import.names.iter().filter(|n| n.as_str() != "*") {
+            // A submodule of that name is a file the resolver found.
+            let submodule = files.iter().any(|f| {
+                let stem = f.strip_suffix(".py").unwrap_or(f);
+                let stem = stem.strip_suffix("/__init__").unwrap_or(stem);
+                stem.rsplit('/').next() == Some(name.as_str())
+            });
+            if submodule {
+                continue;
+            }
+            let mut found = false;
+            for f in &files {
+                if self.binds_in_new(f, name, 3)? {
+                    found = true;
+                    break;
+                }
+            }
+            if !found {
+                return Ok(Some(format!(
+                    "`from {} import {name}`, a name the module does not bind",
+                    ".".repeat(import.level as usize) + &import.module
+                )));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Whether the working-tree version of `file` binds `name` at its top level, itself or
+    /// through star imports (`depth` levels), or answers for any name (`__getattr__`).
+    fn binds_in_new(&mut self, file: &str, name: &str, depth: u32) -> Result<bool> {
+        let Some(facts) = self.new_facts(file) else {
+            return Ok(false);
+        };
+        if facts.names.module_bindings(name).next().is_some()
+            || facts.names.module_bindings("__getattr__").next().is_some()
+            || !facts.names.parsed()
+        {
+            return Ok(true);
+        }
+        if depth == 0 {
+            return Ok(!facts.names.star_imports().is_empty());
+        }
+        for import in facts.names.star_imports().to_vec() {
+            self.ensure_graph()?;
+            let files = self
+                .graph
+                .as_ref()
+                .expect("built above")
+                .resolve(file, &import);
+            if files.is_empty() {
+                // A star import from outside the project may bring anything.
+                return Ok(true);
+            }
+            for f in files {
+                if f != file && self.binds_in_new(&f, name, depth - 1)? {
+                    return Ok(true);
+                }
+            }
+        }
+        Ok(false)
+    }
+
+    /// The working-tree version of a file, read once.
+    fn new_facts(&mut self, path: &str) -> Option<Rc<Facts>> {
+        if let Some(known) = self.names.new_facts.get(path) {
+            return known.clone();
+        }
+        let facts = std::fs::read(self.req.repo_root.join(path))
+            .ok()
+            .map(|bytes| {
+                let (syntax, names) = names::read(&String::from_utf8_lossy(&bytes));
+                Rc::new(Facts { syntax, names })
+            });
+        self.names.new_facts.insert(path.to_string(), facts.clone());
+        facts
     }
 
     /// The names an object imported from a project module is known by: here and at home.
@@ -694,29 +1122,59 @@ impl Engine<'_> {
         ]
     }
 
-    /// Whether importing a project module runs code with effects names cannot follow (judged
-    /// once per module, one level deep: its own imports of modules with effects are judged when
-    /// those change).
+    /// Whether importing a project module runs code with effects beyond its own names: a
+    /// statement names cannot follow, a change to another module's object, or an import of a
+    /// module that has such effects (judged once per module; an import cycle ends because a
+    /// module is taken as having none while it is judged).
     fn import_effects(&mut self, file: &str) -> Result<Option<(String, u32)>> {
         if let Some(known) = self.names.import_effects.get(file) {
             return Ok(known.clone());
         }
-        // Judged as not having effects while judging it, so that an import cycle ends.
         self.names.import_effects.insert(file.to_string(), None);
         let mut found = None;
         if let Some(facts) = self.facts(file) {
-            for statement in facts.names.statements() {
-                if statement.class.is_some() {
+            'statements: for statement in facts.names.statements() {
+                if statement.class.is_some() || statement.inert {
                     continue;
                 }
-                // Only what reaches beyond the module's own names counts: a star import
-                // shapes its namespace, which its importers' names follow.
-                if let Verdict::Dependents { what, line } =
-                    self.judge(file, &facts.names, statement, false)?
-                    && what != "a star import"
-                {
-                    found = Some((what, line));
-                    break;
+                match self.judge(file, &facts.names, statement, false)? {
+                    // A star import shapes the module's own namespace, which names follow.
+                    Verdict::Dependents { what, line } if what != "a star import" => {
+                        found = Some((what, line));
+                        break;
+                    }
+                    Verdict::Follow(targets) => {
+                        if let Some(elsewhere) = targets.iter().find(
+                            |t| matches!(t, Target::Global { file: home, .. } if home != file),
+                        ) {
+                            found = Some((
+                                format!("a change to `{}` of another module", elsewhere.name()),
+                                statement.first,
+                            ));
+                            break;
+                        }
+                    }
+                    _ => {}
+                }
+                for effect in &statement.effects {
+                    let Effect::Imports { import } = effect else {
+                        continue;
+                    };
+                    self.ensure_graph()?;
+                    let imported = self
+                        .graph
+                        .as_ref()
+                        .expect("built above")
+                        .resolve(file, import);
+                    for other in imported.into_iter().filter(|f| !is_ancestor_init(f, file)) {
+                        if let Some((what, _)) = self.import_effects(&other)? {
+                            found = Some((
+                                format!("an import of {other}, which has {what}"),
+                                import.line,
+                            ));
+                            break 'statements;
+                        }
+                    }
                 }
             }
         }
@@ -818,6 +1276,13 @@ impl Engine<'_> {
             .as_ref()
             .is_some_and(|p| p.effectful.contains(name)))
     }
+}
+
+/// Whether `init` is the `__init__.py` of a package around `file` (Python ran it before
+/// `file`).
+fn is_ancestor_init(init: &str, file: &str) -> bool {
+    init.strip_suffix("__init__.py")
+        .is_some_and(|dir| file.starts_with(dir) && init != file)
 }
 
 /// The name a module goes by: `consts` of `src/geo/consts.py`, `geo` of `src/geo/__init__.py`.

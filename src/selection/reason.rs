@@ -36,6 +36,9 @@ pub enum Rule {
     Mapped,
     /// covshard has never seen the test (it is in the collected list only).
     NewTest,
+    /// The collected list names none of the tests of its file, which is still there: the file
+    /// no longer collects (an import that fails, a fixture or parametrization error).
+    NoLongerCollects,
     /// Configuration says the test always runs.
     AlwaysRun,
     /// The test failed or errored in the last ingested run.
@@ -77,6 +80,7 @@ impl Rule {
             Rule::Unmeasured => "a changed file was never measured",
             Rule::Mapped => "configuration maps a changed file to it",
             Rule::NewTest => "covshard has never seen it",
+            Rule::NoLongerCollects => "its file no longer collects",
             Rule::AlwaysRun => "configured to always run",
             Rule::FailedLastRun => "failed in the last ingested run",
             Rule::WholeSuite => "the whole suite was asked for (--all)",
@@ -100,6 +104,7 @@ impl Rule {
             Rule::Unmeasured => "follow an unmeasured file",
             Rule::Mapped => "are mapped to a changed file",
             Rule::NewTest => "are new to covshard",
+            Rule::NoLongerCollects => "are in files that no longer collect",
             Rule::AlwaysRun => "always run",
             Rule::FailedLastRun => "failed last time",
             Rule::WholeSuite => "are in the whole suite",

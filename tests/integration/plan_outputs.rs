@@ -526,15 +526,63 @@ fn a_selected_test_missing_from_the_collected_list_runs_as_its_whole_file() {
     let dir = tmp.path();
     let before = select_lines(dir, &[]);
     assert!(before.contains(&"tests/checkout/test_checkout.py::test_total".to_string()));
-    let collected: Vec<String> = before
+    // The head's whole collection: every known test (an unmeasured change runs them all).
+    std::fs::write(dir.join("notes.txt"), "unmeasured\n").unwrap();
+    let every = select_lines(dir, &[]);
+    std::fs::remove_file(dir.join("notes.txt")).unwrap();
+    let collected: Vec<String> = every
         .iter()
-        .map(|id| id.replace("::test_total", "::test_total_renamed"))
+        .map(|id| match id.as_str() {
+            "tests/checkout/test_checkout.py::test_total" => format!("{id}_renamed"),
+            _ => id.clone(),
+        })
         .collect();
     let elsewhere = tempfile::tempdir().unwrap();
     let list = elsewhere.path().join("collected.txt");
     std::fs::write(&list, collected.join("\n") + "\n").unwrap();
     let after = select_lines(dir, &["--collected", list.to_str().unwrap()]);
     assert_eq!(after, ["tests/checkout/test_checkout.py"]);
+}
+
+#[test]
+fn a_test_file_that_collects_nothing_any_more_is_selected() {
+    // The head's collection names no test of a known file that is still there: it may fail to
+    // import now, so it runs (and pytest reports why) even though no changed line reaches it.
+    let tmp = repo_with_change();
+    let dir = tmp.path();
+    std::fs::write(dir.join("notes.txt"), "unmeasured\n").unwrap();
+    let every = select_lines(dir, &[]);
+    std::fs::remove_file(dir.join("notes.txt")).unwrap();
+    let collected: Vec<&String> = every
+        .iter()
+        .filter(|id| !id.starts_with("tests/test_registry.py"))
+        .collect();
+    let before = select_lines(dir, &[]);
+    assert!(
+        before
+            .iter()
+            .all(|id| !id.starts_with("tests/test_registry.py")),
+        "{before:?}"
+    );
+    let elsewhere = tempfile::tempdir().unwrap();
+    let list = elsewhere.path().join("collected.txt");
+    let text: Vec<&str> = collected.iter().map(|s| s.as_str()).collect();
+    std::fs::write(&list, text.join("\n") + "\n").unwrap();
+    let after = select_lines(dir, &["--collected", list.to_str().unwrap()]);
+    assert!(
+        after.contains(&"tests/test_registry.py".to_string()),
+        "{after:?}"
+    );
+    let json = run_ok(covshard().current_dir(dir).args([
+        "select",
+        "--db",
+        ".coverage",
+        "--format",
+        "json",
+        "--collected",
+        list.to_str().unwrap(),
+    ]));
+    assert!(json.contains("no-longer-collects"), "{json}");
 }
 
 #[test]
