@@ -73,6 +73,11 @@ impl<'a> Dependents<'a> {
         self.resolver.resolve(importer, import)
     }
 
+    /// The files of the module an import names (see [`ModuleResolver::module_files`]).
+    pub fn module_files(&self, importer: &str, import: &Import) -> BTreeSet<String> {
+        self.resolver.module_files(importer, import)
+    }
+
     /// Every file that reaches one of `changed` through imports, mapped to the next file on a
     /// shortest path towards the changed module (the changed files map to `None`).
     pub fn closure(&mut self, changed: &[&str]) -> Result<BTreeMap<String, Option<String>>> {
@@ -92,6 +97,56 @@ impl<'a> Dependents<'a> {
             }
         }
         Ok(parent)
+    }
+
+    /// Files whose module-level code imports the dotted `module` by that name (`import m`,
+    /// `from m import x`; absolute, outside `TYPE_CHECKING`), with those imports, sorted.
+    pub fn files_importing(&mut self, module: &str) -> Result<Vec<(String, Vec<Import>)>> {
+        let word = module.rsplit('.').next().unwrap_or(module);
+        let mut out = Vec::new();
+        for path in self.candidates(word)? {
+            let imports: Vec<Import> = self
+                .imports(&path)
+                .iter()
+                .filter(|i| {
+                    i.level == 0 && i.module == module && !i.in_function && !i.type_checking
+                })
+                .cloned()
+                .collect();
+            if !imports.is_empty() {
+                out.push((path, imports));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The files whose imports may name `word`, parsed: a text search in the sources, a lookup
+    /// in the index for the others.
+    fn candidates(&mut self, word: &str) -> Result<BTreeSet<String>> {
+        let finder = memchr::memmem::Finder::new(word.as_bytes());
+        let mut candidates: BTreeSet<String> = self
+            .sources
+            .iter()
+            .filter(|(_, source)| finder.find(source).is_some())
+            .map(|(path, _)| path.clone())
+            .collect();
+        if let Some(lookup) = self.lookup.as_mut() {
+            for (path, imports) in lookup(word)? {
+                if self.indexed.contains(&path) {
+                    self.parsed.entry(path.clone()).or_insert(imports);
+                    candidates.insert(path);
+                }
+            }
+        }
+        Ok(candidates)
+    }
+
+    /// A candidate's imports, parsed on first use.
+    fn imports(&mut self, path: &str) -> &[Import] {
+        let sources = &self.sources;
+        self.parsed
+            .entry(path.to_string())
+            .or_insert_with(|| read_imports(&String::from_utf8_lossy(&sources[path])))
     }
 
     /// Files that import `target` directly (or run it as their package's `__init__.py`), sorted.
@@ -114,31 +169,16 @@ impl<'a> Dependents<'a> {
         if word.is_empty() {
             return Ok(out.into_iter().collect());
         }
-        // Files that name the module's last component: a text search in the sources, a lookup
-        // in the index for the others.
-        let finder = memchr::memmem::Finder::new(word.as_bytes());
-        let mut candidates: BTreeSet<String> = self
-            .sources
-            .iter()
-            .filter(|(_, source)| finder.find(source).is_some())
-            .map(|(path, _)| path.clone())
-            .collect();
-        if let Some(lookup) = self.lookup.as_mut() {
-            for (path, imports) in lookup(word)? {
-                if self.indexed.contains(&path) {
-                    self.parsed.entry(path.clone()).or_insert(imports);
-                    candidates.insert(path);
-                }
-            }
-        }
-        for path in candidates {
+        // Files that name the module's last component.
+        for path in self.candidates(word)? {
             if path == target || out.contains(&path) {
                 continue;
             }
+            let sources = &self.sources;
             let imports = self
                 .parsed
                 .entry(path.clone())
-                .or_insert_with(|| read_imports(&String::from_utf8_lossy(&self.sources[&path])));
+                .or_insert_with(|| read_imports(&String::from_utf8_lossy(&sources[&path])));
             if imports
                 .iter()
                 .any(|imp| self.resolver.resolve(&path, imp).contains(target))
@@ -220,6 +260,23 @@ mod tests {
             assert_eq!(got, want, "dependents of {changed}");
             let from_index = indexed.closure(&[changed.as_str()]).unwrap();
             assert_eq!(from_index, closure, "indexed {changed}");
+        }
+    }
+
+    #[test]
+    fn files_importing_a_module_by_name() {
+        let mut sources = tree();
+        sources.insert(
+            "src/late.py".to_string(),
+            b"def f():\n    import os\n".to_vec(),
+        );
+        for mut lazy in [from_sources(&sources), from_index(&sources)] {
+            let found = lazy.files_importing("os").unwrap();
+            let paths: Vec<&str> = found.iter().map(|(p, _)| p.as_str()).collect();
+            // The import in a function body runs only when the function does.
+            assert_eq!(paths, ["src/other.py"]);
+            assert_eq!(found[0].1[0].module, "os");
+            assert!(lazy.files_importing("pkg").unwrap().is_empty());
         }
     }
 

@@ -287,6 +287,27 @@ impl ModuleResolver {
         out
     }
 
+    /// The files of the module `import` names itself (`m` of `from m import x`): the module
+    /// whose namespace the imported names come from, without the packages on the way.
+    pub fn module_files(&self, importer: &str, import: &Import) -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        if import.level == 0 {
+            self.lookup(&import.module, &mut out);
+        } else if let Some(base) = relative_base(importer, import.level) {
+            let dir = import
+                .module
+                .split('.')
+                .filter(|p| !p.is_empty())
+                .fold(base.to_owned(), |dir, part| join(&dir, part));
+            if !import.module.is_empty() {
+                self.push_file(&format!("{dir}.py"), &mut out);
+            }
+            self.push_file(&join(&dir, "__init__.py"), &mut out);
+        }
+        out.remove(importer);
+        out
+    }
+
     /// The `__init__.py` of every directory above `path` that has one: Python runs them all
     /// before the module itself whichever way it is imported.
     pub fn package_inits(&self, path: &str) -> Vec<String> {
@@ -627,6 +648,37 @@ pytest_plugins = ['fix.a', \"fix.b\"]
             let got = r.resolve(importer, import);
             let got: Vec<&str> = got.iter().map(|s| s.as_str()).collect();
             assert_eq!(got, *want, "{name}");
+        }
+    }
+
+    #[test]
+    fn module_files_are_the_named_module_only() {
+        let r = ModuleResolver::new(TREE, &[]);
+        let cases: &[(&str, Import, &[&str])] = &[
+            (
+                "pkg/sub/mod.py",
+                imp(0, "pkg.sub", &["mod"]),
+                &["pkg/sub/__init__.py"],
+            ),
+            ("x.py", imp(0, "pkg.core", &["X"]), &["pkg/core.py"]),
+            (
+                "pkg/sub/mod.py",
+                imp(1, "", &["deep"]),
+                &["pkg/sub/__init__.py"],
+            ),
+            (
+                "pkg/sub/mod.py",
+                imp(1, "deep.leaf", &["f"]),
+                &["pkg/sub/deep/leaf.py"],
+            ),
+            ("pkg/sub/mod.py", imp(2, "core", &["X"]), &["pkg/core.py"]),
+            ("pkg/sub/mod.py", imp(1, "missing", &["X"]), &[]),
+            ("x.py", imp(0, "numpy", &["array"]), &[]),
+        ];
+        for (importer, import, want) in cases {
+            let got = r.module_files(importer, import);
+            let got: Vec<&str> = got.iter().map(|s| s.as_str()).collect();
+            assert_eq!(got, *want, "{importer}: {import:?}");
         }
     }
 

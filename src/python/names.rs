@@ -28,7 +28,7 @@
 //! mention of it, which only adds tests); a file that does not parse has no facts, and
 //! selection treats it as unreadable.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{Expr, PySourceType, Stmt};
@@ -170,6 +170,9 @@ pub struct FileNames {
     fixtures: Vec<Fixture>,
     /// `from m import *` statements at module level.
     star_imports: Vec<Import>,
+    /// Names some function binds locally (a parameter, an assignment, an import): there a bare
+    /// name may be the function's own rather than the module's.
+    local_binds: HashSet<String>,
     parsed: bool,
 }
 
@@ -271,6 +274,11 @@ impl FileNames {
         decided
     }
 
+    /// Whether some function binds `name` locally (see [`FileNames::local_binds`]).
+    pub fn bound_in_a_function(&self, name: &str) -> bool {
+        self.local_binds.contains(name)
+    }
+
     /// Whether any module-level statement binds `name`, even one that never runs (`if
     /// TYPE_CHECKING:`).
     pub fn binds_anywhere(&self, name: &str) -> bool {
@@ -302,6 +310,33 @@ impl FileNames {
                     .any(|b| b.name == name && b.kind == BindKind::Class)
         })
     }
+}
+
+/// Whether a file's text may read names it does not spell: it has a word that makes a
+/// dynamic read (`getattr`, `vars`, `__dict__`, ...) or a star import. Such a file may mention
+/// any name; any other mentions only the names [`has_word`] finds in it.
+pub fn may_read_any_name(text: &[u8]) -> bool {
+    DYNAMIC_BY_ARGUMENT
+        .iter()
+        .chain(DYNAMIC_ALWAYS)
+        .chain(DYNAMIC_ATTRIBUTES)
+        .any(|word| has_word(text, word))
+        || memchr::memmem::find_iter(text, b"import").any(|at| {
+            text[at + b"import".len()..]
+                .iter()
+                .find(|b| !matches!(b, b' ' | b'\t' | b'\\' | b'\n' | b'\r' | b'('))
+                == Some(&b'*')
+        })
+}
+
+/// Whether `word` occurs in `text` as a whole identifier (not inside a longer one; bytes of
+/// non-ASCII characters count as identifier characters).
+pub fn has_word(text: &[u8], word: &str) -> bool {
+    let inner = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80;
+    memchr::memmem::find_iter(text, word.as_bytes()).any(|at| {
+        let end = at + word.len();
+        (at == 0 || !inner(text[at - 1])) && text.get(end).is_none_or(|&b| !inner(b))
+    })
 }
 
 /// The facts and the syntax of one version of a file, from one parse.
@@ -1816,6 +1851,11 @@ impl MentionFinder<'_> {
     }
 
     fn push(&mut self, name: &str, offset: TextSize, kind: MentionKind) {
+        if matches!(self.home, Home::Function(_))
+            && matches!(kind, MentionKind::Store | MentionKind::Parameter)
+        {
+            self.out.local_binds.insert(name.to_string());
+        }
         let mention = Mention {
             line: self.lines.line_of(offset),
             stmt_first: self.stmt_first,
@@ -1878,6 +1918,13 @@ impl MentionFinder<'_> {
                     for part in alias.name.id.split('.') {
                         self.push(part, alias.start(), MentionKind::Attribute);
                     }
+                    if matches!(self.home, Home::Function(_)) {
+                        let bound = alias.asname.as_ref().map_or_else(
+                            || alias.name.id.split('.').next().unwrap_or_default(),
+                            |a| a.id.as_str(),
+                        );
+                        self.out.local_binds.insert(bound.to_string());
+                    }
                 }
             }
             Stmt::ImportFrom(s) => {
@@ -1887,6 +1934,10 @@ impl MentionFinder<'_> {
                     }
                 }
                 for alias in &s.names {
+                    if matches!(self.home, Home::Function(_)) {
+                        let bound = alias.asname.as_ref().unwrap_or(&alias.name);
+                        self.out.local_binds.insert(bound.id.to_string());
+                    }
                     if alias.name.id.as_str() != "*" {
                         self.push(alias.name.id.as_str(), alias.start(), MentionKind::Name);
                     } else {
@@ -1910,6 +1961,9 @@ const DYNAMIC_BY_ARGUMENT: &[&str] = &[
     "methodcaller",
     "getattr_static",
 ];
+/// Attributes that read an object's namespace (the first three), or every module's
+/// (`sys.modules`).
+const DYNAMIC_ATTRIBUTES: &[&str] = &["__dict__", "__getattribute__", "__getattr__", "modules"];
 const DYNAMIC_ALWAYS: &[&str] = &[
     "vars",
     "dir",
@@ -1952,7 +2006,7 @@ impl<'a> Visitor<'a> for MentionFinder<'_> {
             Expr::Attribute(a) => {
                 self.push(a.attr.id.as_str(), a.attr.start(), MentionKind::Attribute);
                 match a.attr.id.as_str() {
-                    "__dict__" | "__getattribute__" | "__getattr__" => {
+                    attr if DYNAMIC_ATTRIBUTES[..3].contains(&attr) => {
                         self.push_dynamic(a.start(), dotted(&a.value));
                     }
                     "modules" if matches!(&*a.value, Expr::Name(n) if n.id.as_str() == "sys") => {
@@ -2091,6 +2145,49 @@ mod tests {
 
     fn bound(s: &Statement) -> Vec<&str> {
         s.binds.iter().map(|b| b.name.as_str()).collect()
+    }
+
+    #[test]
+    fn text_searches_agree_with_the_parse() {
+        // Every name the parse finds mentioned, `has_word` finds in the text; dynamic reads and
+        // star imports make a file one that may read any name.
+        let sources = [
+            "from .consts import LIMIT as L\nX = L\n",
+            "def f(a=LIMIT):\n    return g(LIMIT=1)\n",
+            "p = 'geo.consts.LIMIT'\n",
+            "'''\n>>> LIMIT\n'''\n",
+            "class C:\n    LIMIT = 1\n    y = LIMIT + 1\n",
+        ];
+        for source in sources {
+            let f = facts(source);
+            for name in mentioned(&f) {
+                assert!(has_word(source.as_bytes(), name), "{name} in {source:?}");
+            }
+        }
+        assert!(!has_word(b"LIMITS = MAX_LIMIT", "LIMIT"));
+        assert!(has_word(b"x=LIMIT", "LIMIT") && has_word(b"LIMIT", "LIMIT"));
+        assert!(!has_word("éLIMIT".as_bytes(), "LIMIT"));
+        for dynamic in [
+            "x = getattr(m, n)\n",
+            "v = vars()\n",
+            "d = obj.__dict__\n",
+            "from m import  *\n",
+            "import sys\nsys.modules[n]\n",
+        ] {
+            assert!(may_read_any_name(dynamic.as_bytes()), "{dynamic:?}");
+            let f = facts(dynamic);
+            assert!(
+                !f.dynamic().is_empty() || !f.star_imports().is_empty(),
+                "{dynamic:?}"
+            );
+        }
+        for plain in [
+            "directory = 1\n",
+            "from m import x  # important\n",
+            "a * b\n",
+        ] {
+            assert!(!may_read_any_name(plain.as_bytes()), "{plain:?}");
+        }
     }
 
     #[test]

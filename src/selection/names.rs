@@ -108,6 +108,10 @@ pub(super) struct Facts {
 pub(super) struct NamesState {
     /// Repository path -> the base version's facts (`None`: not at the base, or unreadable).
     facts: HashMap<String, Option<Rc<Facts>>>,
+    /// Repository path -> the base version's text, for files searched before they are parsed.
+    texts: HashMap<String, Option<Rc<[u8]>>>,
+    /// Repository path -> whether its base version may read any name (a dynamic read).
+    reads_any: HashMap<String, bool>,
     /// Targets already followed.
     followed: BTreeSet<Target>,
     /// (name, kind of search, the home file of a module-level name) -> files already searched.
@@ -158,6 +162,14 @@ impl Engine<'_> {
                     .entry(key.clone())
                     .or_default()
                     .insert(file.clone());
+                // Parse only what may mention the name (the home module and conftests always:
+                // they answer for names they do not mention).
+                if file != key.2
+                    && !is_conftest(&file)
+                    && !self.may_mention(&file, follow.target.name())
+                {
+                    continue;
+                }
                 let Some(facts) = self.facts(&file) else {
                     continue;
                 };
@@ -281,23 +293,53 @@ impl Engine<'_> {
         if let Some(known) = self.names.facts.get(path) {
             return known.clone();
         }
+        let facts = self.base_text(path).map(|text| {
+            let (syntax, names) = names::read(&String::from_utf8_lossy(&text));
+            Rc::new(Facts { syntax, names })
+        });
+        self.names.texts.remove(path);
+        self.names.facts.insert(path.to_string(), facts.clone());
+        facts
+    }
+
+    /// The base version of a file's text, read once: the changed files' from git, the others'
+    /// from the working tree.
+    fn base_text(&mut self, path: &str) -> Option<Rc<[u8]>> {
+        if let Some(known) = self.names.texts.get(path) {
+            return known.clone();
+        }
         let added =
             self.req.changes.iter().any(|c| {
                 c.new_path.as_deref() == Some(path) && c.old_path.as_deref() != Some(path)
             });
-        let source = match self.old_sources.get(path) {
-            Some(bytes) => Some(String::from_utf8_lossy(bytes).into_owned()),
+        let text: Option<Rc<[u8]>> = match self.old_sources.get(path) {
+            Some(bytes) => Some(bytes.as_slice().into()),
             None if added => None,
             None => std::fs::read(self.req.repo_root.join(path))
                 .ok()
-                .map(|b| String::from_utf8_lossy(&b).into_owned()),
+                .map(Into::into),
         };
-        let facts = source.map(|source| {
-            let (syntax, names) = names::read(&source);
-            Rc::new(Facts { syntax, names })
-        });
-        self.names.facts.insert(path.to_string(), facts.clone());
-        facts
+        self.names.texts.insert(path.to_string(), text.clone());
+        text
+    }
+
+    /// Whether a file's base version may mention `name`: it spells the name, or may read any
+    /// (see [`names::may_read_any_name`]). A file already parsed is asked its facts.
+    fn may_mention(&mut self, path: &str, name: &str) -> bool {
+        if self.names.facts.contains_key(path) {
+            return true;
+        }
+        let Some(text) = self.base_text(path) else {
+            return false;
+        };
+        if names::has_word(&text, name) {
+            return true;
+        }
+        *self
+            .names
+            .reads_any
+            .entry(path.to_string())
+            .or_insert_with(|| names::may_read_any_name(&text))
     }
 
     /// The mentions of the target's name in `file` that can read it.
@@ -315,6 +357,18 @@ impl Engine<'_> {
             }
             _ => false,
         };
+        // `import pytest` names a module, not the home module's `pytest`.
+        let module_path_mention = facts
+            .names
+            .mentions_of(name)
+            .iter()
+            .any(|m| m.kind == MentionKind::Attribute && matches!(m.home, Home::Statement(_)));
+        let external_imports: BTreeSet<usize> = match target {
+            Target::Global { file: home, .. } if home != file && module_path_mention => {
+                self.external_import_statements(file, &facts.names, home)?
+            }
+            _ => BTreeSet::new(),
+        };
         let mut out: Vec<Mention> = facts
             .names
             .mentions_of(name)
@@ -326,10 +380,15 @@ impl Engine<'_> {
                     MentionKind::Name => {
                         home == file
                             || !(facts.names.owns(name)
-                                || imported_elsewhere && matches!(m.home, Home::Statement(_)))
+                                || imported_elsewhere
+                                    && (matches!(m.home, Home::Statement(_))
+                                        || !facts.names.bound_in_a_function(name)))
                     }
                     MentionKind::Parameter => test_side,
                     MentionKind::Store => false,
+                    MentionKind::Attribute => {
+                        !matches!(m.home, Home::Statement(i) if external_imports.contains(&i))
+                    }
                     _ => true,
                 },
                 Target::Attribute { .. } => match m.kind {
@@ -604,9 +663,107 @@ impl Engine<'_> {
         Ok(bindings.iter().all(|b| {
             b.imported.as_ref().is_some_and(|import| {
                 let files = graph.resolve(file, import);
-                !files.is_empty() && !files.contains(home)
+                if files.is_empty() {
+                    is_external(import, home)
+                } else {
+                    !files.contains(home)
+                }
             })
         }))
+    }
+
+    /// Whether the base run imported what an external `import` asks for without raising: a
+    /// module-level import of the same module and names, outside any `try`, in a file whose
+    /// import-time code coverage saw run past it (an import that raised would have stopped it).
+    fn imported_in_base_run(&mut self, import: &Import) -> Result<bool> {
+        self.ensure_graph()?;
+        // The working tree's files, but the base version of those the change modified.
+        let changed: Vec<String> = self.old_sources.keys().cloned().collect();
+        let mut found: Vec<(String, Vec<Import>)> = self
+            .graph
+            .as_mut()
+            .expect("built above")
+            .files_importing(&import.module)?
+            .into_iter()
+            .filter(|(path, _)| !self.old_sources.contains_key(path))
+            .collect();
+        for path in changed {
+            let base = crate::python::graph::read_imports(&String::from_utf8_lossy(
+                &self.old_sources[&path],
+            ));
+            let same: Vec<Import> = base
+                .into_iter()
+                .filter(|i| {
+                    i.level == 0 && i.module == import.module && !i.in_function && !i.type_checking
+                })
+                .collect();
+            if !same.is_empty() {
+                found.push((path, same));
+            }
+        }
+        let wanted: BTreeSet<&str> = import.names.iter().map(String::as_str).collect();
+        for (path, imports) in found {
+            let Some(&file_id) = self.measured.get(&path) else {
+                continue;
+            };
+            let Some(facts) = self.facts(&path) else {
+                continue;
+            };
+            let rows = self.rows_of(file_id)?;
+            let ran: BTreeSet<u32> = rows
+                .iter()
+                .flat_map(|(_, blob)| numbits::decode(blob))
+                .collect();
+            for known in imports {
+                let names_known = known
+                    .names
+                    .iter()
+                    .map(String::as_str)
+                    .collect::<BTreeSet<_>>();
+                if known.names.iter().any(|n| n == "*") || !wanted.is_subset(&names_known) {
+                    continue;
+                }
+                let Some(index) = facts.names.statement_at(known.line) else {
+                    continue;
+                };
+                let unguarded = facts.names.guarding(index) == index
+                    && !facts.names.statements()[index].guarded;
+                let last = facts.names.statements()[index].last;
+                let ran_past = ran
+                    .range(last + 1..)
+                    .any(|&line| facts.names.statement_at(line).is_some());
+                if unguarded && ran.contains(&known.line) && ran_past {
+                    return Ok(true);
+                }
+            }
+        }
+        Ok(false)
+    }
+
+    /// The module-level statements of `file` that only import external modules.
+    fn external_import_statements(
+        &mut self,
+        file: &str,
+        names: &FileNames,
+        home: &str,
+    ) -> Result<BTreeSet<usize>> {
+        self.ensure_graph()?;
+        let graph = self.graph.as_ref().expect("built above");
+        Ok(names
+            .statements()
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| {
+                !s.effects.is_empty()
+                    && s.effects.iter().all(|e| match e {
+                        Effect::Imports { import } => {
+                            graph.resolve(file, import).is_empty() && is_external(import, home)
+                        }
+                        _ => false,
+                    })
+            })
+            .map(|(i, _)| i)
+            .collect())
     }
 
     /// Whether the working-tree version of a file the change modified still reads a name the
@@ -1028,8 +1185,27 @@ impl Engine<'_> {
             } else {
                 import.module.split('.').next().unwrap_or(&import.module)
             };
-            return Ok((!crate::python::runtime::STDLIB_MODULES.contains(&top))
-                .then(|| format!("an import of `{}`, which is neither the project's nor the standard library's", import.module)));
+            if crate::python::runtime::STDLIB_MODULES.contains(&top)
+                || self.imported_in_base_run(import)?
+            {
+                return Ok(None);
+            }
+            return Ok(Some(format!(
+                "an import of `{}`, which is neither the project's nor the standard library's, nor imported by the base's code",
+                import.module
+            )));
+        }
+        let modules = self
+            .graph
+            .as_ref()
+            .expect("built above")
+            .module_files(file, import);
+        if modules.is_empty() {
+            // A package of the project without the module: `ModuleNotFoundError`.
+            return Ok(Some(format!(
+                "an import of `{}`, which covshard cannot find",
+                ".".repeat(import.level as usize) + &import.module
+            )));
         }
         for name in import.names.iter().filter(|n| n.as_str() != "*") {
             // A submodule of that name is a file the resolver found.
@@ -1042,7 +1218,7 @@ impl Engine<'_> {
                 continue;
             }
             let mut found = false;
-            for f in &files {
+            for f in &modules {
                 if self.binds_in_new(f, name, 3)? {
                     found = true;
                     break;
@@ -1079,7 +1255,7 @@ impl Engine<'_> {
                 .graph
                 .as_ref()
                 .expect("built above")
-                .resolve(file, &import);
+                .module_files(file, &import);
             if files.is_empty() {
                 // A star import from outside the project may bring anything.
                 return Ok(true);
@@ -1247,11 +1423,11 @@ impl Engine<'_> {
                     if let Some(submodule) = submodule {
                         return Ok(Binding::ProjectModule(submodule.clone()));
                     }
-                    let home = files
-                        .iter()
-                        .rfind(|f| !f.ends_with("__init__.py"))
-                        .or_else(|| files.iter().next_back())
-                        .cloned()
+                    let home = graph
+                        .module_files(file, import)
+                        .into_iter()
+                        .next()
+                        .or_else(|| files.iter().next_back().cloned())
                         .unwrap_or_default();
                     return Ok(Binding::Project((home, original.clone())));
                 }
@@ -1276,6 +1452,19 @@ impl Engine<'_> {
             .as_ref()
             .is_some_and(|p| p.effectful.contains(name)))
     }
+}
+
+/// Whether an import the resolver finds no file for brings an external module's names
+/// (`import pytest`): an absolute import that does not name the home module (which may lie on
+/// a path covshard does not know of).
+fn is_external(import: &Import, home: &str) -> bool {
+    let stem = module_stem(home);
+    import.level == 0
+        && !import
+            .module
+            .split('.')
+            .chain(import.names.iter().map(String::as_str))
+            .any(|part| part == stem)
 }
 
 /// Whether `init` is the `__init__.py` of a package around `file` (Python ran it before

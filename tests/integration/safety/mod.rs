@@ -208,6 +208,9 @@ struct Outcome {
     failed: BTreeSet<String>,
     /// Collectors (test files) that failed to collect.
     uncollected: BTreeSet<String>,
+    /// The directory of a conftest that no longer imports: pytest stops before running
+    /// anything (exit code 4), and every test below it fails.
+    broken_conftest: Option<String>,
 }
 
 /// Run the suite; with `coverage`, record it (`--cov=PACKAGE`) into that data file.
@@ -233,9 +236,26 @@ fn pytest(python: &Path, repo: &Path, log: &Path, coverage: Option<(&Path, &str)
     let out = cmd
         .output()
         .unwrap_or_else(|e| panic!("cannot run pytest: {e}"));
-    // 0: all passed, 1: some failed. Anything else (interrupted, usage error, no tests) means
-    // the run says nothing reliable about which tests fail.
+    // 0: all passed, 1: some failed, 4 with a conftest that no longer imports: nothing runs.
+    // Anything else (interrupted, another usage error, no tests) means the run says nothing
+    // reliable about which tests fail.
     let code = out.status.code();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if code == Some(4)
+        && let Some(rest) = stderr.split("ImportError while loading conftest '").nth(1)
+        && let Some(conftest) = rest.split('\'').next()
+    {
+        let real = repo.canonicalize().expect("the repository exists");
+        let conftest = Path::new(conftest)
+            .strip_prefix(repo)
+            .or_else(|_| Path::new(conftest).strip_prefix(&real))
+            .expect("the conftest lies in the repository");
+        let dir = conftest.parent().unwrap_or(Path::new(""));
+        return Outcome {
+            broken_conftest: Some(dir.to_string_lossy().into_owned()),
+            ..Outcome::default()
+        };
+    }
     assert!(
         matches!(code, Some(0 | 1)),
         "pytest in {repo:?} exited with {code:?}\nstdout:\n{}\nstderr:\n{}",
@@ -360,7 +380,17 @@ fn check_edit(index: usize, edit: &Edit, repo: &Path, setup: &Setup) -> Verdict 
     );
     (edit.apply)(&Tree { root: repo });
     let log = setup.scratch.join(format!("edit-{index}.jsonl"));
-    let outcome = pytest(&setup.python, repo, &log, None);
+    let mut outcome = pytest(&setup.python, repo, &log, None);
+    if let Some(dir) = &outcome.broken_conftest {
+        let below: BTreeSet<String> = setup
+            .base_tests
+            .iter()
+            .filter(|t| path_holds(dir, file_of(t)))
+            .cloned()
+            .collect();
+        outcome.failed = below.clone();
+        outcome.tests = setup.base_tests.clone();
+    }
     let selected = select(repo, &setup.db, &setup.base);
     // The import index saves reading the tree; it must not change a single answer.
     let indexed = select(repo, &setup.indexed_db, &setup.base);

@@ -17,6 +17,10 @@ const SHAPES: &str = "src/geo/shapes.py";
 const MEASURE: &str = "src/geo/measure.py";
 const FORMATS: &str = "src/geo/formats.py";
 const PALETTE: &str = "src/geo/palette.py";
+const IDS: &str = "src/geo/ids.py";
+const LAZY: &str = "src/geo/lazy.py";
+const EXTRA: &str = "src/geo/extra.py";
+const PLUGIN: &str = "src/geo/testing.py";
 
 fn breaks(name: &'static str, reach: Reach, apply: fn(&Tree)) -> Edit {
     Edit {
@@ -174,6 +178,119 @@ pub(super) fn edits() -> Vec<Edit> {
                 "    from math import pi as tau\n",
             )
         }),
+        // --- Calls that change what they are given -----------------------------------------
+        breaks(
+            "counter advanced at import time: a next() call inserted before SECOND",
+            Local,
+            |t| t.insert_after(IDS, "FIRST = next(_ids)\n", "SKIPPED = next(_ids)\n"),
+        ),
+        breaks(
+            "counter advanced at import time: the first next() call deleted",
+            Local,
+            |t| t.delete(IDS, "FIRST = next(_ids)\n"),
+        ),
+        breaks(
+            "augmented assignment inserted after a constant: SECOND += 10",
+            Local,
+            |t| t.insert_after(IDS, "SECOND = next(_ids)\n", "SECOND += 10\n"),
+        ),
+        breaks(
+            "a helper fills the table it is given: registration order swapped",
+            Local,
+            |t| {
+                t.replace(
+                    IDS,
+                    "register_kind(KINDS, \"point\")\nregister_kind(KINDS, \"line\")\n",
+                    "register_kind(KINDS, \"line\")\nregister_kind(KINDS, \"point\")\n",
+                )
+            },
+        ),
+        breaks(
+            "a helper fills the table it is given: a call inserted before the others",
+            Local,
+            |t| {
+                t.insert_before(
+                    IDS,
+                    "register_kind(KINDS, \"point\")\n",
+                    "register_kind(KINDS, \"plane\")\n",
+                )
+            },
+        ),
+        // --- Names made on first use ----------------------------------------------------------
+        breaks(
+            "module __getattr__ (PEP 562): a value it computes changed",
+            Module,
+            |t| t.replace(LAZY, "{\"TAU\": 6.28}", "{\"TAU\": 6.3}"),
+        ),
+        breaks(
+            "module imported lazily by a function: its constant changed",
+            Local,
+            |t| t.replace(EXTRA, "EXTRA_LIMIT = 7", "EXTRA_LIMIT = 8"),
+        ),
+        breaks(
+            "module imported lazily by a function: a statement inserted",
+            Local,
+            |t| t.append(EXTRA, "EXTRA_LIMIT = EXTRA_LIMIT + 1\n"),
+        ),
+        breaks(
+            "module imported lazily by a function: its constant deleted",
+            Local,
+            |t| t.delete(EXTRA, "EXTRA_LIMIT = 7\n"),
+        ),
+        breaks(
+            "fixture of a plugin module: the constant it reads changed",
+            Local,
+            |t| t.replace(PLUGIN, "DIGITS = 2", "DIGITS = 3"),
+        ),
+        breaks(
+            "fixture of a plugin module: a statement inserted in its body",
+            Local,
+            |t| {
+                t.insert_after(
+                    PLUGIN,
+                    "    def round_to(value):\n",
+                    "        value = value * 10\n",
+                )
+            },
+        ),
+        // --- Import-time code that now raises -------------------------------------------------
+        breaks(
+            "import of a name the module does not bind inserted (a typo): PRECISON",
+            Module,
+            |t| {
+                t.insert_after(
+                    DERIVED,
+                    "from .consts import LIMIT, SCALE\n",
+                    "from .consts import PRECISON  # noqa: F401\n",
+                )
+            },
+        ),
+        breaks(
+            "constant renamed without its importers: SCALE -> SCALE_FACTOR",
+            Module,
+            |t| t.replace(CONSTS, "SCALE = 10", "SCALE_FACTOR = 10"),
+        ),
+        breaks(
+            "constant its importers import deleted: SCALE",
+            Module,
+            |t| t.delete(CONSTS, "SCALE = 10\n"),
+        ),
+        breaks(
+            "import of a package that is not installed inserted",
+            Module,
+            |t| {
+                t.insert_before(
+                    PALETTE,
+                    "import enum\n",
+                    "import geo_not_installed  # noqa: F401\n",
+                )
+            },
+        ),
+        breaks(
+            "a name nothing binds read at import time: BORDER = WIDTH * 2",
+            Module,
+            |t| t.append(DERIVED, "\nBORDER = WIDTH * 2  # noqa: F821\n"),
+        ),
         // --- New names nothing reads yet -----------------------------------------------------
         Edit {
             name: "new function with a new test file: only the new test file",
@@ -198,6 +315,17 @@ pub(super) fn edits() -> Vec<Edit> {
                 "import os  # noqa: F401\n",
             )
         }),
+        harmless(
+            "new import of a package the base already imports: import pytest",
+            &[],
+            |t| {
+                t.insert_before(
+                    SHAPES,
+                    "from . import consts\n",
+                    "import pytest  # noqa: F401\n",
+                )
+            },
+        ),
         // `fields(geo.Style)` in test_palette reads attributes by no name: it may read any.
         harmless(
             "new method nothing calls: Shape.volume",
