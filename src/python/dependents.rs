@@ -73,6 +73,11 @@ impl<'a> Dependents<'a> {
         self.resolver.resolve(importer, import)
     }
 
+    /// Whether `path` is a Python file of the repository.
+    pub fn contains(&self, path: &str) -> bool {
+        self.resolver.contains(path)
+    }
+
     /// The files of the module an import names (see [`ModuleResolver::module_files`]).
     pub fn module_files(&self, importer: &str, import: &Import) -> BTreeSet<String> {
         self.resolver.module_files(importer, import)

@@ -28,7 +28,7 @@
 //! mention of it, which only adds tests); a file that does not parse has no facts, and
 //! selection treats it as unreadable.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{Expr, PySourceType, Stmt};
@@ -41,8 +41,10 @@ use super::syntax::{self, ModuleSyntax};
 /// How a statement binds a name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BindKind {
-    /// An assignment, `for` target, `with ... as`, `except ... as`, walrus or `del`.
+    /// An assignment, `for` target, `with ... as`, `except ... as` or walrus.
     Assign,
+    /// `del NAME`: the name is unbound from then on.
+    Delete,
     Def,
     Class,
     /// `import m`, `from m import n [as a]`: the value comes from another module.
@@ -110,6 +112,91 @@ pub struct Statement {
     pub parent: Option<usize>,
     /// It lies in the body of a `try`: raising there runs a handler instead.
     pub guarded: bool,
+    /// It lies in the body of a `with`, whose context manager may swallow what it raises
+    /// (`contextlib.suppress(ImportError)`).
+    pub in_with: bool,
+    /// What in its own expressions may raise whatever the names it reads hold, with its line:
+    /// a call of a callable not known never to raise, a subscript, a division, an `assert`,
+    /// applying a decorator. A new or changed statement that computes may break the import.
+    pub computes: Option<(String, u32)>,
+    /// It binds one name to a literal of this kind (`LIMIT = 10`, `unit: str = "cm"`, `-1`).
+    pub literal: Option<LiteralKind>,
+    /// For a `try`: the exceptions its handlers name, dotted (`""` for a bare `except:`).
+    pub catches: Vec<String>,
+    /// For a compound statement: the names it binds on some paths only (an `if` without an
+    /// `else`, a name a `try` body binds and a handler does not, a loop's): after it they may
+    /// be unbound.
+    pub maybe_unbound: Vec<String>,
+    /// `name.attr` reads in its own expressions, with their lines: an attribute the object
+    /// lacks raises.
+    pub attribute_reads: Vec<(String, String, u32)>,
+    /// Operators on names bound elsewhere (an import), with their lines: they raise unless
+    /// the types those names hold combine (see [`Shape`]).
+    pub operators: Vec<(Shape, u32)>,
+}
+
+/// What an operator combines, for types known only once the names are looked up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Shape {
+    Kind(LiteralKind),
+    Name(String),
+    Op(ruff_python_ast::Operator, Box<Shape>, Box<Shape>),
+}
+
+impl Shape {
+    /// The type it makes, given the type of each name (`None`: it may raise).
+    pub fn kind(&self, name: &mut impl FnMut(&str) -> Option<LiteralKind>) -> Option<LiteralKind> {
+        match self {
+            Shape::Kind(k) => Some(*k),
+            Shape::Name(n) => name(n),
+            Shape::Op(op, a, b) => combine(*op, a.kind(name)?, b.kind(name)?),
+        }
+    }
+}
+
+/// What a statement may raise, for [`FileNames::caught`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Raise {
+    /// An `ImportError` (a module or a name that is not there).
+    Import,
+    /// Any exception.
+    Any,
+}
+
+/// The type of a literal a statement binds (see [`Statement::literal`]): a new value of the
+/// same type combines as the old one did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LiteralKind {
+    Int,
+    Float,
+    Complex,
+    Str,
+    Bytes,
+    Bool,
+    None,
+}
+
+/// The kind of a literal expression, a negated number too.
+fn literal_kind(expr: &Expr) -> Option<LiteralKind> {
+    use ruff_python_ast::Number;
+    Some(match expr {
+        Expr::NumberLiteral(n) => match n.value {
+            Number::Int(_) => LiteralKind::Int,
+            Number::Float(_) => LiteralKind::Float,
+            Number::Complex { .. } => LiteralKind::Complex,
+        },
+        Expr::UnaryOp(u) if matches!(u.op, ruff_python_ast::UnaryOp::USub) => {
+            match literal_kind(&u.operand)? {
+                kind @ (LiteralKind::Int | LiteralKind::Float | LiteralKind::Complex) => kind,
+                _ => return None,
+            }
+        }
+        Expr::StringLiteral(_) => LiteralKind::Str,
+        Expr::BytesLiteral(_) => LiteralKind::Bytes,
+        Expr::BooleanLiteral(_) => LiteralKind::Bool,
+        Expr::NoneLiteral(_) => LiteralKind::None,
+        _ => return None,
+    })
 }
 
 /// How a name is written where it is mentioned.
@@ -157,6 +244,31 @@ pub struct Mention {
     /// `getattr(consts, name)`, `geo.Style` of `fields(geo.Style)`), `""` for the module's own
     /// globals (`globals()`, `vars()`, `dir()` without an argument), `None` when anything.
     pub target: Option<String>,
+    /// What import-time code does with the value it reads: a new value may raise there unless
+    /// it is only copied, or combined and of the old value's type.
+    pub value_use: ValueUse,
+    /// In the own scope of a comprehension or a lambda, which does not see a class body's
+    /// names.
+    pub nested: bool,
+}
+
+/// What code does with a value it reads (see [`Mention::value_use`]), from the safest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ValueUse {
+    /// Bound as it is: `Y = X`, `(X, 1)`, a dict's value, a default argument, an annotation.
+    Copied,
+    /// Combined by operators that cannot raise on a value of the type the old one had: `+`,
+    /// `-`, `*`, `|`, `&`, `^`, comparisons, `not`, unary `-`, an f-string (its value's type is
+    /// the same when the operands' are).
+    Combined,
+    /// Its truth decides (`if X`, `X or Y`, `A if X else B`): that cannot raise on a value of
+    /// the old type, but what comes out may be of another type.
+    Tested,
+    /// An attribute of it is taken (`Color.RED`): that raises only when the attribute is gone,
+    /// which is followed as a name of its own.
+    Accessed,
+    /// Anything else: called, passed to a call, indexed, divided, iterated, hashed.
+    WorkedOn,
 }
 
 /// The facts of one version of one file.
@@ -173,6 +285,9 @@ pub struct FileNames {
     /// Names some function binds locally (a parameter, an assignment, an import): there a bare
     /// name may be the function's own rather than the module's.
     local_binds: HashSet<String>,
+    /// The strings of the last module-level `__all__ = [...]` whose elements are all string
+    /// literals (see [`FileNames::star_names`]).
+    all_literal: Option<Vec<String>>,
     parsed: bool,
 }
 
@@ -262,6 +377,25 @@ impl FileNames {
 
     /// The outermost statement whose outcome a raise in `index` decides: the `try` around it
     /// (a raise there runs a handler), or the statement itself.
+    /// Whether a `try` around statement `index` handles what it may raise.
+    pub fn caught(&self, index: usize, raise: Raise) -> bool {
+        let mut at = index;
+        while let Some(parent) = self.statements[at].parent {
+            if self.statements[at].guarded
+                && self.statements[parent].catches.iter().any(|c| {
+                    let last = c.rsplit('.').next().unwrap_or(c);
+                    matches!(last, "" | "Exception" | "BaseException")
+                        || raise == Raise::Import
+                            && matches!(last, "ImportError" | "ModuleNotFoundError")
+                })
+            {
+                return true;
+            }
+            at = parent;
+        }
+        false
+    }
+
     pub fn guarding(&self, index: usize) -> usize {
         let mut at = index;
         let mut decided = index;
@@ -272,6 +406,19 @@ impl FileNames {
             at = parent;
         }
         decided
+    }
+
+    /// The names `from this import *` brings when `__all__` says so exactly: one module-level
+    /// binding of it, a literal list or tuple of strings, that no module-level code reads (to
+    /// extend it). `None`: the module's public names, or unknown.
+    pub fn star_names(&self) -> Option<&[String]> {
+        let literal = self.all_literal.as_deref()?;
+        let bindings = self.module_bindings("__all__").count();
+        let changed = self.mentions_of("__all__").iter().any(|m| {
+            matches!(m.home, Home::Statement(_)) && m.kind != MentionKind::Store
+                || matches!(m.home, Home::Function(_))
+        });
+        (bindings == 1 && !changed).then_some(literal)
     }
 
     /// Whether some function binds `name` locally (see [`FileNames::local_binds`]).
@@ -312,15 +459,42 @@ impl FileNames {
     }
 }
 
+/// Whether an f-string takes a format spec from a name (`f"{x:{spec}}"`).
+fn dynamic_format_spec(f: &ruff_python_ast::ExprFString) -> bool {
+    use ruff_python_ast::InterpolatedStringElement::Interpolation;
+    f.value.elements().any(|e| match e {
+        Interpolation(i) => i
+            .format_spec
+            .as_ref()
+            .is_some_and(|spec| spec.elements.iter().any(|e| matches!(e, Interpolation(_)))),
+        _ => false,
+    })
+}
+
+/// Whether an operator cannot raise on operands of the types they had before (see
+/// [`ValueUse::Combined`]): not a division, a power or a shift.
+fn combines(op: ruff_python_ast::Operator) -> bool {
+    use ruff_python_ast::Operator::{Add, BitAnd, BitOr, BitXor, Mult, Sub};
+    matches!(op, Add | Sub | Mult | BitOr | BitAnd | BitXor)
+}
+
 /// Whether a file's text may read names it does not spell: it has a word that makes a
-/// dynamic read (`getattr`, `vars`, `__dict__`, ...) or a star import. Such a file may mention
-/// any name; any other mentions only the names [`has_word`] finds in it.
+/// dynamic read (`getattr`, `vars`, `__dict__`, ...) or a star import, or it may spell a name
+/// in other bytes (non-ASCII identifiers are NFKC-normalised, `"\x4cIMIT"` is `"LIMIT"`).
+/// Such a file may mention any name; any other mentions only the names [`has_word`] finds.
 pub fn may_read_any_name(text: &[u8]) -> bool {
-    DYNAMIC_BY_ARGUMENT
-        .iter()
-        .chain(DYNAMIC_ALWAYS)
-        .chain(DYNAMIC_ATTRIBUTES)
-        .any(|word| has_word(text, word))
+    !text.is_ascii()
+        || memchr::memchr_iter(b'\\', text).any(|at| {
+            matches!(
+                text.get(at + 1),
+                Some(b'x' | b'u' | b'U' | b'N' | b'0'..=b'7')
+            )
+        })
+        || DYNAMIC_BY_ARGUMENT
+            .iter()
+            .chain(DYNAMIC_ALWAYS)
+            .chain(DYNAMIC_ATTRIBUTES)
+            .any(|word| has_word(text, word))
         || memchr::memmem::find_iter(text, b"import").any(|at| {
             text[at + b"import".len()..]
                 .iter()
@@ -356,6 +530,9 @@ pub fn read(source: &str) -> (ModuleSyntax, FileNames) {
         next_function: 0,
         syntax: &syntax,
         in_try: false,
+        in_with: false,
+        literals: HashMap::new(),
+        properties: HashSet::new(),
         parent: None,
     };
     reader.scope_suite(&parsed.syntax().body, None, "", None, false);
@@ -789,11 +966,17 @@ struct Reader<'a> {
     out: FileNames,
     /// Walking the body of a `try` (at module or class level).
     in_try: bool,
+    /// Walking the body of a `with` (at module or class level).
+    in_with: bool,
     /// The compound statement being walked.
     parent: Option<usize>,
     /// The index the next function definition gets, in the order of `ModuleSyntax::functions`.
     next_function: usize,
     syntax: &'a ModuleSyntax,
+    /// Module-level names bound so far to a literal, once: the types operators combine.
+    literals: HashMap<String, LiteralKind>,
+    /// (class, name) of the properties defined so far: what `@name.setter` applies to.
+    properties: HashSet<(Option<String>, String)>,
 }
 
 impl Reader<'_> {
@@ -845,21 +1028,71 @@ impl Reader<'_> {
             inert,
             parent: self.parent,
             guarded: self.in_try,
+            in_with: self.in_with,
+            computes: None,
+            literal: None,
+            catches: Vec::new(),
+            maybe_unbound: Vec::new(),
+            attribute_reads: Vec::new(),
+            operators: Vec::new(),
         });
         self.out.statements.len() - 1
     }
 
-    /// Mentions and effects of expressions of statement `index`.
+    /// Mentions and effects of expressions of statement `index` whose values are worked on
+    /// (a decorator, a test, a call's value).
     fn header_exprs<'e>(&mut self, index: usize, exprs: impl IntoIterator<Item = &'e Expr>) {
+        self.header_exprs_as(index, exprs, false);
+    }
+
+    /// Mentions and effects of expressions of statement `index` whose values are bound as they
+    /// are (an assignment's value, a default argument, an annotation): see [`Mention::value_use`].
+    fn header_values<'e>(&mut self, index: usize, exprs: impl IntoIterator<Item = &'e Expr>) {
+        self.header_exprs_as(index, exprs, true);
+    }
+
+    /// Annotations: values bound as they are, not judged for what they compute (`int | None`
+    /// builds a type; under `from __future__ import annotations` nothing runs at all).
+    fn header_annotations<'e>(&mut self, index: usize, exprs: impl IntoIterator<Item = &'e Expr>) {
+        let before = self.out.statements[index].computes.clone();
+        self.header_exprs_as(index, exprs, true);
+        self.out.statements[index].computes = before;
+    }
+
+    fn header_exprs_as<'e>(
+        &mut self,
+        index: usize,
+        exprs: impl IntoIterator<Item = &'e Expr>,
+        copied: bool,
+    ) {
         let first = self.out.statements[index].first;
         let mut effects = Vec::new();
         let mut binds = Vec::new();
+        let mut computes = None;
+        let mut attributes = Vec::new();
+        let mut operators = Vec::new();
         for expr in exprs {
-            self.mentions_in(expr, Home::Statement(index), first);
+            let mut finder = MentionFinder {
+                lines: self.lines,
+                out: &mut self.out,
+                home: Home::Statement(index),
+                stmt_first: first,
+                value_use: if copied {
+                    ValueUse::Copied
+                } else {
+                    ValueUse::WorkedOn
+                },
+                nested: false,
+            };
+            finder.visit_expr(expr);
             let mut collector = EffectCollector {
                 lines: self.lines,
                 effects: &mut effects,
                 binds: &mut binds,
+                computes: &mut computes,
+                literals: &self.literals,
+                attributes: &mut attributes,
+                operators: &mut operators,
             };
             collector.visit_expr(expr);
         }
@@ -867,6 +1100,98 @@ impl Reader<'_> {
             self.effect(index, effect);
         }
         self.out.statements[index].binds.extend(binds);
+        self.out.statements[index]
+            .attribute_reads
+            .extend(attributes);
+        self.out.statements[index].operators.extend(operators);
+        if let Some(computes) = computes {
+            self.computes(index, computes);
+        }
+    }
+
+    /// The names the direct children of compound statement `index` from statement `start` on
+    /// bind on every path through them.
+    fn surely_bound(&self, index: usize, start: usize) -> BTreeSet<String> {
+        self.out.statements[start..]
+            .iter()
+            .filter(|s| s.parent == Some(index) && !s.inert)
+            .flat_map(|s| {
+                s.binds
+                    .iter()
+                    .filter(|b| !s.maybe_unbound.contains(&b.name))
+                    .map(|b| b.name.clone())
+            })
+            .collect()
+    }
+
+    /// A compound statement's names that some path leaves unbound: those its children bind
+    /// that not every branch binds.
+    fn settle_unbound(&mut self, index: usize, branches: Vec<BTreeSet<String>>) {
+        let every: BTreeSet<String> = branches
+            .iter()
+            .skip(1)
+            .fold(branches.first().cloned().unwrap_or_default(), |all, b| {
+                all.intersection(b).cloned().collect()
+            });
+        let children: BTreeSet<String> = self.out.statements[index + 1..]
+            .iter()
+            .filter(|s| s.parent == Some(index) && !s.inert)
+            .flat_map(|s| s.binds.iter().map(|b| b.name.clone()))
+            .collect();
+        self.out.statements[index].maybe_unbound = children.difference(&every).cloned().collect();
+    }
+
+    /// Record what in statement `index` may raise whatever its inputs (the first thing).
+    fn computes(&mut self, index: usize, what: (String, u32)) {
+        self.out.statements[index].computes.get_or_insert(what);
+    }
+
+    /// A module-level name bound to a literal of `kind` (or to something else, `None`) by
+    /// statement `index`: what operators on it make (see [`Reader::literals`]).
+    fn remember_literal(&mut self, index: usize, name: &str, kind: Option<LiteralKind>) {
+        let statement = &self.out.statements[index];
+        let once = statement.class.is_none() && statement.parent.is_none();
+        match kind {
+            Some(kind) if once && !self.literals.contains_key(name) => {
+                self.literals.insert(name.to_string(), kind);
+            }
+            _ => {
+                self.literals.remove(name);
+            }
+        }
+    }
+
+    /// Applying a decorator runs it on what it decorates: unless it is known never to raise
+    /// (`@property`, `@functools.cache`, a property's `@x.setter`), that may raise.
+    fn applied(&mut self, index: usize, decorator: &Expr, line: u32) {
+        let class = self.out.statements[index].class.clone();
+        let (callee, factory) = match decorator {
+            Expr::Call(c) => (&*c.func, true),
+            other => (other, false),
+        };
+        let name = dotted(callee).unwrap_or_default();
+        let accessor = name.rsplit_once('.').and_then(|(property, last)| {
+            matches!(last, "setter" | "getter" | "deleter").then_some(property)
+        });
+        let fine = match accessor {
+            Some(property) => self
+                .properties
+                .contains(&(class.clone(), property.to_string())),
+            None if factory => DECORATOR_FACTORIES.contains(&name.as_str()),
+            None => NEVER_RAISING_DECORATORS.contains(&name.as_str()),
+        };
+        if !fine {
+            self.computes(index, (format!("the decorator `@{name}`"), line));
+        }
+        let makes_property = accessor.is_some()
+            || matches!(
+                name.as_str(),
+                "property" | "cached_property" | "functools.cached_property"
+            );
+        if makes_property && let Some(bound) = self.out.statements[index].binds.first() {
+            let bound = bound.name.clone();
+            self.properties.insert((class, bound));
+        }
     }
 
     fn mentions_in(&mut self, expr: &Expr, home: Home, stmt_first: u32) {
@@ -875,6 +1200,8 @@ impl Reader<'_> {
             out: &mut self.out,
             home,
             stmt_first,
+            value_use: ValueUse::WorkedOn,
+            nested: false,
         };
         finder.visit_expr(expr);
     }
@@ -986,17 +1313,26 @@ impl Reader<'_> {
                 {
                     self.out.fixtures.push(fixture);
                 }
-                let mut exprs: Vec<&Expr> =
+                let decorators: Vec<&Expr> =
                     f.decorator_list.iter().map(|d| &d.expression).collect();
                 // Applying a decorator calls it.
                 for d in &f.decorator_list {
                     let line = self.line(d.start());
                     let call = decorator_call(&d.expression, line);
                     self.effect(index, call);
+                    self.applied(index, &d.expression, line);
                 }
-                exprs.extend(parameter_exprs(&f.parameters));
-                exprs.extend(f.returns.as_deref());
-                self.header_exprs(index, exprs);
+                self.header_exprs(index, decorators);
+                let defaults: Vec<&Expr> =
+                    f.parameters.iter().filter_map(|p| p.default()).collect();
+                self.header_values(index, defaults);
+                let annotations: Vec<&Expr> = f
+                    .parameters
+                    .iter()
+                    .filter_map(|p| p.annotation())
+                    .chain(f.returns.as_deref())
+                    .collect();
+                self.header_annotations(index, annotations);
                 self.parameter_mentions(&f.parameters, Home::Statement(index), start);
                 self.out.bodies.push((header_end + 1, end));
                 let qualname = format!("{prefix}{}", f.name.id);
@@ -1023,6 +1359,7 @@ impl Reader<'_> {
                     let line = self.line(d.start());
                     let call = decorator_call(&d.expression, line);
                     self.effect(index, call);
+                    self.applied(index, &d.expression, line);
                 }
                 if let Some(arguments) = &c.arguments {
                     for base in arguments.args.iter() {
@@ -1044,6 +1381,8 @@ impl Reader<'_> {
                                     home: Home::Statement(index),
                                     kind: MentionKind::Keyword,
                                     target: None,
+                                    value_use: ValueUse::Copied,
+                                    nested: false,
                                 },
                             );
                             if arg.id.as_str() == "metaclass" {
@@ -1056,6 +1395,7 @@ impl Reader<'_> {
                 self.header_exprs(index, exprs);
                 let qualname = format!("{prefix}{}", c.name.id);
                 let outer = std::mem::replace(&mut self.in_try, false);
+                let outer_with = std::mem::replace(&mut self.in_with, false);
                 self.scope_suite(
                     &c.body,
                     Some(&qualname),
@@ -1064,12 +1404,14 @@ impl Reader<'_> {
                     inert,
                 );
                 self.in_try = outer;
+                self.in_with = outer_with;
             }
             Stmt::If(s) => {
                 let index = self.new_statement(first, last, class, inert);
                 self.header_exprs(index, std::iter::once(&*s.test));
                 let main = is_main_guard(&s.test);
                 let checking = imports::is_type_checking(&s.test);
+                let start = self.out.statements.len();
                 self.scope_suite(
                     &s.body,
                     class,
@@ -1077,12 +1419,20 @@ impl Reader<'_> {
                     Some(index),
                     inert || main || checking,
                 );
+                let mut branches = vec![self.surely_bound(index, start)];
                 for clause in &s.elif_else_clauses {
                     if let Some(test) = &clause.test {
                         self.header_exprs(index, std::iter::once(test));
                     }
+                    let start = self.out.statements.len();
                     self.scope_suite(&clause.body, class, prefix, Some(index), inert);
+                    branches.push(self.surely_bound(index, start));
                 }
+                let has_else = s.elif_else_clauses.last().is_some_and(|c| c.test.is_none());
+                if !has_else {
+                    branches.push(BTreeSet::new());
+                }
+                self.settle_unbound(index, branches);
             }
             Stmt::For(s) => {
                 let index = self.new_statement(first, last, class, inert);
@@ -1091,12 +1441,15 @@ impl Reader<'_> {
                 self.targets(index, &s.target, BindKind::Assign);
                 self.scope_suite(&s.body, class, prefix, Some(index), inert);
                 self.scope_suite(&s.orelse, class, prefix, Some(index), inert);
+                // A loop may run its body no time.
+                self.settle_unbound(index, vec![BTreeSet::new()]);
             }
             Stmt::While(s) => {
                 let index = self.new_statement(first, last, class, inert);
                 self.header_exprs(index, [&*s.test]);
                 self.scope_suite(&s.body, class, prefix, Some(index), inert);
                 self.scope_suite(&s.orelse, class, prefix, Some(index), inert);
+                self.settle_unbound(index, vec![BTreeSet::new()]);
             }
             Stmt::With(s) => {
                 let index = self.new_statement(first, last, class, inert);
@@ -1107,22 +1460,60 @@ impl Reader<'_> {
                         self.targets(index, vars, BindKind::Assign);
                     }
                 }
+                let outer = std::mem::replace(&mut self.in_with, true);
+                let start = self.out.statements.len();
                 self.scope_suite(&s.body, class, prefix, Some(index), inert);
+                self.in_with = outer;
+                // `contextlib.suppress` may swallow a raise half-way through the body.
+                let suppresses = s.items.iter().any(|item| {
+                    let callee = match &item.context_expr {
+                        Expr::Call(c) => dotted(&c.func),
+                        other => dotted(other),
+                    };
+                    callee.is_none_or(|c| c.rsplit('.').next() == Some("suppress"))
+                });
+                let body = if suppresses {
+                    BTreeSet::new()
+                } else {
+                    self.surely_bound(index, start)
+                };
+                self.settle_unbound(index, vec![body]);
             }
             Stmt::Try(s) => {
                 let index = self.new_statement(first, last, class, inert);
+                let start = self.out.statements.len();
                 self.try_suite(&s.body, class, prefix, Some(index), inert);
+                let mut branches = vec![self.surely_bound(index, start)];
                 for ruff_python_ast::ExceptHandler::ExceptHandler(h) in &s.handlers {
+                    let types: Vec<&Expr> = match h.type_.as_deref() {
+                        Some(Expr::Tuple(t)) => t.elts.iter().collect(),
+                        Some(one) => vec![one],
+                        None => Vec::new(),
+                    };
+                    let caught: Vec<String> = if h.type_.is_none() {
+                        vec![String::new()]
+                    } else {
+                        types.iter().filter_map(|t| dotted(t)).collect()
+                    };
+                    self.out.statements[index].catches.extend(caught);
                     if let Some(type_) = &h.type_ {
                         self.header_exprs(index, [&**type_]);
                     }
                     if let Some(name) = &h.name {
                         self.bind(index, name.id.as_str(), BindKind::Assign);
                     }
+                    let start = self.out.statements.len();
                     self.scope_suite(&h.body, class, prefix, Some(index), inert);
+                    branches.push(self.surely_bound(index, start));
                 }
                 self.scope_suite(&s.orelse, class, prefix, Some(index), inert);
+                let start = self.out.statements.len();
                 self.scope_suite(&s.finalbody, class, prefix, Some(index), inert);
+                let last_word = self.surely_bound(index, start);
+                for branch in &mut branches {
+                    branch.extend(last_word.iter().cloned());
+                }
+                self.settle_unbound(index, branches);
             }
             Stmt::Match(s) => {
                 let index = self.new_statement(first, last, class, inert);
@@ -1158,6 +1549,7 @@ impl Reader<'_> {
         );
         let mut binds = Vec::new();
         let mut effects = Vec::new();
+        let mut computes = None;
         for s in &self.out.statements[parent + 1..] {
             if s.first >= first
                 && s.last <= last
@@ -1166,9 +1558,13 @@ impl Reader<'_> {
             {
                 binds.extend(s.binds.iter().cloned());
                 effects.extend(s.effects.iter().cloned());
+                computes = computes.or_else(|| s.computes.clone());
             }
         }
         let p = &mut self.out.statements[parent];
+        if p.computes.is_none() {
+            p.computes = computes;
+        }
         for b in binds {
             if !p.binds.contains(&b) {
                 p.binds.push(b);
@@ -1186,10 +1582,38 @@ impl Reader<'_> {
         let home = Home::Statement(index);
         match stmt {
             Stmt::Assign(s) => {
-                self.header_exprs(index, [&*s.value]);
+                // Unpacking (`LO, HI = PAIR`) iterates the value; a store into an attribute or
+                // an item works on the object.
+                if s.targets.iter().all(|t| matches!(t, Expr::Name(_))) {
+                    self.header_values(index, [&*s.value]);
+                } else {
+                    self.header_exprs(index, [&*s.value]);
+                }
+                if let [Expr::Name(n)] = &s.targets[..] {
+                    let kind = literal_kind(&s.value);
+                    self.out.statements[index].literal = kind;
+                    self.remember_literal(index, n.id.as_str(), kind);
+                }
                 for t in &s.targets {
                     self.mentions_in(t, home, first);
                     self.targets(index, t, BindKind::Assign);
+                }
+                let all = matches!(&s.targets[..], [Expr::Name(n)] if n.id.as_str() == "__all__");
+                if all && self.out.statements[index].class.is_none() {
+                    let elements = match &*s.value {
+                        Expr::List(l) => Some(&l.elts),
+                        Expr::Tuple(t) => Some(&t.elts),
+                        _ => None,
+                    };
+                    self.out.all_literal = elements.and_then(|elements| {
+                        elements
+                            .iter()
+                            .map(|e| match e {
+                                Expr::StringLiteral(s) => Some(s.value.to_str().to_string()),
+                                _ => None,
+                            })
+                            .collect()
+                    });
                 }
             }
             Stmt::AugAssign(s) => {
@@ -1204,28 +1628,37 @@ impl Reader<'_> {
                             home,
                             kind: MentionKind::Name,
                             target: None,
+                            value_use: if combines(s.op) {
+                                ValueUse::Combined
+                            } else {
+                                ValueUse::WorkedOn
+                            },
+                            nested: false,
                         },
                     );
                 }
                 self.targets(index, &s.target, BindKind::Assign);
             }
             Stmt::AnnAssign(s) => {
-                self.header_exprs(
-                    index,
-                    s.value.as_deref().into_iter().chain([&*s.annotation]),
-                );
+                self.header_values(index, s.value.as_deref());
+                self.header_annotations(index, [&*s.annotation]);
+                if let (Expr::Name(n), Some(value)) = (&*s.target, &s.value) {
+                    let kind = literal_kind(value);
+                    self.out.statements[index].literal = kind;
+                    self.remember_literal(index, n.id.as_str(), kind);
+                }
                 self.mentions_in(&s.target, home, first);
                 self.targets(index, &s.target, BindKind::Assign);
             }
             Stmt::TypeAlias(s) => {
-                self.header_exprs(index, [&*s.value]);
+                self.header_values(index, [&*s.value]);
                 self.mentions_in(&s.name, home, first);
                 self.targets(index, &s.name, BindKind::Assign);
             }
             Stmt::Delete(s) => {
                 for t in &s.targets {
                     self.mentions_in(t, home, first);
-                    self.targets(index, t, BindKind::Assign);
+                    self.targets(index, t, BindKind::Delete);
                 }
             }
             Stmt::Import(s) => {
@@ -1261,6 +1694,8 @@ impl Reader<'_> {
                                 home,
                                 kind: MentionKind::Attribute,
                                 target: None,
+                                value_use: ValueUse::Copied,
+                                nested: false,
                             },
                         );
                     }
@@ -1295,6 +1730,8 @@ impl Reader<'_> {
                             home,
                             kind: MentionKind::Attribute,
                             target: None,
+                            value_use: ValueUse::Copied,
+                            nested: false,
                         },
                     );
                 }
@@ -1328,6 +1765,8 @@ impl Reader<'_> {
                             home,
                             kind: MentionKind::Name,
                             target: None,
+                            value_use: ValueUse::Copied,
+                            nested: false,
                         },
                     );
                     let bound = alias.asname.as_ref().unwrap_or(&alias.name);
@@ -1371,6 +1810,8 @@ impl Reader<'_> {
                                     home,
                                     kind: MentionKind::Doctest,
                                     target: None,
+                                    value_use: ValueUse::Copied,
+                                    nested: false,
                                 },
                             );
                         }
@@ -1380,6 +1821,7 @@ impl Reader<'_> {
             }
             Stmt::Assert(s) => {
                 self.header_exprs(index, std::iter::once(&*s.test).chain(s.msg.as_deref()));
+                self.computes(index, ("an `assert`".to_string(), first));
             }
             Stmt::Raise(s) => {
                 self.header_exprs(
@@ -1404,6 +1846,8 @@ impl Reader<'_> {
                             home,
                             kind: MentionKind::Name,
                             target: None,
+                            value_use: ValueUse::Copied,
+                            nested: false,
                         },
                     );
                 }
@@ -1437,6 +1881,8 @@ impl Reader<'_> {
                     home,
                     kind: MentionKind::Parameter,
                     target: None,
+                    value_use: ValueUse::Copied,
+                    nested: false,
                 },
             );
         }
@@ -1475,6 +1921,8 @@ impl Reader<'_> {
                         home,
                         kind: MentionKind::Name,
                         target: None,
+                        value_use: ValueUse::Copied,
+                        nested: false,
                     },
                 );
                 let qualname = format!("{prefix}{}", f.name.id);
@@ -1506,6 +1954,8 @@ impl Reader<'_> {
                     out: &mut self.out,
                     home,
                     stmt_first: first,
+                    value_use: ValueUse::WorkedOn,
+                    nested: false,
                 };
                 finder.visit_stmt_own(stmt);
                 for inner in inner_suites(stmt) {
@@ -1658,6 +2108,248 @@ struct EffectCollector<'e> {
     lines: &'e LineIndex,
     effects: &'e mut Vec<Effect>,
     binds: &'e mut Vec<Bound>,
+    /// The first thing that may raise whatever its inputs (see [`Statement::computes`]).
+    computes: &'e mut Option<(String, u32)>,
+    /// Module-level names bound to literals (see [`Reader::literals`]).
+    literals: &'e HashMap<String, LiteralKind>,
+    /// `name.attr` reads (see [`Statement::attribute_reads`]).
+    attributes: &'e mut Vec<(String, String, u32)>,
+    /// Operators on names bound elsewhere (see [`Statement::operators`]).
+    operators: &'e mut Vec<(Shape, u32)>,
+}
+
+/// Decorators that take any function or class and never raise.
+const NEVER_RAISING_DECORATORS: &[&str] = &[
+    "property",
+    "staticmethod",
+    "classmethod",
+    "abstractmethod",
+    "abc.abstractmethod",
+    "overload",
+    "typing.overload",
+    "typing_extensions.overload",
+    "final",
+    "typing.final",
+    "override",
+    "typing.override",
+    "typing_extensions.override",
+    "cache",
+    "functools.cache",
+    "cached_property",
+    "functools.cached_property",
+    "no_type_check",
+    "typing.no_type_check",
+    "contextmanager",
+    "contextlib.contextmanager",
+    "asynccontextmanager",
+    "contextlib.asynccontextmanager",
+];
+
+/// Decorator factories whose decorator takes any function (their call is judged apart, see
+/// [`call_never_raises`]).
+const DECORATOR_FACTORIES: &[&str] = &[
+    "lru_cache",
+    "functools.lru_cache",
+    "wraps",
+    "functools.wraps",
+];
+
+/// Whether a call, by its callee's dotted name and the shape of its arguments, never raises
+/// by itself: the few callables import-time code calls most, with the arguments that cannot
+/// upset them (`logging.getLogger(__name__)`, `TypeVar("T")`, `Path(__file__)`,
+/// `lru_cache(maxsize=None)`). Anything else may raise.
+fn call_never_raises(name: &str, call: &ruff_python_ast::ExprCall) -> bool {
+    let args = &call.arguments.args;
+    let keywords = &call.arguments.keywords;
+    let string = |e: &Expr| matches!(e, Expr::StringLiteral(_));
+    let path_like = |e: &Expr| {
+        string(e)
+            || matches!(e, Expr::Name(n) if n.id.as_str() == "__file__")
+            || matches!(e, Expr::Call(c)
+                if dotted(&c.func).is_some_and(|d| PATH_CALLS.contains(&d.as_str())))
+    };
+    let container = |e: &Expr| matches!(e, Expr::List(_) | Expr::Tuple(_) | Expr::Set(_));
+    let int_none_or_bool = |e: &Expr| {
+        matches!(e, Expr::NoneLiteral(_) | Expr::BooleanLiteral(_))
+            || matches!(e, Expr::NumberLiteral(n) if matches!(n.value, ruff_python_ast::Number::Int(_)))
+    };
+    match name {
+        "object"
+        | "Lock"
+        | "RLock"
+        | "threading.Lock"
+        | "threading.RLock"
+        | "threading.local"
+        | "threading.Event"
+        | "OrderedDict"
+        | "collections.OrderedDict"
+        | "auto"
+        | "enum.auto" => args.is_empty() && keywords.is_empty(),
+        "dict" => args.is_empty(),
+        "list" | "tuple" | "set" | "frozenset" => {
+            keywords.is_empty() && (args.is_empty() || args.len() == 1 && container(&args[0]))
+        }
+        "str" | "repr" | "bool" => keywords.is_empty() && args.len() <= 1,
+        "defaultdict" | "collections.defaultdict" => {
+            keywords.is_empty()
+                && match &args[..] {
+                    [] | [Expr::Lambda(_)] => true,
+                    [Expr::Name(n)] => {
+                        matches!(
+                            n.id.as_str(),
+                            "list" | "dict" | "set" | "int" | "float" | "str"
+                        )
+                    }
+                    _ => false,
+                }
+        }
+        "getLogger" | "logging.getLogger" => {
+            keywords.is_empty()
+                && match &args[..] {
+                    [] => true,
+                    [Expr::Name(n)] => n.id.as_str() == "__name__",
+                    [one] => string(one),
+                    _ => false,
+                }
+        }
+        // One constraint alone is an error: `TypeVar("T", int)`.
+        "TypeVar" | "typing.TypeVar" | "ParamSpec" | "typing.ParamSpec" => {
+            args.first().is_some_and(string) && args.len() != 2
+        }
+        "NewType" | "typing.NewType" => args.len() == 2 && string(&args[0]),
+        "cast" | "typing.cast" => args.len() == 2,
+        "lru_cache" | "functools.lru_cache" => args
+            .iter()
+            .chain(keywords.iter().map(|k| &k.value))
+            .all(int_none_or_bool),
+        "wraps" | "functools.wraps" => args.len() == 1,
+        "os.getenv" | "os.environ.get" => keywords.is_empty() && args.iter().all(string),
+        _ if PATH_CALLS.contains(&name) => {
+            keywords.is_empty() && !args.is_empty() && args.iter().all(path_like)
+        }
+        _ => false,
+    }
+}
+
+/// Path functions that take strings and `__file__` without raising.
+const PATH_CALLS: &[&str] = &[
+    "Path",
+    "pathlib.Path",
+    "os.path.join",
+    "os.path.dirname",
+    "os.path.abspath",
+    "os.path.realpath",
+    "os.path.basename",
+];
+
+/// How many arguments a generic of [`GENERIC_TYPES`] takes, when typing checks it.
+fn generic_arity(name: &str) -> Option<usize> {
+    match name {
+        "Optional" | "List" | "Set" | "FrozenSet" | "Type" | "ClassVar" | "Final" | "Iterable"
+        | "Iterator" | "Sequence" | "MutableSequence" | "Awaitable" | "AsyncIterator" | "list"
+        | "set" | "frozenset" | "type" => Some(1),
+        "Dict" | "dict" | "Mapping" | "MutableMapping" | "Callable" => Some(2),
+        "Generator" | "Coroutine" => Some(3),
+        _ => None,
+    }
+}
+
+/// Subscripted names that build a type (`Optional[int]`, `dict[str, int]`): no lookup that
+/// may fail.
+const GENERIC_TYPES: &[&str] = &[
+    "Optional",
+    "Union",
+    "List",
+    "Dict",
+    "Set",
+    "FrozenSet",
+    "Tuple",
+    "Type",
+    "Callable",
+    "ClassVar",
+    "Final",
+    "Literal",
+    "Annotated",
+    "Iterable",
+    "Iterator",
+    "Sequence",
+    "Mapping",
+    "MutableMapping",
+    "MutableSequence",
+    "Generator",
+    "Awaitable",
+    "Coroutine",
+    "AsyncIterator",
+    "Generic",
+    "Protocol",
+    "list",
+    "dict",
+    "set",
+    "frozenset",
+    "tuple",
+    "type",
+];
+
+impl EffectCollector<'_> {
+    fn computes(&mut self, what: String, at: TextSize) {
+        if self.computes.is_none() {
+            *self.computes = Some((what, self.lines.line_of(at)));
+        }
+    }
+
+    /// What an operator combines, when it combines literals and names only.
+    fn shape_of(&self, expr: &Expr) -> Option<Shape> {
+        Some(match expr {
+            Expr::Name(n) => match self.literals.get(n.id.as_str()) {
+                Some(kind) => Shape::Kind(*kind),
+                None => Shape::Name(n.id.to_string()),
+            },
+            Expr::FString(_) => Shape::Kind(LiteralKind::Str),
+            Expr::BinOp(b) if combines(b.op) => Shape::Op(
+                b.op,
+                Box::new(self.shape_of(&b.left)?),
+                Box::new(self.shape_of(&b.right)?),
+            ),
+            other => Shape::Kind(literal_kind(other)?),
+        })
+    }
+
+    /// The type of what an expression makes, when literals tell (see [`Reader::literals`]).
+    fn kind_of(&self, expr: &Expr) -> Option<LiteralKind> {
+        match expr {
+            Expr::Name(n) => self.literals.get(n.id.as_str()).copied(),
+            Expr::FString(_) => Some(LiteralKind::Str),
+            Expr::BinOp(b) => combine(b.op, self.kind_of(&b.left)?, self.kind_of(&b.right)?),
+            other => literal_kind(other),
+        }
+    }
+}
+
+/// The type `op` makes of operands of these types, `None` where it raises.
+pub fn combine(
+    op: ruff_python_ast::Operator,
+    a: LiteralKind,
+    b: LiteralKind,
+) -> Option<LiteralKind> {
+    use LiteralKind::{Bool, Bytes, Complex, Float, Int, Str};
+    use ruff_python_ast::Operator::{Add, BitAnd, BitOr, BitXor, Mult, Sub};
+    let rank = |k: LiteralKind| match k {
+        Bool | Int => Some(0),
+        Float => Some(1),
+        Complex => Some(2),
+        _ => None,
+    };
+    match (op, a, b) {
+        (Add | Sub | Mult, _, _) if rank(a).is_some() && rank(b).is_some() => {
+            Some([Int, Float, Complex][rank(a)?.max(rank(b)?)])
+        }
+        (Add, Str, Str) => Some(Str),
+        (Add, Bytes, Bytes) => Some(Bytes),
+        (Mult, Str, Int | Bool) | (Mult, Int | Bool, Str) => Some(Str),
+        (Mult, Bytes, Int | Bool) | (Mult, Int | Bool, Bytes) => Some(Bytes),
+        (BitOr | BitAnd | BitXor, Int | Bool, Int | Bool) => Some(Int),
+        _ => None,
+    }
 }
 
 /// Callables that read what they are handed without changing it.
@@ -1778,8 +2470,120 @@ impl<'a> Visitor<'a> for EffectCollector<'_> {
                     });
                 }
             }
+            Expr::Attribute(a) if a.ctx.is_load() => {
+                if let Expr::Name(root) = &*a.value {
+                    let line = self.lines.line_of(a.start());
+                    self.attributes
+                        .push((root.id.to_string(), a.attr.id.to_string(), line));
+                }
+            }
+            Expr::Subscript(s) if s.ctx.is_load() => {
+                let generic = dotted(&s.value).and_then(|d| {
+                    let last = d.rsplit('.').next().unwrap_or(&d).to_string();
+                    GENERIC_TYPES.contains(&last.as_str()).then_some(last)
+                });
+                let arguments = match &*s.slice {
+                    Expr::Tuple(t) => t.elts.len(),
+                    _ => 1,
+                };
+                match generic {
+                    None => self.computes("a subscript".to_string(), s.start()),
+                    // `Dict[str]`: typing checks how many arguments a generic takes.
+                    Some(g) if generic_arity(&g).is_some_and(|n| n != arguments) => {
+                        self.computes(
+                            format!("`{g}[...]` with {arguments} argument(s)"),
+                            s.start(),
+                        );
+                    }
+                    Some(_) => {}
+                }
+            }
+            Expr::BinOp(b) if combines(b.op) && self.kind_of(expr).is_none() => {
+                let line = self.lines.line_of(b.start());
+                match self.shape_of(expr) {
+                    // Names of other modules: judged where their bindings can be read.
+                    Some(shape) => self.operators.push((shape, line)),
+                    None => self.computes(
+                        "an operator on values whose types covshard cannot tell".to_string(),
+                        b.start(),
+                    ),
+                }
+            }
+            Expr::UnaryOp(u)
+                if u.op != ruff_python_ast::UnaryOp::Not
+                    && !matches!(
+                        self.kind_of(&u.operand),
+                        Some(LiteralKind::Int | LiteralKind::Float | LiteralKind::Bool)
+                    ) =>
+            {
+                self.computes(
+                    "an operator on a value whose type covshard cannot tell".to_string(),
+                    u.start(),
+                );
+            }
+            Expr::Compare(c) => {
+                use ruff_python_ast::CmpOp;
+                // Equality and identity never raise; ordering and `in` do across types.
+                let operands: Vec<&Expr> = std::iter::once(&*c.left)
+                    .chain(c.comparators.iter())
+                    .collect();
+                let raises = c.ops.iter().enumerate().any(|(i, op)| {
+                    if matches!(op, CmpOp::Eq | CmpOp::NotEq | CmpOp::Is | CmpOp::IsNot) {
+                        return false;
+                    }
+                    let numeric = |k: Option<LiteralKind>| {
+                        matches!(
+                            k,
+                            Some(LiteralKind::Int | LiteralKind::Float | LiteralKind::Bool)
+                        )
+                    };
+                    let (a, b) = (self.kind_of(operands[i]), self.kind_of(operands[i + 1]));
+                    !(numeric(a) && numeric(b)
+                        || a == Some(LiteralKind::Str) && b == Some(LiteralKind::Str))
+                });
+                if raises {
+                    self.computes(
+                        "a comparison of values whose types covshard cannot tell".to_string(),
+                        c.start(),
+                    );
+                }
+            }
+            Expr::BinOp(b)
+                if matches!(
+                    b.op,
+                    ruff_python_ast::Operator::Div
+                        | ruff_python_ast::Operator::FloorDiv
+                        | ruff_python_ast::Operator::Mod
+                ) =>
+            {
+                // By a literal that is no zero, or a path joined with a string: no raise.
+                let safe = match &*b.right {
+                    Expr::NumberLiteral(n) => {
+                        !matches!(
+                            &n.value,
+                            ruff_python_ast::Number::Int(i) if i.as_u8() == Some(0)
+                        ) && !matches!(&n.value, ruff_python_ast::Number::Float(f) if *f == 0.0)
+                    }
+                    Expr::StringLiteral(_) | Expr::FString(_) => {
+                        b.op == ruff_python_ast::Operator::Div
+                    }
+                    _ => false,
+                };
+                if !safe {
+                    self.computes("a division".to_string(), b.start());
+                }
+            }
             Expr::Call(call) => {
                 let line = self.lines.line_of(call.start());
+                let name = dotted(&call.func).unwrap_or_default();
+                if !call_never_raises(&name, call) {
+                    let what = if name.is_empty() {
+                        "a call of a computed callable".to_string()
+                    } else {
+                        format!("a call of `{name}`")
+                    };
+                    self.computes(what, call.start());
+                }
                 let effect = match &*call.func {
                     Expr::Name(n) if OPAQUE_BUILTINS.contains(&n.id.as_str()) => {
                         Effect::Construct {
@@ -1836,6 +2640,11 @@ struct MentionFinder<'f> {
     out: &'f mut FileNames,
     home: Home,
     stmt_first: u32,
+    /// What is done with the value of the expression being walked (see
+    /// [`Mention::value_use`]).
+    value_use: ValueUse,
+    /// Walking a comprehension's or a lambda's own scope (see [`Mention::nested`]).
+    nested: bool,
 }
 
 impl MentionFinder<'_> {
@@ -1847,6 +2656,8 @@ impl MentionFinder<'_> {
             home: self.home,
             kind: MentionKind::Dynamic,
             target,
+            value_use: ValueUse::WorkedOn,
+            nested: self.nested,
         });
     }
 
@@ -1862,6 +2673,8 @@ impl MentionFinder<'_> {
             home: self.home,
             kind,
             target: None,
+            value_use: self.value_use,
+            nested: self.nested,
         };
         if kind == MentionKind::Dynamic {
             self.out.dynamic.push(mention);
@@ -2074,7 +2887,106 @@ impl<'a> Visitor<'a> for MentionFinder<'_> {
             }
             _ => {}
         }
-        visitor::walk_expr(self, expr);
+        // A tuple's or a list's elements, a dict's values and a conditional's branches are
+        // used as the whole is; operators combine; anything else works on what it holds (a
+        // dict hashes its keys).
+        let outer = self.value_use;
+        let inner = |use_: ValueUse| outer.max(use_);
+        match expr {
+            Expr::Tuple(_) | Expr::List(_) => visitor::walk_expr(self, expr),
+            Expr::Dict(d) => {
+                for item in &d.items {
+                    if let Some(key) = &item.key {
+                        self.value_use = ValueUse::WorkedOn;
+                        self.visit_expr(key);
+                        self.value_use = outer;
+                    } else {
+                        // `**other` iterates a mapping.
+                        self.value_use = ValueUse::WorkedOn;
+                    }
+                    self.visit_expr(&item.value);
+                    self.value_use = outer;
+                }
+            }
+            Expr::If(e) => {
+                self.value_use = inner(ValueUse::Tested);
+                self.visit_expr(&e.test);
+                self.value_use = outer;
+                self.visit_expr(&e.body);
+                self.visit_expr(&e.orelse);
+            }
+            Expr::BinOp(b) if combines(b.op) => {
+                self.value_use = inner(ValueUse::Combined);
+                visitor::walk_expr(self, expr);
+            }
+            Expr::BoolOp(_) => {
+                self.value_use = inner(ValueUse::Tested);
+                visitor::walk_expr(self, expr);
+            }
+            // A format spec a name gives may not suit the value: `f"{x:{spec}}"`.
+            Expr::FString(f) if !dynamic_format_spec(f) => {
+                self.value_use = inner(ValueUse::Combined);
+                visitor::walk_expr(self, expr);
+            }
+            Expr::Compare(_) => {
+                self.value_use = inner(ValueUse::Combined);
+                visitor::walk_expr(self, expr);
+            }
+            // A comprehension's own scope cannot see a class body's names; its first iterable
+            // is evaluated in the scope around it.
+            Expr::ListComp(_) | Expr::SetComp(_) | Expr::DictComp(_) | Expr::Generator(_) => {
+                self.value_use = ValueUse::WorkedOn;
+                let (elements, generators): (Vec<&Expr>, _) = match expr {
+                    Expr::ListComp(c) => (vec![&*c.elt], &c.generators),
+                    Expr::SetComp(c) => (vec![&*c.elt], &c.generators),
+                    Expr::DictComp(c) => (
+                        c.key.as_deref().into_iter().chain([&*c.value]).collect(),
+                        &c.generators,
+                    ),
+                    Expr::Generator(c) => (vec![&*c.elt], &c.generators),
+                    _ => unreachable!("matched above"),
+                };
+                let outer_nested = self.nested;
+                for (i, generator) in generators.iter().enumerate() {
+                    self.nested = outer_nested || i > 0;
+                    self.visit_expr(&generator.iter);
+                    self.nested = true;
+                    self.visit_expr(&generator.target);
+                    for condition in &generator.ifs {
+                        self.visit_expr(condition);
+                    }
+                }
+                self.nested = true;
+                for element in elements {
+                    self.visit_expr(element);
+                }
+                self.nested = outer_nested;
+            }
+            Expr::Lambda(l) => {
+                self.value_use = ValueUse::WorkedOn;
+                if let Some(parameters) = &l.parameters {
+                    for e in parameter_exprs(parameters) {
+                        self.visit_expr(e);
+                    }
+                }
+                let outer_nested = std::mem::replace(&mut self.nested, true);
+                self.visit_expr(&l.body);
+                self.nested = outer_nested;
+            }
+            Expr::Attribute(_) => {
+                self.value_use = inner(ValueUse::Accessed);
+                visitor::walk_expr(self, expr);
+            }
+            Expr::UnaryOp(u) if u.op != ruff_python_ast::UnaryOp::Invert => {
+                self.value_use = inner(ValueUse::Combined);
+                visitor::walk_expr(self, expr);
+            }
+            _ => {
+                self.value_use = ValueUse::WorkedOn;
+                visitor::walk_expr(self, expr);
+            }
+        }
+        self.value_use = outer;
     }
 }
 
@@ -2324,6 +3236,99 @@ mod tests {
         let f = facts(src);
         assert_eq!(f.mentions_of("register")[0].home, Home::Function(0));
         assert_eq!(f.mentions_of("K")[0].home, Home::Function(1));
+    }
+
+    #[test]
+    fn mentions_say_what_import_time_code_does_with_a_value() {
+        let src = "A = X\nB = (X, 1)\nC = X + 1\nD = X.real\nE = f(X)\nF = T[X]\nG = {X: 1}\nH = {1: X}\ndef g(a=X): pass\nI = -(X * 2) < 3\nJ = X.y + 1\n";
+        let f = facts(src);
+        let uses: Vec<(u32, ValueUse)> = f
+            .mentions_of("X")
+            .iter()
+            .map(|m| (m.line, m.value_use))
+            .collect();
+        use ValueUse::{Accessed, Combined, Copied, WorkedOn};
+        assert_eq!(
+            uses,
+            [
+                (1, Copied),
+                (2, Copied),
+                (3, Combined),
+                (4, Accessed),
+                (5, WorkedOn),
+                (6, WorkedOn),
+                (7, WorkedOn),
+                (8, Copied),
+                (9, Copied),
+                (10, Combined),
+                (11, Accessed),
+            ]
+        );
+        // The attribute itself is used as the whole is: `D = X.real` copies `real`.
+        assert_eq!(f.mentions_of("real")[0].value_use, Copied);
+    }
+
+    #[test]
+    fn statements_say_what_may_raise_whatever_their_inputs() {
+        let computes = |src: &str| -> Option<String> {
+            let f = facts(src);
+            let last = f.statements().len() - 1;
+            f.statements()[last].computes.clone().map(|(what, _)| what)
+        };
+        assert_eq!(computes("X = 1 + 2 * 3\n"), None);
+        assert_eq!(computes("X: Optional[int] = None\n"), None);
+        assert_eq!(computes("HERE = Path(__file__).parent / 'data'\n"), None);
+        assert_eq!(computes("@property\ndef f(self): pass\n"), None);
+        assert_eq!(
+            computes("@functools.lru_cache(maxsize=None)\ndef f(): pass\n"),
+            None
+        );
+        assert_eq!(computes("X = 1 / 0\n").as_deref(), Some("a division"));
+        assert_eq!(computes("X = T['k']\n").as_deref(), Some("a subscript"));
+        assert_eq!(
+            computes("X = re.compile('(')\n").as_deref(),
+            Some("a call of `re.compile`")
+        );
+        assert_eq!(
+            computes("@app.route('/')\ndef f(): pass\n").as_deref(),
+            Some("the decorator `@app.route`")
+        );
+        assert_eq!(computes("assert X\n").as_deref(), Some("an `assert`"));
+        // A compound statement computes what its branches do.
+        let f = facts("if X:\n    Y = f()\n");
+        assert!(f.statements()[0].computes.is_some());
+    }
+
+    #[test]
+    fn literals_and_handlers_are_known() {
+        let f = facts("A = 10\nB: str = 'x'\nC = -1.5\nD = [1]\nE = F = 1\n");
+        let kinds: Vec<Option<LiteralKind>> = f.statements().iter().map(|s| s.literal).collect();
+        assert_eq!(
+            kinds,
+            [
+                Some(LiteralKind::Int),
+                Some(LiteralKind::Str),
+                Some(LiteralKind::Float),
+                None,
+                None
+            ]
+        );
+        let f = facts(
+            "try:\n    import a\nexcept (ImportError, OSError):\n    a = None\ntry:\n    X = T[1]\nexcept KeyError:\n    X = 0\nwith suppress(ImportError):\n    import b\n",
+        );
+        let import_a = f.statement_at(2).unwrap();
+        assert!(f.caught(import_a, Raise::Import));
+        assert!(!f.caught(import_a, Raise::Any));
+        assert!(!f.caught(f.statement_at(6).unwrap(), Raise::Any));
+        let import_b = f.statement_at(10).unwrap();
+        assert!(f.statements()[import_b].in_with && !f.statements()[import_b].guarded);
+    }
+
+    #[test]
+    fn files_that_may_spell_a_name_in_other_bytes_are_parsed() {
+        assert!(may_read_any_name("X = 'caf\u{e9}'\n".as_bytes()));
+        assert!(may_read_any_name(b"patch('\\x4cIMIT')\n"));
+        assert!(!may_read_any_name(b"X = LIMIT\n"));
     }
 
     #[test]

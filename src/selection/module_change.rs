@@ -16,7 +16,7 @@ use crate::config::{Granularity, ImportTime};
 use crate::coverage::{FileRows, numbits};
 use crate::diff::{ChangeKind, FileChange};
 use crate::error::Result;
-use crate::python::names::FileNames;
+use crate::python::names::{FileNames, LiteralKind};
 use crate::python::{self, FunctionSpan, ModuleSyntax};
 
 /// How a function ran at import time when a test imported its module lazily.
@@ -367,19 +367,26 @@ impl Engine<'_> {
                 self.select_rows(&rows, Some(&mask), &reason);
             }
         }
+        let kept = kept_types(v, &touched.statements.iter().copied().collect::<Vec<_>>());
         for &(side, index) in &touched.statements {
             let names = match side {
                 Side::Old => &v.old_names,
                 Side::New => &v.new_names,
             };
             let statement = names.statements()[index].clone();
+            let keeps_type = |name: &str| kept.contains(name);
             let at = match side {
                 Side::Old => format!("{old_path}:{}", statement.first),
                 Side::New => format!("{} (new line {})", change.path(), statement.first),
             };
             // A new or changed statement that may raise breaks every importer of the module.
             if side == Side::New
-                && let Some((what, line)) = self.may_raise(change.path(), names, index)?
+                && let Some((what, line)) = self.may_raise(
+                    change.path(),
+                    names,
+                    index,
+                    statement.binds.iter().all(|b| keeps_type(&b.name)),
+                )?
             {
                 let reason = Reason::new(Rule::ImportTime)
                     .file(old_path.to_string())
@@ -406,7 +413,16 @@ impl Engine<'_> {
                         {
                             continue;
                         }
-                        let removed = side == Side::Old && unbound(v, &statement, &target);
+                        let name = target_name(&target);
+                        let removed = match side {
+                            Side::Old => unbound(v, &statement, &target),
+                            // `del NAME`, or a name bound on some paths only.
+                            Side::New => {
+                                statement.binds.iter().any(|b| {
+                                    b.name == name && b.kind == python::names::BindKind::Delete
+                                }) || statement.maybe_unbound.iter().any(|n| n == name)
+                            }
+                        } || read_before_bound(&v.new_names, &target);
                         let chain = format!(
                             "`{}` {} at {at}",
                             target_name(&target),
@@ -414,6 +430,14 @@ impl Engine<'_> {
                         );
                         let mut follow = Follow::new(target, chain);
                         follow.removed = removed;
+                        // A class whose namespace changed remains a class (see `judge`).
+                        let namespace = matches!(
+                            (&follow.target, &statement.class),
+                            (Target::Global { name, .. }, Some(class))
+                                if class.split('.').next() == Some(name.as_str())
+                        );
+                        follow.kept_type =
+                            !removed && (namespace || keeps_type(target_name(&follow.target)));
                         follows.push(follow);
                     }
                 }
@@ -535,6 +559,7 @@ impl Engine<'_> {
                             r.callee, r.memoised, r.path
                         ),
                         removed: false,
+                        kept_type: false,
                     });
                 }
             }
@@ -701,4 +726,57 @@ fn target_name(target: &Target) -> &str {
             name
         }
     }
+}
+
+/// Whether the new version of the module reads a module-level name at import time before the
+/// first statement that binds it (a constant moved below its use): a `NameError` there.
+pub(super) fn read_before_bound(names: &FileNames, target: &Target) -> bool {
+    let Target::Global { name, .. } = target else {
+        return false;
+    };
+    let Some(first) = names.statements().iter().position(|s| {
+        s.class.is_none()
+            && !s.inert
+            && s.binds
+                .iter()
+                .any(|b| b.name == *name && b.kind != python::names::BindKind::Delete)
+    }) else {
+        return false;
+    };
+    names.mentions_of(name).iter().any(|m| {
+        m.kind == python::names::MentionKind::Name
+            && !m.nested
+            && matches!(m.home, python::names::Home::Statement(i)
+                if i < first && !names.statements()[i].inert)
+    })
+}
+
+/// The names the change rebinds to a literal of the type they had (`LIMIT = 10` becomes
+/// `LIMIT = 20`): every changed statement that binds one binds only it, to a literal of one
+/// kind, on both sides.
+fn kept_types(v: &Versions, statements: &[(Side, usize)]) -> BTreeSet<String> {
+    let mut kinds: BTreeMap<&str, (Vec<Option<LiteralKind>>, bool, bool)> = BTreeMap::new();
+    for &(side, index) in statements {
+        let names = match side {
+            Side::Old => &v.old_names,
+            Side::New => &v.new_names,
+        };
+        let statement = &names.statements()[index];
+        let only = statement.binds.len() == 1;
+        for bound in &statement.binds {
+            let entry = kinds.entry(bound.name.as_str()).or_default();
+            entry.0.push(statement.literal.filter(|_| only));
+            match side {
+                Side::Old => entry.1 = true,
+                Side::New => entry.2 = true,
+            }
+        }
+    }
+    kinds
+        .into_iter()
+        .filter(|(_, (literals, old, new))| {
+            *old && *new && literals[0].is_some() && literals.iter().all(|k| *k == literals[0])
+        })
+        .map(|(name, _)| name.to_string())
+        .collect()
 }

@@ -22,6 +22,16 @@
 //! Reads no name tells (`getattr(obj, name)`, `vars()`, `__dict__`, ...) count as mentions of
 //! every name.
 //!
+//! A module whose import raises fails every test that imports it, whatever names they read, so
+//! the rule also falls back to every dependent where the import may now raise: a new or
+//! changed statement that computes something that may raise ([`Engine::may_raise`]: a call of
+//! a callable not known never to raise, a subscript, a division, an `assert`, a decorator, a
+//! class whose creation runs hooks, an import or a name nothing shows to exist), and import-time
+//! code that reads a followed name in a way a new value may break ([`raises_at_import`]: worked
+//! on, or combined when the value's type may have changed, see [`ValueUse`] and
+//! [`Follow::kept_type`]; a removed name read at all; a function run at import that reads it).
+//! A `try` whose handler catches the raise runs the handler instead, whose names are followed.
+//!
 //! Known limits: names are matched without resolving scopes or types, which only selects more;
 //! code that reaches a module without importing it (a plugin loaded by entry point, a module
 //! object passed around) is seen only through the dynamic reads it uses.
@@ -34,7 +44,7 @@ use crate::coverage::{FileRows, numbits};
 use crate::error::Result;
 use crate::python::names::{
     self, BindKind, Effect, FileNames, Home, Mention, MentionKind, PURE_CALLABLES, PURE_METHODS,
-    PURE_MODULES, STATE_CHANGING_CALLS, Statement,
+    PURE_MODULES, Raise, STATE_CHANGING_CALLS, Statement, ValueUse,
 };
 use crate::python::{FunctionSpan, Import, ModuleSyntax};
 
@@ -67,6 +77,10 @@ pub(super) struct Follow {
     /// The change unbinds the name: code that reads it at import time now raises, which breaks
     /// every importer of that code's module.
     pub removed: bool,
+    /// The new value is of the old value's type (a literal changed for one of its kind, or
+    /// what operators make of one): code that combined the old value combines it too (see
+    /// [`ValueUse::Combined`]).
+    pub kept_type: bool,
 }
 
 impl Follow {
@@ -75,6 +89,7 @@ impl Follow {
             target,
             chain,
             removed: false,
+            kept_type: false,
         }
     }
 }
@@ -112,8 +127,10 @@ pub(super) struct NamesState {
     texts: HashMap<String, Option<Rc<[u8]>>>,
     /// Repository path -> whether its base version may read any name (a dynamic read).
     reads_any: HashMap<String, bool>,
-    /// Targets already followed.
-    followed: BTreeSet<Target>,
+    /// Targets already followed, whether as removed and whether of a kept type (a name is
+    /// searched again when it comes with less to rely on: reading a removed name raises where
+    /// reading a changed one need not).
+    followed: BTreeSet<(Target, bool, bool)>,
     /// (name, kind of search, the home file of a module-level name) -> files already searched.
     searched: HashMap<(String, u8, String), BTreeSet<String>>,
     /// Measured files' rows, read once.
@@ -122,6 +139,8 @@ pub(super) struct NamesState {
     import_effects: HashMap<String, Option<(String, u32)>>,
     /// Repository path -> the working tree's version's facts.
     new_facts: HashMap<String, Option<Rc<Facts>>>,
+    /// Repository path -> what may raise while the working tree's version is imported.
+    module_raises: HashMap<String, Option<(String, u32)>>,
 }
 
 impl Engine<'_> {
@@ -129,7 +148,11 @@ impl Engine<'_> {
     pub(super) fn follow_names(&mut self, origin: &Origin, follows: Vec<Follow>) -> Result<()> {
         let mut queue: VecDeque<Follow> = follows.into();
         while let Some(follow) = queue.pop_front() {
-            if !self.names.followed.insert(follow.target.clone()) {
+            if !self.names.followed.insert((
+                follow.target.clone(),
+                follow.removed,
+                follow.kept_type,
+            )) {
                 continue;
             }
             // `usefixtures` in pytest's configuration applies a fixture to every test.
@@ -151,7 +174,11 @@ impl Engine<'_> {
                 Target::Global { file, .. } => file.clone(),
                 _ => String::new(),
             };
-            let key = (follow.target.name().to_string(), kind, home);
+            let key = (
+                follow.target.name().to_string(),
+                kind | u8::from(follow.removed) << 4 | u8::from(!follow.kept_type) << 5,
+                home,
+            );
             let already = self.names.searched.entry(key.clone()).or_default().clone();
             for file in files {
                 if already.contains(&file) {
@@ -175,7 +202,9 @@ impl Engine<'_> {
                 };
                 if let Target::Global { file: home, name } = &follow.target {
                     // A star import of the home module re-exports the name under its own.
-                    if self.star_imports_from(&file, &facts.names, home)? {
+                    if self.star_imports_from(&file, &facts.names, home)?
+                        && self.star_exports(home, name)
+                    {
                         queue.push_back(Follow {
                             target: Target::Global {
                                 file: file.clone(),
@@ -185,11 +214,13 @@ impl Engine<'_> {
                                 "{}, re-exported by a star import in {file}",
                                 follow.chain
                             ),
-                            removed: false,
+                            removed: follow.removed,
+                            kept_type: follow.kept_type,
                         });
                     }
-                    // A module `__getattr__` (PEP 562) answers for names it does not bind.
-                    if &file == home && facts.names.owns("__getattr__") {
+                    // A module `__getattr__` (PEP 562) answers for names it does not bind:
+                    // one the change removes (a name it binds never reaches it).
+                    if &file == home && follow.removed && facts.names.owns("__getattr__") {
                         self.every_dependent_of(
                             &file,
                             origin,
@@ -217,6 +248,21 @@ impl Engine<'_> {
                         .split(|c: char| !(c.is_alphanumeric() || c == '_'))
                         .any(|word| word == name)
             })
+    }
+
+    /// Whether `from home import *` can bring `name`: the names `__all__` lists when it says
+    /// exactly, else the names without a leading underscore (any, when `__all__` is unclear).
+    fn star_exports(&mut self, home: &str, name: &str) -> bool {
+        let Some(facts) = self.facts(home) else {
+            return true;
+        };
+        if !facts.names.parsed() {
+            return true;
+        }
+        match facts.names.star_names() {
+            Some(listed) => listed.iter().any(|n| n == name),
+            None => !name.starts_with('_') || facts.names.binds_anywhere("__all__"),
+        }
     }
 
     /// Whether `file` star-imports `home` at module level.
@@ -508,6 +554,13 @@ impl Engine<'_> {
             return Ok(());
         }
         if is_conftest(file) {
+            // A conftest that fails to import fails every test below it.
+            if let Home::Statement(index) = mention.home
+                && raises_at_import(&facts.names, index, mention, follow).is_some()
+            {
+                self.select_test_side_users(file, reason(&at));
+                return Ok(());
+            }
             return self.read_in_conftest(file, facts, mention, &at, origin, queue);
         }
         let Some(&file_id) = self.measured.get(file) else {
@@ -565,6 +618,22 @@ impl Engine<'_> {
                     })
                     .iter()
                     .any(|blob| numbits::any_intersection(blob, &body));
+                // What runs at import may raise on a new value, or on a removed name, there.
+                if global
+                    && (follow.removed
+                        || matches!(
+                            mention.kind,
+                            MentionKind::Name | MentionKind::Attribute | MentionKind::Dynamic
+                        ))
+                {
+                    return self.every_dependent_of(
+                        file,
+                        origin,
+                        &format!(
+                            "{via}, which runs while modules are imported: the new value may raise there"
+                        ),
+                    );
+                }
                 if span.memoised || global {
                     let why = if span.memoised {
                         "keeps its result"
@@ -586,6 +655,7 @@ impl Engine<'_> {
                             target,
                             chain: chain.clone(),
                             removed: false,
+                            kept_type: false,
                         });
                     }
                 }
@@ -594,18 +664,10 @@ impl Engine<'_> {
                 // In a `try`, reading a changed name may raise and run the handler instead.
                 let guarding = facts.names.guarding(index);
                 let statement = facts.names.statements()[guarding].clone();
-                // Reading a removed name at import time raises, and breaks every importer.
-                if follow.removed
-                    && guarding == index
-                    && !statement.inert
-                    && matches!(mention.kind, MentionKind::Name | MentionKind::Attribute)
-                    && self.still_reads(file, follow.target.name())
+                if let Some(why) = raises_at_import(&facts.names, index, mention, follow)
+                    && (!follow.removed || self.still_reads(file, follow.target.name()))
                 {
-                    return self.every_dependent_of(
-                        file,
-                        origin,
-                        &format!("{at}, a name the change removes, read at import time"),
-                    );
+                    return self.every_dependent_of(file, origin, &format!("{at}, {why}"));
                 }
                 match self.judge(file, &facts.names, &statement, false)? {
                     Verdict::Inert => {}
@@ -615,6 +677,7 @@ impl Engine<'_> {
                         let others: BTreeSet<&str> = statement
                             .binds
                             .iter()
+                            .filter(|_| guarding == index)
                             .filter(|b| {
                                 b.imported
                                     .as_ref()
@@ -623,11 +686,19 @@ impl Engine<'_> {
                             })
                             .map(|b| b.name.as_str())
                             .collect();
+                        // Copied or combined from a value of the old type: of its old type too.
+                        let kept_type = follow.kept_type && mention.value_use <= ValueUse::Combined;
                         for target in targets.into_iter().filter(|t| {
                             !(mention.kind == MentionKind::Name && others.contains(t.name()))
                         }) {
+                            // A `try` whose handler ran instead may leave a name unbound.
+                            let unbound = guarding != index
+                                && statement.maybe_unbound.iter().any(|n| n == target.name());
                             let chain = format!("{chain} `{}`", target.name());
-                            queue.push_back(Follow::new(target, chain));
+                            let mut next = Follow::new(target, chain);
+                            next.kept_type = kept_type && !unbound;
+                            next.removed = unbound;
+                            queue.push_back(next);
                         }
                     }
                     Verdict::Dependents { what, line } => {
@@ -655,7 +726,12 @@ impl Engine<'_> {
         home: &str,
     ) -> Result<bool> {
         let bindings: Vec<names::Bound> = names.module_bindings(name).cloned().collect();
-        if bindings.is_empty() || !names.star_imports().is_empty() {
+        // A class body may import it from the home module under the same name.
+        let in_a_class = names
+            .statements()
+            .iter()
+            .any(|s| s.class.is_some() && s.binds.iter().any(|b| b.name == name));
+        if bindings.is_empty() || !names.star_imports().is_empty() || in_a_class {
             return Ok(false);
         }
         self.ensure_graph()?;
@@ -664,10 +740,17 @@ impl Engine<'_> {
             b.imported.as_ref().is_some_and(|import| {
                 let files = graph.resolve(file, import);
                 if files.is_empty() {
-                    is_external(import, home)
-                } else {
-                    !files.contains(home)
+                    return is_external(import, home);
                 }
+                // The name comes from the module the import names (or is its submodule), not
+                // from the packages on the way.
+                let modules = graph.module_files(file, import);
+                let submodule = import.names.first().is_some_and(|n| {
+                    let stem = home.strip_suffix(".py").unwrap_or(home);
+                    let stem = stem.strip_suffix("/__init__").unwrap_or(stem);
+                    files.contains(home) && stem.rsplit('/').next() == Some(n.as_str())
+                });
+                !modules.is_empty() && !modules.contains(home) && !submodule
             })
         }))
     }
@@ -702,6 +785,8 @@ impl Engine<'_> {
             }
         }
         let wanted: BTreeSet<&str> = import.names.iter().map(String::as_str).collect();
+        // The names the base run imported from the module, unguarded, and ran past.
+        let mut imported: BTreeSet<String> = BTreeSet::new();
         for (path, imports) in found {
             let Some(&file_id) = self.measured.get(&path) else {
                 continue;
@@ -710,30 +795,35 @@ impl Engine<'_> {
                 continue;
             };
             let rows = self.rows_of(file_id)?;
-            let ran: BTreeSet<u32> = rows
-                .iter()
-                .flat_map(|(_, blob)| numbits::decode(blob))
-                .collect();
+            // What ran while modules were imported, before any test could patch `sys.modules`.
+            let ran: BTreeSet<u32> = self
+                .tests
+                .global_context
+                .and_then(|g| rows.get(g))
+                .map(|blob| numbits::decode(blob).into_iter().collect())
+                .unwrap_or_default();
             for known in imports {
-                let names_known = known
-                    .names
-                    .iter()
-                    .map(String::as_str)
-                    .collect::<BTreeSet<_>>();
-                if known.names.iter().any(|n| n == "*") || !wanted.is_subset(&names_known) {
+                if known.names.iter().any(|n| n == "*")
+                    || known.names.is_empty() != wanted.is_empty()
+                {
                     continue;
                 }
                 let Some(index) = facts.names.statement_at(known.line) else {
                     continue;
                 };
+                let statement = &facts.names.statements()[index];
                 let unguarded = facts.names.guarding(index) == index
-                    && !facts.names.statements()[index].guarded;
+                    && !statement.guarded
+                    && !statement.in_with;
                 let last = facts.names.statements()[index].last;
                 let ran_past = ran
                     .range(last + 1..)
                     .any(|&line| facts.names.statement_at(line).is_some());
                 if unguarded && ran.contains(&known.line) && ran_past {
-                    return Ok(true);
+                    imported.extend(known.names.iter().cloned());
+                    if wanted.iter().all(|n| imported.contains(*n)) {
+                        return Ok(true);
+                    }
                 }
             }
         }
@@ -749,12 +839,16 @@ impl Engine<'_> {
     ) -> Result<BTreeSet<usize>> {
         self.ensure_graph()?;
         let graph = self.graph.as_ref().expect("built above");
+        // A compound statement (`if`, `try`) holds more than its imports.
+        let compound: BTreeSet<usize> =
+            names.statements().iter().filter_map(|s| s.parent).collect();
         Ok(names
             .statements()
             .iter()
             .enumerate()
-            .filter(|(_, s)| {
-                !s.effects.is_empty()
+            .filter(|(i, s)| {
+                !compound.contains(i)
+                    && !s.effects.is_empty()
                     && s.effects.iter().all(|e| match e {
                         Effect::Imports { import } => {
                             graph.resolve(file, import).is_empty() && is_external(import, home)
@@ -766,9 +860,10 @@ impl Engine<'_> {
             .collect())
     }
 
-    /// Whether the working-tree version of a file the change modified still reads a name the
-    /// change removes at import time: it still imports it, or reads it without binding it
-    /// itself. A file the change did not touch reads it as before.
+    /// Whether the working-tree version of a file the change modified may still read a name
+    /// the change removes: it still imports it, or mentions it anywhere (a function, a string)
+    /// without binding it itself at module level. A file the change did not touch reads it as
+    /// before.
     fn still_reads(&mut self, file: &str, name: &str) -> bool {
         if !self.old_sources.contains_key(file) {
             return true;
@@ -786,19 +881,24 @@ impl Engine<'_> {
                 .is_some_and(|i| i.names.first().is_none_or(|n| n == name))
         });
         let binds_it = names.module_bindings(name).next().is_some();
-        names.mentions_of(name).iter().any(|m| {
-            let Home::Statement(index) = m.home else {
-                return false;
-            };
-            if names.statements()[index].inert {
-                return false;
-            }
-            match m.kind {
-                MentionKind::Attribute => true,
-                MentionKind::Name => imports_it || !binds_it,
-                _ => false,
-            }
-        })
+        let target = Target::Global {
+            file: file.to_string(),
+            name: name.to_string(),
+        };
+        super::module_change::read_before_bound(names, &target)
+            || !names.dynamic().is_empty()
+            || names.mentions_of(name).iter().any(|m| {
+                if let Home::Statement(index) = m.home
+                    && names.statements()[index].inert
+                {
+                    return false;
+                }
+                match m.kind {
+                    MentionKind::Store | MentionKind::Parameter => false,
+                    MentionKind::Name => imports_it || !binds_it,
+                    _ => true,
+                }
+            })
     }
 
     /// A mention in a conftest: the tests that use the fixture it lies in; in module-level code
@@ -840,6 +940,7 @@ impl Engine<'_> {
                         },
                         chain: format!("{at} in fixture `{}`", fixture.name),
                         removed: false,
+                        kept_type: false,
                     }),
                     // A helper of the fixtures: they call it by name.
                     None if !span.qualname.starts_with("pytest_") => queue.push_back(Follow {
@@ -849,6 +950,7 @@ impl Engine<'_> {
                         },
                         chain: format!("{at} in `{}`", span.qualname),
                         removed: false,
+                        kept_type: false,
                     }),
                     _ => every_test_below(self),
                 }
@@ -1040,7 +1142,7 @@ impl Engine<'_> {
                         file: file.to_string(),
                         name: root.clone(),
                     }]),
-                    Binding::Project(origin) => Judged::Changes(self.aliases(file, root, &origin)),
+                    Binding::Project(origin) => Judged::Changes(self.aliases(file, root, &origin)?),
                     Binding::External(_) | Binding::Builtin(_) if pure_method => Judged::Pure,
                     Binding::External(_) | Binding::Builtin(_) => Judged::Unfollowable(
                         format!("`{chain}`, which may change an object covshard cannot see"),
@@ -1051,7 +1153,7 @@ impl Engine<'_> {
             Effect::Passes { root, line } => match self.binding_of(file, names, root)? {
                 // A module handed over is changed by nothing but stores into it, judged apart.
                 Binding::ProjectModule(_) | Binding::ExternalModule(_) => Judged::Pure,
-                Binding::Project(origin) => Judged::Changes(self.aliases(file, root, &origin)),
+                Binding::Project(origin) => Judged::Changes(self.aliases(file, root, &origin)?),
                 Binding::Defined | Binding::Value => Judged::Changes(vec![Target::Global {
                     file: file.to_string(),
                     name: root.clone(),
@@ -1066,7 +1168,7 @@ impl Engine<'_> {
                 Binding::ProjectModule(_) | Binding::ExternalModule(_) => {
                     Judged::Unfollowable(format!("a store into module `{root}`"), *line)
                 }
-                Binding::Project(origin) => Judged::Changes(self.aliases(file, root, &origin)),
+                Binding::Project(origin) => Judged::Changes(self.aliases(file, root, &origin)?),
                 Binding::External(_) | Binding::Builtin(_) => {
                     Judged::Unfollowable(format!("a store into `{root}`"), *line)
                 }
@@ -1078,6 +1180,15 @@ impl Engine<'_> {
             Effect::Imports { import } => {
                 if !changed {
                     return Ok(Judged::Pure);
+                }
+                // `from __future__ import annotations` decides whether every annotation of
+                // the module runs.
+                if import.module == "__future__" {
+                    return Ok(Judged::Unfollowable(
+                        "a `from __future__` import, which changes how the whole module runs"
+                            .to_string(),
+                        import.line,
+                    ));
                 }
                 self.ensure_graph()?;
                 let files = self
@@ -1104,23 +1215,153 @@ impl Engine<'_> {
 
     /// What in statement `index` of the new version of `file` may raise at import time: an
     /// import of a module neither the project nor the standard library has, or of a name its
-    /// module does not bind, or a name read before anything binds it. A raise there breaks
-    /// every importer of the module. (What a call does with its arguments is not judged; a
-    /// collected list, `--collected`, catches every test file that no longer imports.)
+    /// module does not bind; a name read before anything that runs binds it; a computation
+    /// that may raise whatever its inputs ([`Statement::computes`]); a statement of a class
+    /// whose creation runs code over its namespace (a dataclass, an enum, a metaclass). A
+    /// raise there breaks every importer of the module. (An attribute a module lacks,
+    /// `os.nope`, is not judged; a collected list, `--collected`, catches every test file that
+    /// no longer imports.)
     pub(super) fn may_raise(
         &mut self,
         file: &str,
         names: &FileNames,
         index: usize,
+        kept_type: bool,
     ) -> Result<Option<(String, u32)>> {
         let statement = &names.statements()[index];
-        if statement.inert || statement.guarded {
+        if statement.inert {
             return Ok(None);
+        }
+        // Where a `try` handles it, a raise runs the handler, whose bindings are followed.
+        let caught = |line: u32, raise: Raise| {
+            names
+                .statement_at(line)
+                .is_some_and(|at| names.caught(at, raise))
+        };
+        if let Some((what, line)) = &statement.computes
+            && !caught(*line, Raise::Any)
+        {
+            return Ok(Some((format!("{what}, which may raise,"), *line)));
+        }
+        let class = match &statement.class {
+            Some(outer) => Some(outer.clone()),
+            None => statement
+                .binds
+                .iter()
+                .find(|b| b.kind == BindKind::Class)
+                .map(|b| b.name.clone()),
+        };
+        // A field or member whose literal keeps its type, or a method that no hook processes:
+        // a dataclass or an enum takes it.
+        let method = !statement.binds.is_empty()
+            && statement.binds.iter().all(|b| {
+                b.kind == BindKind::Def && !(b.name.starts_with('_') && b.name.ends_with('_'))
+            });
+        let tolerated = |class: &str| {
+            (method || kept_type && statement.literal.is_some())
+                && tolerates_kept_types(names, class)
+        };
+        // A class attribute that `__slots__` also names: `ValueError` at class creation.
+        if let Some(class) = &statement.class {
+            let slots = names.statements().iter().enumerate().filter(|(_, s)| {
+                s.class.as_deref() == Some(class.as_str())
+                    && s.binds.iter().any(|b| b.name == "__slots__")
+            });
+            for (at, _) in slots {
+                let listed = |name: &str| {
+                    names
+                        .mentions_of(name)
+                        .iter()
+                        .any(|m| m.kind == MentionKind::String && m.home == Home::Statement(at))
+                };
+                if let Some(b) = statement.binds.iter().find(|b| listed(&b.name)) {
+                    return Ok(Some((
+                        format!("`{}`, which `__slots__` of `{class}` names too,", b.name),
+                        statement.first,
+                    )));
+                }
+            }
+        }
+        if let Some(class) = class
+            && !is_plain_class(names, &class)
+            && !tolerated(&class)
+            && !caught(statement.first, Raise::Any)
+        {
+            return Ok(Some((
+                format!("class `{class}`, whose creation runs code over its body,"),
+                statement.first,
+            )));
+        }
+        // `LIMIT * SCALE` where both come from another module: their literals' types.
+        for (shape, line) in &statement.operators {
+            if caught(*line, Raise::Any) {
+                continue;
+            }
+            let mut kinds: HashMap<String, Option<names::LiteralKind>> = HashMap::new();
+            let mut unknown = None;
+            for name in shape_names(shape) {
+                let kind = self.literal_of(file, names, &name, 3)?;
+                if kind.is_none() {
+                    unknown = Some(name.clone());
+                }
+                kinds.insert(name, kind);
+            }
+            if shape
+                .kind(&mut |n| kinds.get(n).copied().flatten())
+                .is_none()
+            {
+                let what = match unknown {
+                    Some(name) => {
+                        format!("an operator on `{name}`, whose type covshard cannot tell,")
+                    }
+                    None => "an operator on values whose types do not combine,".to_string(),
+                };
+                return Ok(Some((what, *line)));
+            }
+        }
+        // `Color.PURPLE` where the enum has no such member, `consts.LIMTI`.
+        for (root, attribute, line) in &statement.attribute_reads {
+            if attribute.starts_with('_') || caught(*line, Raise::Any) {
+                continue;
+            }
+            let lacks = match self.binding_of(file, names, root)? {
+                Binding::ProjectModule(module) => {
+                    let dir = module.strip_suffix("__init__.py");
+                    let submodule = dir.is_some_and(|d| {
+                        self.tracked.contains(&format!("{d}{attribute}.py"))
+                            || self
+                                .tracked
+                                .contains(&format!("{d}{attribute}/__init__.py"))
+                    });
+                    !submodule && !self.binds_in_new(&module, attribute, 3)?
+                }
+                Binding::Defined => names.class_header(root).is_some_and(|header| {
+                    let simple = header.effects.iter().all(|e| {
+                        matches!(e, Effect::Calls { name, .. }
+                            if matches!(name.as_str(), "object" | "Enum" | "IntEnum" | "StrEnum"))
+                    });
+                    simple
+                        && !names.statements().iter().any(|s| {
+                            s.class.as_deref() == Some(root.as_str())
+                                && s.binds.iter().any(|b| b.name == *attribute)
+                        })
+                }),
+                _ => false,
+            };
+            if lacks {
+                return Ok(Some((
+                    format!("`{root}.{attribute}`, which `{root}` does not bind,"),
+                    *line,
+                )));
+            }
         }
         for effect in &statement.effects {
             let Effect::Imports { import } = effect else {
                 continue;
             };
+            if caught(import.line, Raise::Import) {
+                continue;
+            }
             if let Some(what) = self.unresolved_import(file, import)? {
                 return Ok(Some((what, import.line)));
             }
@@ -1145,21 +1386,59 @@ impl Engine<'_> {
             .map(|(name, _)| *name)
             .chain(imported)
             .collect();
+        // A name `if TYPE_CHECKING:` alone binds is unbound at run time, where annotations
+        // are evaluated (no `from __future__ import annotations`).
+        let deferred = names.module_bindings("annotations").any(|b| {
+            b.imported
+                .as_ref()
+                .is_some_and(|i| i.module == "__future__")
+        });
         let bound_anywhere = |name: &str| {
-            names.binds_anywhere(name)
+            names.module_bindings(name).next().is_some()
+                || deferred && names.binds_anywhere(name)
                 || own.contains(name)
                 || crate::python::runtime::BUILTINS.contains(&name)
                 || !names.star_imports().is_empty()
         };
+        // A module-level name read before the first statement that binds it.
+        let bound_later = |name: &str| {
+            names.star_imports().is_empty()
+                && !own.contains(name)
+                && names
+                    .statements()
+                    .iter()
+                    .position(|s| {
+                        s.class.is_none()
+                            && !s.inert
+                            && s.binds
+                                .iter()
+                                .any(|b| b.name == name && b.kind != BindKind::Delete)
+                    })
+                    .is_some_and(|first| first > index)
+                && !crate::python::runtime::BUILTINS.contains(&name)
+        };
         for (name, mention) in mentions.iter().copied() {
-            let class_scope = statement.class.as_ref().is_some_and(|c| {
-                names.statements().iter().any(|s| {
-                    s.class.as_deref() == Some(c.as_str()) && s.binds.iter().any(|b| b.name == name)
-                })
-            });
+            // A class body sees what it bound before, but not in a comprehension's or a
+            // lambda's own scope.
+            let class_scope = !mention.nested
+                && statement.class.as_ref().is_some_and(|c| {
+                    names.statements()[..index].iter().any(|s| {
+                        s.class.as_deref() == Some(c.as_str())
+                            && s.binds.iter().any(|b| b.name == name)
+                    })
+                });
+            if caught(mention.line, Raise::Any) {
+                continue;
+            }
             if mention.kind == MentionKind::Name && !class_scope && !bound_anywhere(name) {
                 return Ok(Some((
                     format!("`{name}`, which nothing binds,"),
+                    mention.line,
+                )));
+            }
+            if mention.kind == MentionKind::Name && !class_scope && bound_later(name) {
+                return Ok(Some((
+                    format!("`{name}`, read before the module binds it,"),
                     mention.line,
                 )));
             }
@@ -1185,15 +1464,24 @@ impl Engine<'_> {
             } else {
                 import.module.split('.').next().unwrap_or(&import.module)
             };
-            if crate::python::runtime::STDLIB_MODULES.contains(&top)
-                || self.imported_in_base_run(import)?
-            {
+            // `import json` cannot fail; `from json import nope` can, unless the base run
+            // imported those names.
+            if stdlib_import_cannot_fail(import, top) || self.imported_in_base_run(import)? {
                 return Ok(None);
             }
-            return Ok(Some(format!(
-                "an import of `{}`, which is neither the project's nor the standard library's, nor imported by the base's code",
-                import.module
-            )));
+            let what = if crate::python::runtime::STDLIB_MODULES.contains(&top) {
+                "a standard-library import that not every Python has, nor the base's code imports"
+            } else {
+                "neither the project's nor the standard library's, nor imported by the base's code"
+            };
+            return Ok(Some(match import.names.is_empty() {
+                true => format!("an import of `{}`, {what}", import.module),
+                false => format!(
+                    "`from {} import {}`, {what}",
+                    import.module,
+                    import.names.join(", ")
+                ),
+            }));
         }
         let modules = self
             .graph
@@ -1206,6 +1494,22 @@ impl Engine<'_> {
                 "an import of `{}`, which covshard cannot find",
                 ".".repeat(import.level as usize) + &import.module
             )));
+        }
+        // A module the base run never imported, or one the change edits, may raise as it is
+        // imported for the first time here.
+        for module in files.iter().filter(|f| !is_ancestor_init(f, file)) {
+            // A module that imports this one, directly or not, finds it half-initialised.
+            let graph = self.graph.as_mut().expect("built above");
+            if graph.closure(&[file])?.contains_key(module.as_str()) {
+                return Ok(Some(format!(
+                    "an import of {module}, which imports {file} in turn (an import cycle)"
+                )));
+            }
+            if let Some((what, line)) = self.module_may_raise(module)? {
+                return Ok(Some(format!(
+                    "an import of {module}, where {what} (line {line})"
+                )));
+            }
         }
         for name in import.names.iter().filter(|n| n.as_str() != "*") {
             // A submodule of that name is a file the resolver found.
@@ -1232,6 +1536,90 @@ impl Engine<'_> {
             }
         }
         Ok(None)
+    }
+
+    /// What in the working-tree version of a project module may raise while it is imported,
+    /// unless the base run imported it, unchanged, and ran its import-time code (judged once
+    /// per module; a module being judged is taken as fine, which ends import cycles).
+    fn module_may_raise(&mut self, path: &str) -> Result<Option<(String, u32)>> {
+        if let Some(known) = self.names.module_raises.get(path) {
+            return Ok(known.clone());
+        }
+        self.names.module_raises.insert(path.to_string(), None);
+        // The lines the change wrote, in a module it modified: only they are new code.
+        let written: Option<BTreeSet<u32>> = self
+            .req
+            .changes
+            .iter()
+            .find(|c| c.new_path.as_deref() == Some(path))
+            .map(|c| c.new_lines.clone());
+        let ran = match self.measured.get(path) {
+            Some(&file_id) => {
+                let rows = self.rows_of(file_id)?;
+                self.tests
+                    .global_context
+                    .and_then(|g| rows.get(g))
+                    .is_some_and(|blob| !numbits::decode(blob).is_empty())
+            }
+            _ => false,
+        };
+        let mut found = None;
+        if let Some(facts) = self.new_facts(path) {
+            for index in 0..facts.names.statements().len() {
+                let statement = &facts.names.statements()[index];
+                // What ran in the base runs again; of a module never run, everything is new.
+                let new = match (&written, ran) {
+                    (_, false) => statement.parent.is_none() && statement.class.is_none(),
+                    (Some(lines), true) => lines
+                        .range(statement.first..=statement.last)
+                        .next()
+                        .is_some(),
+                    (None, true) => false,
+                };
+                if !new {
+                    continue;
+                }
+                if let Some(raise) = self.may_raise(path, &facts.names, index, false)? {
+                    found = Some(raise);
+                    break;
+                }
+            }
+        }
+        self.names
+            .module_raises
+            .insert(path.to_string(), found.clone());
+        Ok(found)
+    }
+
+    /// The type of the literal the working-tree version of `file` binds `name` to, through
+    /// `depth` imports of the project (`None`: not one literal, or unknown).
+    fn literal_of(
+        &mut self,
+        file: &str,
+        names: &FileNames,
+        name: &str,
+        depth: u32,
+    ) -> Result<Option<names::LiteralKind>> {
+        let statements: Vec<&Statement> = names
+            .statements()
+            .iter()
+            .filter(|s| s.class.is_none() && !s.inert && s.binds.iter().any(|b| b.name == name))
+            .collect();
+        if let [only] = statements[..]
+            && only.literal.is_some()
+        {
+            return Ok(only.literal);
+        }
+        if depth == 0 {
+            return Ok(None);
+        }
+        match self.binding_of(file, names, name)? {
+            Binding::Project((home, original)) => match self.new_facts(&home) {
+                Some(facts) => self.literal_of(&home, &facts.names, &original, depth - 1),
+                None => Ok(None),
+            },
+            _ => Ok(None),
+        }
     }
 
     /// Whether the working-tree version of `file` binds `name` at its top level, itself or
@@ -1284,18 +1672,39 @@ impl Engine<'_> {
         facts
     }
 
-    /// The names an object imported from a project module is known by: here and at home.
-    fn aliases(&self, file: &str, name: &str, origin: &(String, String)) -> Vec<Target> {
-        vec![
-            Target::Global {
-                file: file.to_string(),
-                name: name.to_string(),
-            },
-            Target::Global {
-                file: origin.0.clone(),
-                name: origin.1.clone(),
-            },
-        ]
+    /// The names an object imported from the project goes by: its name here, and its name in
+    /// each module it was imported through, up to the one that defines it (`from pkg import
+    /// REG` where `pkg/__init__.py` re-exports `REG` of `pkg/reg.py`).
+    fn aliases(
+        &mut self,
+        file: &str,
+        name: &str,
+        origin: &(String, String),
+    ) -> Result<Vec<Target>> {
+        let mut out = vec![Target::Global {
+            file: file.to_string(),
+            name: name.to_string(),
+        }];
+        let mut at = origin.clone();
+        for _ in 0..8 {
+            out.push(Target::Global {
+                file: at.0.clone(),
+                name: at.1.clone(),
+            });
+            let Some(facts) = self.facts(&at.0) else {
+                break;
+            };
+            match self.binding_of(&at.0, &facts.names, &at.1)? {
+                Binding::Project(next) if !out.iter().any(|t| {
+                    matches!(t, Target::Global { file, name } if *file == next.0 && *name == next.1)
+                }) =>
+                {
+                    at = next;
+                }
+                _ => break,
+            }
+        }
+        Ok(out)
     }
 
     /// Whether importing a project module runs code with effects beyond its own names: a
@@ -1362,9 +1771,30 @@ impl Engine<'_> {
 
     /// How `file` binds `name` at its top level.
     fn binding_of(&mut self, file: &str, names: &FileNames, name: &str) -> Result<Binding> {
-        let bindings: Vec<names::Bound> = names.module_bindings(name).cloned().collect();
-        if bindings.is_empty() {
+        let all: Vec<names::Bound> = names.module_bindings(name).cloned().collect();
+        if all.is_empty() {
+            // In a package's `__init__.py`, importing a submodule binds its name there.
+            if let Some(dir) = file.strip_suffix("__init__.py") {
+                self.ensure_graph()?;
+                let graph = self.graph.as_ref().expect("built above");
+                for submodule in [
+                    format!("{dir}{name}.py"),
+                    format!("{dir}{name}/__init__.py"),
+                ] {
+                    if graph.contains(&submodule) {
+                        return Ok(Binding::ProjectModule(submodule));
+                    }
+                }
+            }
             return Ok(Binding::Builtin(name.to_string()));
+        }
+        // `del toolz` at the end of a module says nothing of what the name was before.
+        let bindings: Vec<names::Bound> = all
+            .into_iter()
+            .filter(|b| b.kind != BindKind::Delete)
+            .collect();
+        if bindings.is_empty() {
+            return Ok(Binding::Value);
         }
         if bindings
             .iter()
@@ -1457,6 +1887,43 @@ impl Engine<'_> {
 /// Whether an import the resolver finds no file for brings an external module's names
 /// (`import pytest`): an absolute import that does not name the home module (which may lie on
 /// a path covshard does not know of).
+/// The names a [`names::Shape`] combines.
+fn shape_names(shape: &names::Shape) -> Vec<String> {
+    match shape {
+        names::Shape::Kind(_) => Vec::new(),
+        names::Shape::Name(n) => vec![n.clone()],
+        names::Shape::Op(_, a, b) => {
+            let mut out = shape_names(a);
+            out.extend(shape_names(b));
+            out
+        }
+    }
+}
+
+/// Whether an import of the standard library cannot fail on any Python since 3.8: a module
+/// every platform has (or a submodule of [`STDLIB_SUBMODULES`]), and for `from m import n`,
+/// names [`STDLIB_NAMES`] lists (or submodules).
+fn stdlib_import_cannot_fail(import: &Import, top: &str) -> bool {
+    use crate::python::runtime::{
+        PLATFORM_MODULES, STDLIB_MODULES, STDLIB_NAMES, STDLIB_SUBMODULES,
+    };
+    if import.level > 0 || !STDLIB_MODULES.contains(&top) || PLATFORM_MODULES.contains(&top) {
+        return false;
+    }
+    let module = import.module.as_str();
+    let known_module = !module.contains('.') || STDLIB_SUBMODULES.contains(&module);
+    if !known_module {
+        return false;
+    }
+    let names = STDLIB_NAMES
+        .iter()
+        .find(|(m, _)| *m == module)
+        .map_or(&[][..], |(_, names)| *names);
+    import.names.iter().all(|n| {
+        names.contains(&n.as_str()) || STDLIB_SUBMODULES.contains(&format!("{module}.{n}").as_str())
+    })
+}
+
 fn is_external(import: &Import, home: &str) -> bool {
     let stem = module_stem(home);
     import.level == 0
@@ -1534,6 +2001,101 @@ const PLAIN_BASES: &[&str] = &[
     "UserWarning",
     "DeprecationWarning",
     "Warning",
+];
+
+/// Why reading the followed name at `mention`, in module- or class-level statement `index`,
+/// may raise at import time: a removed name read there (as a name, an attribute, an import,
+/// `getattr(m, "NAME")`, in `__all__`), or a new value worked on there (see
+/// [`Mention::operand`]) or in the body of a class whose creation reads its namespace (a
+/// dataclass checks its defaults, an enum its members). A raise there breaks every importer.
+fn raises_at_import(
+    names: &FileNames,
+    index: usize,
+    mention: &Mention,
+    follow: &Follow,
+) -> Option<&'static str> {
+    let statement = &names.statements()[index];
+    if statement.inert {
+        return None;
+    }
+    let reads = matches!(
+        mention.kind,
+        MentionKind::Name | MentionKind::Attribute | MentionKind::Dynamic
+    );
+    // `try: from m import A, B` / `except ImportError:` runs the handler, which is followed.
+    let imports = statement
+        .effects
+        .iter()
+        .any(|e| matches!(e, Effect::Imports { .. }));
+    if follow.removed
+        && (reads || mention.kind == MentionKind::String)
+        && !(imports && names.caught(index, Raise::Import))
+    {
+        return Some("a name the change removes, read at import time");
+    }
+    if !reads || names.caught(index, Raise::Any) {
+        return None;
+    }
+    match mention.value_use {
+        ValueUse::WorkedOn => {
+            return Some("worked on at import time: the new value may raise there");
+        }
+        ValueUse::Combined | ValueUse::Tested | ValueUse::Accessed if !follow.kept_type => {
+            return Some("used at import time: a value of another type may raise there");
+        }
+        _ => {}
+    }
+    let hooked = statement.class.as_ref().is_some_and(|class| {
+        !(is_plain_class(names, class) || follow.kept_type && tolerates_kept_types(names, class))
+    });
+    hooked
+        .then_some("in the body of a class whose creation reads it: the new value may raise there")
+}
+
+/// Whether creating class `qualname` cannot raise on a field or member value that keeps its
+/// type: a dataclass (it checks defaults for mutable types) or an enum without `@unique`,
+/// with plain bases.
+pub(super) fn tolerates_kept_types(names: &FileNames, qualname: &str) -> bool {
+    let Some(header) = names.class_header(qualname) else {
+        return false;
+    };
+    // Methods that process each field or member: `__post_init__`, an enum's `__init__`.
+    let hooks = names.statements().iter().any(|s| {
+        s.class.as_deref() == Some(qualname)
+            && s.binds.iter().any(|b| {
+                matches!(
+                    b.name.as_str(),
+                    "__init__"
+                        | "__new__"
+                        | "__post_init__"
+                        | "_missing_"
+                        | "_generate_next_value_"
+                        | "__init_subclass__"
+                        | "__set_name__"
+                        | "__setattr__"
+                )
+            })
+    });
+    !hooks
+        && header.effects.iter().all(|e| match e {
+            Effect::Calls { name, .. } => {
+                PLAIN_BASES.contains(&name.as_str()) || TOLERANT_HOOKS.contains(&name.as_str())
+            }
+            Effect::CallsMethod { chain, .. } => TOLERANT_HOOKS.contains(&chain.as_str()),
+            _ => false,
+        })
+}
+
+/// Class decorators and bases that accept any field or member value of a kept type.
+const TOLERANT_HOOKS: &[&str] = &[
+    "dataclass",
+    "dataclasses.dataclass",
+    "Enum",
+    "IntEnum",
+    "StrEnum",
+    "enum.Enum",
+    "enum.IntEnum",
+    "enum.StrEnum",
 ];
 
 /// A class with no decorator, keyword or base that could read its namespace when it is created

@@ -8,6 +8,7 @@ mod e2e;
 mod errors;
 mod history;
 mod plan_outputs;
+mod raises;
 mod report_html;
 mod safety;
 mod selection_rules;

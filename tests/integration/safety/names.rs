@@ -2,7 +2,10 @@
 //! rule. Every test imports `geo`, whose `__init__.py` imports every module, so every test
 //! depends on every module: an import-time edit that selects a strict subset of the suite
 //! (`Local`) does so only by following names. Edits where names cannot be followed (a star
-//! import, `__all__`, a registry) are `Module`: the whole suite is right for them.
+//! import, `__all__`, a registry) are `Module`: the whole suite is right for them. So are
+//! edits where import-time code works on a changed value (calls it, indexes it, passes it to
+//! a call, or combines a value whose type changed): a raise there breaks every importer, and
+//! covshard cannot tell that it will not raise.
 //!
 //! `at_most` bounds a few edits exactly: a new function with a new test selects only the new
 //! test file; a new import or a method nothing calls selects nothing.
@@ -21,6 +24,8 @@ const IDS: &str = "src/geo/ids.py";
 const LAZY: &str = "src/geo/lazy.py";
 const EXTRA: &str = "src/geo/extra.py";
 const PLUGIN: &str = "src/geo/testing.py";
+const REGISTRY: &str = "src/geo/registry.py";
+const SPEED: &str = "src/geo/speed.py";
 
 fn breaks(name: &'static str, reach: Reach, apply: fn(&Tree)) -> Edit {
     Edit {
@@ -77,7 +82,7 @@ pub(super) fn edits() -> Vec<Edit> {
         ),
         breaks(
             "constant renamed, patched by its dotted name in a test: LIMIT -> MAX_LIMIT",
-            Local,
+            Module,
             |t| {
                 t.replace(CONSTS, "LIMIT = 100", "MAX_LIMIT = 100");
                 t.replace(
@@ -113,7 +118,7 @@ pub(super) fn edits() -> Vec<Edit> {
         ),
         breaks(
             "factory run at import time: make_palette numbers from 0",
-            Local,
+            Module,
             |t| {
                 t.replace(
                     PALETTE,
@@ -144,7 +149,7 @@ pub(super) fn edits() -> Vec<Edit> {
         breaks("dataclass default: Style.width 1 -> 2", Local, |t| {
             t.replace(PALETTE, "    width: int = 1\n", "    width: int = 2\n")
         }),
-        breaks("dataclass field inserted: Style.dash", Local, |t| {
+        breaks("dataclass field inserted: Style.dash", Module, |t| {
             t.insert_after(PALETTE, "    width: int = 1\n", "    dash: bool = False\n")
         }),
         // --- Functions: defaults, memoised, shadowing ---------------------------------------
@@ -181,12 +186,12 @@ pub(super) fn edits() -> Vec<Edit> {
         // --- Calls that change what they are given -----------------------------------------
         breaks(
             "counter advanced at import time: a next() call inserted before SECOND",
-            Local,
+            Module,
             |t| t.insert_after(IDS, "FIRST = next(_ids)\n", "SKIPPED = next(_ids)\n"),
         ),
         breaks(
             "counter advanced at import time: the first next() call deleted",
-            Local,
+            Module,
             |t| t.delete(IDS, "FIRST = next(_ids)\n"),
         ),
         breaks(
@@ -196,7 +201,7 @@ pub(super) fn edits() -> Vec<Edit> {
         ),
         breaks(
             "a helper fills the table it is given: registration order swapped",
-            Local,
+            Module,
             |t| {
                 t.replace(
                     IDS,
@@ -207,7 +212,7 @@ pub(super) fn edits() -> Vec<Edit> {
         ),
         breaks(
             "a helper fills the table it is given: a call inserted before the others",
-            Local,
+            Module,
             |t| {
                 t.insert_before(
                     IDS,
@@ -215,6 +220,21 @@ pub(super) fn edits() -> Vec<Edit> {
                     "register_kind(KINDS, \"plane\")\n",
                 )
             },
+        ),
+        breaks(
+            "private constant of a star-imported module: _DIGITS 1 -> 0",
+            Local,
+            |t| t.replace(MEASURE, "_DIGITS = 1", "_DIGITS = 0"),
+        ),
+        breaks(
+            "private constant of a star-imported module deleted: _DIGITS",
+            Local,
+            |t| t.delete(MEASURE, "_DIGITS = 1\n"),
+        ),
+        breaks(
+            "a name deleted at the end of the module is still used before: _it.count(2)",
+            Module,
+            |t| t.replace(IDS, "_it.count(1)", "_it.count(2)"),
         ),
         // --- Names made on first use ----------------------------------------------------------
         breaks(
@@ -352,6 +372,96 @@ pub(super) fn edits() -> Vec<Edit> {
                 "\"\"\"Values the module computes from the constants at import.\"\"\"",
             )
         }),
+        // --- Import-time code that may raise on what the change makes ---------------------------
+        breaks(
+            "constant's type changed, combined at import time: LIMIT 100 -> \"100\"",
+            Module,
+            |t| t.replace(CONSTS, "LIMIT = 100", "LIMIT = \"100\""),
+        ),
+        breaks(
+            "table lookup at import time with a changed key: DEFAULT_COLOR red -> blue",
+            Module,
+            |t| {
+                t.replace(
+                    CONSTS,
+                    "DEFAULT_COLOR = \"red\"",
+                    "DEFAULT_COLOR = \"blue\"",
+                )
+            },
+        ),
+        breaks(
+            "assert at import time on a changed constant: MIN_SIDES 3 -> 2",
+            Module,
+            |t| t.replace(CONSTS, "MIN_SIDES = 3", "MIN_SIDES = 2"),
+        ),
+        breaks("an assert inserted at import time", Module, |t| {
+            t.insert_after(
+                DERIVED,
+                "CEILING = LIMIT + SCALE\n",
+                "assert MAX_AREA < 10\n",
+            )
+        }),
+        breaks(
+            "dataclass default changed to a mutable value: Style.width 1 -> []",
+            Module,
+            |t| t.replace(PALETTE, "    width: int = 1\n", "    width: int = []\n"),
+        ),
+        breaks(
+            "a name a decorator factory reads at import time, deleted: PREFIX",
+            Module,
+            |t| t.delete(REGISTRY, "PREFIX = \"\"\n"),
+        ),
+        breaks(
+            "a name a decorator factory reads at import time, changed: PREFIX \"\" -> \"x\"",
+            Module,
+            |t| t.replace(REGISTRY, "PREFIX = \"\"", "PREFIX = \"x\""),
+        ),
+        breaks(
+            "a regular expression that does not compile, added at import time",
+            Module,
+            |t| {
+                t.insert_after(
+                    FORMATS,
+                    "import functools\n",
+                    "import re\n\nPATTERN = re.compile(\"(\")\n",
+                )
+            },
+        ),
+        breaks(
+            "an optional import the base only suppresses, made unconditional",
+            Module,
+            |t| t.insert_after(CONSTS, "star imports.\"\"\"\n", "\nimport geo_native\n"),
+        ),
+        breaks(
+            "a standard-library name that does not exist: from math import tau2",
+            Module,
+            |t| t.insert_after(CONSTS, "star imports.\"\"\"\n", "\nfrom math import tau2\n"),
+        ),
+        breaks("a name read before the module binds it", Module, |t| {
+            t.insert_before(CONSTS, "LIMIT = 100", "EARLY = LIMIT\n")
+        }),
+        breaks(
+            "a name only `if TYPE_CHECKING:` imports, read at import time",
+            Module,
+            |t| {
+                t.insert_before(
+                    SHAPES,
+                    "try:\n    from math import tau\n",
+                    "DEFAULT_STYLE = Style\n\n",
+                )
+            },
+        ),
+        breaks(
+            "fast path removed: the try/except import falls back for both names",
+            Local,
+            |t| t.delete(SPEED, "def fast_area(r):\n    return 3.0 * r * r\n"),
+        ),
+        harmless("a memoised helper added, nothing calls it", &[], |t| {
+            t.append(
+                    FORMATS,
+                    "\n\n@functools.lru_cache(maxsize=None)\ndef unit_names():\n    return (\"mm\", \"cm\", \"m\")\n",
+                )
+        }),
         // --- Where names cannot be followed ---------------------------------------------------
         breaks(
             "star import replaced by a named import: measure loses PRECISION",
@@ -367,7 +477,7 @@ pub(super) fn edits() -> Vec<Edit> {
         breaks(
             "__all__ of a star-imported module loses a name: factor",
             Module,
-            |t| t.replace(MEASURE, ", \"factor\"]", "]"),
+            |t| t.replace(MEASURE, "\"factor\", ", ""),
         ),
         breaks(
             "registry: a formatter registered under another name",
