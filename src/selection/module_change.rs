@@ -335,18 +335,12 @@ impl Engine<'_> {
         };
         let touched = self.touched(v);
         if let Some(&line) = touched.stray.iter().chain(&touched.new_functions).next() {
-            let reason = Reason::new(Rule::ImportTime)
-                .file(old_path.to_string())
-                .lines(all_old.iter().copied())
-                .via(format!(
-                    "line {line} lies in no statement covshard can read"
-                ));
-            return self.select_dependents(
+            return self.import_time_dependents(
                 change,
+                old_path,
                 &rows,
-                reason,
-                Rule::ImportTime,
                 &all_old,
+                format!("line {line} lies in no statement covshard can read"),
                 "import-time code covshard cannot read: every dependent",
             );
         }
@@ -388,19 +382,15 @@ impl Engine<'_> {
                     statement.binds.iter().all(|b| keeps_type(&b.name)),
                 )?
             {
-                let reason = Reason::new(Rule::ImportTime)
-                    .file(old_path.to_string())
-                    .lines(all_old.iter().copied())
-                    .via(format!(
+                return self.import_time_dependents(
+                    change,
+                    old_path,
+                    &rows,
+                    &all_old,
+                    format!(
                         "{what} at {} (new line {line}) may fail at import time",
                         change.path()
-                    ));
-                return self.select_dependents(
-                    change,
-                    &rows,
-                    reason,
-                    Rule::ImportTime,
-                    &all_old,
+                    ),
                     "import-time code that may fail: every dependent",
                 );
             }
@@ -446,16 +436,12 @@ impl Engine<'_> {
                         Side::Old => old_path.to_string(),
                         Side::New => format!("{} (new side)", change.path()),
                     };
-                    let reason = Reason::new(Rule::ImportTime)
-                        .file(old_path.to_string())
-                        .lines(all_old.iter().copied())
-                        .via(format!("names cannot follow {what} at {side_file}:{line}"));
-                    return self.select_dependents(
+                    return self.import_time_dependents(
                         change,
+                        old_path,
                         &rows,
-                        reason,
-                        Rule::ImportTime,
                         &all_old,
+                        format!("names cannot follow {what} at {side_file}:{line}"),
                         "import-time code names cannot follow: every dependent",
                     );
                 }
@@ -470,18 +456,12 @@ impl Engine<'_> {
             let import_run = run_at_import.iter().any(|(q, _)| q == qualname);
             if matches!(qualname.as_str(), "__getattr__" | "__dir__") {
                 // A module `__getattr__` answers for names it does not bind: every importer.
-                let reason = Reason::new(Rule::ImportTime)
-                    .file(old_path.to_string())
-                    .lines(all_old.iter().copied())
-                    .via(format!(
-                        "the module's `{qualname}` answers for names it does not bind"
-                    ));
-                return self.select_dependents(
+                return self.import_time_dependents(
                     change,
+                    old_path,
                     &rows,
-                    reason,
-                    Rule::ImportTime,
                     &all_old,
+                    format!("the module's `{qualname}` answers for names it does not bind"),
                     "module `__getattr__`: every dependent",
                 );
             }
@@ -504,18 +484,12 @@ impl Engine<'_> {
                 ));
             }
             if import_run && span.keeps_state {
-                let reason = Reason::new(Rule::ImportTime)
-                    .file(old_path.to_string())
-                    .lines(all_old.iter().copied())
-                    .via(format!(
-                        "{qualname} runs while modules are imported and keeps state"
-                    ));
-                return self.select_dependents(
+                return self.import_time_dependents(
                     change,
+                    old_path,
                     &rows,
-                    reason,
-                    Rule::ImportTime,
                     &all_old,
+                    format!("{qualname} runs while modules are imported and keeps state"),
                     "function run at import time that keeps state: every dependent",
                 );
             }
@@ -725,6 +699,26 @@ fn target_name(target: &Target) -> &str {
         Target::Global { name, .. } | Target::Attribute { name } | Target::Fixture { name, .. } => {
             name
         }
+    }
+}
+
+impl Engine<'_> {
+    /// Every dependent of a changed module, because of what `via` says (import-time code
+    /// names cannot follow, or that may raise).
+    fn import_time_dependents(
+        &mut self,
+        change: &FileChange,
+        old_path: &str,
+        rows: &FileRows,
+        all_old: &[u32],
+        via: impl Into<String>,
+        handling: &str,
+    ) -> Result<()> {
+        let reason = Reason::new(Rule::ImportTime)
+            .file(old_path.to_string())
+            .lines(all_old.iter().copied())
+            .via(via.into());
+        self.select_dependents(change, rows, reason, Rule::ImportTime, all_old, handling)
     }
 }
 
