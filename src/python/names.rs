@@ -1042,20 +1042,20 @@ impl Reader<'_> {
     /// Mentions and effects of expressions of statement `index` whose values are worked on
     /// (a decorator, a test, a call's value).
     fn header_exprs<'e>(&mut self, index: usize, exprs: impl IntoIterator<Item = &'e Expr>) {
-        self.header_exprs_as(index, exprs, false);
+        self.header_exprs_as(index, exprs, ValueUse::WorkedOn);
     }
 
     /// Mentions and effects of expressions of statement `index` whose values are bound as they
     /// are (an assignment's value, a default argument, an annotation): see [`Mention::value_use`].
     fn header_values<'e>(&mut self, index: usize, exprs: impl IntoIterator<Item = &'e Expr>) {
-        self.header_exprs_as(index, exprs, true);
+        self.header_exprs_as(index, exprs, ValueUse::Copied);
     }
 
     /// Annotations: values bound as they are, not judged for what they compute (`int | None`
     /// builds a type; under `from __future__ import annotations` nothing runs at all).
     fn header_annotations<'e>(&mut self, index: usize, exprs: impl IntoIterator<Item = &'e Expr>) {
         let before = self.out.statements[index].computes.clone();
-        self.header_exprs_as(index, exprs, true);
+        self.header_exprs_as(index, exprs, ValueUse::Copied);
         self.out.statements[index].computes = before;
     }
 
@@ -1063,7 +1063,7 @@ impl Reader<'_> {
         &mut self,
         index: usize,
         exprs: impl IntoIterator<Item = &'e Expr>,
-        copied: bool,
+        value_use: ValueUse,
     ) {
         let first = self.out.statements[index].first;
         let mut effects = Vec::new();
@@ -1077,11 +1077,7 @@ impl Reader<'_> {
                 out: &mut self.out,
                 home: Home::Statement(index),
                 stmt_first: first,
-                value_use: if copied {
-                    ValueUse::Copied
-                } else {
-                    ValueUse::WorkedOn
-                },
+                value_use,
                 nested: false,
             };
             finder.visit_expr(expr);
@@ -1361,9 +1357,12 @@ impl Reader<'_> {
                     self.effect(index, call);
                     self.applied(index, &d.expression, line);
                 }
+                // A base is subclassed, not worked on: that raises only when the class has
+                // hooks (judged as the class's effects) or is gone (followed as removed).
+                let mut bases: Vec<&Expr> = Vec::new();
                 if let Some(arguments) = &c.arguments {
                     for base in arguments.args.iter() {
-                        exprs.push(base);
+                        bases.push(base);
                         let line = self.line(base.start());
                         // Creating a subclass runs its bases' `__init_subclass__` and metaclass.
                         let call = decorator_call(base, line);
@@ -1393,6 +1392,7 @@ impl Reader<'_> {
                     }
                 }
                 self.header_exprs(index, exprs);
+                self.header_exprs_as(index, bases, ValueUse::Accessed);
                 let qualname = format!("{prefix}{}", c.name.id);
                 let outer = std::mem::replace(&mut self.in_try, false);
                 let outer_with = std::mem::replace(&mut self.in_with, false);

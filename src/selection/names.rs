@@ -1254,12 +1254,15 @@ impl Engine<'_> {
         // A field or member whose literal keeps its type, or a method that no hook processes:
         // a dataclass or an enum takes it.
         let method = !statement.binds.is_empty()
-            && statement.binds.iter().all(|b| {
-                b.kind == BindKind::Def && !(b.name.starts_with('_') && b.name.ends_with('_'))
-            });
+            && statement
+                .binds
+                .iter()
+                .all(|b| b.kind == BindKind::Def && !CREATION_HOOKS.contains(&b.name.as_str()));
         let tolerated = |class: &str| {
-            (method || kept_type && statement.literal.is_some())
-                && tolerates_kept_types(names, class)
+            tolerates_kept_types(names, class)
+                && (method
+                    || !checks_values(names, class, 4)
+                    || kept_type && statement.literal.is_some())
         };
         // A class attribute that `__slots__` also names: `ValueError` at class creation.
         if let Some(class) = &statement.class {
@@ -2046,47 +2049,95 @@ fn raises_at_import(
         _ => {}
     }
     let hooked = statement.class.as_ref().is_some_and(|class| {
-        !(is_plain_class(names, class) || follow.kept_type && tolerates_kept_types(names, class))
+        !(is_plain_class(names, class)
+            || tolerates_kept_types(names, class)
+                && (follow.kept_type || !checks_values(names, class, 4)))
     });
     hooked
         .then_some("in the body of a class whose creation reads it: the new value may raise there")
 }
 
 /// Whether creating class `qualname` cannot raise on a field or member value that keeps its
-/// type: a dataclass (it checks defaults for mutable types) or an enum without `@unique`,
-/// with plain bases.
+/// type, or on a new method: a dataclass (it checks defaults for mutable types), an enum, an
+/// abstract base, with bases that are plain, of those kinds, or such classes of the module,
+/// and no method of [`CREATION_HOOKS`] in its body.
 pub(super) fn tolerates_kept_types(names: &FileNames, qualname: &str) -> bool {
+    tolerates_within(names, qualname, 4)
+}
+
+fn tolerates_within(names: &FileNames, qualname: &str, depth: u32) -> bool {
     let Some(header) = names.class_header(qualname) else {
         return false;
     };
-    // Methods that process each field or member: `__post_init__`, an enum's `__init__`.
+    // An enum runs `__init__` and `__new__` on every member as the class is created.
+    let enum_like = header.effects.iter().any(|e| match e {
+        Effect::Calls { name, .. } => name.ends_with("Enum") || name.ends_with("Flag"),
+        Effect::CallsMethod { chain, .. } => chain.ends_with("Enum") || chain.ends_with("Flag"),
+        _ => false,
+    });
     let hooks = names.statements().iter().any(|s| {
         s.class.as_deref() == Some(qualname)
             && s.binds.iter().any(|b| {
-                matches!(
-                    b.name.as_str(),
-                    "__init__"
-                        | "__new__"
-                        | "__post_init__"
-                        | "_missing_"
-                        | "_generate_next_value_"
-                        | "__init_subclass__"
-                        | "__set_name__"
-                        | "__setattr__"
-                )
+                CREATION_HOOKS.contains(&b.name.as_str())
+                    && (enum_like || !matches!(b.name.as_str(), "__init__" | "__new__"))
             })
     });
     !hooks
         && header.effects.iter().all(|e| match e {
             Effect::Calls { name, .. } => {
-                PLAIN_BASES.contains(&name.as_str()) || TOLERANT_HOOKS.contains(&name.as_str())
+                PLAIN_BASES.contains(&name.as_str())
+                    || TOLERANT_HOOKS.contains(&name.as_str())
+                    || depth > 0
+                        && !qualname.contains('.')
+                        && tolerates_within(names, name, depth - 1)
             }
             Effect::CallsMethod { chain, .. } => TOLERANT_HOOKS.contains(&chain.as_str()),
             _ => false,
         })
 }
 
-/// Class decorators and bases that accept any field or member value of a kept type.
+/// Whether creating class `qualname` looks at its attributes' values: a dataclass (mutable
+/// defaults), an enum (its members), or a class of the module derived from one; an abstract
+/// base only collects the abstract methods.
+fn checks_values(names: &FileNames, qualname: &str, depth: u32) -> bool {
+    let Some(header) = names.class_header(qualname) else {
+        return true;
+    };
+    header.effects.iter().any(|e| {
+        let name = match e {
+            Effect::Calls { name, .. } => name.as_str(),
+            Effect::CallsMethod { chain, .. } => chain.as_str(),
+            _ => return true,
+        };
+        name.ends_with("dataclass")
+            || name.ends_with("Enum")
+            || name.ends_with("Flag")
+            || depth > 0
+                && names.class_header(name).is_some()
+                && name != qualname
+                && checks_values(names, name, depth - 1)
+    })
+}
+
+/// Methods that run while a class is created, or that a dataclass or an enum refuses or runs
+/// on every member: defining or changing one may raise at import.
+pub(super) const CREATION_HOOKS: &[&str] = &[
+    "__init__",
+    "__new__",
+    "__init_subclass__",
+    "__set_name__",
+    "__setattr__",
+    "__delattr__",
+    "__hash__",
+    "_missing_",
+    "_generate_next_value_",
+    "_ignore_",
+    "_order_",
+];
+
+/// Class decorators and bases that accept any field or member value of a kept type, and any
+/// new method: a dataclass, an enum, an abstract base (`ABCMeta` only collects the abstract
+/// methods; instantiating one raises in the tests that do it, which read the class).
 const TOLERANT_HOOKS: &[&str] = &[
     "dataclass",
     "dataclasses.dataclass",
@@ -2096,6 +2147,38 @@ const TOLERANT_HOOKS: &[&str] = &[
     "enum.Enum",
     "enum.IntEnum",
     "enum.StrEnum",
+    "ABC",
+    "abc.ABC",
+    "ABCMeta",
+    "abc.ABCMeta",
+    "Generic",
+    "typing.Generic",
+    "Protocol",
+    "typing.Protocol",
+    "Mapping",
+    "MutableMapping",
+    "Sequence",
+    "MutableSequence",
+    "Set",
+    "MutableSet",
+    "Iterable",
+    "Iterator",
+    "Container",
+    "Sized",
+    "Hashable",
+    "Collection",
+    "collections.abc.Mapping",
+    "collections.abc.MutableMapping",
+    "collections.abc.Sequence",
+    "collections.abc.MutableSequence",
+    "collections.abc.Set",
+    "collections.abc.MutableSet",
+    "collections.abc.Iterable",
+    "collections.abc.Iterator",
+    "collections.abc.Container",
+    "collections.abc.Sized",
+    "collections.abc.Hashable",
+    "collections.abc.Collection",
 ];
 
 /// A class with no decorator, keyword or base that could read its namespace when it is created
