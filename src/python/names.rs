@@ -435,6 +435,17 @@ impl FileNames {
             .any(|s| s.binds.iter().any(|b| b.name == name))
     }
 
+    /// The first module-level statement that runs and binds `name` (a `del` does not).
+    pub fn first_binding(&self, name: &str) -> Option<usize> {
+        self.statements.iter().position(|s| {
+            s.class.is_none()
+                && !s.inert
+                && s.binds
+                    .iter()
+                    .any(|b| b.name == name && b.kind != BindKind::Delete)
+        })
+    }
+
     /// How the module binds `name` at its top level, in source order.
     pub fn module_bindings(&self, name: &str) -> impl Iterator<Item = &Bound> {
         self.statements
@@ -698,7 +709,11 @@ pub const PURE_CALLABLES: &[&str] = &[
     "WeakValueDictionary",
     "WeakSet",
     "ref",
-    // Bases whose classes do nothing to the module when subclassed.
+];
+
+/// Abstract bases (`abc`, `collections.abc`): subclassing one does nothing to the module, and
+/// `ABCMeta` only collects the abstract methods of the class, whatever its values.
+pub const ABSTRACT_BASES: &[&str] = &[
     "ABC",
     "ABCMeta",
     "Mapping",
@@ -717,6 +732,12 @@ pub const PURE_CALLABLES: &[&str] = &[
     "Reversible",
     "Awaitable",
 ];
+
+/// Whether calling (or subclassing) the callable of this name changes nothing of the project:
+/// [`PURE_CALLABLES`] and [`ABSTRACT_BASES`].
+pub fn is_pure_callable(name: &str) -> bool {
+    PURE_CALLABLES.contains(&name) || ABSTRACT_BASES.contains(&name)
+}
 
 /// Standard and common modules whose module-level functions change nothing when called
 /// directly (`re.compile`, `os.path.join`, `logging.getLogger`); a method of one of their

@@ -361,7 +361,7 @@ impl Engine<'_> {
                 self.select_rows(&rows, Some(&mask), &reason);
             }
         }
-        let kept = kept_types(v, &touched.statements.iter().copied().collect::<Vec<_>>());
+        let kept = kept_types(v, &touched.statements);
         for &(side, index) in &touched.statements {
             let names = match side {
                 Side::Old => &v.old_names,
@@ -728,18 +728,12 @@ pub(super) fn read_before_bound(names: &FileNames, target: &Target) -> bool {
     let Target::Global { name, .. } = target else {
         return false;
     };
-    let Some(first) = names.statements().iter().position(|s| {
-        s.class.is_none()
-            && !s.inert
-            && s.binds
-                .iter()
-                .any(|b| b.name == *name && b.kind != python::names::BindKind::Delete)
-    }) else {
+    let Some(first) = names.first_binding(name) else {
         return false;
     };
+    // A comprehension runs at once; a lambda may too (`sorted(key=lambda x: ...)`).
     names.mentions_of(name).iter().any(|m| {
         m.kind == python::names::MentionKind::Name
-            && !m.nested
             && matches!(m.home, python::names::Home::Statement(i)
                 if i < first && !names.statements()[i].inert)
     })
@@ -748,7 +742,7 @@ pub(super) fn read_before_bound(names: &FileNames, target: &Target) -> bool {
 /// The names the change rebinds to a literal of the type they had (`LIMIT = 10` becomes
 /// `LIMIT = 20`): every changed statement that binds one binds only it, to a literal of one
 /// kind, on both sides.
-fn kept_types(v: &Versions, statements: &[(Side, usize)]) -> BTreeSet<String> {
+fn kept_types(v: &Versions, statements: &BTreeSet<(Side, usize)>) -> BTreeSet<String> {
     let mut kinds: BTreeMap<&str, (Vec<Option<LiteralKind>>, bool, bool)> = BTreeMap::new();
     for &(side, index) in statements {
         let names = match side {

@@ -43,8 +43,8 @@ use super::{Engine, Reason, Rule, is_conftest};
 use crate::coverage::{FileRows, numbits};
 use crate::error::Result;
 use crate::python::names::{
-    self, BindKind, Effect, FileNames, Home, Mention, MentionKind, PURE_CALLABLES, PURE_METHODS,
-    PURE_MODULES, Raise, STATE_CHANGING_CALLS, Statement, ValueUse,
+    self, BindKind, Effect, FileNames, Home, Mention, MentionKind, PURE_METHODS, PURE_MODULES,
+    Raise, STATE_CHANGING_CALLS, Statement, ValueUse,
 };
 use crate::python::{FunctionSpan, Import, ModuleSyntax};
 
@@ -1078,7 +1078,7 @@ impl Engine<'_> {
                     }
                 }
                 Binding::External(original) | Binding::Builtin(original)
-                    if PURE_CALLABLES.contains(&original.as_str()) =>
+                    if names::is_pure_callable(&original) =>
                 {
                     Judged::Pure
                 }
@@ -1126,7 +1126,7 @@ impl Engine<'_> {
                         let direct = chain.matches('.').count() == 1;
                         if PURE_MODULES.contains(&top)
                             && !STATE_CHANGING_CALLS.contains(&dotted.as_str())
-                            && (direct || pure_method || PURE_CALLABLES.contains(&last))
+                            && (direct || pure_method || names::is_pure_callable(last))
                         {
                             Judged::Pure
                         } else {
@@ -1407,17 +1407,7 @@ impl Engine<'_> {
         let bound_later = |name: &str| {
             names.star_imports().is_empty()
                 && !own.contains(name)
-                && names
-                    .statements()
-                    .iter()
-                    .position(|s| {
-                        s.class.is_none()
-                            && !s.inert
-                            && s.binds
-                                .iter()
-                                .any(|b| b.name == name && b.kind != BindKind::Delete)
-                    })
-                    .is_some_and(|first| first > index)
+                && names.first_binding(name).is_some_and(|first| first > index)
                 && !crate::python::runtime::BUILTINS.contains(&name)
         };
         for (name, mention) in mentions.iter().copied() {
@@ -1572,7 +1562,8 @@ impl Engine<'_> {
                 let statement = &facts.names.statements()[index];
                 // What ran in the base runs again; of a module never run, everything is new.
                 let new = match (&written, ran) {
-                    (_, false) => statement.parent.is_none() && statement.class.is_none(),
+                    // Class bodies run too: their statements are a level of their own.
+                    (_, false) => statement.parent.is_none(),
                     (Some(lines), true) => lines
                         .range(statement.first..=statement.last)
                         .next()
@@ -1838,7 +1829,7 @@ impl Engine<'_> {
                                 || module.split('.').count() > 1 =>
                             {
                                 // `from os import path`: a module of an external package.
-                                if PURE_CALLABLES.contains(&original.as_str()) {
+                                if names::is_pure_callable(original) {
                                     Binding::External(original.clone())
                                 } else {
                                     Binding::ExternalModule(module)
@@ -2009,7 +2000,7 @@ const PLAIN_BASES: &[&str] = &[
 /// Why reading the followed name at `mention`, in module- or class-level statement `index`,
 /// may raise at import time: a removed name read there (as a name, an attribute, an import,
 /// `getattr(m, "NAME")`, in `__all__`), or a new value worked on there (see
-/// [`Mention::operand`]) or in the body of a class whose creation reads its namespace (a
+/// [`Mention::value_use`]) or in the body of a class whose creation reads its namespace (a
 /// dataclass checks its defaults, an enum its members). A raise there breaks every importer.
 fn raises_at_import(
     names: &FileNames,
@@ -2086,14 +2077,24 @@ fn tolerates_within(names: &FileNames, qualname: &str, depth: u32) -> bool {
         && header.effects.iter().all(|e| match e {
             Effect::Calls { name, .. } => {
                 PLAIN_BASES.contains(&name.as_str())
-                    || TOLERANT_HOOKS.contains(&name.as_str())
+                    || tolerant_hook(name)
                     || depth > 0
                         && !qualname.contains('.')
                         && tolerates_within(names, name, depth - 1)
             }
-            Effect::CallsMethod { chain, .. } => TOLERANT_HOOKS.contains(&chain.as_str()),
+            Effect::CallsMethod { chain, .. } => tolerant_hook(chain),
             _ => false,
         })
+}
+
+/// Whether a class decorator or base, by its dotted name, accepts any field or member value of
+/// a kept type and any new method: [`TOLERANT_HOOKS`], and the abstract bases of `abc` and
+/// `collections.abc` ([`names::ABSTRACT_BASES`]).
+fn tolerant_hook(name: &str) -> bool {
+    let (module, last) = name.rsplit_once('.').unwrap_or(("", name));
+    TOLERANT_HOOKS.contains(&name)
+        || matches!(module, "" | "abc" | "collections.abc" | "typing")
+            && names::ABSTRACT_BASES.contains(&last)
 }
 
 /// Whether creating class `qualname` looks at its attributes' values: a dataclass (mutable
@@ -2136,8 +2137,8 @@ pub(super) const CREATION_HOOKS: &[&str] = &[
 ];
 
 /// Class decorators and bases that accept any field or member value of a kept type, and any
-/// new method: a dataclass, an enum, an abstract base (`ABCMeta` only collects the abstract
-/// methods; instantiating one raises in the tests that do it, which read the class).
+/// new method: a dataclass, an enum, `Generic` and `Protocol` (abstract bases: see
+/// [`tolerant_hook`]; instantiating one raises in the tests that do it, which read the class).
 const TOLERANT_HOOKS: &[&str] = &[
     "dataclass",
     "dataclasses.dataclass",
@@ -2147,38 +2148,10 @@ const TOLERANT_HOOKS: &[&str] = &[
     "enum.Enum",
     "enum.IntEnum",
     "enum.StrEnum",
-    "ABC",
-    "abc.ABC",
-    "ABCMeta",
-    "abc.ABCMeta",
     "Generic",
     "typing.Generic",
     "Protocol",
     "typing.Protocol",
-    "Mapping",
-    "MutableMapping",
-    "Sequence",
-    "MutableSequence",
-    "Set",
-    "MutableSet",
-    "Iterable",
-    "Iterator",
-    "Container",
-    "Sized",
-    "Hashable",
-    "Collection",
-    "collections.abc.Mapping",
-    "collections.abc.MutableMapping",
-    "collections.abc.Sequence",
-    "collections.abc.MutableSequence",
-    "collections.abc.Set",
-    "collections.abc.MutableSet",
-    "collections.abc.Iterable",
-    "collections.abc.Iterator",
-    "collections.abc.Container",
-    "collections.abc.Sized",
-    "collections.abc.Hashable",
-    "collections.abc.Collection",
 ];
 
 /// A class with no decorator, keyword or base that could read its namespace when it is created

@@ -107,6 +107,13 @@ case("move_constant_below_use",
      {"src/pkg/consts.py": "DEFAULT_TIMEOUT = TIMEOUT\nRETRIES = 3\nTIMEOUT = 30\n\n\ndef answer():\n    return 42\n"},
      why="the moved `TIMEOUT = 30` is a changed (not removed) name; the unchanged Copied read above it now raises NameError")
 
+case("move_constant_below_comprehension",
+     {"src/pkg/__init__.py": "from . import consts\n",
+      "src/pkg/consts.py": "TIMEOUT = 30\nTIMEOUTS = [TIMEOUT * n for n in (1, 2)]\nA = 1\nB = 2\n\n\ndef answer():\n    return 42\n",
+      "tests/test_other.py": "from pkg.consts import answer\n\n\ndef test_answer():\n    assert answer() == 42\n"},
+     {"src/pkg/consts.py": "TIMEOUTS = [TIMEOUT * n for n in (1, 2)]\nA = 1\nB = 2\nTIMEOUT = 30\n\n\ndef answer():\n    return 42\n"},
+     why="a comprehension at module level runs at once: the moved name is read before it is bound")
+
 # --- conditional bindings ------------------------------------------------------------------
 
 case("version_check_condition",
@@ -211,6 +218,12 @@ case("new_import_of_broken_project_module",
           other_new="from . import plot\nX = 2\n",
           extra={"src/pkg/plot.py": "import matplotlib_not_installed_here\n\n\ndef draw():\n    return 1\n"}),
      why="import_effects judges a module's effects, not whether its own imports raise")
+
+case("new_import_of_project_module_whose_class_body_raises",
+     *pkg("X = 1\n", "X = 2\n",
+          other_new="from . import shapes\nX = 2\n",
+          extra={"src/pkg/shapes.py": "class Shape:\n    SIDES = {}['sides']\n\n\ndef area():\n    return 1\n"}),
+     why="a module the base never imported raises in a class body, not at its top level")
 
 case("new_circular_import",
      *pkg("X = 1\n", "from .consts import X\n\n\ndef helper_other():\n    return 1\n",
