@@ -309,7 +309,7 @@ impl Config {
 }
 
 fn read(path: &Path) -> Result<String> {
-    std::fs::read_to_string(path)
+    crate::text::read(path)
         .map_err(|e| Error::config(path, format!("cannot read the configuration: {e}")))
 }
 

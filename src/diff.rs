@@ -355,10 +355,12 @@ pub fn from_git(root: &Path, base: &str) -> Result<(Vec<FileChange>, BTreeSet<St
 /// The changes described by a unified diff file (`--diff FILE`; `-` reads stdin).
 pub fn from_file(path: &Path) -> Result<Vec<FileChange>> {
     let text = if path == Path::new("-") {
-        std::io::read_to_string(std::io::stdin())
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes)
+            .and_then(|_| crate::text::decode(bytes))
             .map_err(|e| Error::input(path, format!("cannot read stdin: {e}")))?
     } else {
-        std::fs::read_to_string(path)
+        crate::text::read(path)
             .map_err(|e| Error::input(path, format!("cannot read the diff: {e}")))?
     };
     let mut changes = parse_unified(&text).map_err(|e| {

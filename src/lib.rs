@@ -26,6 +26,7 @@ pub mod planner;
 pub mod python;
 pub mod report;
 pub mod selection;
+pub mod text;
 pub mod units;
 
 pub use error::{Error, Result};

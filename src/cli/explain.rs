@@ -4,10 +4,10 @@
 //! chain that connects them) with the changed source lines. For a test that is not selected:
 //! what it ran of the changed files, so a person can check that nothing was missed.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::cli::select::{SelectionArgs, resolve};
-use crate::coverage::{ContextKind, CoverageDb, numbits, parse_context};
+use crate::coverage::{ContextKind, CoverageDb, numbits, parse_context, paths};
 use crate::error::Result;
 use crate::output::Ui;
 use crate::selection::compact_ranges;
@@ -141,25 +141,31 @@ fn coverage_of_changes(
         .iter()
         .map(|c| c.path.as_str())
         .collect();
-    let mut out = Vec::new();
+    // By changed file: one file may be recorded under several paths (runners on two systems).
+    let mut ran: BTreeMap<&str, BTreeSet<u32>> = BTreeMap::new();
     for file in db.files() {
+        let recorded = paths::normalise(&file.path);
         let Some(path) = changed
             .iter()
-            .find(|p| file.path == **p || file.path.ends_with(&format!("/{p}")))
+            .find(|p| recorded == **p || recorded.ends_with(&format!("/{p}")))
         else {
             continue;
         };
-        let mut lines = BTreeSet::new();
+        let lines = ran.entry(path).or_default();
         for (context, blob) in db.line_blobs(file.id)?.iter() {
             if mine.contains(&context) {
                 lines.extend(numbits::decode(blob));
             }
         }
-        out.push(if lines.is_empty() {
-            format!("{path}: ran no line")
-        } else {
-            format!("{path}: ran lines {}", compact_ranges(lines))
-        });
     }
-    Ok(out)
+    Ok(ran
+        .into_iter()
+        .map(|(path, lines)| {
+            if lines.is_empty() {
+                format!("{path}: ran no line")
+            } else {
+                format!("{path}: ran lines {}", compact_ranges(lines))
+            }
+        })
+        .collect())
 }

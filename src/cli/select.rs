@@ -203,7 +203,7 @@ fn changes_since(
 
 /// Node ids from `pytest --collect-only -q` output (summary and warning lines are skipped).
 pub fn read_collected(path: &Path) -> Result<Vec<String>> {
-    let text = std::fs::read_to_string(path)
+    let text = crate::text::read(path)
         .map_err(|e| Error::input(path, format!("cannot read the collected test list: {e}")))?;
     let ids: BTreeSet<String> = text
         .lines()

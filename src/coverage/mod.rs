@@ -11,7 +11,8 @@ pub mod context;
 pub mod numbits;
 pub mod paths;
 
-use std::collections::BTreeSet;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
@@ -106,6 +107,10 @@ pub struct CoverageDb {
     mode: Mode,
     version: Option<String>,
     files: Vec<MeasuredFile>,
+    /// File ids whose rows are read with another's: one source file recorded under several
+    /// paths (`coverage combine` of Linux and Windows runners without `[paths]`). Set by
+    /// whoever maps the recorded paths, after opening.
+    aliases: RefCell<BTreeMap<i64, Vec<i64>>>,
 }
 
 impl CoverageDb {
@@ -194,6 +199,7 @@ impl CoverageDb {
             mode,
             version,
             files,
+            aliases: RefCell::default(),
         })
     }
 
@@ -206,7 +212,23 @@ impl CoverageDb {
             mode: self.mode,
             version: self.version.clone(),
             files: self.files.clone(),
+            aliases: self.aliases.clone(),
         })
+    }
+
+    /// Read the rows of each group's files as one file's, under the group's first id: the
+    /// recorded paths of each group map to the same source file. Readers of any other id of a
+    /// group get that id's rows alone.
+    pub fn merge_files(&self, groups: impl IntoIterator<Item = Vec<i64>>) {
+        let mut aliases = BTreeMap::new();
+        for group in groups {
+            if let Some((&first, rest)) = group.split_first()
+                && !rest.is_empty()
+            {
+                aliases.insert(first, rest.to_vec());
+            }
+        }
+        *self.aliases.borrow_mut() = aliases;
     }
 
     pub fn path(&self) -> &Path {
@@ -362,23 +384,50 @@ impl CoverageDb {
 
     /// For one measured file, the lines each context executed. Reads only that file's rows.
     pub fn lines_by_context(&self, file_id: i64) -> Result<Vec<ContextLines>> {
-        match self.mode {
-            Mode::Lines => Ok(self
-                .line_blobs(file_id)?
-                .iter()
-                .map(|(context_id, blob)| ContextLines {
-                    context_id,
-                    lines: numbits::decode(blob),
-                })
-                .collect()),
-            Mode::Branches => self.arc_lines_for(file_id),
+        if self.mode == Mode::Branches && !self.aliases.borrow().contains_key(&file_id) {
+            return self.arc_lines_for(file_id);
         }
+        Ok(self
+            .line_blobs(file_id)?
+            .iter()
+            .map(|(context_id, blob)| ContextLines {
+                context_id,
+                lines: numbits::decode(blob),
+            })
+            .collect())
     }
 
     /// For one measured file, each context's lines as a numbits blob (encoded from arcs in
     /// branch mode), so that set questions need no decoding. The blobs share one buffer: a core
     /// module run by most tests has tens of thousands of rows.
     pub fn line_blobs(&self, file_id: i64) -> Result<FileRows> {
+        self.merged(file_id, |id| self.line_blobs_alone(id))
+    }
+
+    /// The rows of `file_id` and of the files merged into it, one row per context.
+    fn merged(&self, file_id: i64, read: impl Fn(i64) -> Result<FileRows>) -> Result<FileRows> {
+        let first = read(file_id)?;
+        let Some(others) = self.aliases.borrow().get(&file_id).cloned() else {
+            return Ok(first);
+        };
+        let mut by_context: BTreeMap<i64, Vec<u8>> = first
+            .iter()
+            .map(|(context, blob)| (context, blob.to_vec()))
+            .collect();
+        for other in others {
+            for (context, blob) in read(other)?.iter() {
+                let entry = by_context.entry(context).or_default();
+                *entry = numbits::union(entry, blob);
+            }
+        }
+        let mut out = FileRows::default();
+        for (context, blob) in &by_context {
+            out.push(*context, blob);
+        }
+        Ok(out)
+    }
+
+    fn line_blobs_alone(&self, file_id: i64) -> Result<FileRows> {
         let mut out = FileRows::default();
         match self.mode {
             Mode::Lines => {
@@ -412,6 +461,10 @@ impl CoverageDb {
     /// The rows of one file for the given contexts only: a point lookup each (the data file
     /// indexes rows by file and context), for when a few contexts matter and the file has many.
     pub fn line_blobs_of(&self, file_id: i64, contexts: &BTreeSet<i64>) -> Result<FileRows> {
+        self.merged(file_id, |id| self.line_blobs_of_alone(id, contexts))
+    }
+
+    fn line_blobs_of_alone(&self, file_id: i64, contexts: &BTreeSet<i64>) -> Result<FileRows> {
         let sql_err = |e| sqlite_error(&self.path, e);
         let mut out = FileRows::default();
         match self.mode {

@@ -36,21 +36,101 @@ pub struct PathMap {
     pub unmapped: BTreeMap<String, Unmapped>,
     /// The recorded root that was inferred (for messages), if any.
     pub inferred_root: Option<String>,
+    /// For each unmapped recorded path, the tracked files it may be (those of its name,
+    /// ignoring case): its rows may belong to any of them.
+    pub may_be: BTreeMap<String, Vec<String>>,
 }
 
 impl PathMap {
     pub fn get(&self, recorded: &str) -> Option<&str> {
         self.mapped.get(recorded).map(String::as_str)
     }
+
+    /// The tracked files an unmapped recorded path may be; none for a mapped path.
+    pub fn may_be(&self, recorded: &str) -> &[String] {
+        self.may_be.get(recorded).map_or(&[], Vec::as_slice)
+    }
 }
 
-fn normalise(path: &str) -> String {
+/// One spelling per path: `/` separators, no `\\?\\` verbatim prefix, no `.` or empty
+/// components, an upper-case drive letter (Windows runners record `D:\\a\\proj\\...`, and
+/// tools differ on the letter's case).
+pub fn normalise(path: &str) -> String {
     let path = path.replace('\\', "/");
-    let mut out = path.as_str();
-    while let Some(rest) = out.strip_prefix("./") {
-        out = rest;
+    let (unc, rest) = if let Some(rest) = path.strip_prefix("//?/UNC/") {
+        (true, rest)
+    } else if let Some(rest) = path.strip_prefix("//?/") {
+        (false, rest)
+    } else if let Some(rest) = path.strip_prefix("//") {
+        (true, rest)
+    } else {
+        (false, path.as_str())
+    };
+    let absolute = !unc && rest.starts_with('/');
+    let parts: Vec<&str> = rest
+        .split('/')
+        .filter(|part| !part.is_empty() && *part != ".")
+        .collect();
+    let mut out = String::with_capacity(path.len());
+    if unc {
+        out.push_str("//");
+    } else if absolute {
+        out.push('/');
     }
-    out.to_string()
+    out.push_str(&parts.join("/"));
+    if is_drive(&out) {
+        out[..1].make_ascii_uppercase();
+    }
+    out
+}
+
+/// `C:` or `C:/...`: a path recorded on Windows.
+fn is_drive(path: &str) -> bool {
+    let bytes = path.as_bytes();
+    bytes.len() >= 2
+        && bytes[0].is_ascii_alphabetic()
+        && bytes[1] == b':'
+        && (bytes.len() == 2 || bytes[2] == b'/')
+}
+
+/// Recorded on Windows (a drive letter or a UNC share), where file names ignore case.
+fn is_windows(path: &str) -> bool {
+    is_drive(path) || path.starts_with("//")
+}
+
+/// `path` below the folder `prefix` (both normalised), as the rest after the separator; the
+/// whole path when `prefix` is empty. Folder names match whole, and ignore case on Windows.
+/// A prefix that names a file matches that file alone (the rest is empty); `/` matches the
+/// absolute paths of Unix systems, and an empty prefix every path.
+fn below<'p>(path: &'p str, prefix: &str) -> Option<&'p str> {
+    if prefix == "/" {
+        return path.strip_prefix('/').filter(|_| !path.starts_with("//"));
+    }
+    let prefix = prefix.trim_end_matches('/');
+    if prefix.is_empty() {
+        return Some(path.trim_start_matches('/'));
+    }
+    let head = path.get(..prefix.len())?;
+    let same = if is_windows(path) {
+        head.eq_ignore_ascii_case(prefix)
+    } else {
+        head == prefix
+    };
+    if !same {
+        return None;
+    }
+    match &path[prefix.len()..] {
+        "" => Some(""),
+        rest => rest.strip_prefix('/'),
+    }
+}
+
+/// A recorded path that did not map directly, with its rewritten form.
+struct Pending {
+    original: String,
+    path: String,
+    /// Recorded on Windows: names compare ignoring case.
+    fold: bool,
 }
 
 /// Map `recorded` paths onto the `tracked` repository files.
@@ -64,30 +144,35 @@ pub fn map_paths(
     remaps: &[Remap],
 ) -> PathMap {
     let mut map = PathMap::default();
-    let mut pending: Vec<(String, String)> = Vec::new();
+    let mut pending: Vec<Pending> = Vec::new();
+    let remaps: Vec<(String, String)> = remaps
+        .iter()
+        .map(|r| (normalise(&r.from), normalise(&r.to)))
+        .collect();
+    let repo_root = repo_root.map(normalise);
     for original in recorded {
         let mut path = normalise(original);
-        if let Some(rule) = remaps
+        let fold = is_windows(&path);
+        if let Some((to, rest)) = remaps
             .iter()
-            .find(|r| path.starts_with(&normalise(&r.from)))
+            .find_map(|(from, to)| Some((to, below(&path, from)?)))
         {
-            path = format!(
-                "{}{}",
-                normalise(&rule.to),
-                &path[normalise(&rule.from).len()..]
-            );
-            path = normalise(path.trim_start_matches('/'));
-        } else if let Some(root) = repo_root {
-            let root = normalise(root);
-            let root = root.trim_end_matches('/');
-            if let Some(rest) = path.strip_prefix(root).and_then(|r| r.strip_prefix('/')) {
-                path = rest.to_string();
-            }
+            path = match (to.trim_matches('/'), rest) {
+                ("", rest) => rest.to_string(),
+                (to, "") => to.to_string(),
+                (to, rest) => format!("{to}/{rest}"),
+            };
+        } else if let Some(rest) = repo_root.as_deref().and_then(|root| below(&path, root)) {
+            path = rest.to_string();
         }
         if tracked.contains(&path) {
             map.mapped.insert(original.clone(), path);
         } else {
-            pending.push((original.clone(), path));
+            pending.push(Pending {
+                original: original.clone(),
+                path,
+                fold,
+            });
         }
     }
     if pending.is_empty() {
@@ -97,23 +182,28 @@ pub fn map_paths(
     // Each pending path may match tracked files that share its name: the candidates are the
     // (recorded prefix, repository prefix) pairs that turn one into the other over their common
     // suffix. The pair most paths agree on is the machine-to-checkout mapping.
-    let mut by_name: BTreeMap<&str, Vec<&String>> = BTreeMap::new();
+    // By lower-case name: a path recorded on Windows may spell a name in another case.
+    let mut by_name: BTreeMap<String, Vec<&String>> = BTreeMap::new();
     for t in tracked {
-        by_name.entry(file_name(t)).or_default().push(t);
+        by_name
+            .entry(file_name(t).to_ascii_lowercase())
+            .or_default()
+            .push(t);
     }
+    let named = |path: &str| by_name.get(&file_name(path).to_ascii_lowercase());
 
     // Fast path for the usual case, one machine-to-checkout rule for every file: learn it from
     // a sample of paths whose names are unique in the repository, apply it to all.
     let mut sample_votes: BTreeMap<(String, String), usize> = BTreeMap::new();
     let unique = pending
         .iter()
-        .filter_map(|(_, path)| match by_name.get(file_name(path)) {
-            Some(list) if list.len() == 1 => Some((path, list[0])),
+        .filter_map(|p| match named(&p.path) {
+            Some(list) if list.len() == 1 => Some((&p.path, list[0], p.fold)),
             _ => None,
         })
         .take(64);
-    for (path, target) in unique {
-        let common = common_suffix_components(path, target);
+    for (path, target, fold) in unique {
+        let common = common_suffix_components(path, target, fold);
         if common > 0 {
             let rule = (
                 strip_components(path, common).to_string(),
@@ -128,11 +218,11 @@ pub fn map_paths(
         .filter(|(_, n)| **n >= 2)
         .map(|(rule, _)| rule.clone());
     if let Some((strip, add)) = &fast_rule {
-        pending.retain(|(original, path)| {
-            if let Some(rest) = path.strip_prefix(strip.as_str()) {
+        pending.retain(|p| {
+            if let Some(rest) = p.path.strip_prefix(strip.as_str()) {
                 let candidate = format!("{add}{rest}");
                 if tracked.contains(&candidate) {
-                    map.mapped.insert(original.clone(), candidate);
+                    map.mapped.insert(p.original.clone(), candidate);
                     return false;
                 }
             }
@@ -144,27 +234,28 @@ pub fn map_paths(
         }
     }
     let mut votes: BTreeMap<(String, String), usize> = BTreeMap::new();
-    let mut candidates: Vec<(String, Vec<Candidate>)> = Vec::new();
-    for (original, path) in &pending {
+    let mut candidates: Vec<(&Pending, Vec<Candidate>)> = Vec::new();
+    for p in &pending {
         let mut found: Vec<Candidate> = Vec::new();
-        for t in by_name.get(file_name(path)).into_iter().flatten() {
-            let common = common_suffix_components(path, t);
+        for t in named(&p.path).into_iter().flatten() {
+            let common = common_suffix_components(&p.path, t, p.fold);
             if common == 0 {
                 continue;
             }
-            let strip = strip_components(path, common);
+            let strip = strip_components(&p.path, common);
             let add = strip_components(t, common);
             found.push(Candidate {
                 strip: strip.to_string(),
                 add: add.to_string(),
                 target: (*t).clone(),
                 common,
+                exact_case: p.path.ends_with(&t[add.len()..]),
             });
         }
         for c in &found {
             *votes.entry((c.strip.clone(), c.add.clone())).or_default() += 1;
         }
-        candidates.push((original.clone(), found));
+        candidates.push((p, found));
     }
     let best = votes.values().copied().max().unwrap_or(0);
     let winners: Vec<&(String, String)> = votes
@@ -177,16 +268,30 @@ pub fn map_paths(
         map.inferred_root = common_rule.as_ref().map(|(strip, _)| strip.clone());
     }
 
-    for (original, found) in candidates {
+    for (pending, found) in candidates {
+        let original = pending.original.clone();
         if found.is_empty() {
             map.unmapped.insert(original, Unmapped::NoMatch);
             continue;
         }
-        if let Some((strip, add)) = &common_rule
-            && let Some(c) = found.iter().find(|c| &c.strip == strip && &c.add == add)
-        {
-            map.mapped.insert(original, c.target.clone());
-            continue;
+        if let Some((strip, add)) = &common_rule {
+            // Two tracked files that differ only in case both follow the rule for a path
+            // recorded on Windows: the one spelled as recorded, else neither.
+            let agreed: Vec<&Candidate> = found
+                .iter()
+                .filter(|c| &c.strip == strip && &c.add == add)
+                .collect();
+            let chosen = match agreed.as_slice() {
+                [one] => Some(*one),
+                several => {
+                    let exact: Vec<&&Candidate> = several.iter().filter(|c| c.exact_case).collect();
+                    (exact.len() == 1).then(|| *exact[0])
+                }
+            };
+            if let Some(c) = chosen {
+                map.mapped.insert(original, c.target.clone());
+                continue;
+            }
         }
         // No agreed rule applies: take the single longest match, or report the tie.
         let longest = found.iter().map(|c| c.common).max().unwrap_or(0);
@@ -210,6 +315,12 @@ pub fn map_paths(
             );
         }
     }
+    for p in &pending {
+        if map.unmapped.contains_key(&p.original) {
+            let files = named(&p.path).into_iter().flatten().map(|t| (*t).clone());
+            map.may_be.insert(p.original.clone(), files.collect());
+        }
+    }
     map
 }
 
@@ -218,17 +329,20 @@ struct Candidate {
     add: String,
     target: String,
     common: usize,
+    /// The shared suffix is spelled alike, case included.
+    exact_case: bool,
 }
 
 fn file_name(path: &str) -> &str {
     path.rsplit('/').next().unwrap_or(path)
 }
 
-/// How many trailing `/`-separated components two paths share.
-fn common_suffix_components(a: &str, b: &str) -> usize {
+/// How many trailing `/`-separated components the recorded path `a` shares with the tracked
+/// path `b`; ignoring case when `a` was recorded on Windows (`fold`).
+fn common_suffix_components(a: &str, b: &str, fold: bool) -> usize {
     a.rsplit('/')
         .zip(b.rsplit('/'))
-        .take_while(|(x, y)| x == y)
+        .take_while(|(x, y)| x == y || (fold && x.eq_ignore_ascii_case(y)))
         .count()
 }
 
@@ -295,6 +409,9 @@ mod tests {
         assert!(
             matches!(map.unmapped.get("/ci/a/x.py"), Some(Unmapped::Ambiguous(c)) if c.len() == 2)
         );
+        // What an unmapped path may be: every tracked file of its name.
+        assert_eq!(map.may_be("/ci/a/x.py"), ["p/a/x.py", "q/a/x.py"]);
+        assert!(map.may_be("/usr/lib/python3/os.py").is_empty());
     }
 
     #[test]
@@ -333,5 +450,92 @@ mod tests {
         }];
         let map = map_paths(&recorded, &files, None, &remaps);
         assert_eq!(map.get("/builds/g/p/src/m.py"), Some("lib/m.py"));
+    }
+    #[test]
+    fn one_spelling_per_path() {
+        for (recorded, normal) in [
+            (r"D:\a\proj\proj\src\m.py", "D:/a/proj/proj/src/m.py"),
+            (r"d:\a\proj\\src/.\m.py", "D:/a/proj/src/m.py"),
+            (r"\\?\C:\work\m.py", "C:/work/m.py"),
+            (r"\\?\UNC\server\share\m.py", "//server/share/m.py"),
+            (r"\\server\share\m.py", "//server/share/m.py"),
+            ("/home/runner//work/./m.py", "/home/runner/work/m.py"),
+            ("./src/m.py", "src/m.py"),
+            ("src\\m.py", "src/m.py"),
+        ] {
+            assert_eq!(normalise(recorded), normal, "{recorded}");
+        }
+    }
+
+    #[test]
+    fn paths_recorded_on_a_windows_runner_map_by_common_root() {
+        let files = tracked(&["src/pkg/mod.py", "src/pkg/__init__.py", "src/pkg/Util.py"]);
+        let recorded = strings(&[
+            r"D:\a\proj\proj\src\pkg\mod.py",
+            r"D:\a\proj\proj\src\pkg\__init__.py",
+            // Another case than git's, as a case-insensitive file system allows.
+            r"d:\a\proj\proj\SRC\pkg\util.py",
+        ]);
+        let map = map_paths(&recorded, &files, Some("/here/proj"), &[]);
+        assert_eq!(map.get(&recorded[0]), Some("src/pkg/mod.py"));
+        assert_eq!(map.get(&recorded[1]), Some("src/pkg/__init__.py"));
+        assert_eq!(map.get(&recorded[2]), Some("src/pkg/Util.py"));
+        assert!(map.unmapped.is_empty(), "{:?}", map.unmapped);
+        // On Linux, case is part of the name: no match is made up.
+        let map = map_paths(&strings(&["/ci/SRC/pkg/util.py"]), &files, None, &[]);
+        assert_eq!(
+            map.unmapped.get("/ci/SRC/pkg/util.py"),
+            Some(&Unmapped::NoMatch)
+        );
+    }
+
+    #[test]
+    fn the_repository_root_here_strips_whatever_its_spelling() {
+        let files = tracked(&["pkg/a.py"]);
+        let recorded = strings(&[r"C:\Users\dev\proj\pkg\a.py"]);
+        for root in [
+            "C:/Users/dev/proj",
+            "c:/users/dev/proj/",
+            r"\\?\C:\Users\dev\proj",
+        ] {
+            let map = map_paths(&recorded, &files, Some(root), &[]);
+            assert_eq!(map.get(&recorded[0]), Some("pkg/a.py"), "root {root}");
+        }
+    }
+
+    #[test]
+    fn remap_rules_match_whole_folders_and_join_with_one_separator() {
+        let files = tracked(&["lib/m.py", "ect/x.py", "m.py", "pkg/util.py", "a/util.py"]);
+        let rule = |from: &str, to: &str| Remap {
+            from: from.into(),
+            to: to.into(),
+        };
+        for (from, to, recorded, expected) in [
+            ("/b/src/", "lib", "/b/src/m.py", Some("lib/m.py")),
+            ("/b/src", "lib/", "/b/src/m.py", Some("lib/m.py")),
+            ("/b/src", "", "/b/src/m.py", Some("m.py")),
+            (r"d:\a\p\src", "lib", r"D:\a\p\src\m.py", Some("lib/m.py")),
+            // `/ci/proj` is not a folder of `/ci/project/x.py`: the rule does not apply, and no
+            // other tracked file is called x.py under a matching folder.
+            ("/ci/proj", "", "/ci/project/x.py", None),
+            // A rule may name one file.
+            (
+                "/ci/a/util.py",
+                "pkg/util.py",
+                "/ci/a/util.py",
+                Some("pkg/util.py"),
+            ),
+            // `/` is the root of Unix paths: relative ones do not match it.
+            ("/", "lib", "/m.py", Some("lib/m.py")),
+            ("/", "lib", "m.py", Some("m.py")),
+        ] {
+            let recorded = strings(&[recorded]);
+            let map = map_paths(&recorded, &files, None, &[rule(from, to)]);
+            assert_eq!(
+                map.get(&recorded[0]),
+                expected,
+                "{from} -> {to}: {recorded:?}"
+            );
+        }
     }
 }

@@ -796,6 +796,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(unix)] // Unix file modes; Windows marks files read-only otherwise
     fn read_only_permissions_are_a_write_error() {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();

@@ -390,6 +390,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(unix)] // makes a symlink
     fn built_from_the_commit_not_the_working_tree_and_without_symlinks() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();

@@ -325,11 +325,29 @@ impl<'a> Engine<'a> {
             .filter(|p| p.ends_with(".py"))
             .collect();
         let (tracked, path_map) = map_files(req)?;
-        let measured: BTreeMap<String, i64> = req
-            .db
-            .files()
-            .iter()
-            .filter_map(|file| Some((path_map.get(&file.path)?.to_string(), file.id)))
+        // A file recorded under several paths (runners on two systems) is read as one.
+        let mut recorded_as: BTreeMap<String, Vec<i64>> = BTreeMap::new();
+        for file in req.db.files() {
+            if let Some(path) = path_map.get(&file.path) {
+                recorded_as
+                    .entry(path.to_string())
+                    .or_default()
+                    .push(file.id);
+            }
+        }
+        // A path that could not be mapped may be the twin of a file that did: its rows count for
+        // each file it may be that is measured, never for one nothing else measured.
+        for file in req.db.files() {
+            for path in path_map.may_be(&file.path) {
+                if let Some(ids) = recorded_as.get_mut(path) {
+                    ids.push(file.id);
+                }
+            }
+        }
+        req.db.merge_files(recorded_as.values().cloned());
+        let measured: BTreeMap<String, i64> = recorded_as
+            .into_iter()
+            .map(|(path, ids)| (path, ids[0]))
             .collect();
         let changed_ids: Vec<i64> = req
             .changes
@@ -398,7 +416,7 @@ impl<'a> Engine<'a> {
         let mut out = Selection::default();
         if !path_map.unmapped.is_empty() {
             out.warnings.push(format!(
-                "{} measured file(s) could not be mapped to the repository (see `covshard info`); changes to them are treated as unmeasured",
+                "{} measured file(s) could not be mapped to the repository (see `covshard info`); their coverage counts for every measured file of the same name, and a file measured under no other path is treated as unmeasured",
                 path_map.unmapped.len()
             ));
         }

@@ -247,6 +247,7 @@ fn a_junit_report_from_another_tool_is_refused_clearly() {
 }
 
 #[test]
+#[cfg(unix)] // Unix file modes
 fn a_read_only_data_file_is_exit_6_and_still_readable() {
     use std::os::unix::fs::PermissionsExt;
     let (dir, db) = setup();

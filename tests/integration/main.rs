@@ -14,3 +14,4 @@ mod safety;
 mod selection_rules;
 mod templates;
 mod util;
+mod windows_paths;
