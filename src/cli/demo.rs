@@ -9,8 +9,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::cli::ui::Ui;
 use crate::error::{Error, Result};
-use crate::output::Ui;
 
 #[derive(Debug, clap::Args)]
 pub struct DemoArgs {

@@ -6,10 +6,10 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+use crate::cli::ui::Ui;
 use crate::coverage::CoverageDb;
 use crate::error::Result;
 use crate::history::estimate::{EstimateOptions, Estimates, Source, Statistic};
-use crate::output::Ui;
 
 /// Version of the JSON output; bumped on incompatible changes.
 pub const JSON_VERSION: u32 = 1;

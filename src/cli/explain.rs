@@ -7,9 +7,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::cli::select::{SelectionArgs, resolve};
+use crate::cli::ui::Ui;
 use crate::coverage::{ContextKind, CoverageDb, numbits, parse_context, paths};
 use crate::error::Result;
-use crate::output::Ui;
 use crate::selection::compact_ranges;
 
 #[derive(Debug, clap::Args)]

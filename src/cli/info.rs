@@ -4,10 +4,10 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+use crate::cli::ui::Ui;
 use crate::coverage::paths::{self, Unmapped};
 use crate::coverage::{ContextKind, CoverageDb, parse_context};
 use crate::error::Result;
-use crate::output::Ui;
 
 #[derive(Debug, clap::Args)]
 pub struct InfoArgs {

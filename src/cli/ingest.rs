@@ -5,9 +5,9 @@
 
 use std::path::PathBuf;
 
+use crate::cli::ui::Ui;
 use crate::error::{Error, Result};
 use crate::history::ingest::{self, ReportKind, Request, Summary};
-use crate::output::Ui;
 
 /// How many unmapped entries are listed without `-v`.
 const LIST_LIMIT: usize = 3;
@@ -165,7 +165,10 @@ pub fn run(args: IngestArgs, ui: &Ui) -> Result<()> {
         recorded_at,
         import_index,
     };
-    let summary = ingest::ingest(&request, ui)?;
+    let summary = ingest::ingest(&request, &ui.progress())?;
+    for warning in &summary.warnings {
+        ui.warn(warning);
+    }
     report(&request, &summary, ui);
     Ok(())
 }

@@ -5,8 +5,8 @@
 use clap::{Parser, Subcommand};
 use std::io::Write;
 
+use crate::cli::ui::{ColorChoice, Ui};
 use crate::error::{Error, exit};
-use crate::output::{ColorChoice, Ui};
 
 pub mod demo;
 pub mod durations;
@@ -16,8 +16,9 @@ pub mod ingest;
 pub mod plan;
 pub mod report;
 pub mod select;
-pub mod tests;
+pub mod shard_tests;
 pub mod tune;
+pub mod ui;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -58,7 +59,7 @@ pub enum Command {
     /// Explain why a test is or is not selected: the rule, the changed lines, its coverage.
     Explain(explain::ExplainArgs),
     /// Print one shard's test ids from a plan, one a line, for `pytest @file`.
-    Tests(tests::TestsArgs),
+    Tests(shard_tests::TestsArgs),
     /// Store the durations and outcomes of a CI run (JUnit XML, .test_durations, report log).
     Ingest(ingest::IngestArgs),
     /// Show the duration estimates: slowest tests, known vs unknown counts, totals.
@@ -92,7 +93,7 @@ pub fn main() -> i32 {
         Command::Info(args) => info::run(args, &ui),
         Command::Select(args) => select::run(args, &ui),
         Command::Explain(args) => explain::run(args, &ui),
-        Command::Tests(args) => tests::run(args, &ui),
+        Command::Tests(args) => shard_tests::run(args, &ui),
         Command::Ingest(args) => ingest::run(args, &ui),
         Command::Durations(args) => durations::run(args, &ui),
         Command::Plan(args) => plan::run(args, &ui),

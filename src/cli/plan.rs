@@ -6,14 +6,14 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use crate::cli::select::{SelectionArgs, read_collected, resolve};
+use crate::cli::ui::Ui;
 use crate::config::{Config, GroupByChoice};
 use crate::error::{Error, Result};
 use crate::history::estimate::{EstimateOptions, Estimates};
-use crate::matrix::{self, CiSystem};
-use crate::output::Ui;
 use crate::packing::MonteCarloOptions;
 use crate::plan::Plan;
-use crate::planner::{self, PackRequest, PlanInput};
+use crate::plan::build::{self, PackRequest, PlanInput};
+use crate::plan::matrix::{self, CiSystem};
 use crate::selection::{Reason, Rule, Selection};
 use crate::units::{Seconds, ShardCount};
 
@@ -216,7 +216,7 @@ pub fn prepare(
         &config.packing.setup,
         Path::new("the covshard configuration"),
     )?;
-    let configured = crate::planner::configured_setups(&patterns, &selection.known_tests);
+    let configured = crate::plan::build::configured_setups(&patterns, &selection.known_tests);
     if !configured.is_empty() {
         ui.detail(&format!(
             "setup costs from configuration for {} groups",
@@ -321,7 +321,7 @@ pub fn run(args: PlanArgs, ui: &Ui) -> Result<()> {
         head: prepared.head.clone(),
     };
     let spinner = ui.spinner("packing shards");
-    let plan = planner::make_plan(&input, &prepared.request);
+    let plan = build::make_plan(&input, &prepared.request);
     spinner.finish_and_clear();
     let plan = plan?;
     plan.write(&args.out)?;

@@ -3,8 +3,8 @@
 
 use std::path::PathBuf;
 
+use crate::cli::ui::Ui;
 use crate::error::Result;
-use crate::output::Ui;
 use crate::plan::{Plan, write_atomically};
 
 #[derive(Debug, clap::Args)]

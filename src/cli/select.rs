@@ -8,10 +8,10 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::cli::ui::Ui;
 use crate::config::Config;
 use crate::coverage::CoverageDb;
 use crate::error::{Error, Result};
-use crate::output::Ui;
 use crate::selection::{self, ChangedFile, Reason, Selection};
 
 /// Arguments shared by every command that selects tests.

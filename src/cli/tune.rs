@@ -5,8 +5,8 @@ use serde::Serialize;
 
 use crate::cli::plan::{PackArgs, prepare};
 use crate::cli::select::SelectionArgs;
+use crate::cli::ui::Ui;
 use crate::error::{Error, Result};
-use crate::output::Ui;
 use crate::packing::{self, PackOptions};
 use crate::units::format_seconds;
 
@@ -72,7 +72,7 @@ struct TuneJson<'a> {
 
 pub fn run(args: TuneArgs, ui: &Ui) -> Result<()> {
     let prepared = prepare(&args.selection, &args.pack, None, &[], ui)?;
-    let ids = crate::planner::plan_ids(&prepared.selection, prepared.collected.as_ref());
+    let ids = crate::plan::build::plan_ids(&prepared.selection, prepared.collected.as_ref());
     if ids.is_empty() {
         ui.info("no tests selected: nothing to tune");
         return Ok(());
@@ -90,14 +90,14 @@ pub fn run(args: TuneArgs, ui: &Ui) -> Result<()> {
             v
         }
     };
-    let problem = crate::planner::problem(
+    let problem = crate::plan::build::problem(
         &ids,
         &prepared.estimates,
         &prepared.selection.known_tests,
         prepared.request.overhead_seconds,
     )?;
     let options = PackOptions {
-        group_by: crate::planner::group_by(prepared.request.group_by),
+        group_by: crate::plan::build::group_by(prepared.request.group_by),
         ..PackOptions::default()
     };
     let rows = packing::tune(&problem, &counts, &options, &prepared.request.monte_carlo)?;

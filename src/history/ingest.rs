@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::history::junit::{self, Mapping};
 use crate::history::store::{self, Carried, Placed, RunInfo};
 use crate::history::{Sample, pytest_split, reportlog};
-use crate::output::Ui;
+use crate::progress::Progress;
 
 /// The kinds of report covshard reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -83,6 +83,8 @@ pub struct Summary {
     pub pruned: u64,
     /// Python files whose imports were recorded, when an import index was.
     pub indexed_files: Option<usize>,
+    /// What the user should know although nothing failed.
+    pub warnings: Vec<String>,
 }
 
 fn read(path: &Path) -> Result<Vec<u8>> {
@@ -97,7 +99,7 @@ fn read(path: &Path) -> Result<Vec<u8>> {
 }
 
 /// Run an ingest. Nothing is written unless everything succeeds.
-pub fn ingest(req: &Request, ui: &Ui) -> Result<Summary> {
+pub fn ingest(req: &Request, progress: &dyn Progress) -> Result<Summary> {
     let conn = store::open_write(&req.db)?;
     let db = CoverageDb::from_connection(conn, &req.db)?;
     let known = db.test_ids()?;
@@ -112,7 +114,8 @@ pub fn ingest(req: &Request, ui: &Ui) -> Result<Summary> {
         .iter()
         .map(|(_, p)| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0))
         .sum();
-    let bar = ui.progress_bar(total_bytes, "reading reports");
+    progress.start("reading reports", total_bytes);
+    let mut bytes_read = 0;
     let mut merged: Vec<Placed> = Vec::new();
     let mut position: HashMap<String, usize> = HashMap::new();
     let mut sources: std::collections::BTreeMap<ReportKind, usize> = Default::default();
@@ -135,14 +138,15 @@ pub fn ingest(req: &Request, ui: &Ui) -> Result<Summary> {
                 },
             );
         }
-        bar.inc(bytes.len() as u64);
+        bytes_read += bytes.len() as u64;
+        progress.advance(bytes_read);
     }
-    bar.finish_and_clear();
+    progress.finish();
 
     let old = match &req.carry_from {
         Some(old) => {
             if same_file(old, &req.db) {
-                ui.warn(&format!(
+                summary.warnings.push(format!(
                     "--carry-history-from {} is the data file itself; nothing to carry",
                     old.display()
                 ));
@@ -187,9 +191,9 @@ pub fn ingest(req: &Request, ui: &Ui) -> Result<Summary> {
             source,
             label: req.label.clone(),
         };
-        let bar = ui.progress_bar(merged.len() as u64, "storing samples");
-        let inserted = store::insert_run(&tx, &run, &merged, &bar)?;
-        bar.finish_and_clear();
+        progress.start("storing samples", merged.len() as u64);
+        let inserted = store::insert_run(&tx, &run, &merged, progress)?;
+        progress.finish();
         summary.run_id = Some(inserted.run_id);
         test_ids = inserted.test_ids;
     }

@@ -313,7 +313,7 @@ pub fn insert_run(
     tx: &Transaction<'_>,
     run: &RunInfo,
     samples: &[Placed],
-    progress: &indicatif::ProgressBar,
+    progress: &dyn crate::progress::Progress,
 ) -> Result<Inserted> {
     let err = sql_err(tx);
     tx.execute(
@@ -327,10 +327,10 @@ pub fn insert_run(
     for (i, placed) in samples.iter().enumerate() {
         test_ids.push(writer.write(tx, run_id, placed).map_err(&err)?);
         if i % 4096 == 0 {
-            progress.set_position(i as u64);
+            progress.advance(i as u64);
         }
     }
-    progress.set_position(samples.len() as u64);
+    progress.advance(samples.len() as u64);
     Ok(Inserted { run_id, test_ids })
 }
 
@@ -671,7 +671,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = coverage_file(dir.path(), &[]);
         let mut conn = open_write(&path).unwrap();
-        let bar = indicatif::ProgressBar::hidden();
+        let bar = crate::progress::Silent;
         for i in 0..5 {
             let tx = begin(&mut conn).unwrap();
             migrate(&tx).unwrap();
@@ -711,7 +711,7 @@ mod tests {
         std::fs::create_dir_all(&new_dir).unwrap();
         let old = coverage_file(&old_dir, &[]);
         let new = coverage_file(&new_dir, &[]);
-        let bar = indicatif::ProgressBar::hidden();
+        let bar = crate::progress::Silent;
         {
             let mut conn = open_write(&old).unwrap();
             let tx = begin(&mut conn).unwrap();
@@ -750,7 +750,7 @@ mod tests {
     fn a_non_finite_stored_duration_is_bad_input_naming_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let path = coverage_file(dir.path(), &[]);
-        let bar = indicatif::ProgressBar::hidden();
+        let bar = crate::progress::Silent;
         let mut conn = open_write(&path).unwrap();
         let tx = begin(&mut conn).unwrap();
         migrate(&tx).unwrap();

@@ -6,14 +6,14 @@
 //! only falls as shards are added), so usually one or two plans are built. The scan also stops
 //! once a plan reaches the best lower bound any count allows. Never more shards than items.
 
-use super::model::{Plan, Problem};
+use super::model::{Assignment, Problem};
 use super::{PackError, PackOptions, pack};
 
 /// The chosen count and its plan.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ShardChoice {
     pub shards: usize,
-    pub plan: Plan,
+    pub plan: Assignment,
     /// Whether `plan.makespan <= target_seconds`.
     pub meets_target: bool,
 }

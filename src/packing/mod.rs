@@ -24,7 +24,7 @@ mod state;
 mod tune;
 
 pub use count::{ShardChoice, choose_shard_count};
-pub use model::{GroupCosts, Item, Plan, Problem, Shard, Spread};
+pub use model::{AssignedShard, Assignment, GroupCosts, Item, Problem, Spread};
 pub use montecarlo::{MakespanDistribution, MonteCarloOptions, simulate, simulate_many};
 pub use tune::{TuneRow, render_chart, tune};
 
@@ -115,7 +115,11 @@ const ANNEAL_STEPS_PER_TEST: usize = 40;
 const ANNEAL_MAX_STEPS: usize = 8_000;
 
 /// Pack `problem` into `shards` shards (clamped to the number of items).
-pub fn pack(problem: &Problem, shards: usize, options: &PackOptions) -> Result<Plan, PackError> {
+pub fn pack(
+    problem: &Problem,
+    shards: usize,
+    options: &PackOptions,
+) -> Result<Assignment, PackError> {
     if problem.is_empty() {
         return Err(PackError::NoItems);
     }
@@ -266,7 +270,7 @@ pub fn pack(problem: &Problem, shards: usize, options: &PackOptions) -> Result<P
     }
 
     let (_, assign, name) = best.ok_or(PackError::NoItems)?;
-    Ok(Plan::from_assignment(problem, &assign, shards, name))
+    Ok(Assignment::from_assignment(problem, &assign, shards, name))
 }
 
 /// Item-level local search starting from an assignment (which may keep groups whole).

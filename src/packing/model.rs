@@ -366,9 +366,9 @@ impl Problem {
     }
 }
 
-/// One shard of a plan.
+/// One shard of an assignment: its tests and what they are predicted to cost.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct Shard {
+pub struct AssignedShard {
     /// Test ids, sorted by id (byte order), so the list is stable and easy to diff.
     pub tests: Vec<String>,
     /// Predicted seconds: overhead + setups of touched groups + estimates.
@@ -380,11 +380,11 @@ pub struct Shard {
     pub(crate) items: Vec<u32>,
 }
 
-/// A packing result.
+/// A packing result: which tests go to which shard (`plan.json` is built from it).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct Plan {
+pub struct Assignment {
     /// Shards ordered by predicted seconds, longest first (ties: smallest first test id).
-    pub shards: Vec<Shard>,
+    pub shards: Vec<AssignedShard>,
     /// The longest shard's predicted seconds.
     pub makespan: f64,
     /// [`Problem::lower_bound`] for this shard count.
@@ -397,20 +397,20 @@ pub struct Plan {
     pub strategy: String,
 }
 
-impl Plan {
+impl Assignment {
     /// Build a plan from an assignment of every item to a shard `0..shards`.
     pub(crate) fn from_assignment(
         problem: &Problem,
         shard_of: &[u32],
         shards: usize,
         strategy: String,
-    ) -> Plan {
+    ) -> Assignment {
         let loads = problem.shard_seconds(shard_of, shards);
         let mut members: Vec<Vec<u32>> = vec![Vec::new(); shards];
         for (i, &s) in shard_of.iter().enumerate() {
             members[s as usize].push(i as u32);
         }
-        let mut out: Vec<Shard> = members
+        let mut out: Vec<AssignedShard> = members
             .into_iter()
             .zip(loads)
             .map(|(mut items, seconds)| {
@@ -423,7 +423,7 @@ impl Plan {
                     .iter()
                     .map(|&i| problem.items[i as usize].estimate)
                     .sum();
-                Shard {
+                AssignedShard {
                     tests: items
                         .iter()
                         .map(|&i| problem.items[i as usize].id.clone())
@@ -446,7 +446,7 @@ impl Plan {
         } else {
             1.0
         };
-        Plan {
+        Assignment {
             runner_seconds: out.iter().map(|s| s.seconds).sum(),
             shards: out,
             makespan,

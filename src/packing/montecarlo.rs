@@ -15,7 +15,7 @@ use rand::{Rng, SeedableRng};
 use statrs::statistics::Statistics;
 
 use super::PackError;
-use super::model::{Plan, Problem, Spread};
+use super::model::{Assignment, Problem, Spread};
 
 /// Knobs for the simulation.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -95,7 +95,7 @@ fn fit(estimate: f64, spread: &Spread, default_sigma: f64) -> Law {
 /// Simulate one plan.
 pub fn simulate(
     problem: &Problem,
-    plan: &Plan,
+    plan: &Assignment,
     options: &MonteCarloOptions,
 ) -> Result<MakespanDistribution, PackError> {
     Ok(simulate_many(problem, &[plan], options)?.remove(0))
@@ -105,7 +105,7 @@ pub fn simulate(
 /// [`pack`](super::pack) on this `problem` ([`PackError::PlanMismatch`] otherwise).
 pub fn simulate_many(
     problem: &Problem,
-    plans: &[&Plan],
+    plans: &[&Assignment],
     options: &MonteCarloOptions,
 ) -> Result<Vec<MakespanDistribution>, PackError> {
     if !(options.default_sigma.is_finite() && options.default_sigma >= 0.0) {

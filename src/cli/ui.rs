@@ -4,9 +4,11 @@
 //! stderr is a terminal and the process is not running in CI ([`resolve_progress`] takes both
 //! facts as parameters so the rule can be tested).
 
+use std::cell::RefCell;
 use std::io::IsTerminal;
 
 use crate::error::Error;
+use crate::progress::Progress;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ColorChoice {
@@ -124,6 +126,14 @@ impl Ui {
         bar
     }
 
+    /// The library's [`Progress`] shown as bars (none when bars are off).
+    pub fn progress(&self) -> Bars<'_> {
+        Bars {
+            ui: self,
+            bar: RefCell::new(None),
+        }
+    }
+
     /// A progress bar for a step with `len` units, or a hidden one when bars are off.
     pub fn progress_bar(&self, len: u64, message: &str) -> indicatif::ProgressBar {
         if !self.progress {
@@ -137,6 +147,31 @@ impl Ui {
         }
         bar.set_message(message.to_string());
         bar
+    }
+}
+
+/// One bar per step of the work that reports to it.
+pub struct Bars<'a> {
+    ui: &'a Ui,
+    bar: RefCell<Option<indicatif::ProgressBar>>,
+}
+
+impl Progress for Bars<'_> {
+    fn start(&self, what: &'static str, len: u64) {
+        self.finish();
+        *self.bar.borrow_mut() = Some(self.ui.progress_bar(len, what));
+    }
+
+    fn advance(&self, done: u64) {
+        if let Some(bar) = &*self.bar.borrow() {
+            bar.set_position(done);
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = self.bar.borrow_mut().take() {
+            bar.finish_and_clear();
+        }
     }
 }
 

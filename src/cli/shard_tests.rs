@@ -6,8 +6,8 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+use crate::cli::ui::Ui;
 use crate::error::{Error, Result};
-use crate::output::Ui;
 use crate::plan::Plan;
 use crate::units::ShardIndex;
 
@@ -58,7 +58,7 @@ pub fn run(args: TestsArgs, ui: &Ui) -> Result<()> {
             k
         }
         ShardIndex::Auto => {
-            let (k, total) = crate::matrix::shard_from_env(|n| std::env::var(n).ok())?;
+            let (k, total) = crate::plan::matrix::shard_from_env(|n| std::env::var(n).ok())?;
             if let Some(total) = total
                 && total != count.max(1)
             {

@@ -231,7 +231,7 @@ fn pack_options(req: &PackRequest) -> PackOptions {
 }
 
 /// Pack `problem` with the requested shard count.
-fn pack(problem: &Problem, req: &PackRequest) -> Result<packing::Plan> {
+fn pack(problem: &Problem, req: &PackRequest) -> Result<packing::Assignment> {
     let options = pack_options(req);
     let plan = match req.shards {
         ShardCount::Fixed(n) => packing::pack(problem, n.min(req.max_shards.max(1)), &options)?,
