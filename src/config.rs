@@ -310,7 +310,7 @@ impl Config {
 
 fn read(path: &Path) -> Result<String> {
     crate::text::read(path)
-        .map_err(|e| Error::config(path, format!("cannot read the configuration: {e}")))
+        .map_err(|e| Error::config(path, "cannot read the configuration").caused_by(e))
 }
 
 /// `[packing.setup]` patterns, compiled: `*` stays within a path segment, `**` crosses them, and

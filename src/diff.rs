@@ -337,8 +337,9 @@ pub fn from_git(root: &Path, base: &str) -> Result<(Vec<FileChange>, BTreeSet<St
     });
     let out = diff?;
     let text = String::from_utf8_lossy(&out);
-    let mut changes = parse_unified(&text)
-        .map_err(|e| Error::git(format!("cannot read the output of `git diff {base}`: {e}")))?;
+    let mut changes = parse_unified(&text).map_err(|e| {
+        Error::git(format!("cannot read the output of `git diff {base}`")).caused_by(e)
+    })?;
     let mut files: BTreeSet<String> = crate::git::split_nul(&cached?).collect();
     for path in crate::git::split_nul(&untracked?) {
         files.insert(path.clone());
@@ -358,10 +359,10 @@ pub fn from_file(path: &Path) -> Result<Vec<FileChange>> {
         let mut bytes = Vec::new();
         std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes)
             .and_then(|_| crate::text::decode(bytes))
-            .map_err(|e| Error::input(path, format!("cannot read stdin: {e}")))?
+            .map_err(|e| Error::input(path, "cannot read stdin").caused_by(e))?
     } else {
         crate::text::read(path)
-            .map_err(|e| Error::input(path, format!("cannot read the diff: {e}")))?
+            .map_err(|e| Error::input(path, "cannot read the diff").caused_by(e))?
     };
     let mut changes = parse_unified(&text).map_err(|e| {
         Error::input(path, format!("not a unified diff: {e}"))

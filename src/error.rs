@@ -23,6 +23,9 @@ pub mod exit {
     pub const WRITE: i32 = 6;
 }
 
+/// What an error was caused by (an io or SQLite error), printed as its "caused by" chain.
+pub type Cause = Box<dyn std::error::Error + Send + Sync + 'static>;
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// An input file is wrong: names the file, the problem and the fix.
@@ -31,12 +34,16 @@ pub enum Error {
         path: PathBuf,
         problem: String,
         hint: Option<String>,
+        #[source]
+        cause: Option<Cause>,
     },
     /// git failed or the repository lacks what is needed.
     #[error("{message}")]
     Git {
         message: String,
         hint: Option<String>,
+        #[source]
+        cause: Option<Cause>,
     },
     /// The configuration is invalid.
     #[error("{}: {problem}", path.display())]
@@ -44,6 +51,8 @@ pub enum Error {
         path: PathBuf,
         problem: String,
         hint: Option<String>,
+        #[source]
+        cause: Option<Cause>,
     },
     /// A command-line value is invalid in a way clap cannot check.
     #[error("{message}")]
@@ -57,14 +66,20 @@ pub enum Error {
         path: PathBuf,
         problem: String,
         hint: Option<String>,
+        #[source]
+        cause: Option<Cause>,
     },
     /// The reader of stdout closed it (`covshard tests ... | head`): not a failure, so the
     /// command stops quietly with exit code 0.
     #[error("stdout was closed by its reader")]
     StdoutClosed,
     /// Anything else: a bug or an environment failure.
-    #[error("{0}")]
-    Other(String),
+    #[error("{message}")]
+    Other {
+        message: String,
+        #[source]
+        cause: Option<Cause>,
+    },
 }
 
 impl Error {
@@ -73,6 +88,7 @@ impl Error {
             path: path.as_ref().to_path_buf(),
             problem: problem.into(),
             hint: None,
+            cause: None,
         }
     }
 
@@ -80,6 +96,7 @@ impl Error {
         Error::Git {
             message: message.into(),
             hint: None,
+            cause: None,
         }
     }
 
@@ -88,6 +105,7 @@ impl Error {
             path: path.as_ref().to_path_buf(),
             problem: problem.into(),
             hint: None,
+            cause: None,
         }
     }
 
@@ -103,7 +121,29 @@ impl Error {
             path: path.as_ref().to_path_buf(),
             problem: problem.into(),
             hint: None,
+            cause: None,
         }
+    }
+
+    pub fn other(message: impl Into<String>) -> Self {
+        Error::Other {
+            message: message.into(),
+            cause: None,
+        }
+    }
+
+    /// Attach the io, SQLite or parse error behind this one.
+    pub fn caused_by(mut self, err: impl Into<Cause>) -> Self {
+        let err = Some(err.into());
+        match &mut self {
+            Error::Input { cause, .. }
+            | Error::Git { cause, .. }
+            | Error::Config { cause, .. }
+            | Error::Write { cause, .. }
+            | Error::Other { cause, .. } => *cause = err,
+            Error::Usage { .. } | Error::StdoutClosed => {}
+        }
+        self
     }
 
     /// Attach (or replace) the hint that tells the user what to do.
@@ -115,7 +155,7 @@ impl Error {
             | Error::Config { hint, .. }
             | Error::Usage { hint, .. }
             | Error::Write { hint, .. } => *hint = text,
-            Error::StdoutClosed | Error::Other(_) => {}
+            Error::StdoutClosed | Error::Other { .. } => {}
         }
         self
     }
@@ -127,7 +167,7 @@ impl Error {
             | Error::Config { hint, .. }
             | Error::Usage { hint, .. }
             | Error::Write { hint, .. } => hint.as_deref(),
-            Error::StdoutClosed | Error::Other(_) => None,
+            Error::StdoutClosed | Error::Other { .. } => None,
         }
     }
 
@@ -139,7 +179,7 @@ impl Error {
             Error::Usage { .. } => exit::USAGE,
             Error::Write { .. } => exit::WRITE,
             Error::StdoutClosed => exit::OK,
-            Error::Other(_) => exit::FAILURE,
+            Error::Other { .. } => exit::FAILURE,
         }
     }
 }

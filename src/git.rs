@@ -16,7 +16,8 @@ pub fn run(dir: &Path, args: &[&str]) -> Result<Vec<u8>> {
         .args(args)
         .output()
         .map_err(|e| {
-            Error::git(format!("cannot run git: {e}"))
+            Error::git("cannot run git")
+                .caused_by(e)
                 .with_hint("install git and make sure it is on PATH")
         })?;
     if !output.status.success() {
@@ -83,7 +84,7 @@ pub fn read_blobs(
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
-        .map_err(|e| Error::git(format!("cannot run git: {e}")))?;
+        .map_err(|e| Error::git("cannot run git").caused_by(e))?;
     let mut stdin = child.stdin.take().expect("piped stdin");
     let requests: String = paths.iter().map(|p| format!("{rev}:{p}\n")).collect();
     // Write from a thread: git answers while we write, and both pipes have limited buffers.

@@ -80,7 +80,9 @@ fn git(dir: &Path, args: &[&str]) -> Result<()> {
         .args(args)
         .status()
         .map_err(|e| {
-            Error::git(format!("cannot run git: {e}")).with_hint("the demo needs git on PATH")
+            Error::git("cannot run git")
+                .caused_by(e)
+                .with_hint("the demo needs git on PATH")
         })?;
     if !status.success() {
         return Err(Error::git(format!(
@@ -110,7 +112,7 @@ fn covshard(dir: &Path, args: &[&str], ui: &Ui) -> Result<()> {
         shown.join(" ")
     ))?;
     let exe = std::env::current_exe()
-        .map_err(|e| Error::Other(format!("cannot find covshard's own binary: {e}")))?;
+        .map_err(|e| Error::other("cannot find covshard's own binary").caused_by(e))?;
     let mut cmd = Command::new(exe);
     cmd.current_dir(dir).args(args);
     if ui.color {
@@ -118,9 +120,9 @@ fn covshard(dir: &Path, args: &[&str], ui: &Ui) -> Result<()> {
     }
     let status = cmd
         .status()
-        .map_err(|e| Error::Other(format!("cannot run covshard: {e}")))?;
+        .map_err(|e| Error::other("cannot run covshard").caused_by(e))?;
     if !status.success() {
-        return Err(Error::Other(format!(
+        return Err(Error::other(format!(
             "`covshard {}` failed in the demo",
             args.join(" ")
         )));
@@ -132,7 +134,7 @@ fn replace(dir: &Path, file: &str, from: &str, to: &str) -> Result<()> {
     let path = dir.join(file);
     let text = std::fs::read_to_string(&path).map_err(|e| Error::input(&path, e.to_string()))?;
     if !text.contains(from) {
-        return Err(Error::Other(format!(
+        return Err(Error::other(format!(
             "demo edit: `{from}` not found in {file}"
         )));
     }

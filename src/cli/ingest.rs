@@ -77,7 +77,7 @@ pub fn expand(pattern: &str) -> Result<Vec<PathBuf>> {
 /// repository's root.
 fn resolve_commit(rev: Option<&str>, ui: &Ui) -> Result<Option<(String, Option<PathBuf>)>> {
     let cwd =
-        std::env::current_dir().map_err(|e| Error::Other(format!("no current directory: {e}")))?;
+        std::env::current_dir().map_err(|e| Error::other("no current directory").caused_by(e))?;
     match (crate::git::repo_root(&cwd), rev) {
         (Ok(root), Some(rev)) => {
             crate::git::resolve_commit_for(&root, rev, "given with --commit", "--commit")

@@ -113,7 +113,7 @@ pub fn prepare(
         )));
     }
     let cwd =
-        std::env::current_dir().map_err(|e| Error::Other(format!("no working directory: {e}")))?;
+        std::env::current_dir().map_err(|e| Error::other("no working directory").caused_by(e))?;
     let repo_root = crate::git::repo_root(&cwd).ok();
     let (config, source) = match &repo_root {
         Some(root) => Config::load(root, selection_args.config.as_deref())?,
@@ -280,7 +280,7 @@ pub fn prepare(
 
 fn durations_file(path: &Path) -> Result<Vec<crate::history::store::StoredSample>> {
     let bytes = std::fs::read(path)
-        .map_err(|e| Error::input(path, format!("cannot read the durations file: {e}")))?;
+        .map_err(|e| Error::input(path, "cannot read the durations file").caused_by(e))?;
     Ok(crate::history::pytest_split::parse(path, &bytes)?
         .into_iter()
         .enumerate()

@@ -68,7 +68,7 @@ pub fn resolve(
     ui: &Ui,
 ) -> Result<Resolved> {
     let cwd =
-        std::env::current_dir().map_err(|e| Error::Other(format!("no working directory: {e}")))?;
+        std::env::current_dir().map_err(|e| Error::other("no working directory").caused_by(e))?;
     let repo_root = crate::git::repo_root(&cwd)?;
     let (config, source) = Config::load(&repo_root, args.config.as_deref())?;
     if let crate::config::Source::File(path) = &source {
@@ -92,7 +92,7 @@ pub fn resolve(
                 selection::suite::history_census(db.connection(), collected, list_known)?,
             ))
         });
-        let failed = |what: &str| Error::Other(format!("{what} failed"));
+        let failed = |what: &str| Error::other(format!("{what} failed"));
         let changes = changes.join().unwrap_or_else(|_| Err(failed("git")));
         let scan = scan
             .join()
@@ -204,7 +204,7 @@ fn changes_since(
 /// Node ids from `pytest --collect-only -q` output (summary and warning lines are skipped).
 pub fn read_collected(path: &Path) -> Result<Vec<String>> {
     let text = crate::text::read(path)
-        .map_err(|e| Error::input(path, format!("cannot read the collected test list: {e}")))?;
+        .map_err(|e| Error::input(path, "cannot read the collected test list").caused_by(e))?;
     let ids: BTreeSet<String> = text
         .lines()
         .map(str::trim_end)
@@ -287,7 +287,7 @@ pub fn run(args: SelectArgs, ui: &Ui) -> Result<()> {
     match args.format {
         SelectFormat::Json => {
             let mut text = serde_json::to_string_pretty(&to_json(&resolved))
-                .map_err(|e| Error::Other(e.to_string()))?;
+                .map_err(|e| Error::other(e.to_string()))?;
             text.push('\n');
             crate::cli::print_data(&text)?;
         }

@@ -100,8 +100,8 @@ pub fn run(args: TestsArgs, ui: &Ui) -> Result<()> {
                 predicted_seconds: shard.predicted_seconds,
                 tests: shard.tests.iter().map(|t| t.id.as_str()).collect(),
             };
-            let mut text =
-                serde_json::to_string_pretty(&json).map_err(|e| Error::Other(e.to_string()))?;
+            let mut text = serde_json::to_string_pretty(&json)
+                .map_err(|e| Error::other("cannot encode JSON").caused_by(e))?;
             text.push('\n');
             text
         }

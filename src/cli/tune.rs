@@ -109,8 +109,8 @@ pub fn run(args: TuneArgs, ui: &Ui) -> Result<()> {
                 overhead_seconds: prepared.request.overhead_seconds,
                 rows: &rows,
             };
-            let mut text =
-                serde_json::to_string_pretty(&json).map_err(|e| Error::Other(e.to_string()))?;
+            let mut text = serde_json::to_string_pretty(&json)
+                .map_err(|e| Error::other("cannot encode JSON").caused_by(e))?;
             text.push('\n');
             crate::cli::print_data(&text)
         }

@@ -577,8 +577,9 @@ fn corrupt_numbits(
 /// Open a connection with clear errors for a missing file or one that is not SQLite.
 pub fn open_connection(path: &Path, flags: OpenFlags) -> Result<Connection> {
     let metadata = std::fs::metadata(path).map_err(|e| {
-        let err = Error::input(path, format!("cannot read the data file: {e}"));
-        if e.kind() == std::io::ErrorKind::NotFound {
+        let missing = e.kind() == std::io::ErrorKind::NotFound;
+        let err = Error::input(path, "cannot read the data file").caused_by(e);
+        if missing {
             err.with_hint("run `pytest --cov=PKG --cov-context=test` to create it, or pass its path with --db")
         } else {
             err
@@ -614,18 +615,19 @@ pub fn sqlite_error(path: &Path, err: rusqlite::Error) -> Error {
         _ => None,
     };
     match code {
-        Some(ErrorCode::NotADatabase) => Error::input(path, "not an SQLite database, so not a coverage.py data file")
+        Some(ErrorCode::NotADatabase) => Error::input(path, "not an SQLite database, so not a coverage.py data file").caused_by(err)
             .with_hint("pass the `.coverage` file written by pytest-cov; a `.coverage` file in JSON (coverage 4.x) or a report (XML, JSON, LCOV) will not do"),
-        Some(ErrorCode::DatabaseCorrupt) => Error::input(path, "the database is corrupt")
+        Some(ErrorCode::DatabaseCorrupt) => Error::input(path, "the database is corrupt").caused_by(err)
             .with_hint("record the coverage data again"),
         Some(ErrorCode::DatabaseBusy) | Some(ErrorCode::DatabaseLocked) => {
-            Error::write(path, "the database is locked by another process")
+            Error::write(path, "the database is locked by another process").caused_by(err)
                 .with_hint("wait for the other covshard or coverage process to finish, then retry")
         }
         Some(ErrorCode::ReadOnly) | Some(ErrorCode::CannotOpen) | Some(ErrorCode::PermissionDenied) => {
-            Error::write(path, format!("{err}"))
+            Error::write(path, "SQLite cannot open it for writing")
+                .caused_by(err)
                 .with_hint("check that the file and its directory are writable")
         }
-        _ => Error::input(path, format!("SQLite error: {err}")),
+        _ => Error::input(path, "SQLite cannot read it").caused_by(err),
     }
 }

@@ -89,8 +89,9 @@ pub struct Summary {
 
 fn read(path: &Path) -> Result<Vec<u8>> {
     std::fs::read(path).map_err(|e| {
-        let err = Error::input(path, format!("cannot read the report: {e}"));
-        if e.kind() == std::io::ErrorKind::NotFound {
+        let missing = e.kind() == std::io::ErrorKind::NotFound;
+        let err = Error::input(path, "cannot read the report").caused_by(e);
+        if missing {
             err.with_hint("check the path; glob patterns are accepted (quote them so the shell does not expand them)")
         } else {
             err

@@ -118,8 +118,9 @@ impl Plan {
     pub fn read(path: &Path) -> Result<Plan> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| {
-                let err = Error::input(path, format!("cannot read the plan: {e}"));
-                if e.kind() == std::io::ErrorKind::NotFound {
+                let missing = e.kind() == std::io::ErrorKind::NotFound;
+        let err = Error::input(path, "cannot read the plan").caused_by(e);
+                if missing {
                     err.with_hint("download the plan artifact that `covshard plan --out plan.json` wrote in the setup job")
                 } else {
                     err

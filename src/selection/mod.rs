@@ -390,7 +390,7 @@ impl<'a> Engine<'a> {
             };
             let mut engine = Self::from_data_file(req, scan, path_map, measured, tracked)?;
             engine.rows = read_rows(req.db)?;
-            let joined = |what: &str| crate::Error::Other(format!("{what} failed"));
+            let joined = |what: &str| crate::Error::other(format!("{what} failed"));
             engine.rows.extend(
                 helper
                     .join()
@@ -525,7 +525,7 @@ impl<'a> Engine<'a> {
             .iter()
             .map(|t| {
                 names.remove(t).ok_or_else(|| {
-                    crate::Error::Other(format!(
+                    crate::Error::other(format!(
                         "{}: context {} changed while it was read",
                         self.req.db.path().display(),
                         self.tests.representative[*t]

@@ -292,7 +292,10 @@ const CASES: &[Case] = &[
         args: "select --db {D}/lines.coverage --base HEAD --diff {T}/missing.diff",
         env: &[],
         code: INPUT,
-        stderr: &["{T}/missing.diff: cannot read the diff"],
+        // The io error is kept as the cause, and printed as one.
+        stderr: &[
+            "{T}/missing.diff: cannot read the diff\n  caused by: No such file or directory",
+        ],
     },
     Case {
         name: "select with a --collected file without test ids",
