@@ -15,8 +15,8 @@ pub mod junit;
 pub mod pytest_split;
 pub mod reportlog;
 pub mod store;
-#[doc(hidden)]
-pub mod testutil;
+#[cfg(test)]
+pub(crate) mod testutil;
 
 use std::collections::BTreeSet;
 use std::path::Path;

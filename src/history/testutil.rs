@@ -1,7 +1,9 @@
 //! Build coverage.py data files in tests without Python: the schema-7 tables exactly as
 //! coverage.py 7 creates them, with one `NODEID|run` context per test.
 //!
-//! Public (but hidden from docs) so the integration tests can use it too; it is not an API.
+//! Test code only, for the unit tests and (through `#[path]`) the integration tests: it needs
+//! nothing of the crate, and encodes numbits itself, so a fixture never depends on the code it
+//! tests.
 
 use std::path::{Path, PathBuf};
 
@@ -86,9 +88,18 @@ pub fn coverage_file_with(dir: &Path, rows: &[(&str, &str, &[u32])]) -> PathBuf 
         conn.execute(
             "INSERT INTO line_bits (file_id, context_id, numbits)
              VALUES ((SELECT id FROM file WHERE path = ?1), (SELECT id FROM context WHERE context = ?2), ?3)",
-            rusqlite::params![file, context, crate::coverage::numbits::encode(lines.iter().copied())],
+            rusqlite::params![file, context, numbits(lines)],
         )
         .expect("line_bits");
     }
     path
+}
+
+/// coverage.py's numbits: bit `n % 8` of byte `n / 8` is set for line `n`.
+fn numbits(lines: &[u32]) -> Vec<u8> {
+    let mut out = vec![0u8; lines.iter().max().map_or(0, |&n| n as usize / 8 + 1)];
+    for &n in lines {
+        out[n as usize / 8] |= 1 << (n % 8);
+    }
+    out
 }

@@ -10,11 +10,11 @@
 //! Files inside a package also depend on the package's `__init__.py` (Python runs it first).
 //! Files whose imports come parsed from the import index ([`super::index`]) are filtered the
 //! same way, by the words their imports name.
-//! The answer is the same as [`super::ImportGraph::dependents_closure`] on the full graph.
+//! The answer is the same as `graph::ImportGraph::dependents_closure` on the full graph.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
-use super::graph::read_imports;
+use super::imports::read_imports;
 use super::imports::{Import, ModuleResolver};
 use crate::error::Result;
 
@@ -205,7 +205,7 @@ fn module_word(path: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::python::ImportGraph;
+    use crate::python::graph::ImportGraph;
 
     fn tree() -> BTreeMap<String, Vec<u8>> {
         [

@@ -1,25 +1,16 @@
-//! The import graph of a repository's Python files, and the reverse closure selection needs:
-//! every file that runs a changed module when it is imported, directly or through other modules.
-//!
-//! Selection takes the test files (and the `conftest.py` files above tests) in
-//! [`ImportGraph::dependents_closure`] of the modules with import-time changes and selects all
-//! their tests (DESIGN.md, rule 2: tests with no coverage context at all are only reachable here).
+//! The whole import graph of a repository's Python files, built at once: the reference that
+//! the lazy reverse walk selection uses ([`super::dependents::Dependents`]) is tested against.
+//! Test code only.
 //!
 //! Edges: every import statement of a file, resolved by [`ModuleResolver`] (module, parent
 //! packages' `__init__.py`, submodules named in `from` imports), plus each file's own enclosing
 //! packages' `__init__.py`, which Python runs before the file however it is reached.
-//! Each file is parsed once and only its import statements are walked; the graph is built on one
-//! thread.
-//!
-//! Known limits: those of [`super::imports`] (dynamic imports are invisible, resolution is static
-//! and may over-connect a module name found under several roots).
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 
-use ruff_python_ast::PySourceType;
-
-use super::imports::{self, Import, ModuleResolver};
-use super::lines::LineIndex;
+#[cfg(test)]
+use super::imports::{Import, read_imports_full};
+use super::imports::{ModuleResolver, read_imports};
 
 /// Forward and reverse import edges over repository Python files (repo-relative, `/`-separated).
 #[derive(Debug, Clone)]
@@ -35,7 +26,7 @@ pub struct ImportGraph {
 impl ImportGraph {
     /// Parse every `(path, source)` once and resolve its imports against all given paths.
     /// `roots`: configured source roots; defaults and inferred roots are added
-    /// (see [`imports::infer_roots`]).
+    /// (see [`super::imports::infer_roots`]).
     pub fn build<I, P, S>(files: I, roots: &[String]) -> Self
     where
         I: IntoIterator<Item = (P, S)>,
@@ -202,64 +193,6 @@ impl ImportGraph {
             })
             .unwrap_or_default()
     }
-}
-
-/// The imports of one file; error-tolerant, so a file with a syntax error keeps the imports the
-/// parser recovered.
-///
-/// Only the prefix of the file that can hold import statements is parsed: every import statement
-/// contains the word `import`, so nothing after the statement holding the last occurrence of
-/// `import` can add one. The cut is extended past that statement's parenthesised name list or
-/// backslash continuations; a file naming `pytest_plugins` is parsed whole. Parsing dominates
-/// the graph's build time and most files import at the top only.
-pub fn read_imports(source: &str) -> Vec<Import> {
-    let prefix = import_prefix(source);
-    let parsed = ruff_python_parser::parse_unchecked_source(prefix, PySourceType::Python);
-    imports::collect(&parsed.syntax().body, &LineIndex::new(prefix))
-}
-
-/// A prefix of `source` that holds every import statement whole (see [`read_imports`]).
-fn import_prefix(source: &str) -> &str {
-    if source.contains("pytest_plugins") {
-        return source;
-    }
-    let Some(last) = source.rfind("import") else {
-        return "";
-    };
-    let bytes = source.as_bytes();
-    let line_end = |from: usize| {
-        bytes[from..]
-            .iter()
-            .position(|&b| b == b'\n' || b == b'\r')
-            .map_or(bytes.len(), |i| from + i)
-    };
-    // What may follow on later lines of an import statement is only names, `as`, commas,
-    // parentheses, backslashes, whitespace and comments; the statement has ended at its `)` or
-    // before the first other character. Stopping later than needed only parses a little more.
-    let mut i = line_end(last);
-    while i < bytes.len() {
-        match bytes[i] {
-            b'#' => i = line_end(i),
-            b')' => return &source[..=i],
-            b if b.is_ascii_alphanumeric()
-                || b.is_ascii_whitespace()
-                || b >= 0x80
-                || matches!(b, b'_' | b',' | b'(' | b'\\') =>
-            {
-                i += 1
-            }
-            _ => break,
-        }
-    }
-    // `i` is on a char boundary: it is at the end or at an ASCII byte.
-    &source[..i]
-}
-
-/// Every import of the whole file, parsed in full: the reference [`read_imports`] must agree with.
-#[cfg(test)]
-fn read_imports_full(source: &str) -> Vec<Import> {
-    let parsed = ruff_python_parser::parse_unchecked_source(source, PySourceType::Python);
-    imports::collect(&parsed.syntax().body, &LineIndex::new(source))
 }
 
 #[cfg(test)]

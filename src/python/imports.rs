@@ -22,7 +22,7 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-use ruff_python_ast::{Expr, Stmt};
+use ruff_python_ast::{Expr, PySourceType, Stmt};
 
 use super::lines::LineIndex;
 
@@ -442,6 +442,64 @@ fn join(dir: &str, name: &str) -> String {
     } else {
         format!("{dir}/{name}")
     }
+}
+
+/// The imports of one file; error-tolerant, so a file with a syntax error keeps the imports the
+/// parser recovered.
+///
+/// Only the prefix of the file that can hold import statements is parsed: every import statement
+/// contains the word `import`, so nothing after the statement holding the last occurrence of
+/// `import` can add one. The cut is extended past that statement's parenthesised name list or
+/// backslash continuations; a file naming `pytest_plugins` is parsed whole. Parsing dominates
+/// the graph's build time and most files import at the top only.
+pub fn read_imports(source: &str) -> Vec<Import> {
+    let prefix = import_prefix(source);
+    let parsed = ruff_python_parser::parse_unchecked_source(prefix, PySourceType::Python);
+    collect(&parsed.syntax().body, &LineIndex::new(prefix))
+}
+
+/// A prefix of `source` that holds every import statement whole (see [`read_imports`]).
+fn import_prefix(source: &str) -> &str {
+    if source.contains("pytest_plugins") {
+        return source;
+    }
+    let Some(last) = source.rfind("import") else {
+        return "";
+    };
+    let bytes = source.as_bytes();
+    let line_end = |from: usize| {
+        bytes[from..]
+            .iter()
+            .position(|&b| b == b'\n' || b == b'\r')
+            .map_or(bytes.len(), |i| from + i)
+    };
+    // What may follow on later lines of an import statement is only names, `as`, commas,
+    // parentheses, backslashes, whitespace and comments; the statement has ended at its `)` or
+    // before the first other character. Stopping later than needed only parses a little more.
+    let mut i = line_end(last);
+    while i < bytes.len() {
+        match bytes[i] {
+            b'#' => i = line_end(i),
+            b')' => return &source[..=i],
+            b if b.is_ascii_alphanumeric()
+                || b.is_ascii_whitespace()
+                || b >= 0x80
+                || matches!(b, b'_' | b',' | b'(' | b'\\') =>
+            {
+                i += 1
+            }
+            _ => break,
+        }
+    }
+    // `i` is on a char boundary: it is at the end or at an ASCII byte.
+    &source[..i]
+}
+
+/// Every import of the whole file, parsed in full: the reference [`read_imports`] must agree with.
+#[cfg(test)]
+pub(super) fn read_imports_full(source: &str) -> Vec<Import> {
+    let parsed = ruff_python_parser::parse_unchecked_source(source, PySourceType::Python);
+    collect(&parsed.syntax().body, &LineIndex::new(source))
 }
 
 #[cfg(test)]

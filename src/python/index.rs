@@ -20,8 +20,8 @@ use std::path::Path;
 use rusqlite::{Connection, OptionalExtension, Transaction};
 
 use super::calls::{self, MemoSite, ProjectFacts, Reach};
-use super::graph::read_imports;
 use super::imports::Import;
+use super::imports::read_imports;
 use crate::error::{Error, Result};
 use crate::history::store;
 

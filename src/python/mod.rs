@@ -20,8 +20,8 @@
 //!   [`index`] that `covshard ingest` records, so only changed files are read); its `closure` walks imports backwards from the files with a
 //!   dependents change, parsing only files that name the module, and gives each reached file
 //!   the next step of its import chain for `explain`. The test files and `conftest.py` files in
-//!   the closure select their tests. [`ImportGraph`] builds the whole graph at once: the
-//!   reference the lazy walk is tested against.
+//!   the closure select their tests. In tests, `graph::ImportGraph` builds the whole graph at
+//!   once: the reference the lazy walk is tested against.
 //! - For changed test-side files, [`effects::side_effect_lines`]: module-level statements that
 //!   pytest runs at collection and that can change other modules' state.
 //!
@@ -34,6 +34,7 @@ mod lines;
 pub mod calls;
 pub mod dependents;
 pub mod effects;
+#[cfg(test)]
 pub mod graph;
 pub mod imports;
 pub mod index;
@@ -42,6 +43,5 @@ pub mod runtime;
 pub mod syntax;
 pub mod trivia;
 
-pub use graph::ImportGraph;
 pub use imports::{Import, ModuleResolver, infer_roots, is_test_file};
 pub use syntax::{FunctionSpan, LineKind, ModuleSyntax, analyze};

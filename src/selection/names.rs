@@ -771,7 +771,7 @@ impl Engine<'_> {
             .filter(|(path, _)| !self.old_sources.contains_key(path))
             .collect();
         for path in changed {
-            let base = crate::python::graph::read_imports(&String::from_utf8_lossy(
+            let base = crate::python::imports::read_imports(&String::from_utf8_lossy(
                 &self.old_sources[&path],
             ));
             let same: Vec<Import> = base

@@ -293,9 +293,7 @@ const CASES: &[Case] = &[
         env: &[],
         code: INPUT,
         // The io error is kept as the cause, and printed as one.
-        stderr: &[
-            "{T}/missing.diff: cannot read the diff\n  caused by: No such file or directory",
-        ],
+        stderr: &["{T}/missing.diff: cannot read the diff\n  caused by: No such file or directory"],
     },
     Case {
         name: "select with a --collected file without test ids",

@@ -1,16 +1,15 @@
 //! `covshard ingest` and `covshard durations` end to end: the real binary on data files built
-//! with `covshard::history::testutil` and report fixtures shaped like pytest 9's (the JUnit and
+//! with `src/history/testutil.rs` and report fixtures shaped like pytest 9's (the JUnit and
 //! report-log fixtures in `tests/fixtures/reports/` were written by pytest 9.2 itself).
 //!
 //! The coverage.py compatibility test needs Python: it runs when `COVSHARD_PYTHON` names a
 //! Python with coverage installed, and fails (rather than skipping) when `CI=true` lacks it.
 
 use std::path::{Path, PathBuf};
-use std::process::Command as StdCommand;
+use std::process::Command;
 
-use assert_cmd::Command;
-use covshard::history::testutil::coverage_file;
-use predicates::prelude::*;
+use crate::testutil::coverage_file;
+use crate::util::Expect as _;
 use rusqlite::Connection;
 
 const KNOWN: &[&str] = &[
@@ -30,7 +29,7 @@ fn fixture(name: &str) -> PathBuf {
 }
 
 fn covshard(dir: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("covshard").unwrap();
+    let mut cmd = crate::util::covshard();
     cmd.current_dir(dir).env_remove("CI").env("NO_COLOR", "1");
     cmd
 }
@@ -93,17 +92,16 @@ fn ingest_merges_shards_maps_ids_and_reports_unmapped() {
             "--label",
             "linux-4cpu",
         ])
-        .assert()
-        .success()
-        .stdout("")
-        .stderr(predicate::str::contains("ingested run 1: 6 tests from 3 reports (2 failed or errored, 1 skipped)"))
-        .stderr(predicate::str::contains(
+        .succeeds()
+        .stdout_is("")
+        .stderr_has("ingested run 1: 6 tests from 3 reports (2 failed or errored, 1 skipped)")
+        .stderr_has(
             "1 JUnit test cases match no test in the coverage contexts",
-        ))
-        .stderr(predicate::str::contains(
+        )
+        .stderr_has(
             "tests.gone.test_old.TestGone / test_removed[x] -> tests/gone/test_old.py::TestGone::test_removed[x]",
-        ))
-        .stderr(predicate::str::contains("1 JUnit test cases matched several tests"));
+        )
+        .stderr_has("1 JUnit test cases matched several tests");
     assert_eq!(count(&db, "SELECT count(*) FROM covshard_run"), 1);
     assert_eq!(
         count(&db, "SELECT count(*) FROM covshard_sample WHERE mapped = 0"),
@@ -142,8 +140,7 @@ fn last_failed_and_recorded_commit_follow_the_latest_run() {
     for commit in ["c1", "c2"] {
         covshard(dir.path())
             .args(["ingest", "--commit", commit, "--junit", "junit-shard1.xml"])
-            .assert()
-            .success();
+            .succeeds();
     }
     covshard(dir.path())
         .args([
@@ -153,8 +150,7 @@ fn last_failed_and_recorded_commit_follow_the_latest_run() {
             "--durations",
             "test_durations.json",
         ])
-        .assert()
-        .success();
+        .succeeds();
     let conn = covshard::history::open_read(&db).unwrap();
     assert_eq!(
         covshard::history::recorded_commit(&conn)
@@ -166,8 +162,7 @@ fn last_failed_and_recorded_commit_follow_the_latest_run() {
     assert!(covshard::history::last_failed(&conn).unwrap().is_empty());
     covshard(dir.path())
         .args(["ingest", "--commit", "c4", "--junit", "junit-shard1.xml"])
-        .assert()
-        .success();
+        .succeeds();
     let failed = covshard::history::last_failed(&conn).unwrap();
     let failed: Vec<&str> = failed.iter().map(String::as_str).collect();
     assert_eq!(
@@ -193,8 +188,7 @@ fn keep_limits_the_samples_per_test() {
                 "--junit",
                 "junit-shard1.xml",
             ])
-            .assert()
-            .success();
+            .succeeds();
     }
     assert_eq!(
         count(
@@ -227,9 +221,8 @@ fn malformed_reports_name_file_and_line_and_write_nothing() {
                 flag,
                 file,
             ])
-            .assert()
-            .code(3)
-            .stderr(predicate::str::contains(expected));
+            .exits_with(3)
+            .stderr_has(expected);
     }
     assert!(!has_covshard_tables(&db));
 }
@@ -239,10 +232,9 @@ fn a_junit_report_from_another_tool_is_refused_clearly() {
     let (dir, db) = setup();
     covshard(dir.path())
         .args(["ingest", "--commit", "c", "--junit", "surefire.xml"])
-        .assert()
-        .code(3)
-        .stderr(predicate::str::contains("does not come from pytest"))
-        .stderr(predicate::str::contains("com.example.AppTest"));
+        .exits_with(3)
+        .stderr_has("does not come from pytest")
+        .stderr_has("com.example.AppTest");
     assert!(!has_covshard_tables(&db));
 }
 
@@ -254,11 +246,10 @@ fn a_read_only_data_file_is_exit_6_and_still_readable() {
     std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o444)).unwrap();
     covshard(dir.path())
         .args(["ingest", "--commit", "c", "--junit", "junit-shard1.xml"])
-        .assert()
-        .code(6)
-        .stderr(predicate::str::contains("read-only"));
+        .exits_with(6)
+        .stderr_has("read-only");
     assert!(!has_covshard_tables(&db));
-    covshard(dir.path()).args(["durations"]).assert().success();
+    covshard(dir.path()).args(["durations"]).succeeds();
 }
 
 #[test]
@@ -267,16 +258,15 @@ fn no_commit_outside_git_is_a_git_error() {
     covshard(dir.path())
         .args(["ingest", "--junit", "junit-shard1.xml"])
         .env("GIT_CEILING_DIRECTORIES", dir.path().parent().unwrap())
-        .assert()
-        .code(4)
-        .stderr(predicate::str::contains("--commit"));
+        .exits_with(4)
+        .stderr_has("--commit");
 }
 
 #[test]
 fn commit_defaults_to_head_in_a_repository() {
     let (dir, db) = setup();
     let git = |args: &[&str]| {
-        let ok = StdCommand::new("git")
+        let ok = Command::new("git")
             .args(args)
             .current_dir(dir.path())
             .env("GIT_AUTHOR_NAME", "t")
@@ -297,8 +287,7 @@ fn commit_defaults_to_head_in_a_repository() {
     let head = git(&["rev-parse", "HEAD"]).trim().to_string();
     covshard(dir.path())
         .args(["ingest", "--junit", "junit-shard1.xml"])
-        .assert()
-        .success();
+        .succeeds();
     let conn = covshard::history::open_read(&db).unwrap();
     assert_eq!(
         covshard::history::recorded_commit(&conn).unwrap(),
@@ -311,8 +300,7 @@ fn history_is_carried_into_a_new_data_file() {
     let (dir, old) = setup();
     covshard(dir.path())
         .args(["ingest", "--commit", "old", "--junit", "junit-shard1.xml"])
-        .assert()
-        .success();
+        .succeeds();
     let new_dir = dir.path().join("combined");
     std::fs::create_dir(&new_dir).unwrap();
     let new = coverage_file(&new_dir, KNOWN);
@@ -322,8 +310,7 @@ fn history_is_carried_into_a_new_data_file() {
             .arg(&new)
             .arg("--carry-history-from")
             .arg(&old)
-            .assert()
-            .success();
+            .succeeds();
     }
     assert_eq!(count(&new, "SELECT count(*) FROM covshard_run"), 1);
     assert_eq!(count(&new, "SELECT count(*) FROM covshard_sample"), 4);
@@ -343,11 +330,9 @@ fn two_ingests_at_once_both_land() {
     }
     xml.push_str("</testsuite></testsuites>");
     std::fs::write(dir.path().join("big.xml"), xml).unwrap();
-    let bin = assert_cmd::cargo::cargo_bin("covshard");
     let children: Vec<_> = (0..2)
         .map(|i| {
-            StdCommand::new(&bin)
-                .current_dir(dir.path())
+            covshard(dir.path())
                 .args(["ingest", "--commit", &format!("c{i}"), "--junit", "big.xml"])
                 .stderr(std::process::Stdio::piped())
                 .spawn()
@@ -378,10 +363,9 @@ fn durations_on_a_file_without_history() {
     let (dir, _db) = setup();
     covshard(dir.path())
         .args(["durations"])
-        .assert()
-        .success()
-        .stderr(predicate::str::contains("no durations history yet"))
-        .stdout(predicate::str::contains("unknown 7 tests"));
+        .succeeds()
+        .stderr_has("no durations history yet")
+        .stdout_has("unknown 7 tests");
 }
 
 /// coverage.py must still read and combine a file covshard wrote to.
@@ -402,10 +386,9 @@ fn coverage_py_still_reports_and_combines() {
     std::fs::write(dir.path().join("src/pkg/mod.py"), "X = 1\n").unwrap();
     covshard(dir.path())
         .args(["ingest", "--commit", "c", "--junit", "junit-shard1.xml"])
-        .assert()
-        .success();
+        .succeeds();
     let coverage = |args: &[&str]| {
-        let out = StdCommand::new(&python)
+        let out = Command::new(&python)
             .args(["-m", "coverage"])
             .args(args)
             .current_dir(dir.path())
@@ -433,8 +416,7 @@ fn coverage_py_still_reports_and_combines() {
     assert!(!has_covshard_tables(&db));
     covshard(dir.path())
         .args(["ingest", "--carry-history-from", "previous.coverage"])
-        .assert()
-        .success();
+        .succeeds();
     assert_eq!(count(&db, "SELECT count(*) FROM covshard_sample"), 4);
     coverage(&["report"]);
 }
@@ -476,8 +458,7 @@ fn durations_json_has_the_documented_shape() {
             "--reportlog",
             "shard1.reportlog.jsonl",
         ])
-        .assert()
-        .success();
+        .succeeds();
     let out = covshard(dir.path())
         .args(["durations", "--format", "json", "--statistic", "p90"])
         .output()
@@ -495,7 +476,7 @@ fn durations_json_has_the_documented_shape() {
 fn an_immutable_data_file_is_exit_6() {
     let (dir, db) = setup();
     let chattr = |flag: &str| {
-        StdCommand::new("chattr")
+        Command::new("chattr")
             .arg(flag)
             .arg(&db)
             .output()

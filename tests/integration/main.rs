@@ -12,6 +12,10 @@ mod raises;
 mod report_html;
 mod safety;
 mod selection_rules;
+mod summaries;
 mod templates;
+#[path = "../../src/history/testutil.rs"]
+#[allow(dead_code)]
+mod testutil;
 mod util;
 mod windows_paths;

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use covshard::history::testutil::coverage_file_with;
+use crate::testutil::coverage_file_with;
 
 use crate::util::{covshard, git, run_ok};
 

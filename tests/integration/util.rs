@@ -103,3 +103,66 @@ pub fn copy_tree(from: &Path, to: &Path) {
         }
     }
 }
+
+/// What a finished command printed, for assertions chained on it.
+pub struct Finished {
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Run a command and check its exit code, then what it printed.
+pub trait Expect {
+    /// Exit code 0.
+    fn succeeds(&mut self) -> Finished;
+    /// Exactly this exit code.
+    fn exits_with(&mut self, code: i32) -> Finished;
+}
+
+impl Expect for Command {
+    fn succeeds(&mut self) -> Finished {
+        self.exits_with(0)
+    }
+
+    fn exits_with(&mut self, code: i32) -> Finished {
+        let out = self
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {self:?}: {e}"));
+        let finished = Finished {
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        };
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{self:?}\nstdout:\n{}\nstderr:\n{}",
+            finished.stdout,
+            finished.stderr
+        );
+        finished
+    }
+}
+
+impl Finished {
+    pub fn stdout_is(self, expected: &str) -> Self {
+        assert_eq!(self.stdout, expected, "stderr:\n{}", self.stderr);
+        self
+    }
+
+    pub fn stdout_has(self, text: &str) -> Self {
+        assert!(
+            self.stdout.contains(text),
+            "stdout lacks {text:?}:\n{}",
+            self.stdout
+        );
+        self
+    }
+
+    pub fn stderr_has(self, text: &str) -> Self {
+        assert!(
+            self.stderr.contains(text),
+            "stderr lacks {text:?}:\n{}",
+            self.stderr
+        );
+        self
+    }
+}
