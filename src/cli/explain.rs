@@ -7,6 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::cli::select::{SelectionArgs, resolve};
+use crate::cli::settings::Workspace;
 use crate::cli::ui::Ui;
 use crate::coverage::{ContextKind, CoverageDb, numbits, parse_context, paths};
 use crate::error::Result;
@@ -20,8 +21,8 @@ pub struct ExplainArgs {
     pub test_id: String,
 }
 
-pub fn run(args: ExplainArgs, ui: &Ui) -> Result<()> {
-    let resolved = resolve(&args.selection, &[], true, ui)?;
+pub fn run(args: ExplainArgs, ws: &Workspace, ui: &Ui) -> Result<()> {
+    let resolved = resolve(&args.selection, &[], true, ws, ui)?;
     let s = &resolved.selection;
     let test = args.test_id.trim();
     let mut text = String::new();

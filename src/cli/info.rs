@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+use crate::cli::settings::Workspace;
 use crate::cli::ui::Ui;
 use crate::coverage::paths::{self, Unmapped};
 use crate::coverage::{ContextKind, CoverageDb, parse_context};
@@ -52,7 +53,7 @@ pub struct ImportIndexInfo {
     pub files: usize,
 }
 
-pub fn gather(db: &CoverageDb) -> Result<Info> {
+pub fn gather(db: &CoverageDb, ws: &Workspace) -> Result<Info> {
     let contexts = db.contexts()?;
     let mut tests = std::collections::BTreeSet::new();
     let mut global_context = false;
@@ -68,14 +69,13 @@ pub fn gather(db: &CoverageDb) -> Result<Info> {
             ContextKind::Other(_) => {}
         }
     }
-    let cwd = std::env::current_dir().unwrap_or_default();
-    let (repository, unmapped_files) = match crate::git::repo_root(&cwd) {
+    let (repository, unmapped_files) = match ws.repo_root() {
         Ok(root) => {
-            let tracked = crate::git::tracked_files(&root)?;
+            let tracked = crate::git::tracked_files(root)?;
             let recorded: Vec<String> = db.files().iter().map(|f| f.path.clone()).collect();
             // The user's remap rules apply here as in selection; a broken config is reported
             // by the commands that need it, `info` still describes the data file.
-            let remaps = crate::config::Config::load(&root, None)
+            let remaps = crate::config::Config::load(root, None)
                 .map(|(config, _)| config.paths.remap)
                 .unwrap_or_default();
             let map = paths::map_paths(&recorded, &tracked, root.to_str(), &remaps);
@@ -117,9 +117,9 @@ pub fn gather(db: &CoverageDb) -> Result<Info> {
     })
 }
 
-pub fn run(args: InfoArgs, ui: &Ui) -> Result<()> {
+pub fn run(args: InfoArgs, ws: &Workspace, ui: &Ui) -> Result<()> {
     let db = CoverageDb::open(&args.db)?;
-    let info = gather(&db)?;
+    let info = gather(&db, ws)?;
     match args.format {
         InfoFormat::Json => {
             let mut text = serde_json::to_string_pretty(&info).expect("info serialises");

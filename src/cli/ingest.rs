@@ -5,6 +5,7 @@
 
 use std::path::PathBuf;
 
+use crate::cli::settings::Workspace;
 use crate::cli::ui::Ui;
 use crate::error::{Error, Result};
 use crate::history::ingest::{self, ReportKind, Request, Summary};
@@ -75,10 +76,12 @@ pub fn expand(pattern: &str) -> Result<Vec<PathBuf>> {
 
 /// The commit to record, resolved to a full id when in a git repository, with that
 /// repository's root.
-fn resolve_commit(rev: Option<&str>, ui: &Ui) -> Result<Option<(String, Option<PathBuf>)>> {
-    let cwd =
-        std::env::current_dir().map_err(|e| Error::other("no current directory").caused_by(e))?;
-    match (crate::git::repo_root(&cwd), rev) {
+fn resolve_commit(
+    rev: Option<&str>,
+    ws: &Workspace,
+    ui: &Ui,
+) -> Result<Option<(String, Option<PathBuf>)>> {
+    match (ws.repo_root().map(std::path::Path::to_path_buf), rev) {
         (Ok(root), Some(rev)) => {
             crate::git::resolve_commit_for(&root, rev, "given with --commit", "--commit")
                 .map(|c| Some((c, Some(root))))
@@ -99,7 +102,7 @@ fn resolve_commit(rev: Option<&str>, ui: &Ui) -> Result<Option<(String, Option<P
     }
 }
 
-pub fn run(args: IngestArgs, ui: &Ui) -> Result<()> {
+pub fn run(args: IngestArgs, ws: &Workspace, ui: &Ui) -> Result<()> {
     let mut reports = Vec::new();
     for (kind, patterns) in [
         (ReportKind::Junit, &args.junit),
@@ -132,7 +135,7 @@ pub fn run(args: IngestArgs, ui: &Ui) -> Result<()> {
     let resolved = if reports.is_empty() {
         None
     } else {
-        resolve_commit(args.commit.as_deref(), ui)?
+        resolve_commit(args.commit.as_deref(), ws, ui)?
     };
     let import_index = match &resolved {
         Some((commit, Some(root))) if !args.no_import_index => {

@@ -16,6 +16,7 @@ pub mod ingest;
 pub mod plan;
 pub mod report;
 pub mod select;
+pub mod settings;
 pub mod shard_tests;
 pub mod tune;
 pub mod ui;
@@ -89,18 +90,18 @@ pub fn main() -> i32 {
         }
     };
     let ui = Ui::from_args(&cli.global);
-    let result = match cli.command {
-        Command::Info(args) => info::run(args, &ui),
-        Command::Select(args) => select::run(args, &ui),
-        Command::Explain(args) => explain::run(args, &ui),
-        Command::Tests(args) => shard_tests::run(args, &ui),
-        Command::Ingest(args) => ingest::run(args, &ui),
+    let result = settings::Workspace::here().and_then(|ws| match cli.command {
+        Command::Info(args) => info::run(args, &ws, &ui),
+        Command::Select(args) => select::run(args, &ws, &ui),
+        Command::Explain(args) => explain::run(args, &ws, &ui),
+        Command::Tests(args) => shard_tests::run(args, &ws, &ui),
+        Command::Ingest(args) => ingest::run(args, &ws, &ui),
         Command::Durations(args) => durations::run(args, &ui),
-        Command::Plan(args) => plan::run(args, &ui),
-        Command::Tune(args) => tune::run(args, &ui),
+        Command::Plan(args) => plan::run(args, &ws, &ui),
+        Command::Tune(args) => tune::run(args, &ws, &ui),
         Command::Report(args) => report::run(args, &ui),
         Command::Demo(args) => demo::run(args, &ui),
-    };
+    });
     match result {
         Ok(()) => exit::OK,
         Err(Error::StdoutClosed) => exit::OK,

@@ -6,6 +6,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use crate::cli::select::{SelectionArgs, read_collected, resolve};
+use crate::cli::settings::Workspace;
 use crate::cli::ui::Ui;
 use crate::config::{Config, GroupByChoice};
 use crate::error::{Error, Result};
@@ -13,6 +14,7 @@ use crate::history::estimate::{EstimateOptions, Estimates};
 use crate::packing::MonteCarloOptions;
 use crate::plan::Plan;
 use crate::plan::build::{self, PackRequest, PlanInput};
+use crate::plan::inputs;
 use crate::plan::matrix::{self, CiSystem};
 use crate::selection::{Reason, Rule, Selection};
 use crate::units::{Seconds, ShardCount};
@@ -95,6 +97,7 @@ pub fn prepare(
     pack: &PackArgs,
     ci: Option<CiSystem>,
     outputs: &[&Path],
+    ws: &Workspace,
     ui: &Ui,
 ) -> Result<Prepared> {
     // Name the limit that applies: the CI's own is not something the user can raise.
@@ -112,9 +115,7 @@ pub fn prepare(
             ci.max_jobs()
         )));
     }
-    let cwd =
-        std::env::current_dir().map_err(|e| Error::other("no working directory").caused_by(e))?;
-    let repo_root = crate::git::repo_root(&cwd).ok();
+    let repo_root = ws.repo_root().ok().map(Path::to_path_buf);
     let (config, source) = match &repo_root {
         Some(root) => Config::load(root, selection_args.config.as_deref())?,
         None => (Config::default(), crate::config::Source::Defaults),
@@ -130,6 +131,7 @@ pub fn prepare(
         .transpose()?
         .map(|v| v.into_iter().collect());
     let db_exists = selection_args.db.is_file();
+    let db = db_exists.then_some(selection_args.db.as_path());
     let (selection, selective, base) = if pack.all || !db_exists {
         if !db_exists {
             ui.warn(&format!(
@@ -137,44 +139,22 @@ pub fn prepare(
                 selection_args.db.display()
             ));
         }
-        let mut known: BTreeSet<String> = collected.clone().unwrap_or_default();
-        let mut base = None;
-        if db_exists {
-            let db = crate::coverage::CoverageDb::open(&selection_args.db)?;
-            known.append(&mut crate::selection::suite::list_known(&db, None, |_| {
-                None
-            })?);
-            base = crate::history::recorded_commit(db.connection())?;
-        }
-        if let Some(path) = &pack.durations {
-            known.extend(durations_file(path)?.into_iter().map(|s| s.sample.node_id));
-        }
-        if known.is_empty() {
-            return Err(Error::usage("nothing to plan: no data file, no collected test list and no durations")
-                .with_hint("pass --collected FILE (from `pytest --collect-only -q`), --durations FILE, or --db with a coverage data file"));
-        }
-        let reason = if pack.all {
-            Reason::new(Rule::WholeSuite)
-        } else {
-            Reason::new(Rule::NoCoverageData)
-        };
-        let mut selection = Selection::whole_suite(known, reason);
-        // The data file's and the history's tests may be gone since: settle those that
-        // pytest would refuse.
         let rootdir = config.paths.rootdir.as_deref().unwrap_or("");
-        let root = repo_root.clone().unwrap_or_else(|| cwd.clone());
-        let collected: Option<Vec<String>> =
-            collected.as_ref().map(|ids| ids.iter().cloned().collect());
-        let present = crate::selection::gone::Present {
+        let root = repo_root.clone().unwrap_or_else(|| ws.cwd.clone());
+        let (selection, base) = inputs::whole_suite(&inputs::WholeSuite {
+            db,
+            collected: collected.as_ref(),
+            durations: pack.durations.as_deref(),
+            reason: Reason::new(if pack.all {
+                Rule::WholeSuite
+            } else {
+                Rule::NoCoverageData
+            }),
             roots: vec![
                 crate::selection::gone::id_root(&root, rootdir.trim_matches('/')),
-                cwd.clone(),
+                ws.cwd.clone(),
             ],
-            gone_files: BTreeSet::new(),
-            collected: collected.as_deref(),
-            last_file: Default::default(),
-        };
-        crate::selection::gone::settle(&mut selection, &present);
+        })?;
         for warning in &selection.warnings {
             ui.warn(warning);
         }
@@ -184,7 +164,7 @@ pub fn prepare(
         if let Some(d) = &pack.durations {
             own.push(d);
         }
-        let resolved = resolve(selection_args, &own, true, ui)?;
+        let resolved = resolve(selection_args, &own, true, ws, ui)?;
         (resolved.selection, true, resolved.base)
     };
     let statistic = config.durations.statistic;
@@ -192,26 +172,10 @@ pub fn prepare(
         statistic,
         default_seconds: config.durations.default_seconds,
     };
-    let mut estimates = if db_exists {
-        let conn = crate::history::open_read(&selection_args.db)?;
-        let stored = crate::history::store::samples(&conn)?;
-        if stored.is_empty() {
-            match &pack.durations {
-                Some(path) => Estimates::from_samples(&durations_file(path)?, &options),
-                None => {
-                    ui.warn("the data file holds no durations yet: estimates are uniform (run `covshard ingest` on the main branch)");
-                    Estimates::from_samples(&[], &options)
-                }
-            }
-        } else {
-            Estimates::from_samples(&stored, &options)
-        }
-    } else {
-        match &pack.durations {
-            Some(path) => Estimates::from_samples(&durations_file(path)?, &options),
-            None => Estimates::from_samples(&[], &options),
-        }
-    };
+    let (mut estimates, warning) = inputs::estimates(db, pack.durations.as_deref(), &options)?;
+    if let Some(warning) = warning {
+        ui.warn(&warning);
+    }
     let patterns = crate::config::setup_patterns(
         &config.packing.setup,
         Path::new("the covshard configuration"),
@@ -278,22 +242,7 @@ pub fn prepare(
     })
 }
 
-fn durations_file(path: &Path) -> Result<Vec<crate::history::store::StoredSample>> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| Error::input(path, "cannot read the durations file").caused_by(e))?;
-    Ok(crate::history::pytest_split::parse(path, &bytes)?
-        .into_iter()
-        .enumerate()
-        .map(|(seq, sample)| crate::history::store::StoredSample {
-            run_id: 0,
-            part: 0,
-            seq: seq as i64,
-            sample,
-        })
-        .collect())
-}
-
-pub fn run(args: PlanArgs, ui: &Ui) -> Result<()> {
+pub fn run(args: PlanArgs, ws: &Workspace, ui: &Ui) -> Result<()> {
     // Checked before any work, so a failing setup job prints no matrix and writes no plan.
     let github_output = if args.github_output {
         let Some(path) = std::env::var_os("GITHUB_OUTPUT").filter(|p| !p.is_empty()) else {
@@ -310,7 +259,14 @@ pub fn run(args: PlanArgs, ui: &Ui) -> Result<()> {
         .into_iter()
         .flatten()
         .collect();
-    let prepared = prepare(&args.selection, &args.pack, Some(args.matrix), &outputs, ui)?;
+    let prepared = prepare(
+        &args.selection,
+        &args.pack,
+        Some(args.matrix),
+        &outputs,
+        ws,
+        ui,
+    )?;
     let input = PlanInput {
         selection: &prepared.selection,
         selective: prepared.selective,

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::cli::settings::Workspace;
 use crate::cli::ui::Ui;
 use crate::config::Config;
 use crate::coverage::CoverageDb;
@@ -65,11 +66,10 @@ pub fn resolve(
     args: &SelectionArgs,
     outputs: &[&Path],
     list_known: bool,
+    ws: &Workspace,
     ui: &Ui,
 ) -> Result<Resolved> {
-    let cwd =
-        std::env::current_dir().map_err(|e| Error::other("no working directory").caused_by(e))?;
-    let repo_root = crate::git::repo_root(&cwd)?;
+    let repo_root = ws.repo_root()?.to_path_buf();
     let (config, source) = Config::load(&repo_root, args.config.as_deref())?;
     if let crate::config::Source::File(path) = &source {
         config.validate(path)?;
@@ -140,7 +140,7 @@ pub fn resolve(
         .into_iter()
         .flatten()
         .chain(outputs.iter().copied())
-        .map(Path::to_path_buf)
+        .map(|own| ws.absolute(own))
         .collect(),
     };
     let spinner = ui.spinner("selecting tests");
@@ -281,8 +281,8 @@ pub fn summary_line(selection: &Selection) -> String {
     )
 }
 
-pub fn run(args: SelectArgs, ui: &Ui) -> Result<()> {
-    let resolved = resolve(&args.selection, &[], false, ui)?;
+pub fn run(args: SelectArgs, ws: &Workspace, ui: &Ui) -> Result<()> {
+    let resolved = resolve(&args.selection, &[], false, ws, ui)?;
     let s = &resolved.selection;
     match args.format {
         SelectFormat::Json => {

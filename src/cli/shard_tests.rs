@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+use crate::cli::settings::Workspace;
 use crate::cli::ui::Ui;
 use crate::error::{Error, Result};
 use crate::plan::Plan;
@@ -42,7 +43,7 @@ struct ShardJson<'a> {
     tests: Vec<&'a str>,
 }
 
-pub fn run(args: TestsArgs, ui: &Ui) -> Result<()> {
+pub fn run(args: TestsArgs, ws: &Workspace, ui: &Ui) -> Result<()> {
     let plan = Plan::read(&args.plan)?;
     let count = plan.shards.len();
     let index = match args.shard {
@@ -71,7 +72,7 @@ pub fn run(args: TestsArgs, ui: &Ui) -> Result<()> {
         }
     };
     if !args.any_commit {
-        check_commit(&plan, &args.plan)?;
+        check_commit(&plan, &args.plan, ws)?;
     }
     if count == 0 {
         // Nothing selected: the workflow should have skipped this job; an empty list is honest.
@@ -116,12 +117,11 @@ pub fn run(args: TestsArgs, ui: &Ui) -> Result<()> {
 }
 
 /// A plan made for another commit would run the wrong tests: refuse it.
-fn check_commit(plan: &Plan, path: &std::path::Path) -> Result<()> {
+fn check_commit(plan: &Plan, path: &std::path::Path, ws: &Workspace) -> Result<()> {
     let Some(planned) = &plan.head else {
         return Ok(());
     };
-    let cwd = std::env::current_dir().unwrap_or_default();
-    let Ok(head) = crate::git::run(&cwd, &["rev-parse", "HEAD"]) else {
+    let Ok(head) = crate::git::run(&ws.cwd, &["rev-parse", "HEAD"]) else {
         return Ok(()); // not a checkout: nothing to compare with
     };
     let head = String::from_utf8_lossy(&head).trim().to_string();

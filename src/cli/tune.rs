@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use crate::cli::plan::{PackArgs, prepare};
 use crate::cli::select::SelectionArgs;
+use crate::cli::settings::Workspace;
 use crate::cli::ui::Ui;
 use crate::error::{Error, Result};
 use crate::packing::{self, PackOptions};
@@ -70,8 +71,8 @@ struct TuneJson<'a> {
     rows: &'a [packing::TuneRow],
 }
 
-pub fn run(args: TuneArgs, ui: &Ui) -> Result<()> {
-    let prepared = prepare(&args.selection, &args.pack, None, &[], ui)?;
+pub fn run(args: TuneArgs, ws: &Workspace, ui: &Ui) -> Result<()> {
+    let prepared = prepare(&args.selection, &args.pack, None, &[], ws, ui)?;
     let ids = crate::plan::build::plan_ids(&prepared.selection, prepared.collected.as_ref());
     if ids.is_empty() {
         ui.info("no tests selected: nothing to tune");

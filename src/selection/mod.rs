@@ -84,7 +84,7 @@ pub struct Request<'a> {
     /// unchanged and its recorded imports hold.
     pub import_index: bool,
     /// covshard's own inputs and outputs (the data file, the collected list, the plan...):
-    /// untracked files in the checkout that are not changes to the project.
+    /// untracked files in the checkout that are not changes to the project. Absolute.
     pub own_files: Vec<std::path::PathBuf>,
 }
 
@@ -567,14 +567,11 @@ impl<'a> Engine<'a> {
     fn is_own_file(&self, repo_path: &str) -> bool {
         let here = self.req.repo_root.join(repo_path);
         let here = here.canonicalize().unwrap_or(here);
-        self.req.own_files.iter().any(|own| {
-            let own = if own.is_absolute() {
-                own.clone()
-            } else {
-                std::env::current_dir().unwrap_or_default().join(own)
-            };
-            own.canonicalize().unwrap_or(own) == here
-        })
+        // The caller made them absolute against the working directory.
+        self.req
+            .own_files
+            .iter()
+            .any(|own| own.canonicalize().unwrap_or_else(|_| own.clone()) == here)
     }
 
     fn old_source(&self, path: &str) -> Option<String> {
