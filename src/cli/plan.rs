@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use crate::cli::select::{SelectionArgs, read_collected, resolve};
 use crate::cli::settings::Workspace;
 use crate::cli::ui::Ui;
-use crate::config::{Config, GroupByChoice};
+use crate::config::GroupByChoice;
 use crate::error::{Error, Result};
 use crate::history::estimate::{EstimateOptions, Estimates};
 use crate::packing::MonteCarloOptions;
@@ -116,14 +116,7 @@ pub fn prepare(
         )));
     }
     let repo_root = ws.repo_root().ok().map(Path::to_path_buf);
-    let (config, source) = match &repo_root {
-        Some(root) => Config::load(root, selection_args.config.as_deref())?,
-        None => (Config::default(), crate::config::Source::Defaults),
-    };
-    // `--all` skips selection, which is where the configuration is otherwise validated.
-    if let crate::config::Source::File(path) = &source {
-        config.validate(path)?;
-    }
+    let (config, _) = ws.config(selection_args.config.as_deref())?;
     let collected: Option<BTreeSet<String>> = selection_args
         .collected
         .as_deref()

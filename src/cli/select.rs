@@ -70,11 +70,11 @@ pub fn resolve(
     ui: &Ui,
 ) -> Result<Resolved> {
     let repo_root = ws.repo_root()?.to_path_buf();
-    let (config, source) = Config::load(&repo_root, args.config.as_deref())?;
-    if let crate::config::Source::File(path) = &source {
-        config.validate(path)?;
+    let (config, source) = ws.config(args.config.as_deref())?;
+    if let crate::config::Source::File(path) = source {
         ui.detail(&format!("configuration: {}", path.display()));
     }
+    let config = config.clone();
     let db = CoverageDb::open(&args.db)?;
     db.require_test_contexts()?;
     let recorded = crate::history::recorded_commit(db.connection())?;

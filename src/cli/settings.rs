@@ -1,10 +1,11 @@
-//! What the commands resolve from their environment, once per run: the working directory and
-//! the repository around it. Subcommands take them from here and pass them on in their
-//! requests, so no library code asks the process where it is.
+//! What the commands resolve from their environment, once per run: the working directory, the
+//! repository around it and the configuration that applies. Subcommands take them from here
+//! and pass them on in their requests, so no library code asks the process where it is.
 
 use std::cell::OnceCell;
 use std::path::{Path, PathBuf};
 
+use crate::config::{Config, Source};
 use crate::error::{Error, Result};
 
 /// Where covshard runs.
@@ -13,6 +14,8 @@ pub struct Workspace {
     pub cwd: PathBuf,
     /// The root of the git repository around `cwd`, found on first use.
     repo_root: OnceCell<PathBuf>,
+    /// The configuration, loaded and validated on first use.
+    config: OnceCell<(Config, Source)>,
 }
 
 impl Workspace {
@@ -27,6 +30,7 @@ impl Workspace {
         Workspace {
             cwd,
             repo_root: OnceCell::new(),
+            config: OnceCell::new(),
         }
     }
 
@@ -37,6 +41,23 @@ impl Workspace {
         }
         let root = crate::git::repo_root(&self.cwd)?;
         Ok(self.repo_root.get_or_init(|| root))
+    }
+
+    /// The configuration: the `explicit` file (`--config`), else `covshard.toml` or
+    /// `[tool.covshard]` at the repository root, else the defaults (also outside a
+    /// repository). A file is validated once, here, whichever command reads it.
+    pub fn config(&self, explicit: Option<&Path>) -> Result<&(Config, Source)> {
+        if let Some(loaded) = self.config.get() {
+            return Ok(loaded);
+        }
+        let loaded = match (explicit, self.repo_root()) {
+            (None, Err(_)) => (Config::default(), Source::Defaults),
+            (_, root) => Config::load(root.unwrap_or(&self.cwd), explicit)?,
+        };
+        if let Source::File(path) = &loaded.1 {
+            loaded.0.validate(path)?;
+        }
+        Ok(self.config.get_or_init(|| loaded))
     }
 
     /// A path from the command line, made absolute against the working directory.
