@@ -18,6 +18,7 @@ pub mod error;
 pub mod git;
 pub mod history;
 pub mod nodeid;
+pub mod output;
 pub mod packing;
 pub mod plan;
 pub mod progress;

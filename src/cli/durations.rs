@@ -4,15 +4,13 @@
 
 use std::path::PathBuf;
 
-use serde::Serialize;
-
 use crate::cli::ui::Ui;
 use crate::coverage::CoverageDb;
 use crate::error::Result;
 use crate::history::estimate::{EstimateOptions, Estimates, Source, Statistic};
+use crate::output::{Durations, SlowTest};
 
 /// Version of the JSON output; bumped on incompatible changes.
-pub const JSON_VERSION: u32 = 1;
 
 #[derive(Debug, clap::Args)]
 pub struct DurationsArgs {
@@ -36,34 +34,7 @@ pub enum DurationsFormat {
     Json,
 }
 
-#[derive(Debug, Serialize)]
-pub struct Slow {
-    pub node_id: String,
-    pub seconds: f64,
-    pub samples: usize,
-    pub source: Source,
-}
-
-/// The report (also the JSON output).
-#[derive(Debug, Serialize)]
-pub struct DurationsReport {
-    pub version: u32,
-    pub statistic: Statistic,
-    pub runs: usize,
-    pub recorded_commit: Option<String>,
-    /// Tests with history.
-    pub known: usize,
-    /// Tests in the coverage contexts without history (estimated from priors).
-    pub unknown: usize,
-    pub known_seconds: f64,
-    pub unknown_seconds: f64,
-    pub total_seconds: f64,
-    pub slowest: Vec<Slow>,
-    /// Measured setup cost per file or class group, largest first.
-    pub group_setup: Vec<(String, f64)>,
-}
-
-pub fn gather(db: &CoverageDb, args: &DurationsArgs) -> Result<DurationsReport> {
+pub fn gather(db: &CoverageDb, args: &DurationsArgs) -> Result<Durations> {
     let conn = db.connection();
     let options = EstimateOptions {
         statistic: args.statistic,
@@ -72,11 +43,11 @@ pub fn gather(db: &CoverageDb, args: &DurationsArgs) -> Result<DurationsReport> 
     let estimates = Estimates::load(conn, &options)?;
     let mut ids = db.test_ids()?;
     ids.extend(estimates.known().keys().cloned());
-    let mut all: Vec<Slow> = ids
+    let mut all: Vec<SlowTest> = ids
         .iter()
         .map(|id| {
             let e = estimates.for_test(id);
-            Slow {
+            SlowTest {
                 node_id: id.clone(),
                 seconds: e.seconds,
                 samples: e.samples.len(),
@@ -108,8 +79,8 @@ pub fn gather(db: &CoverageDb, args: &DurationsArgs) -> Result<DurationsReport> 
         .collect();
     group_setup.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     group_setup.truncate(args.top);
-    Ok(DurationsReport {
-        version: JSON_VERSION,
+    Ok(Durations {
+        version: crate::output::VERSION,
         statistic: args.statistic,
         runs: crate::history::store::runs(conn)?.len(),
         recorded_commit: crate::history::recorded_commit(conn)?,

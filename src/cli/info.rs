@@ -2,13 +2,12 @@
 
 use std::path::PathBuf;
 
-use serde::Serialize;
-
 use crate::cli::settings::Workspace;
 use crate::cli::ui::Ui;
 use crate::coverage::paths::{self, Unmapped};
 use crate::coverage::{ContextKind, CoverageDb, parse_context};
 use crate::error::Result;
+use crate::output::{ImportIndexInfo, Info};
 
 #[derive(Debug, clap::Args)]
 pub struct InfoArgs {
@@ -24,33 +23,6 @@ pub struct InfoArgs {
 pub enum InfoFormat {
     Text,
     Json,
-}
-
-/// The facts `info` reports (also its JSON output).
-#[derive(Debug, Serialize)]
-pub struct Info {
-    pub path: String,
-    pub coverage_version: Option<String>,
-    pub mode: &'static str,
-    pub files: usize,
-    pub contexts: u64,
-    pub tests: usize,
-    pub line_rows: u64,
-    pub has_test_contexts: bool,
-    pub global_context: bool,
-    pub unmapped_files: Vec<String>,
-    pub repository: Option<String>,
-    /// Runs `covshard ingest` stored, and the commit of the latest (selection's default base).
-    pub history_runs: usize,
-    pub recorded_commit: Option<String>,
-    /// The import index `covshard ingest` recorded: its commit and how many Python files.
-    pub import_index: Option<ImportIndexInfo>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct ImportIndexInfo {
-    pub commit: String,
-    pub files: usize,
 }
 
 pub fn gather(db: &CoverageDb, ws: &Workspace) -> Result<Info> {
@@ -100,12 +72,13 @@ pub fn gather(db: &CoverageDb, ws: &Workspace) -> Result<Info> {
     let import_index = crate::python::index::summary(conn)?
         .map(|(commit, files)| ImportIndexInfo { commit, files });
     Ok(Info {
+        version: crate::output::VERSION,
         history_runs,
         recorded_commit: crate::history::recorded_commit(conn)?,
         import_index,
         path: db.path().display().to_string(),
         coverage_version: db.coverage_version().map(str::to_string),
-        mode: db.mode().as_str(),
+        mode: db.mode().as_str().into(),
         files: db.files().len(),
         contexts: contexts.len() as u64,
         tests: tests.len(),
@@ -121,11 +94,7 @@ pub fn run(args: InfoArgs, ws: &Workspace, ui: &Ui) -> Result<()> {
     let db = CoverageDb::open(&args.db)?;
     let info = gather(&db, ws)?;
     match args.format {
-        InfoFormat::Json => {
-            let mut text = serde_json::to_string_pretty(&info).expect("info serialises");
-            text.push('\n');
-            crate::cli::print_data(&text)
-        }
+        InfoFormat::Json => crate::cli::print_data(&crate::output::to_json(&info)?),
         InfoFormat::Text => {
             let mut text = String::new();
             let mut line = |k: &str, v: String| text.push_str(&format!("{k:<18} {v}\n"));

@@ -6,14 +6,15 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+use std::borrow::Cow;
 
 use crate::cli::settings::Workspace;
 use crate::cli::ui::Ui;
 use crate::config::Config;
 use crate::coverage::CoverageDb;
 use crate::error::{Error, Result};
-use crate::selection::{self, ChangedFile, Reason, Selection};
+use crate::output;
+use crate::selection::{self, Reason, Selection};
 
 /// Arguments shared by every command that selects tests.
 #[derive(Debug, Clone, clap::Args)]
@@ -218,36 +219,26 @@ pub fn read_collected(path: &Path) -> Result<Vec<String>> {
     Ok(ids.into_iter().collect())
 }
 
-/// The JSON output of `select` (version 1).
-#[derive(Debug, Serialize)]
-pub struct SelectJson<'a> {
-    pub version: u32,
-    pub base: Option<&'a str>,
-    pub run_all: bool,
-    pub run_all_reasons: &'a [Reason],
-    pub tests: Vec<String>,
-    pub total: usize,
-    pub reasons: std::collections::BTreeMap<&'a str, Vec<&'a Reason>>,
-    pub changed_files: &'a [ChangedFile],
-    pub warnings: &'a [String],
-}
-
-pub fn to_json(resolved: &Resolved) -> SelectJson<'_> {
+/// The JSON output of `select`, borrowing from the selection.
+pub fn select_output(resolved: &Resolved) -> output::Select<'_> {
     let s = &resolved.selection;
-    SelectJson {
-        version: 1,
-        base: resolved.base.as_deref(),
+    output::Select {
+        version: output::VERSION,
+        base: resolved.base.as_deref().map(Cow::Borrowed),
         run_all: s.run_all,
-        run_all_reasons: &s.run_all_reasons,
+        run_all_reasons: Cow::Borrowed(&s.run_all_reasons),
         tests: s.test_ids(),
         total: s.suite.total(),
         reasons: s
             .selected
             .iter()
-            .map(|(id, reasons)| (id.as_str(), reasons.iter().collect()))
+            .map(|(id, reasons)| {
+                let reasons = reasons.iter().map(Cow::Borrowed).collect();
+                (Cow::Borrowed(id.as_str()), reasons)
+            })
             .collect(),
-        changed_files: &s.changed_files,
-        warnings: &s.warnings,
+        changed_files: Cow::Borrowed(&s.changed_files),
+        warnings: Cow::Borrowed(&s.warnings),
     }
 }
 
@@ -286,10 +277,7 @@ pub fn run(args: SelectArgs, ws: &Workspace, ui: &Ui) -> Result<()> {
     let s = &resolved.selection;
     match args.format {
         SelectFormat::Json => {
-            let mut text = serde_json::to_string_pretty(&to_json(&resolved))
-                .map_err(|e| Error::other(e.to_string()))?;
-            text.push('\n');
-            crate::cli::print_data(&text)?;
+            crate::cli::print_data(&output::to_json(&select_output(&resolved))?)?;
         }
         SelectFormat::Lines => {
             let mut text = String::new();

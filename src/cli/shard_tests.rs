@@ -4,8 +4,6 @@
 
 use std::path::PathBuf;
 
-use serde::Serialize;
-
 use crate::cli::settings::Workspace;
 use crate::cli::ui::Ui;
 use crate::error::{Error, Result};
@@ -33,14 +31,6 @@ pub enum TestsFormat {
     /// One id a line (for `pytest @file`).
     Lines,
     Json,
-}
-
-#[derive(Serialize)]
-struct ShardJson<'a> {
-    shard: usize,
-    of: usize,
-    predicted_seconds: f64,
-    tests: Vec<&'a str>,
 }
 
 pub fn run(args: TestsArgs, ws: &Workspace, ui: &Ui) -> Result<()> {
@@ -94,18 +84,13 @@ pub fn run(args: TestsArgs, ws: &Workspace, ui: &Ui) -> Result<()> {
             }
             text
         }
-        TestsFormat::Json => {
-            let json = ShardJson {
-                shard: index,
-                of: count,
-                predicted_seconds: shard.predicted_seconds,
-                tests: shard.tests.iter().map(|t| t.id.as_str()).collect(),
-            };
-            let mut text = serde_json::to_string_pretty(&json)
-                .map_err(|e| Error::other("cannot encode JSON").caused_by(e))?;
-            text.push('\n');
-            text
-        }
+        TestsFormat::Json => crate::output::to_json(&crate::output::ShardTests {
+            version: crate::output::VERSION,
+            shard: index,
+            of: count,
+            predicted_seconds: shard.predicted_seconds,
+            tests: shard.tests.iter().map(|t| t.id.as_str().into()).collect(),
+        })?,
     };
     crate::cli::print_data(&text)?;
     ui.info(&format!(

@@ -1,8 +1,6 @@
 //! `covshard tune`: a table of shard counts against predicted makespan (p50, p95), efficiency
 //! and total runner time including overheads, with a small chart, so a person can pick a count.
 
-use serde::Serialize;
-
 use crate::cli::plan::{PackArgs, prepare};
 use crate::cli::select::SelectionArgs;
 use crate::cli::settings::Workspace;
@@ -63,14 +61,6 @@ pub fn parse_counts(text: &str) -> Result<Vec<usize>, String> {
     Ok(out)
 }
 
-#[derive(Serialize)]
-struct TuneJson<'a> {
-    version: u32,
-    tests: usize,
-    overhead_seconds: f64,
-    rows: &'a [packing::TuneRow],
-}
-
 pub fn run(args: TuneArgs, ws: &Workspace, ui: &Ui) -> Result<()> {
     let prepared = prepare(&args.selection, &args.pack, None, &[], ws, ui)?;
     let ids = crate::plan::build::plan_ids(&prepared.selection, prepared.collected.as_ref());
@@ -104,16 +94,12 @@ pub fn run(args: TuneArgs, ws: &Workspace, ui: &Ui) -> Result<()> {
     let rows = packing::tune(&problem, &counts, &options, &prepared.request.monte_carlo)?;
     match args.format {
         TuneFormat::Json => {
-            let json = TuneJson {
-                version: 1,
+            crate::cli::print_data(&crate::output::to_json(&crate::output::Tune {
+                version: crate::output::VERSION,
                 tests: ids.len(),
                 overhead_seconds: prepared.request.overhead_seconds,
-                rows: &rows,
-            };
-            let mut text = serde_json::to_string_pretty(&json)
-                .map_err(|e| Error::other("cannot encode JSON").caused_by(e))?;
-            text.push('\n');
-            crate::cli::print_data(&text)
+                rows: std::borrow::Cow::Borrowed(&rows),
+            })?)
         }
         TuneFormat::Text => {
             let mut text = format!(

@@ -14,7 +14,8 @@ use super::{PackError, PackOptions, pack};
 use crate::units::format_seconds;
 
 /// One shard count's outcome.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct TuneRow {
     pub shards: usize,
     /// Predicted makespan (seconds).

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::config::GroupByChoice;
 use crate::error::{Error, Result};
-use crate::history::estimate::{Estimate, Estimates, Source};
+use crate::history::estimate::{Estimate, Estimates, Source, Statistic};
 use crate::nodeid;
 use crate::packing::{self, GroupCosts, Item, MonteCarloOptions, PackOptions, Problem, Spread};
 use crate::plan::{EstimateSummary, PackingSummary, Plan, PlannedTest, SelectionSummary, Shard};
@@ -36,7 +36,7 @@ pub struct PlanInput<'a> {
     /// `false` for `--all` (the selection then lists every known test).
     pub selective: bool,
     pub estimates: &'a Estimates,
-    pub statistic: String,
+    pub statistic: Statistic,
     /// Node ids known to exist now (the collected list), for expanding path items.
     pub collected: Option<&'a BTreeSet<String>>,
     pub base: Option<String>,
@@ -260,18 +260,13 @@ pub fn make_plan(input: &PlanInput<'_>, req: &PackRequest) -> Result<Plan> {
         })
         .collect();
     let tally = selection.tally(&ids);
-    let by_rule: BTreeMap<String, usize> = tally
-        .by_rule
-        .iter()
-        .map(|(rule, n)| (rule.counted().to_string(), *n))
-        .collect();
     let selection_summary = SelectionSummary {
         selective: input.selective,
         run_all: selection.run_all,
         run_all_reasons: selection.run_all_reasons.clone(),
         selected: tally.tests,
         total: selection.suite.total(),
-        by_rule,
+        by_rule: tally.by_rule.clone(),
         changed_files: selection.changed_files.clone(),
         reasons: summary_reasons,
         warnings: selection.warnings.clone(),
@@ -285,14 +280,14 @@ pub fn make_plan(input: &PlanInput<'_>, req: &PackRequest) -> Result<Plan> {
             head: input.head.clone(),
             selection: selection_summary,
             estimates: EstimateSummary {
-                statistic: input.statistic.clone(),
+                statistic: input.statistic,
                 known: 0,
                 estimated: 0,
                 total_seconds: 0.0,
             },
             packing: PackingSummary {
                 algorithm: "none".into(),
-                group_by: format!("{:?}", req.group_by).to_lowercase(),
+                group_by: req.group_by,
                 shard_count: 0,
                 shard_overhead_seconds: req.overhead_seconds,
                 makespan_seconds: 0.0,
@@ -362,14 +357,14 @@ pub fn make_plan(input: &PlanInput<'_>, req: &PackRequest) -> Result<Plan> {
         head: input.head.clone(),
         selection: selection_summary,
         estimates: EstimateSummary {
-            statistic: input.statistic.clone(),
+            statistic: input.statistic,
             known: known_count,
             estimated: by_id.len() - known_count,
             total_seconds: round(by_id.values().map(|e| e.seconds).sum()),
         },
         packing: PackingSummary {
             algorithm: packed.strategy.clone(),
-            group_by: format!("{:?}", req.group_by).to_lowercase(),
+            group_by: req.group_by,
             shard_count,
             shard_overhead_seconds: req.overhead_seconds,
             makespan_seconds: round(packed.makespan),
@@ -423,7 +418,7 @@ mod tests {
             selection: &selection,
             selective: true,
             estimates: &estimates,
-            statistic: "median".into(),
+            statistic: Statistic::Median,
             collected: None,
             base: None,
             head: None,

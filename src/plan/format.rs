@@ -9,11 +9,14 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::config::GroupByChoice;
 use crate::error::{Error, Result};
-use crate::selection::{ChangedFile, Reason};
+use crate::history::estimate::Statistic;
+use crate::selection::{ChangedFile, Reason, Rule};
 
-/// The version of the plan format; bumped on any incompatible change.
-pub const PLAN_VERSION: u32 = 1;
+/// The version of the plan format; bumped on any incompatible change (2: `by_rule` keyed by
+/// the rules' stable names instead of sentences).
+pub const PLAN_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -43,18 +46,33 @@ pub struct SelectionSummary {
     pub selected: usize,
     /// Tests covshard knows of.
     pub total: usize,
-    /// How many of those tests each rule selected (an id's tests count under its first reason).
-    pub by_rule: BTreeMap<String, usize>,
+    /// How many of those tests each rule selected (an id's tests count under its first
+    /// reason), by the rule's stable name.
+    pub by_rule: BTreeMap<Rule, usize>,
     pub changed_files: Vec<ChangedFile>,
     /// Every planned id's reasons.
     pub reasons: BTreeMap<String, Vec<Reason>>,
     pub warnings: Vec<String>,
 }
 
+impl SelectionSummary {
+    /// `by_rule` as people read it: each rule's count phrase ("ran changed code"), in the
+    /// order of the phrases.
+    pub fn by_rule_counted(&self) -> Vec<(&'static str, usize)> {
+        let mut out: Vec<(&'static str, usize)> = self
+            .by_rule
+            .iter()
+            .map(|(rule, n)| (rule.counted(), *n))
+            .collect();
+        out.sort();
+        out
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EstimateSummary {
-    pub statistic: String,
+    pub statistic: Statistic,
     /// Planned ids with their own history.
     pub known: usize,
     /// Planned ids estimated from a prior (file, folder, suite, default).
@@ -67,7 +85,7 @@ pub struct EstimateSummary {
 #[serde(deny_unknown_fields)]
 pub struct PackingSummary {
     pub algorithm: String,
-    pub group_by: String,
+    pub group_by: GroupByChoice,
     pub shard_count: usize,
     pub shard_overhead_seconds: f64,
     /// Predicted makespan: the longest shard, overhead and group setup included.
@@ -150,7 +168,16 @@ impl Plan {
                 )
                 .with_hint("use the same covshard version in the plan job and the shard jobs"));
             }
-            _ => {
+            Some(v) => {
+                return Err(Error::input(
+                    path,
+                    format!(
+                        "plan format version {v} is older than this covshard reads ({PLAN_VERSION})"
+                    ),
+                )
+                .with_hint("use the same covshard version in the plan job and the shard jobs"));
+            }
+            None => {
                 return Err(
                     Error::input(path, "not a covshard plan (no supported `version`)")
                         .with_hint("pass the plan.json written by `covshard plan --out plan.json`"),

@@ -173,7 +173,7 @@ pub fn render(plan: &Plan) -> String {
     }
     if !plan.selection.by_rule.is_empty() {
         html.push_str("<table><tr><th>rule</th><th>tests</th></tr>\n");
-        for (rule, n) in &plan.selection.by_rule {
+        for (rule, n) in plan.selection.by_rule_counted() {
             let _ = writeln!(html, "<tr><td>{}</td><td>{n}</td></tr>", escape(rule));
         }
         html.push_str("</table>\n");

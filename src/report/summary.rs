@@ -41,9 +41,9 @@ pub fn selection_line(plan: &Plan) -> String {
         );
     }
     let parts: Vec<String> = s
-        .by_rule
-        .iter()
-        .map(|(rule, n)| format!("{} {rule}", thousands(*n)))
+        .by_rule_counted()
+        .into_iter()
+        .map(|(rule, n)| format!("{} {rule}", thousands(n)))
         .collect();
     format!(
         "{} of {} tests{}{}",

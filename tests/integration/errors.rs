@@ -604,13 +604,24 @@ const CASES: &[Case] = &[
         ],
     },
     Case {
+        name: "tests with a plan from an older covshard",
+        cwd: "repo",
+        args: "tests --plan {T}/older.json --shard 1",
+        env: &[],
+        code: INPUT,
+        stderr: &[
+            "{T}/older.json: plan format version 1 is older than this covshard reads (2)",
+            "hint: use the same covshard version in the plan job and the shard jobs",
+        ],
+    },
+    Case {
         name: "tests with a plan from a newer covshard",
         cwd: "repo",
         args: "tests --plan {T}/newer.json --shard 1",
         env: &[],
         code: INPUT,
         stderr: &[
-            "{T}/newer.json: plan format version 2 is newer than this covshard reads (1)",
+            "{T}/newer.json: plan format version 3 is newer than this covshard reads (2)",
             "hint: use the same covshard version in the plan job and the shard jobs",
         ],
     },
@@ -1138,7 +1149,10 @@ fn scratch() -> Scratch {
         edit(&mut p);
         std::fs::write(root.join(name), serde_json::to_string_pretty(&p).unwrap()).unwrap();
     };
-    variant("newer.json", &|p| p["version"] = 2.into());
+    variant("newer.json", &|p| {
+        p["version"] = (covshard::plan::PLAN_VERSION + 1).into()
+    });
+    variant("older.json", &|p| p["version"] = 1.into());
     variant("extra.json", &|p| p["extra"] = true.into());
     variant("otherhead.json", &|p| p["head"] = base.clone().into());
     write("matrix.json", r#"{"include":[{"shard":1,"of":1}]}"#);

@@ -318,22 +318,6 @@ fn without_a_data_file_the_plan_uses_what_there_is_and_says_so() {
     assert_eq!(plain.estimates.known, 0);
 }
 
-/// `select --format json` as a machine reads it: every field known, nothing extra.
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-#[allow(dead_code)]
-struct SelectOutput {
-    version: u32,
-    base: Option<String>,
-    run_all: bool,
-    run_all_reasons: Vec<covshard::selection::Reason>,
-    tests: Vec<String>,
-    total: usize,
-    reasons: std::collections::BTreeMap<String, Vec<covshard::selection::Reason>>,
-    changed_files: Vec<covshard::selection::ChangedFile>,
-    warnings: Vec<String>,
-}
-
 #[test]
 fn select_json_reads_back_into_strict_types() {
     let tmp = repo_with_change();
@@ -345,13 +329,17 @@ fn select_json_reads_back_into_strict_types() {
         "--format",
         "json",
     ]));
-    let parsed: SelectOutput = serde_json::from_str(&out).unwrap();
+    // Every field known, nothing extra (`covshard::output` denies unknown fields).
+    let parsed: covshard::output::Select = serde_json::from_str(&out).unwrap();
     assert_eq!(parsed.version, 1);
     assert!(!parsed.run_all);
     assert_eq!(parsed.tests.len(), 7);
     assert_eq!(parsed.total, 62);
     assert!(
-        parsed.tests.iter().all(|t| parsed.reasons.contains_key(t)),
+        parsed
+            .tests
+            .iter()
+            .all(|t| parsed.reasons.contains_key(t.as_str())),
         "every test has reasons"
     );
     assert_eq!(parsed.changed_files.len(), 1);

@@ -1,12 +1,15 @@
-//! What covshard says to people, as snapshots (insta), so that every change of wording or
-//! layout shows in review: the summaries on stderr of `ingest`, `select` and `plan`, and the
-//! human tables of `select`, `info`, `durations` and `tune` on stdout. The fixture project runs
-//! with its real data file and JUnit report; the temporary directory and the commit ids are
-//! redacted.
+//! What covshard prints, checked as users and programs read it: the human summaries (stderr
+//! of `ingest`, `select` and `plan`; the tables of `select`, `info`, `durations` and `tune`) as
+//! insta snapshots, so that every change of wording or layout shows in review, with the
+//! temporary directory and the commit ids redacted; and every JSON output read back into its
+//! type in `covshard::output`. The fixture project runs with its real data file and JUnit
+//! report.
 
 use std::path::Path;
 
-use crate::util::{Expect as _, copy_tree, covshard, fixtures, git};
+use covshard::selection::Rule;
+
+use crate::util::{Expect as _, Finished, copy_tree, covshard, fixtures, git};
 
 /// The temporary repository's path and every commit id, replaced by placeholders.
 fn redact(text: &str, dir: &Path) -> String {
@@ -30,8 +33,9 @@ fn redact(text: &str, dir: &Path) -> String {
     out
 }
 
-#[test]
-fn human_summaries() {
+/// The fixture project in a git repository, with its real data file, its JUnit report
+/// ingested, a changed function body and a new test.
+fn project() -> tempfile::TempDir {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     copy_tree(&fixtures().join("project"), dir);
@@ -49,24 +53,10 @@ fn human_summaries() {
     )
     .unwrap();
     std::fs::copy(fixtures().join("data/junit.xml"), dir.join("junit.xml")).unwrap();
-    let run = |args: &[&str]| {
-        let mut cmd = covshard();
-        cmd.current_dir(dir).env("NO_COLOR", "1").env_remove("CI");
-        cmd.args(args).succeeds()
-    };
+    tmp
+}
 
-    let ingest = run(&[
-        "ingest",
-        "--db",
-        ".coverage",
-        "--commit",
-        "HEAD",
-        "--junit",
-        "junit.xml",
-    ]);
-    insta::assert_snapshot!("ingest_stderr", redact(&ingest.stderr, dir));
-
-    // A changed function body and a new test.
+fn edit(dir: &Path) {
     let pricing = dir.join("src/shop/pricing.py");
     let text = std::fs::read_to_string(&pricing).unwrap();
     std::fs::write(
@@ -81,6 +71,31 @@ fn human_summaries() {
         format!("{text}\n\ndef test_added():\n    assert True\n"),
     )
     .unwrap();
+}
+
+fn run(dir: &Path, args: &[&str]) -> Finished {
+    let mut cmd = covshard();
+    cmd.current_dir(dir).env("NO_COLOR", "1").env_remove("CI");
+    cmd.args(args).succeeds()
+}
+
+#[test]
+fn human_summaries() {
+    let tmp = project();
+    let dir = tmp.path();
+    let run = |args: &[&str]| run(dir, args);
+
+    let ingest = run(&[
+        "ingest",
+        "--db",
+        ".coverage",
+        "--commit",
+        "HEAD",
+        "--junit",
+        "junit.xml",
+    ]);
+    insta::assert_snapshot!("ingest_stderr", redact(&ingest.stderr, dir));
+    edit(dir);
 
     let select = run(&["select", "--db", ".coverage"]);
     insta::assert_snapshot!("select_stdout", redact(&select.stdout, dir));
@@ -101,4 +116,59 @@ fn human_summaries() {
     insta::assert_snapshot!("durations_stdout", redact(&durations.stdout, dir));
     let tune = run(&["tune", "--db", ".coverage", "--counts", "1,2,4"]);
     insta::assert_snapshot!("tune_stdout", redact(&tune.stdout, dir));
+}
+
+/// Every JSON output reads back into its declared type, which denies unknown fields, at the
+/// current version; `plan.json` keys its rule counts by the rules' stable names.
+#[test]
+fn json_outputs_read_back_into_their_types() {
+    use covshard::output;
+    let tmp = project();
+    let dir = tmp.path();
+    let run = |args: &[&str]| run(dir, args).stdout;
+    run(&[
+        "ingest",
+        "--db",
+        ".coverage",
+        "--commit",
+        "HEAD",
+        "--junit",
+        "junit.xml",
+    ]);
+    edit(dir);
+
+    let select: output::Select =
+        serde_json::from_str(&run(&["select", "--format", "json"])).unwrap();
+    assert_eq!(select.version, output::VERSION);
+    assert!(select.tests.contains(&"tests/test_models.py".to_string()));
+    let info: output::Info = serde_json::from_str(&run(&["info", "--format", "json"])).unwrap();
+    assert_eq!((info.version, info.tests), (output::VERSION, 49));
+    let durations: output::Durations =
+        serde_json::from_str(&run(&["durations", "--format", "json"])).unwrap();
+    assert_eq!((durations.version, durations.runs), (output::VERSION, 1));
+    let tune: output::Tune =
+        serde_json::from_str(&run(&["tune", "--format", "json", "--counts", "1,2"])).unwrap();
+    assert_eq!(tune.rows.len(), 2);
+    run(&["plan", "--shards", "2", "--out", "plan.json"]);
+    let shard: output::ShardTests = serde_json::from_str(&run(&[
+        "tests",
+        "--plan",
+        "plan.json",
+        "--shard",
+        "1",
+        "--format",
+        "json",
+    ]))
+    .unwrap();
+    assert_eq!(
+        (shard.version, shard.shard, shard.of),
+        (output::VERSION, 1, 2)
+    );
+
+    let plan = covshard::plan::Plan::read(&dir.join("plan.json")).unwrap();
+    let rules: Vec<Rule> = plan.selection.by_rule.keys().copied().collect();
+    assert_eq!(rules, [Rule::CoversChange, Rule::TestFileChanged]);
+    let text = std::fs::read_to_string(dir.join("plan.json")).unwrap();
+    assert!(text.contains("\"covers-change\": 7"), "{text}");
+    assert!(text.contains("\"statistic\": \"median\"") && text.contains("\"group_by\": \"auto\""));
 }
