@@ -2,13 +2,24 @@
 //! branch, estimate their durations from the history stored in the same file, and pack them into
 //! balanced CI shards.
 //!
-//! The pipeline, top to bottom (dependencies run one way):
-//! - [`cli`]: one file per subcommand; resolves arguments and configuration, calls the pipeline.
-//! - [`coverage`]: a read-only, streaming reader of coverage.py's SQLite data file.
-//! - [`python`]: the Python-syntax layer: import-time lines, memoised functions, the import graph.
-//! - [`packing`]: pure arithmetic that packs tests into balanced shards and picks the shard count.
-//! - [`history`]: durations history from CI reports, stored in covshard's own tables of the same
-//!   file, and the estimates the packer uses.
+//! The layers, top to bottom; each uses only those below it, and none below [`cli`] prints.
+//! - [`cli`]: one file per subcommand, the settings resolved once per run (`cli::settings`),
+//!   and the stderr UI (`cli::ui`: colour, verbosity, progress bars, error chains).
+//! - [`plan`]: a plan made from a selection, estimates and a packing (`plan::build`), the whole
+//!   suite and the estimates' fallbacks (`plan::inputs`), `plan.json` (`plan::format`) and the
+//!   CI matrices (`plan::matrix`); [`report`]: the plan for people (text, Markdown, HTML);
+//!   [`output`]: the versioned JSON of the other commands.
+//! - [`selection`]: from the changed files and the base coverage to every test the change can
+//!   affect, with reasons; [`history`]: durations and outcomes from CI reports, stored in
+//!   covshard's tables of the data file, and the estimates made from them.
+//! - [`python`]: the Python-syntax layer (import-time lines, names, memoised functions, the
+//!   imports and the import index); [`packing`]: pure arithmetic that packs tests into shards.
+//! - [`coverage`]: the reader of coverage.py's SQLite data file and the mapping of its paths;
+//!   [`diff`] and [`git`]: what changed, and what git tracks; [`config`]: `covshard.toml` or
+//!   `[tool.covshard]`.
+//! - Leaves: [`error`] (the one error type and its exit codes), [`nodeid`] (pytest node ids),
+//!   [`units`] (durations and shard counts as typed), [`text`] (text files in the encodings
+//!   other programs write), [`progress`] (how library work reports progress).
 
 pub mod cli;
 pub mod config;

@@ -1,9 +1,12 @@
 //! The Python-syntax layer selection stands on: which lines of a file run at import time, which
 //! functions memoise, what each file imports, and which files depend on which.
 //!
-//! Everything here is infallible and tolerant: a file that does not parse yields the safe answer
-//! (all of it import-time, its imports read as far as the parser recovers), never an error or a
-//! panic, because a missed test is worse than an extra one (DESIGN.md, "Selection").
+//! The analysis of source text is infallible and tolerant: a file that does not parse yields
+//! the safe answer (all of it import-time, its imports read as far as the parser recovers),
+//! never an error or a panic, because a missed test is worse than an extra one (DESIGN.md,
+//! "Selection"). Only [`index`], which reads files from git at a commit and stores and reads the
+//! import index in the data file's SQLite tables, returns errors, and those are about git and
+//! the database, never about the Python it reads.
 //! Parsing uses ruff's parser (`ruff_python_parser`), which reads current Python syntax.
 //!
 //! How selection uses it:

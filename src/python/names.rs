@@ -421,7 +421,7 @@ impl FileNames {
         (bindings == 1 && !changed).then_some(literal)
     }
 
-    /// Whether some function binds `name` locally (see [`FileNames::local_binds`]).
+    /// Whether some function binds `name` locally (see `FileNames::local_binds`).
     pub fn bound_in_a_function(&self, name: &str) -> bool {
         self.local_binds.contains(name)
     }

@@ -27,7 +27,7 @@
 //!   registry (`_CACHE[key] = value`, `RULES.append(rule)`, `STATE.ready = True`, `global` names,
 //!   `cls._seen.add(x)`, a store into a variable of an enclosing function as in a hand-written
 //!   `memoize` decorator, or into `self` in a class the module makes an instance of): only the
-//!   test that first filled the state covers it, later tests read what it left ([`keeps_state`]).
+//!   test that first filled the state covers it, later tests read what it left (`keeps_state`).
 //!   So is a pytest fixture shared beyond one test (`scope="session"`, `"package"`, `"module"`,
 //!   `"class"`): pytest runs it once and hands later tests the kept value.
 //!
@@ -90,7 +90,7 @@ pub struct FunctionSpan {
     pub memoised: bool,
     /// A pytest fixture shared beyond one test (`scope="session"`, ...): memoised by pytest.
     pub shared_fixture: bool,
-    /// It keeps state beyond its call itself (a cache, a registry: see [`keeps_state`]), as
+    /// It keeps state beyond its call itself (a cache, a registry: see `keeps_state`), as
     /// opposed to being memoised by a decorator.
     pub keeps_state: bool,
     /// Where it keeps that state: module-level names, and `.attr` for an attribute of its class
