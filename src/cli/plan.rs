@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use crate::cli::select::{SelectionArgs, read_collected, resolve};
 use crate::cli::settings::Workspace;
 use crate::cli::ui::Ui;
-use crate::config::GroupByChoice;
+use crate::config::{Config, GroupByChoice};
 use crate::error::{Error, Result};
 use crate::history::estimate::{EstimateOptions, Estimates};
 use crate::packing::MonteCarloOptions;
@@ -100,54 +100,24 @@ pub fn prepare(
     ws: &Workspace,
     ui: &Ui,
 ) -> Result<Prepared> {
-    // Name the limit that applies: the CI's own is not something the user can raise.
-    if let ShardCount::Fixed(n) = pack.shards
-        && let Some(ci) = ci
-        && n > ci.max_jobs()
-    {
-        return Err(Error::usage(format!(
-            "--shards {n} is more than {} allows: at most {} parallel jobs",
-            ci.name(),
-            ci.max_jobs()
-        ))
-        .with_hint(format!(
-            "pass --shards {} or fewer; `--shards auto` stays within the limit by itself",
-            ci.max_jobs()
-        )));
-    }
-    let repo_root = ws.repo_root().ok().map(Path::to_path_buf);
     let (config, _) = ws.config(selection_args.config.as_deref())?;
+    // Checked before any work: a wrong shard count fails at once.
+    let (shards, max_shards) = shard_limits(pack, config, ci, ui)?;
     let collected: Option<BTreeSet<String>> = selection_args
         .collected
         .as_deref()
         .map(read_collected)
         .transpose()?
         .map(|v| v.into_iter().collect());
-    let db_exists = selection_args.db.is_file();
-    let db = db_exists.then_some(selection_args.db.as_path());
-    let (selection, selective, base) = if pack.all || !db_exists {
-        if !db_exists {
+    let db = Some(selection_args.db.as_path()).filter(|db| db.is_file());
+    let (selection, selective, base) = if pack.all || db.is_none() {
+        if db.is_none() {
             ui.warn(&format!(
                 "no data file at {}: planning every known test without selection",
                 selection_args.db.display()
             ));
         }
-        let rootdir = config.paths.rootdir.as_deref().unwrap_or("");
-        let root = repo_root.clone().unwrap_or_else(|| ws.cwd.clone());
-        let (selection, base) = inputs::whole_suite(&inputs::WholeSuite {
-            db,
-            collected: collected.as_ref(),
-            durations: pack.durations.as_deref(),
-            reason: Reason::new(if pack.all {
-                Rule::WholeSuite
-            } else {
-                Rule::NoCoverageData
-            }),
-            roots: vec![
-                crate::selection::gone::id_root(&root, rootdir.trim_matches('/')),
-                ws.cwd.clone(),
-            ],
-        })?;
+        let (selection, base) = whole_suite(db, collected.as_ref(), pack, config, ws)?;
         for warning in &selection.warnings {
             ui.warn(warning);
         }
@@ -161,54 +131,12 @@ pub fn prepare(
         (resolved.selection, true, resolved.base)
     };
     let statistic = config.durations.statistic;
-    let options = EstimateOptions {
-        statistic,
-        default_seconds: config.durations.default_seconds,
-    };
-    let (mut estimates, warning) = inputs::estimates(db, pack.durations.as_deref(), &options)?;
-    if let Some(warning) = warning {
-        ui.warn(&warning);
-    }
-    let patterns = crate::config::setup_patterns(
-        &config.packing.setup,
-        Path::new("the covshard configuration"),
-    )?;
-    let configured = crate::plan::build::configured_setups(&patterns, &selection.known_tests);
-    if !configured.is_empty() {
-        ui.detail(&format!(
-            "setup costs from configuration for {} groups",
-            configured.len()
-        ));
-    }
-    estimates.set_group_setups(configured);
-    let head = repo_root
-        .as_ref()
+    let estimates = estimates(db, pack, config, &selection, ui)?;
+    let head = ws
+        .repo_root()
+        .ok()
         .and_then(|root| crate::git::run(root, &["rev-parse", "HEAD"]).ok())
         .map(|out| String::from_utf8_lossy(&out).trim().to_string());
-    let max_from_flag = pack.max_shards.is_some();
-    let mut max_shards = pack.max_shards.unwrap_or(config.packing.max_shards).max(1);
-    if let Some(ci) = ci
-        && max_shards > ci.max_jobs()
-    {
-        ui.warn(&format!(
-            "{} runs at most {} parallel jobs: --max-shards lowered to it",
-            ci.name(),
-            ci.max_jobs()
-        ));
-        max_shards = ci.max_jobs();
-    }
-    let shards = match pack.shards {
-        ShardCount::Fixed(n) if n > max_shards => {
-            let source = if max_from_flag {
-                format!("--max-shards {max_shards}")
-            } else {
-                format!("the configured maximum of {max_shards} (packing.max_shards)")
-            };
-            return Err(Error::usage(format!("--shards {n} is more than {source}"))
-                .with_hint("lower --shards, or raise --max-shards"));
-        }
-        other => other,
-    };
     Ok(Prepared {
         selection,
         selective,
@@ -233,6 +161,110 @@ pub fn prepare(
             compare_full_suite: true,
         },
     })
+}
+
+/// The shard count asked for and the most shards allowed, within the CI's limit; the error
+/// names the limit that applies (the CI's own is not something the user can raise).
+fn shard_limits(
+    pack: &PackArgs,
+    config: &Config,
+    ci: Option<CiSystem>,
+    ui: &Ui,
+) -> Result<(ShardCount, usize)> {
+    if let ShardCount::Fixed(n) = pack.shards
+        && let Some(ci) = ci
+        && n > ci.max_jobs()
+    {
+        return Err(Error::usage(format!(
+            "--shards {n} is more than {} allows: at most {} parallel jobs",
+            ci.name(),
+            ci.max_jobs()
+        ))
+        .with_hint(format!(
+            "pass --shards {} or fewer; `--shards auto` stays within the limit by itself",
+            ci.max_jobs()
+        )));
+    }
+    let mut max_shards = pack.max_shards.unwrap_or(config.packing.max_shards).max(1);
+    if let Some(ci) = ci
+        && max_shards > ci.max_jobs()
+    {
+        ui.warn(&format!(
+            "{} runs at most {} parallel jobs: --max-shards lowered to it",
+            ci.name(),
+            ci.max_jobs()
+        ));
+        max_shards = ci.max_jobs();
+    }
+    match pack.shards {
+        ShardCount::Fixed(n) if n > max_shards => {
+            let source = if pack.max_shards.is_some() {
+                format!("--max-shards {max_shards}")
+            } else {
+                format!("the configured maximum of {max_shards} (packing.max_shards)")
+            };
+            Err(Error::usage(format!("--shards {n} is more than {source}"))
+                .with_hint("lower --shards, or raise --max-shards"))
+        }
+        other => Ok((other, max_shards)),
+    }
+}
+
+/// Every known test, for `--all` or when there is no data file to select with.
+fn whole_suite(
+    db: Option<&Path>,
+    collected: Option<&BTreeSet<String>>,
+    pack: &PackArgs,
+    config: &Config,
+    ws: &Workspace,
+) -> Result<(Selection, Option<String>)> {
+    let rootdir = config.paths.rootdir.as_deref().unwrap_or("");
+    let root = ws.repo_root().unwrap_or(&ws.cwd);
+    inputs::whole_suite(&inputs::WholeSuite {
+        db,
+        collected,
+        durations: pack.durations.as_deref(),
+        reason: Reason::new(if pack.all {
+            Rule::WholeSuite
+        } else {
+            Rule::NoCoverageData
+        }),
+        roots: vec![
+            crate::selection::gone::id_root(root, rootdir.trim_matches('/')),
+            ws.cwd.clone(),
+        ],
+    })
+}
+
+/// The estimates, with the setup costs the configuration sets.
+fn estimates(
+    db: Option<&Path>,
+    pack: &PackArgs,
+    config: &Config,
+    selection: &Selection,
+    ui: &Ui,
+) -> Result<Estimates> {
+    let options = EstimateOptions {
+        statistic: config.durations.statistic,
+        default_seconds: config.durations.default_seconds,
+    };
+    let (mut estimates, warning) = inputs::estimates(db, pack.durations.as_deref(), &options)?;
+    if let Some(warning) = warning {
+        ui.warn(&warning);
+    }
+    let patterns = crate::config::setup_patterns(
+        &config.packing.setup,
+        Path::new("the covshard configuration"),
+    )?;
+    let configured = crate::plan::build::configured_setups(&patterns, &selection.known_tests);
+    if !configured.is_empty() {
+        ui.detail(&format!(
+            "setup costs from configuration for {} groups",
+            configured.len()
+        ));
+    }
+    estimates.set_group_setups(configured);
+    Ok(estimates)
 }
 
 pub fn run(args: PlanArgs, ws: &Workspace, ui: &Ui) -> Result<()> {
