@@ -4,27 +4,12 @@
 
 use std::path::Path;
 
-use crate::util::{copy_tree, covshard, fixtures, git, run_ok};
+use crate::util::{copy_tree, covshard, fixture_repo, fixtures, git, run_ok};
 
 /// The fixture project as its own repository, with durations ingested and a body change.
 fn repo_with_change() -> tempfile::TempDir {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = fixture_repo();
     let dir = tmp.path();
-    copy_tree(&fixtures().join("project"), dir);
-    std::fs::write(
-        dir.join(".gitignore"),
-        ".coverage\njunit.xml\nplan.json\nout/\n",
-    )
-    .unwrap();
-    git(dir, &["init", "-q"]);
-    git(dir, &["add", "-A"]);
-    git(dir, &["commit", "-q", "-m", "base"]);
-    std::fs::copy(
-        fixtures().join("data/lines.coverage"),
-        dir.join(".coverage"),
-    )
-    .unwrap();
-    std::fs::copy(fixtures().join("data/junit.xml"), dir.join("junit.xml")).unwrap();
     run_ok(covshard().current_dir(dir).args([
         "ingest",
         "--db",

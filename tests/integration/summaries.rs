@@ -9,7 +9,7 @@ use std::path::Path;
 
 use covshard::selection::Rule;
 
-use crate::util::{Expect as _, Finished, copy_tree, covshard, fixtures, git};
+use crate::util::{Expect as _, Finished, covshard, fixture_repo};
 
 /// The temporary repository's path and every commit id, replaced by placeholders.
 fn redact(text: &str, dir: &Path) -> String {
@@ -33,27 +33,25 @@ fn redact(text: &str, dir: &Path) -> String {
     out
 }
 
-/// The fixture project in a git repository, with its real data file, its JUnit report
-/// ingested, a changed function body and a new test.
-fn project() -> tempfile::TempDir {
-    let tmp = tempfile::tempdir().unwrap();
+/// The fixture repository with its JUnit report ingested (what `ingest` said, for its
+/// snapshot), then a changed function body and a new test.
+fn project() -> (tempfile::TempDir, Finished) {
+    let tmp = fixture_repo();
     let dir = tmp.path();
-    copy_tree(&fixtures().join("project"), dir);
-    std::fs::write(
-        dir.join(".gitignore"),
-        ".coverage\njunit.xml\nplan.json\n__pycache__/\n",
-    )
-    .unwrap();
-    git(dir, &["init", "-q"]);
-    git(dir, &["add", "-A"]);
-    git(dir, &["commit", "-q", "-m", "base"]);
-    std::fs::copy(
-        fixtures().join("data/lines.coverage"),
-        dir.join(".coverage"),
-    )
-    .unwrap();
-    std::fs::copy(fixtures().join("data/junit.xml"), dir.join("junit.xml")).unwrap();
-    tmp
+    let ingest = run(
+        dir,
+        &[
+            "ingest",
+            "--db",
+            ".coverage",
+            "--commit",
+            "HEAD",
+            "--junit",
+            "junit.xml",
+        ],
+    );
+    edit(dir);
+    (tmp, ingest)
 }
 
 fn edit(dir: &Path) {
@@ -81,21 +79,10 @@ fn run(dir: &Path, args: &[&str]) -> Finished {
 
 #[test]
 fn human_summaries() {
-    let tmp = project();
+    let (tmp, ingest) = project();
     let dir = tmp.path();
     let run = |args: &[&str]| run(dir, args);
-
-    let ingest = run(&[
-        "ingest",
-        "--db",
-        ".coverage",
-        "--commit",
-        "HEAD",
-        "--junit",
-        "junit.xml",
-    ]);
     insta::assert_snapshot!("ingest_stderr", redact(&ingest.stderr, dir));
-    edit(dir);
 
     let select = run(&["select", "--db", ".coverage"]);
     insta::assert_snapshot!("select_stdout", redact(&select.stdout, dir));
@@ -123,19 +110,9 @@ fn human_summaries() {
 #[test]
 fn json_outputs_read_back_into_their_types() {
     use covshard::output;
-    let tmp = project();
+    let (tmp, _) = project();
     let dir = tmp.path();
     let run = |args: &[&str]| run(dir, args).stdout;
-    run(&[
-        "ingest",
-        "--db",
-        ".coverage",
-        "--commit",
-        "HEAD",
-        "--junit",
-        "junit.xml",
-    ]);
-    edit(dir);
 
     let select: output::Select =
         serde_json::from_str(&run(&["select", "--format", "json"])).unwrap();

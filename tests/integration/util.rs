@@ -45,6 +45,30 @@ pub fn venv_bin(python: &Path, name: &str) -> PathBuf {
         .join(name)
 }
 
+/// The fixture project as a repository of its own, committed, with the real data file
+/// (`.coverage`) and JUnit report (`junit.xml`) that pytest wrote for it, both ignored by git
+/// as covshard's outputs are (`plan*.json`, `out/`).
+pub fn fixture_repo() -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    copy_tree(&fixtures().join("project"), dir);
+    std::fs::write(
+        dir.join(".gitignore"),
+        ".coverage\njunit.xml\nplan*.json\nout/\n__pycache__/\n",
+    )
+    .unwrap();
+    git(dir, &["init", "-q"]);
+    git(dir, &["add", "-A"]);
+    git(dir, &["commit", "-q", "-m", "base"]);
+    std::fs::copy(
+        fixtures().join("data/lines.coverage"),
+        dir.join(".coverage"),
+    )
+    .unwrap();
+    std::fs::copy(fixtures().join("data/junit.xml"), dir.join("junit.xml")).unwrap();
+    tmp
+}
+
 /// The covshard binary under test: the one cargo built, or the one named by `COVSHARD_BIN`
 /// (`.ci/run` runs the end-to-end test again against the binary a wheel installed).
 pub fn covshard() -> Command {

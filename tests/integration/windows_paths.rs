@@ -22,15 +22,18 @@ fn windows_path(linux: &str, drive: &str) -> String {
     format!("{drive}:\\a\\shop\\shop\\{}", relative.replace('/', "\\"))
 }
 
-fn rewrite_paths(db: &Path, drive: &str) {
-    let conn = Connection::open(db).unwrap();
-    let files: Vec<(i64, String)> = conn
-        .prepare("SELECT id, path FROM file")
+fn recorded_files(conn: &Connection) -> Vec<(i64, String)> {
+    conn.prepare("SELECT id, path FROM file")
         .unwrap()
         .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
         .unwrap()
         .map(Result::unwrap)
-        .collect();
+        .collect()
+}
+
+fn rewrite_paths(db: &Path, drive: &str) {
+    let conn = Connection::open(db).unwrap();
+    let files = recorded_files(&conn);
     for (id, path) in files {
         conn.execute(
             "UPDATE file SET path = ?1 WHERE id = ?2",
@@ -44,13 +47,7 @@ fn rewrite_paths(db: &Path, drive: &str) {
 /// copy: what `coverage combine` makes of one Linux and one Windows shard.
 fn split_between_systems(db: &Path) -> usize {
     let conn = Connection::open(db).unwrap();
-    let files: Vec<(i64, String)> = conn
-        .prepare("SELECT id, path FROM file")
-        .unwrap()
-        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
+    let files = recorded_files(&conn);
     let mut moved = 0;
     for (id, path) in files {
         conn.execute(
