@@ -299,7 +299,13 @@ fn parse_hunk_header(header: &str) -> Option<(u32, u32, u32, u32)> {
     };
     let (os, oc) = range(old)?;
     let (ns, nc) = range(new)?;
-    Some((os, oc, ns, nc))
+    // Numbering starts at 1 where a side has lines, and every line the hunk can count, on
+    // either side, must have a number: a header beyond that is not git's.
+    let fits = |start: u32, count: u32| {
+        (count == 0 || start >= 1)
+            && u64::from(start) + u64::from(oc) + u64::from(nc) < u64::from(u32::MAX)
+    };
+    (fits(os, oc) && fits(ns, nc)).then_some((os, oc, ns, nc))
 }
 
 /// The changes between `base` and the working tree of the repository at `root`, including
@@ -385,6 +391,22 @@ mod tests {
 
     fn set(items: &[u32]) -> BTreeSet<u32> {
         items.iter().copied().collect()
+    }
+
+    #[test]
+    fn hunk_headers_beyond_what_git_writes_are_malformed() {
+        // Found by the fuzz tests: line numbers past u32 overflowed, and a side numbered from
+        // 0 that has lines underflowed.
+        for header in [
+            "@@ -4294967295,1 +1,1 @@",
+            "@@ -1,1 +4294967290,9 @@",
+            "@@ -0,1 +1,1 @@",
+        ] {
+            let diff = format!("--- a/x.py\n+++ b/x.py\n{header}\n-a\n+b\n");
+            let err = parse_unified(&diff).unwrap_err();
+            assert!(err.contains("malformed hunk header"), "{header}: {err}");
+        }
+        assert!(parse_unified("--- a/x.py\n+++ b/x.py\n@@ -0,0 +1,1 @@\n+b\n").is_ok());
     }
 
     #[test]

@@ -6,6 +6,7 @@ mod bench_data;
 mod coverage_compat;
 mod e2e;
 mod errors;
+mod fuzz;
 mod history;
 mod plan_outputs;
 mod raises;
