@@ -5,7 +5,7 @@
 //! `generate` example, so this test costs no extra build.
 
 #[path = "../../benchmarks/generate/lib.rs"]
-mod datagen;
+pub(crate) mod datagen;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;

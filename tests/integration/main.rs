@@ -4,6 +4,7 @@
 
 mod bench_data;
 mod coverage_compat;
+mod crash;
 mod e2e;
 mod errors;
 mod fuzz;

@@ -1,0 +1,111 @@
+//! A data file survives an ingest killed half-way (issue 20, item 2): CI systems kill jobs on
+//! timeouts and cancellations. An ingest writes in one SQLite transaction, so after SIGKILL at
+//! any point the file must still be read by coverage.py, hold the history as it was before or
+//! after the killed run (never part of one), and take the next ingest.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Instant;
+
+use crate::bench_data::datagen;
+use crate::util::{Expect as _, covshard, venv_bin};
+
+fn history_runs(dir: &Path) -> u64 {
+    let out = covshard()
+        .current_dir(dir)
+        .args(["info", "--db", ".coverage", "--format", "json"])
+        .succeeds();
+    let info: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    info["history_runs"].as_u64().unwrap()
+}
+
+fn samples(dir: &Path) -> i64 {
+    let conn = rusqlite::Connection::open(dir.join(".coverage")).unwrap();
+    let check: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(check, "ok");
+    conn.query_row("SELECT count(*) FROM covshard_sample", [], |r| r.get(0))
+        .unwrap()
+}
+
+fn ingest(dir: &Path, commit: &str) -> Command {
+    let mut cmd = covshard();
+    cmd.current_dir(dir).env("NO_COLOR", "1").args([
+        "ingest",
+        "--db",
+        ".coverage",
+        "--commit",
+        commit,
+        "--junit",
+        "reports/junit-*.xml",
+    ]);
+    cmd
+}
+
+#[test]
+fn an_ingest_killed_at_any_point_leaves_the_history_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    let spec = datagen::Spec::preset("medium").unwrap();
+    datagen::generate(&spec, dir, false).unwrap();
+    ingest(dir, "c0").succeeds();
+    let (mut runs, mut stored) = (history_runs(dir), samples(dir));
+    assert_eq!(runs, 1);
+    let per_run = stored;
+
+    // How long a whole ingest takes here, to kill at points spread over it.
+    let started = Instant::now();
+    ingest(dir, "c1").succeeds();
+    let whole = started.elapsed();
+    (runs, stored) = (history_runs(dir), samples(dir));
+    assert_eq!((runs, stored), (2, 2 * per_run));
+
+    let mut killed_running = 0;
+    for (k, eighths) in (0..8u32).enumerate() {
+        let mut child = ingest(dir, &format!("k{k}"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(whole * eighths / 8);
+        if child.try_wait().unwrap().is_none() {
+            killed_running += 1;
+        }
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        let (now_runs, now_stored) = (history_runs(dir), samples(dir));
+        // Before the killed run, or after it whole.
+        assert!(
+            (now_runs, now_stored) == (runs, stored)
+                || (now_runs, now_stored) == (runs + 1, stored + per_run),
+            "killed at {eighths}/8: {now_runs} runs, {now_stored} samples (was {runs}, {stored})"
+        );
+        (runs, stored) = (now_runs, now_stored);
+    }
+    assert!(
+        killed_running >= 4,
+        "only {killed_running} kills landed while ingest ran"
+    );
+
+    ingest(dir, "after").succeeds();
+    assert_eq!(history_runs(dir), runs + 1);
+    if let Some(python) = crate::util::python() {
+        // coverage.py still reads the file, contexts and all.
+        let out = Command::new(venv_bin(&python, "python"))
+            .current_dir(dir)
+            .args([
+                "-c",
+                "from coverage import CoverageData; d = CoverageData(); d.read(); \
+                 print(len(d.measured_files()), len(d.measured_contexts()))",
+            ])
+            .succeeds();
+        let counts: Vec<usize> = out
+            .stdout
+            .split_whitespace()
+            .map(|n| n.parse().unwrap())
+            .collect();
+        assert_eq!(counts[0], spec.files);
+        assert!(counts[1] > spec.tests, "{counts:?}");
+    }
+}
