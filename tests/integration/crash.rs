@@ -109,3 +109,63 @@ fn an_ingest_killed_at_any_point_leaves_the_history_whole() {
         assert!(counts[1] > spec.tests, "{counts:?}");
     }
 }
+
+/// Readers while an ingest writes: `plan` and `info` wait for the write to finish (SQLite's
+/// busy timeout) instead of failing with `database is locked`, and see the history before or
+/// after the run.
+#[test]
+fn plans_read_while_an_ingest_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    let spec = datagen::Spec::preset("medium").unwrap();
+    datagen::generate(&spec, dir, false).unwrap();
+    ingest(dir, "c0").succeeds();
+    let mut writer = ingest(dir, "c1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut reads = 0;
+    let mut overlapped = 0;
+    while reads < 40 {
+        let running = writer.try_wait().unwrap().is_none();
+        let readers: Vec<_> = (0..2)
+            .map(|i| {
+                let mut cmd = covshard();
+                cmd.current_dir(dir);
+                if i == 0 {
+                    cmd.args(["plan", "--db", ".coverage", "--all", "--shards", "4"])
+                        .args(["--out", "plan.json"]);
+                } else {
+                    cmd.args(["info", "--db", ".coverage", "--format", "json"]);
+                }
+                cmd.stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for reader in readers {
+            let out = reader.wait_with_output().unwrap();
+            assert!(
+                out.status.success(),
+                "a reader failed while ingest wrote: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            reads += 1;
+        }
+        if running {
+            overlapped += 1;
+        } else {
+            break;
+        }
+    }
+    let out = writer.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(overlapped >= 1, "no read overlapped the ingest");
+    assert_eq!(history_runs(dir), 2);
+}
