@@ -610,10 +610,17 @@ pub fn open_connection(path: &Path, flags: OpenFlags) -> Result<Connection> {
 /// Turn an SQLite error into a user-facing error about `path`.
 pub fn sqlite_error(path: &Path, err: rusqlite::Error) -> Error {
     use rusqlite::ffi::ErrorCode;
-    let code = match &err {
-        rusqlite::Error::SqliteFailure(e, _) => Some(e.code),
-        _ => None,
+    let (code, extended) = match &err {
+        rusqlite::Error::SqliteFailure(e, _) => (Some(e.code), e.extended_code),
+        _ => (None, 0),
     };
+    // SQLITE_IOERR_WRITE, _FSYNC, _DIR_FSYNC and _TRUNCATE: the write itself failed.
+    let write_failed = matches!(extended, 778 | 1034 | 1290 | 1546);
+    if code == Some(ErrorCode::DiskFull) || write_failed {
+        return Error::write(path, "the disk is full, or the file may not grow any larger")
+            .caused_by(err)
+            .with_hint("free space (or raise the file-size limit) and run again: the data file is as it was before");
+    }
     match code {
         Some(ErrorCode::NotADatabase) => Error::input(path, "not an SQLite database, so not a coverage.py data file").caused_by(err)
             .with_hint("pass the `.coverage` file written by pytest-cov; a `.coverage` file in JSON (coverage 4.x) or a report (XML, JSON, LCOV) will not do"),

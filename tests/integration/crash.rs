@@ -169,3 +169,47 @@ fn plans_read_while_an_ingest_writes() {
     assert!(overlapped >= 1, "no read overlapped the ingest");
     assert_eq!(history_runs(dir), 2);
 }
+
+/// A full disk, simulated by a file-size limit (`ulimit -f`, with SIGXFSZ ignored so writes
+/// fail with EFBIG as on a full disk): the ingest fails with the write error's exit code and a
+/// message, the data file keeps its history, and the ingest succeeds once there is room.
+#[test]
+#[cfg(unix)]
+fn an_ingest_on_a_full_disk_fails_cleanly_and_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    let spec = datagen::Spec::preset("medium").unwrap();
+    datagen::generate(&spec, dir, false).unwrap();
+    ingest(dir, "c0").succeeds();
+    let (runs, stored) = (history_runs(dir), samples(dir));
+    let size_kib = std::fs::metadata(dir.join(".coverage")).unwrap().len() / 1024;
+    let binary = ingest(dir, "full").get_program().to_owned();
+    let out = Command::new("bash")
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .args([
+            "-c",
+            &format!(
+                "ulimit -f {}; trap '' XFSZ; exec \"$0\" \"$@\"",
+                size_kib + 4
+            ),
+        ])
+        .arg(&binary)
+        .args(["ingest", "--db", ".coverage", "--commit", "full"])
+        .args(["--junit", "reports/junit-*.xml"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(covshard::error::exit::WRITE),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(".coverage"),
+        "the error names the file: {stderr}"
+    );
+    assert_eq!((history_runs(dir), samples(dir)), (runs, stored));
+    ingest(dir, "room").succeeds();
+    assert_eq!(history_runs(dir), runs + 1);
+}
