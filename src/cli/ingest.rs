@@ -194,6 +194,12 @@ fn report(request: &Request, s: &Summary, ui: &Ui) {
             }
         ));
     }
+    if let Some(run) = s.already_stored {
+        ui.info(&format!(
+            "these reports are already stored as run {run} (same commit, label and samples): nothing added to {}",
+            request.db.display()
+        ));
+    }
     if let Some(run) = s.run_id {
         ui.info(&format!(
             "ingested run {run}: {} tests from {} reports ({} failed or errored, {} skipped) into {}",

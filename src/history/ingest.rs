@@ -85,6 +85,9 @@ pub struct Summary {
     pub indexed_files: Option<usize>,
     /// What the user should know although nothing failed.
     pub warnings: Vec<String>,
+    /// The stored run these reports already are, when they were ingested before (nothing
+    /// was added).
+    pub already_stored: Option<i64>,
 }
 
 fn read(path: &Path) -> Result<Vec<u8>> {
@@ -192,11 +195,15 @@ pub fn ingest(req: &Request, progress: &dyn Progress) -> Result<Summary> {
             source,
             label: req.label.clone(),
         };
-        progress.start("storing samples", merged.len() as u64);
-        let inserted = store::insert_run(&tx, &run, &merged, progress)?;
-        progress.finish();
-        summary.run_id = Some(inserted.run_id);
-        test_ids = inserted.test_ids;
+        if let Some(id) = store::same_run(&tx, &run, &merged)? {
+            summary.already_stored = Some(id);
+        } else {
+            progress.start("storing samples", merged.len() as u64);
+            let inserted = store::insert_run(&tx, &run, &merged, progress)?;
+            progress.finish();
+            summary.run_id = Some(inserted.run_id);
+            test_ids = inserted.test_ids;
+        }
     }
     if let Some(index) = &req.import_index {
         crate::python::index::store(&tx, index)?;

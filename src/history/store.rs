@@ -308,6 +308,68 @@ pub struct Inserted {
     pub test_ids: Vec<i64>,
 }
 
+/// A stored run with the same commit, label and source as `run` and exactly these samples
+/// (ids, durations, outcomes): the same reports ingested again, as by a retried CI job or two
+/// jobs that raced. Called inside the write transaction, so racing ingests see each other.
+pub fn same_run(tx: &Transaction<'_>, run: &RunInfo, samples: &[Placed]) -> Result<Option<i64>> {
+    let err = sql_err(tx);
+    let mut candidates = tx
+        .prepare(
+            "SELECT r.id FROM covshard_run r WHERE r.commit_id IS ?1 AND r.label IS ?2 AND r.source = ?3
+             AND (SELECT count(*) FROM covshard_sample s WHERE s.run_id = r.id) = ?4",
+        )
+        .map_err(&err)?;
+    let ids: Vec<i64> = candidates
+        .query_map(
+            rusqlite::params![run.commit, run.label, run.source, samples.len() as i64],
+            |row| row.get(0),
+        )
+        .map_err(&err)?
+        .collect::<rusqlite::Result<_>>()
+        .map_err(&err)?;
+    if ids.is_empty() {
+        return Ok(None);
+    }
+    let key = |id: &str, duration: f64, outcome: &str| {
+        (id.to_string(), duration.to_bits(), outcome.to_string())
+    };
+    let mut new: Vec<_> = samples
+        .iter()
+        .map(|p| {
+            key(
+                &p.sample.node_id,
+                p.sample.duration,
+                p.sample.outcome.as_str(),
+            )
+        })
+        .collect();
+    new.sort();
+    let mut stored = tx
+        .prepare(
+            "SELECT t.node_id, s.duration, s.outcome FROM covshard_sample s
+             JOIN covshard_test t ON t.id = s.test_id WHERE s.run_id = ?1",
+        )
+        .map_err(&err)?;
+    for id in ids {
+        let mut old: Vec<_> = stored
+            .query_map([id], |row| {
+                Ok(key(
+                    &row.get::<_, String>(0)?,
+                    row.get(1)?,
+                    &row.get::<_, String>(2)?,
+                ))
+            })
+            .map_err(&err)?
+            .collect::<rusqlite::Result<_>>()
+            .map_err(&err)?;
+        old.sort();
+        if old == new {
+            return Ok(Some(id));
+        }
+    }
+    Ok(None)
+}
+
 /// Insert one run and its samples (call inside [`begin`]'s transaction, after [`migrate`]).
 pub fn insert_run(
     tx: &Transaction<'_>,

@@ -213,3 +213,46 @@ fn an_ingest_on_a_full_disk_fails_cleanly_and_loses_nothing() {
     ingest(dir, "room").succeeds();
     assert_eq!(history_runs(dir), runs + 1);
 }
+
+/// The same reports ingested twice at once (two jobs that raced) or again later (a retried
+/// job): one run is stored, no run is lost and none is doubled; other reports still add runs.
+#[test]
+fn the_same_run_ingested_twice_is_stored_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    let spec = datagen::Spec::preset("small").unwrap();
+    datagen::generate(&spec, dir, false).unwrap();
+    let racing: Vec<_> = (0..2)
+        .map(|_| {
+            ingest(dir, "c1")
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let stderr: Vec<String> = racing
+        .into_iter()
+        .map(|child| {
+            let out = child.wait_with_output().unwrap();
+            assert!(out.status.success());
+            String::from_utf8_lossy(&out.stderr).into_owned()
+        })
+        .collect();
+    assert_eq!(history_runs(dir), 1, "{stderr:?}");
+    assert_eq!(
+        stderr
+            .iter()
+            .filter(|e| e.contains("already stored as run 1"))
+            .count(),
+        1,
+        "{stderr:?}"
+    );
+    ingest(dir, "c1")
+        .succeeds()
+        .stderr_has("these reports are already stored as run 1");
+    assert_eq!(history_runs(dir), 1);
+    // The same reports at another commit are another run.
+    ingest(dir, "c2").succeeds();
+    assert_eq!(history_runs(dir), 2);
+}

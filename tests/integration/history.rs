@@ -177,12 +177,13 @@ fn last_failed_and_recorded_commit_follow_the_latest_run() {
 #[test]
 fn keep_limits_the_samples_per_test() {
     let (dir, db) = setup();
-    for _ in 0..4 {
+    // Four runs (the same reports at the same commit would be one run, stored once).
+    for commit in ["c0", "c1", "c2", "c3"] {
         covshard(dir.path())
             .args([
                 "ingest",
                 "--commit",
-                "c",
+                commit,
                 "--keep",
                 "2",
                 "--junit",
