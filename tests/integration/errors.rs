@@ -287,6 +287,18 @@ const CASES: &[Case] = &[
         ],
     },
     Case {
+        // Found by the fuzz tests: line numbers past u32 overflowed.
+        name: "select with a --diff whose hunk header numbers lines past what git writes",
+        cwd: "repo",
+        args: "select --db {D}/lines.coverage --base HEAD --diff {T}/overflow.diff",
+        env: &[],
+        code: INPUT,
+        stderr: &[
+            "{T}/overflow.diff: not a unified diff: line 3: malformed hunk header",
+            "hint: produce it with `git diff BASE`",
+        ],
+    },
+    Case {
         name: "select with a missing --diff",
         cwd: "repo",
         args: "select --db {D}/lines.coverage --base HEAD --diff {T}/missing.diff",
@@ -1013,6 +1025,10 @@ fn scratch() -> Scratch {
     std::fs::create_dir(root.join("dir")).unwrap();
     write("empty", "");
     write("text.txt", "hello, not a database\n");
+    write(
+        "overflow.diff",
+        "--- a/x.py\n+++ b/x.py\n@@ -4294967295,1 +1,1 @@\n-a\n+b\n",
+    );
     rusqlite::Connection::open(root.join("other.db"))
         .unwrap()
         .execute_batch("CREATE TABLE notes (body TEXT); INSERT INTO notes VALUES ('x');")

@@ -42,6 +42,18 @@ fn mangled(seed: &'static str, salt: &'static [&'static str]) -> impl Strategy<V
         })
 }
 
+/// A JUnit case whose attribute runs to hundreds of kilobytes, its quote closed or not.
+fn huge_attribute() -> impl Strategy<Value = Vec<u8>> {
+    (1usize..400_000, any::<bool>()).prop_map(|(n, closed)| {
+        let quote = if closed { "\"" } else { "" };
+        format!(
+            "<testsuite><testcase classname=\"tests.test_a\" name=\"{}{quote} time=\"1\" /></testsuite>",
+            "x".repeat(n)
+        )
+        .into_bytes()
+    })
+}
+
 fn any_bytes() -> impl Strategy<Value = Vec<u8>> {
     proptest::collection::vec(any::<u8>(), 0..512)
 }
@@ -108,6 +120,14 @@ const JUNIT: &str = r#"<?xml version="1.0" encoding="utf-8"?>
 <testcase classname="tests.test_a.TestB" name="test_two[x-1]" time="0.2"><failure message="boom">trace</failure></testcase>
 <testcase classname="tests.sub.test_c" name="test_three" time="1e-3"><skipped type="pytest.skip" message="no" /></testcase>
 </testsuite></testsuites>
+"#;
+
+/// pytest's xunit1 dialect with nested suites (as other tools merge them).
+const JUNIT_XUNIT1: &str = r#"<?xml version="1.0"?>
+<testsuites><testsuite name="all"><testsuite name="pytest" tests="2">
+<testcase classname="tests.test_a" name="test_one" file="tests/test_a.py" line="3" time="0.01"><properties><property name="k" value="v"/></properties><system-out>out</system-out></testcase>
+<testcase classname="tests.test_a.TestB" name="test_two" time="0.2"><error message="e" type="E">trace</error></testcase>
+</testsuite></testsuite></testsuites>
 "#;
 
 const JUNIT_SALT: &[&str] = &[
@@ -211,7 +231,12 @@ proptest! {
     }
 
     #[test]
-    fn junit_reports_parse_or_say_why(bytes in prop_oneof![any_bytes(), mangled(JUNIT, JUNIT_SALT)]) {
+    fn junit_reports_parse_or_say_why(bytes in prop_oneof![
+        any_bytes(),
+        mangled(JUNIT, JUNIT_SALT),
+        mangled(JUNIT_XUNIT1, JUNIT_SALT),
+        huge_attribute(),
+    ]) {
         let path = Path::new("reports/junit-1.xml");
         names_the_input(junit::parse(path, &bytes), path)?;
     }
@@ -281,6 +306,8 @@ fn the_seeds_parse() {
     assert_eq!(covshard::diff::parse_unified(DIFF).unwrap().len(), 2);
     let report = junit::parse(Path::new("j.xml"), JUNIT.as_bytes()).unwrap();
     assert_eq!(report.cases.len(), 3);
+    let report = junit::parse(Path::new("j.xml"), JUNIT_XUNIT1.as_bytes()).unwrap();
+    assert_eq!(report.cases.len(), 2);
     assert!(
         !reportlog::parse(Path::new("r.jsonl"), REPORTLOG.as_bytes())
             .unwrap()
