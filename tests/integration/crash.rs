@@ -110,7 +110,7 @@ fn an_ingest_killed_at_any_point_leaves_the_history_whole() {
     }
 }
 
-/// Readers while an ingest writes: `plan` and `info` wait for the write to finish (SQLite's
+/// Readers while an ingest writes: two `plan`s and an `info` wait for the write to finish (SQLite's
 /// busy timeout) instead of failing with `database is locked`, and see the history before or
 /// after the run.
 #[test]
@@ -127,15 +127,16 @@ fn plans_read_while_an_ingest_writes() {
         .unwrap();
     let mut reads = 0;
     let mut overlapped = 0;
-    while reads < 40 {
+    while reads < 60 {
         let running = writer.try_wait().unwrap().is_none();
-        let readers: Vec<_> = (0..2)
+        // Two plans and an info at once.
+        let readers: Vec<_> = (0..3)
             .map(|i| {
                 let mut cmd = covshard();
                 cmd.current_dir(dir);
-                if i == 0 {
+                if i < 2 {
                     cmd.args(["plan", "--db", ".coverage", "--all", "--shards", "4"])
-                        .args(["--out", "plan.json"]);
+                        .args(["--out", &format!("plan-{i}.json")]);
                 } else {
                     cmd.args(["info", "--db", ".coverage", "--format", "json"]);
                 }
