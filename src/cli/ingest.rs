@@ -199,6 +199,8 @@ fn report(request: &Request, s: &Summary, ui: &Ui) {
             "these reports are already stored as run {run} (same commit, label and samples): nothing added to {}",
             request.db.display()
         ));
+        // The rest tells how samples were stored, and none were.
+        return;
     }
     if let Some(run) = s.run_id {
         ui.info(&format!(

@@ -614,12 +614,15 @@ pub fn sqlite_error(path: &Path, err: rusqlite::Error) -> Error {
         rusqlite::Error::SqliteFailure(e, _) => (Some(e.code), e.extended_code),
         _ => (None, 0),
     };
-    // SQLITE_IOERR_WRITE, _FSYNC, _DIR_FSYNC and _TRUNCATE: the write itself failed.
-    let write_failed = matches!(extended, 778 | 1034 | 1290 | 1546);
+    // SQLITE_IOERR_WRITE, _FSYNC, _DIR_FSYNC, _TRUNCATE and _DELETE: writing itself failed.
+    let write_failed = matches!(extended, 778 | 1034 | 1290 | 1546 | 2570);
     if code == Some(ErrorCode::DiskFull) || write_failed {
-        return Error::write(path, "the disk is full, or the file may not grow any larger")
-            .caused_by(err)
-            .with_hint("free space (or raise the file-size limit) and run again: the data file is as it was before");
+        return Error::write(
+            path,
+            "writing failed: the disk is full, the file may not grow any larger, or an I/O error",
+        )
+        .caused_by(err)
+        .with_hint("free space (or raise the file-size limit; SQLite's temporary files go to SQLITE_TMPDIR) and run again: a failed write leaves the data file as it was");
     }
     match code {
         Some(ErrorCode::NotADatabase) => Error::input(path, "not an SQLite database, so not a coverage.py data file").caused_by(err)

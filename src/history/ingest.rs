@@ -205,7 +205,12 @@ pub fn ingest(req: &Request, progress: &dyn Progress) -> Result<Summary> {
             test_ids = inserted.test_ids;
         }
     }
-    if let Some(index) = &req.import_index {
+    // A run already stored brought its commit's import index with it.
+    if let Some(index) = req
+        .import_index
+        .as_ref()
+        .filter(|_| summary.already_stored.is_none())
+    {
         crate::python::index::store(&tx, index)?;
         summary.indexed_files = Some(index.files.len());
     }

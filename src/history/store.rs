@@ -308,14 +308,20 @@ pub struct Inserted {
     pub test_ids: Vec<i64>,
 }
 
-/// A stored run with the same commit, label and source as `run` and exactly these samples
-/// (ids, durations, outcomes): the same reports ingested again, as by a retried CI job or two
-/// jobs that raced. Called inside the write transaction, so racing ingests see each other.
+/// The newest stored run, when it has the same commit, label and source as `run` and exactly
+/// these samples (ids, durations, outcomes): the same reports ingested again, as by a retried
+/// CI job or two jobs that raced. Called inside the write transaction (after any carry-over),
+/// so racing ingests see each other. Only the newest run counts, so that a match never makes
+/// an older run the latest; an empty run never matches.
 pub fn same_run(tx: &Transaction<'_>, run: &RunInfo, samples: &[Placed]) -> Result<Option<i64>> {
+    if samples.is_empty() {
+        return Ok(None);
+    }
     let err = sql_err(tx);
     let mut candidates = tx
         .prepare(
-            "SELECT r.id FROM covshard_run r WHERE r.commit_id IS ?1 AND r.label IS ?2 AND r.source = ?3
+            "SELECT r.id FROM (SELECT * FROM covshard_run ORDER BY id DESC LIMIT 1) r
+             WHERE r.commit_id IS ?1 AND r.label IS ?2 AND r.source = ?3
              AND (SELECT count(*) FROM covshard_sample s WHERE s.run_id = r.id) = ?4",
         )
         .map_err(&err)?;
