@@ -43,13 +43,19 @@ fn ingest(dir: &Path, commit: &str) -> Command {
     cmd
 }
 
+/// The medium generated set (10,000 tests) with one run ingested, and its spec.
+fn medium_set_ingested() -> (tempfile::TempDir, datagen::Spec) {
+    let tmp = tempfile::tempdir().unwrap();
+    let spec = datagen::Spec::preset("medium").unwrap();
+    datagen::generate(&spec, tmp.path(), false).unwrap();
+    ingest(tmp.path(), "c0").succeeds();
+    (tmp, spec)
+}
+
 #[test]
 fn an_ingest_killed_at_any_point_leaves_the_history_whole() {
-    let dir = tempfile::tempdir().unwrap();
-    let dir = dir.path();
-    let spec = datagen::Spec::preset("medium").unwrap();
-    datagen::generate(&spec, dir, false).unwrap();
-    ingest(dir, "c0").succeeds();
+    let (tmp, spec) = medium_set_ingested();
+    let dir = tmp.path();
     let (mut runs, mut stored) = (history_runs(dir), samples(dir));
     assert_eq!(runs, 1);
     let per_run = stored;
@@ -110,16 +116,13 @@ fn an_ingest_killed_at_any_point_leaves_the_history_whole() {
     }
 }
 
-/// Readers while an ingest writes: two `plan`s and an `info` wait for the write to finish (SQLite's
-/// busy timeout) instead of failing with `database is locked`, and see the history before or
-/// after the run.
+/// Readers while an ingest writes: two `plan`s and an `info` wait for the write to finish
+/// (SQLite's busy timeout) instead of failing with `database is locked`, and see the history
+/// before or after the run.
 #[test]
 fn plans_read_while_an_ingest_writes() {
-    let dir = tempfile::tempdir().unwrap();
-    let dir = dir.path();
-    let spec = datagen::Spec::preset("medium").unwrap();
-    datagen::generate(&spec, dir, false).unwrap();
-    ingest(dir, "c0").succeeds();
+    let (tmp, _) = medium_set_ingested();
+    let dir = tmp.path();
     let mut writer = ingest(dir, "c1")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
@@ -177,11 +180,8 @@ fn plans_read_while_an_ingest_writes() {
 #[test]
 #[cfg(unix)]
 fn an_ingest_on_a_full_disk_fails_cleanly_and_loses_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let dir = dir.path();
-    let spec = datagen::Spec::preset("medium").unwrap();
-    datagen::generate(&spec, dir, false).unwrap();
-    ingest(dir, "c0").succeeds();
+    let (tmp, _) = medium_set_ingested();
+    let dir = tmp.path();
     let (runs, stored) = (history_runs(dir), samples(dir));
     let size_kib = std::fs::metadata(dir.join(".coverage")).unwrap().len() / 1024;
     let binary = ingest(dir, "full").get_program().to_owned();
