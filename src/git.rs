@@ -33,11 +33,14 @@ pub fn run(dir: &Path, args: &[&str]) -> Result<Vec<u8>> {
 
 /// The top-level directory of the repository containing `dir`.
 pub fn repo_root(dir: &Path) -> Result<PathBuf> {
-    let out = run(dir, &["rev-parse", "--show-toplevel"]).map_err(|_| {
-        Error::git(format!("{} is not inside a git repository", dir.display()))
-            .with_hint("run covshard from a checkout of the project")
-    })?;
+    let out = run(dir, &["rev-parse", "--show-toplevel"]).map_err(|_| not_a_repository(dir))?;
     Ok(PathBuf::from(String::from_utf8_lossy(&out).trim()))
+}
+
+/// The error for a `dir` that no git repository contains.
+pub fn not_a_repository(dir: &Path) -> Error {
+    Error::git(format!("{} is not inside a git repository", dir.display()))
+        .with_hint("run covshard from a checkout of the project")
 }
 
 /// Files git tracks, plus untracked files it does not ignore, relative to the root.

@@ -114,12 +114,7 @@ pub fn run(args: DurationsArgs, ui: &Ui) -> Result<()> {
         ));
     }
     match args.format {
-        DurationsFormat::Json => {
-            let mut text = serde_json::to_string_pretty(&report)
-                .map_err(|e| crate::error::Error::other("cannot encode JSON").caused_by(e))?;
-            text.push('\n');
-            crate::cli::print_data(&text)
-        }
+        DurationsFormat::Json => crate::cli::print_data(&crate::output::to_json(&report)?),
         DurationsFormat::Text => {
             let mut text = String::new();
             text.push_str(&format!(

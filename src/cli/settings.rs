@@ -12,8 +12,9 @@ use crate::error::{Error, Result};
 pub struct Workspace {
     /// The working directory, against which relative paths on the command line resolve.
     pub cwd: PathBuf,
-    /// The root of the git repository around `cwd`, found on first use.
-    repo_root: OnceCell<PathBuf>,
+    /// The root of the git repository around `cwd` (`None`: there is none), found on first
+    /// use, so that git is asked once.
+    repo_root: OnceCell<Option<PathBuf>>,
     /// The configuration, loaded and validated on first use.
     config: OnceCell<(Config, Source)>,
 }
@@ -36,11 +37,10 @@ impl Workspace {
 
     /// The repository root, or the git error that says why there is none.
     pub fn repo_root(&self) -> Result<&Path> {
-        if let Some(root) = self.repo_root.get() {
-            return Ok(root);
-        }
-        let root = crate::git::repo_root(&self.cwd)?;
-        Ok(self.repo_root.get_or_init(|| root))
+        self.repo_root
+            .get_or_init(|| crate::git::repo_root(&self.cwd).ok())
+            .as_deref()
+            .ok_or_else(|| crate::git::not_a_repository(&self.cwd))
     }
 
     /// The configuration: the `explicit` file (`--config`), else `covshard.toml` or
