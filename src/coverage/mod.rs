@@ -595,16 +595,39 @@ pub fn open_connection(path: &Path, flags: OpenFlags) -> Result<Connection> {
         return Err(Error::input(path, "the file is empty: it holds no coverage data")
             .with_hint("record coverage with `pytest --cov=PKG --cov-context=test`; an interrupted run can leave an empty file"));
     }
-    let conn = Connection::open_with_flags(path, flags | OpenFlags::SQLITE_OPEN_NO_MUTEX)
-        .map_err(|e| sqlite_error(path, e))?;
-    conn.busy_timeout(std::time::Duration::from_secs(30))
-        .map_err(|e| sqlite_error(path, e))?;
-    // SQLite opens lazily: the first query tells whether this is a database at all.
+    match first_read(path, flags) {
+        // A writer killed mid-transaction left a hot journal, which a read-only connection
+        // may not roll back: a writable one does, restoring the file as it was before that
+        // write (what coverage.py or the next ingest would do), and the read goes on.
+        Err(e)
+            if is_readonly_rollback(&e) && !flags.contains(OpenFlags::SQLITE_OPEN_READ_WRITE) =>
+        {
+            first_read(path, OpenFlags::SQLITE_OPEN_READ_WRITE).map_err(|e| {
+                let journal = format!("{}-journal", path.display());
+                Error::input(path, format!("an interrupted write left a journal ({journal}) that must be rolled back, and the file is not writable here"))
+                    .with_hint("make the data file and its directory writable and run any covshard command once (SQLite rolls the write back), or use a copy made before the interrupted job")
+                    .caused_by(e)
+            })?;
+            first_read(path, flags).map_err(|e| sqlite_error(path, e))
+        }
+        other => other.map_err(|e| sqlite_error(path, e)),
+    }
+}
+
+/// Open and run the first query: SQLite opens lazily, so it tells whether this is a database
+/// at all (and rolls back a hot journal when it may write).
+fn first_read(path: &Path, flags: OpenFlags) -> rusqlite::Result<Connection> {
+    let conn = Connection::open_with_flags(path, flags | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+    conn.busy_timeout(std::time::Duration::from_secs(30))?;
     conn.query_row("SELECT count(*) FROM sqlite_master", [], |row| {
         row.get::<_, i64>(0)
-    })
-    .map_err(|e| sqlite_error(path, e))?;
+    })?;
     Ok(conn)
+}
+
+/// SQLITE_READONLY_ROLLBACK: a hot journal that a read-only connection cannot roll back.
+fn is_readonly_rollback(err: &rusqlite::Error) -> bool {
+    matches!(err, rusqlite::Error::SqliteFailure(e, _) if e.extended_code == 776)
 }
 
 /// Turn an SQLite error into a user-facing error about `path`.

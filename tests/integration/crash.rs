@@ -257,3 +257,55 @@ fn the_same_run_ingested_twice_is_stored_once() {
     ingest(dir, "c2").succeeds();
     assert_eq!(history_runs(dir), 2);
 }
+
+/// A writer killed in the middle of its transaction leaves a hot journal beside the data
+/// file. The next read (`info`, `plan`: read-only connections, which SQLite does not let roll
+/// a journal back) must not fail on it: covshard rolls it back and reads the history as it
+/// was before the killed write.
+#[test]
+fn a_read_after_a_killed_writer_rolls_its_journal_back() {
+    let Some(python) = crate::util::python() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let data = crate::util::fixtures().join("data");
+    std::fs::copy(data.join("lines.coverage"), dir.join(".coverage")).unwrap();
+    covshard()
+        .current_dir(dir)
+        .args(["ingest", "--db", ".coverage", "--commit", "c0", "--junit"])
+        .arg(data.join("junit.xml"))
+        .succeeds();
+    let (runs, stored) = (history_runs(dir), samples(dir));
+    assert!(stored > 0);
+    // A writer that dies with its transaction open, its changes spilled to the file.
+    Command::new(venv_bin(&python, "python"))
+        .current_dir(dir)
+        .args([
+            "-c",
+            "import os, sqlite3\n\
+             c = sqlite3.connect('.coverage', isolation_level=None)\n\
+             c.execute('PRAGMA cache_size = 1')\n\
+             c.execute('BEGIN IMMEDIATE')\n\
+             c.execute('DELETE FROM covshard_sample')\n\
+             c.execute('DELETE FROM line_bits')\n\
+             os._exit(0)",
+        ])
+        .succeeds();
+    assert!(
+        dir.join(".coverage-journal").is_file(),
+        "the killed writer left no journal: this test no longer sets the scene"
+    );
+    assert_eq!(
+        history_runs(dir),
+        runs,
+        "the read failed or saw the killed write"
+    );
+    assert_eq!(samples(dir), stored);
+    let plan = covshard()
+        .current_dir(dir)
+        .args(["plan", "--db", ".coverage", "--all", "--shards", "2"])
+        .args(["--out", "plan.json", "-q"])
+        .succeeds();
+    assert!(plan.stdout.contains("\"shard\":2"), "{}", plan.stdout);
+}
