@@ -21,6 +21,8 @@ pub mod exit {
     pub const CONFIG: i32 = 5;
     /// A file could not be written (read-only data file, locked database, full disk).
     pub const WRITE: i32 = 6;
+    /// `covshard audit --strict`: selection would have let a failing test through.
+    pub const MISSED: i32 = 7;
 }
 
 /// What an error was caused by (an io or SQLite error), printed as its "caused by" chain.
@@ -69,6 +71,10 @@ pub enum Error {
         #[source]
         cause: Option<Cause>,
     },
+    /// `audit --strict` found a failing test selection would have left out; the report was
+    /// printed, this is only the exit code.
+    #[error("{0}")]
+    Missed(String),
     /// The reader of stdout closed it (`covshard tests ... | head`): not a failure, so the
     /// command stops quietly with exit code 0.
     #[error("stdout was closed by its reader")]
@@ -141,7 +147,7 @@ impl Error {
             | Error::Config { cause, .. }
             | Error::Write { cause, .. }
             | Error::Other { cause, .. } => *cause = err,
-            Error::Usage { .. } | Error::StdoutClosed => {}
+            Error::Usage { .. } | Error::Missed(_) | Error::StdoutClosed => {}
         }
         self
     }
@@ -155,7 +161,7 @@ impl Error {
             | Error::Config { hint, .. }
             | Error::Usage { hint, .. }
             | Error::Write { hint, .. } => *hint = text,
-            Error::StdoutClosed | Error::Other { .. } => {}
+            Error::Missed(_) | Error::StdoutClosed | Error::Other { .. } => {}
         }
         self
     }
@@ -167,7 +173,7 @@ impl Error {
             | Error::Config { hint, .. }
             | Error::Usage { hint, .. }
             | Error::Write { hint, .. } => hint.as_deref(),
-            Error::StdoutClosed | Error::Other { .. } => None,
+            Error::Missed(_) | Error::StdoutClosed | Error::Other { .. } => None,
         }
     }
 
@@ -178,6 +184,7 @@ impl Error {
             Error::Config { .. } => exit::CONFIG,
             Error::Usage { .. } => exit::USAGE,
             Error::Write { .. } => exit::WRITE,
+            Error::Missed(_) => exit::MISSED,
             Error::StdoutClosed => exit::OK,
             Error::Other { .. } => exit::FAILURE,
         }

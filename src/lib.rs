@@ -8,7 +8,8 @@
 //! - [`plan`]: a plan made from a selection, estimates and a packing (`plan::build`), the whole
 //!   suite and the estimates' fallbacks (`plan::inputs`), `plan.json` (`plan::format`) and the
 //!   CI matrices (`plan::matrix`); [`report`]: the plan for people (text, Markdown, HTML);
-//!   [`output`]: the versioned JSON of the other commands.
+//!   [`output`]: the versioned JSON of the other commands; [`audit`]: a full run held
+//!   against what selection would have chosen for it.
 //! - [`selection`]: from the changed files and the base coverage to every test the change can
 //!   affect, with reasons; [`history`]: durations and outcomes from CI reports, stored in
 //!   covshard's tables of the data file, and the estimates made from them.
@@ -21,6 +22,7 @@
 //!   [`units`] (durations and shard counts as typed), [`text`] (text files in the encodings
 //!   other programs write), [`progress`] (how library work reports progress).
 
+pub mod audit;
 pub mod cli;
 pub mod config;
 pub mod coverage;

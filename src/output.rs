@@ -1,4 +1,4 @@
-//! Machine-readable output: the JSON that `select`, `tests`, `info`, `tune` and `durations`
+//! Machine-readable output: the JSON that `select`, `tests`, `info`, `tune`, `durations` and `audit`
 //! print on stdout, as serde types in one place (`plan.json` is [`crate::plan::format`]).
 //!
 //! Each output carries a `version`; within a version fields are only added, never renamed or
@@ -12,7 +12,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::audit::LeftOut;
 use crate::error::{Error, Result};
+use crate::history::audits::{AuditRecord, Totals};
 use crate::history::estimate::{Source, Statistic};
 use crate::packing::TuneRow;
 use crate::selection::{ChangedFile, Reason};
@@ -68,6 +70,9 @@ pub struct Info {
     /// Runs `covshard ingest` stored, and the commit of the latest (selection's default base).
     pub history_runs: usize,
     pub recorded_commit: Option<String>,
+    /// The record of `covshard audit`, when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audits: Option<Totals>,
     /// The import index `covshard ingest` recorded: its commit and how many Python files.
     pub import_index: Option<ImportIndexInfo>,
 }
@@ -116,6 +121,39 @@ pub struct SlowTest {
     pub seconds: f64,
     pub samples: usize,
     pub source: Source,
+}
+
+/// `covshard audit --format json`: one full run against what selection would have run.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Audit<'a> {
+    pub version: u32,
+    pub commit: Option<Cow<'a, str>>,
+    pub base: Option<Cow<'a, str>>,
+    pub tests: usize,
+    pub selected: usize,
+    pub run_all: bool,
+    pub failing: usize,
+    /// Real misses: failing tests selection would have let through.
+    pub missed: usize,
+    /// Every failing test selection would have left out, real misses first.
+    pub left_out: Cow<'a, [LeftOut]>,
+    pub seconds: f64,
+    pub saved_seconds: f64,
+    pub predicted_saved_seconds: f64,
+    pub changed_files: Cow<'a, [ChangedFile]>,
+    /// Whether the result was stored in the data file.
+    pub stored: bool,
+}
+
+/// `covshard audit --history --format json`: the stored record.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditHistory<'a> {
+    pub version: u32,
+    pub totals: Totals,
+    /// Oldest first.
+    pub audits: Cow<'a, [AuditRecord]>,
 }
 
 /// Pretty JSON and a final newline, as every command prints it.

@@ -4,12 +4,12 @@
 //! chain that connects them) with the changed source lines. For a test that is not selected:
 //! what it ran of the changed files, so a person can check that nothing was missed.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use crate::cli::select::{SelectionArgs, resolve};
 use crate::cli::settings::Workspace;
 use crate::cli::ui::Ui;
-use crate::coverage::{ContextKind, CoverageDb, numbits, parse_context, paths};
+use crate::coverage::CoverageDb;
 use crate::error::Result;
 use crate::selection::compact_ranges;
 
@@ -122,44 +122,14 @@ fn coverage_of_changes(
     resolved: &crate::cli::select::Resolved,
     test: &str,
 ) -> Result<Vec<String>> {
-    let mine: BTreeSet<i64> = db
-        .contexts()?
-        .into_iter()
-        .filter(|c| match parse_context(&c.name) {
-            ContextKind::Test { node_id, .. } => {
-                node_id == test || crate::nodeid::file_of(&node_id) == test
-            }
-            _ => false,
-        })
-        .map(|c| c.id)
-        .collect();
-    if mine.is_empty() {
-        return Ok(Vec::new());
-    }
-    let changed: BTreeSet<&str> = resolved
+    let changed: Vec<&str> = resolved
         .selection
         .changed_files
         .iter()
         .map(|c| c.path.as_str())
         .collect();
-    // By changed file: one file may be recorded under several paths (runners on two systems).
-    let mut ran: BTreeMap<&str, BTreeSet<u32>> = BTreeMap::new();
-    for file in db.files() {
-        let recorded = paths::normalise(&file.path);
-        let Some(path) = changed
-            .iter()
-            .find(|p| recorded == **p || recorded.ends_with(&format!("/{p}")))
-        else {
-            continue;
-        };
-        let lines = ran.entry(path).or_default();
-        for (context, blob) in db.line_blobs(file.id)?.iter() {
-            if mine.contains(&context) {
-                lines.extend(numbits::decode(blob));
-            }
-        }
-    }
-    Ok(ran
+    Ok(db
+        .lines_run_by(test, &changed)?
         .into_iter()
         .map(|(path, lines)| {
             if lines.is_empty() {

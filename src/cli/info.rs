@@ -71,9 +71,12 @@ pub fn gather(db: &CoverageDb, ws: &Workspace) -> Result<Info> {
     };
     let import_index = crate::python::index::summary(conn)?
         .map(|(commit, files)| ImportIndexInfo { commit, files });
+    let audits = crate::history::audits::list(conn)?;
+    let audits = (!audits.is_empty()).then(|| crate::history::audits::totals(&audits));
     Ok(Info {
         version: crate::output::VERSION,
         history_runs,
+        audits,
         recorded_commit: crate::history::recorded_commit(conn)?,
         import_index,
         path: db.path().display().to_string(),
@@ -137,6 +140,10 @@ pub fn run(args: InfoArgs, ws: &Workspace, ui: &Ui) -> Result<()> {
                     None => "none (`covshard ingest` records it)".to_string(),
                 },
             );
+            if let Some(totals) = &info.audits {
+                let sentence = crate::report::audit::totals_sentence(totals);
+                line("audits", sentence.replacen("Over ", "", 1));
+            }
             line("unmapped files", info.unmapped_files.len().to_string());
             for path in &info.unmapped_files {
                 text.push_str(&format!("  {path}\n"));

@@ -8,6 +8,7 @@ use std::io::Write;
 use crate::cli::ui::{ColorChoice, Ui};
 use crate::error::{Error, exit};
 
+pub mod audit;
 pub mod demo;
 pub mod durations;
 pub mod explain;
@@ -71,6 +72,8 @@ pub enum Command {
     Tune(tune::TuneArgs),
     /// Render a plan for people: a self-contained HTML page with a Gantt chart, or Markdown.
     Report(report::ReportArgs),
+    /// On a full run: would selection have let a failing test through? Stores the answer.
+    Audit(audit::AuditArgs),
     /// Run the whole loop on a bundled example (needs git; no Python, no network).
     Demo(demo::DemoArgs),
 }
@@ -100,6 +103,7 @@ pub fn main() -> i32 {
         Command::Plan(args) => plan::run(args, &ws, &ui),
         Command::Tune(args) => tune::run(args, &ws, &ui),
         Command::Report(args) => report::run(args, &ui),
+        Command::Audit(args) => audit::run(args, &ws, &ui),
         Command::Demo(args) => demo::run(args, &ui),
     });
     match result {

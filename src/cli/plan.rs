@@ -267,6 +267,9 @@ fn estimates(
     Ok(estimates)
 }
 
+/// How many audit records a plan carries for its report's chart.
+const AUDITS_IN_PLAN: usize = 30;
+
 pub fn run(args: PlanArgs, ws: &Workspace, ui: &Ui) -> Result<()> {
     // Checked before any work, so a failing setup job prints no matrix and writes no plan.
     let github_output = if args.github_output {
@@ -304,7 +307,11 @@ pub fn run(args: PlanArgs, ws: &Workspace, ui: &Ui) -> Result<()> {
     let spinner = ui.spinner("packing shards");
     let plan = build::make_plan(&input, &prepared.request);
     spinner.finish_and_clear();
-    let plan = plan?;
+    let mut plan = plan?;
+    if args.selection.db.is_file() {
+        let conn = crate::history::open_read(&args.selection.db)?;
+        plan.audits = crate::history::audits::newest(&conn, AUDITS_IN_PLAN)?;
+    }
     plan.write(&args.out)?;
     emit(&plan, &args, github_output.as_deref(), ui)
 }

@@ -70,6 +70,20 @@ pub fn resolve(
     ws: &Workspace,
     ui: &Ui,
 ) -> Result<Resolved> {
+    let collected = args.collected.as_deref().map(read_collected).transpose()?;
+    resolve_with(args, collected, outputs, list_known, ws, ui)
+}
+
+/// [`resolve`] with the collected test list given (`audit` takes it from the run's reports)
+/// rather than read from `--collected`.
+pub fn resolve_with(
+    args: &SelectionArgs,
+    collected: Option<Vec<String>>,
+    outputs: &[&Path],
+    list_known: bool,
+    ws: &Workspace,
+    ui: &Ui,
+) -> Result<Resolved> {
     let repo_root = ws.repo_root()?.to_path_buf();
     let (config, source) = ws.config(args.config.as_deref())?;
     if let crate::config::Source::File(path) = source {
@@ -80,7 +94,6 @@ pub fn resolve(
     db.require_test_contexts()?;
     let recorded = crate::history::recorded_commit(db.connection())?;
     let base_rev = args.base.clone().or(recorded);
-    let collected = args.collected.as_deref().map(read_collected).transpose()?;
     // git, the contexts (on a connection of their own) and the history are read side by side.
     let second = db.reopen()?;
     let (changes, history, scan) = std::thread::scope(|scope| {

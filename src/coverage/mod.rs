@@ -397,6 +397,46 @@ impl CoverageDb {
             .collect())
     }
 
+    /// The lines of `files` (repository paths) that one test ran, from its own contexts: the
+    /// test's node id, or a test file's path for every test in it. A file recorded under
+    /// several paths (runners on two systems) is one entry; a file the test ran nothing of is
+    /// an empty set, and one the data file does not measure is absent.
+    pub fn lines_run_by(
+        &self,
+        test: &str,
+        files: &[&str],
+    ) -> Result<BTreeMap<String, BTreeSet<u32>>> {
+        let mine: BTreeSet<i64> = self
+            .contexts()?
+            .into_iter()
+            .filter(|c| match parse_context(&c.name) {
+                ContextKind::Test { node_id, .. } => {
+                    node_id == test || crate::nodeid::file_of(&node_id) == test
+                }
+                _ => false,
+            })
+            .map(|c| c.id)
+            .collect();
+        let mut ran: BTreeMap<String, BTreeSet<u32>> = BTreeMap::new();
+        if mine.is_empty() {
+            return Ok(ran);
+        }
+        for file in self.files() {
+            let recorded = paths::normalise(&file.path);
+            let Some(path) = files
+                .iter()
+                .find(|p| recorded == **p || recorded.ends_with(&format!("/{p}")))
+            else {
+                continue;
+            };
+            let lines = ran.entry(path.to_string()).or_default();
+            for (_, blob) in self.line_blobs_of(file.id, &mine)?.iter() {
+                lines.extend(numbits::decode(blob));
+            }
+        }
+        Ok(ran)
+    }
+
     /// For one measured file, each context's lines as a numbits blob (encoded from arcs in
     /// branch mode), so that set questions need no decoding. The blobs share one buffer: a core
     /// module run by most tests has tens of thousands of rows.

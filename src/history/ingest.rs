@@ -6,7 +6,7 @@
 //! test in the same run (a JUnit file and a report log of the same shard) merge: the entry with
 //! a phase split gives the duration, otherwise the longer one; the more alarming outcome wins.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use rusqlite::{Transaction, TransactionBehavior};
@@ -107,45 +107,15 @@ pub fn ingest(req: &Request, progress: &dyn Progress) -> Result<Summary> {
     let conn = store::open_write(&req.db)?;
     let db = CoverageDb::from_connection(conn, &req.db)?;
     let known = db.test_ids()?;
-    let index = junit::Index::new(&known);
     let mut summary = Summary {
         known_ids: known.len(),
         ..Summary::default()
     };
 
-    let total_bytes: u64 = req
-        .reports
-        .iter()
-        .map(|(_, p)| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0))
-        .sum();
-    progress.start("reading reports", total_bytes);
-    let mut bytes_read = 0;
-    let mut merged: Vec<Placed> = Vec::new();
-    let mut position: HashMap<String, usize> = HashMap::new();
-    let mut sources: std::collections::BTreeMap<ReportKind, usize> = Default::default();
-    for (part, (kind, path)) in req.reports.iter().enumerate() {
-        let bytes = read(path)?;
-        *sources.entry(*kind).or_default() += 1;
-        let samples = match kind {
-            ReportKind::Junit => junit_samples(path, &bytes, &index, &mut summary)?,
-            ReportKind::Durations => pytest_split::parse(path, &bytes)?,
-            ReportKind::Reportlog => reportlog::parse(path, &bytes)?,
-        };
-        for (seq, sample) in samples.into_iter().enumerate() {
-            merge(
-                &mut merged,
-                &mut position,
-                Placed {
-                    sample,
-                    part: part as i64,
-                    seq: seq as i64,
-                },
-            );
-        }
-        bytes_read += bytes.len() as u64;
-        progress.advance(bytes_read);
-    }
-    progress.finish();
+    let reports = read_reports(&req.reports, &known, progress)?;
+    summary.guessed = reports.guessed;
+    summary.ambiguous = reports.ambiguous;
+    let (merged, sources) = (reports.samples, reports.sources);
 
     let old = match &req.carry_from {
         Some(old) => {
@@ -223,6 +193,60 @@ pub fn ingest(req: &Request, progress: &dyn Progress) -> Result<Summary> {
     Ok(summary)
 }
 
+/// One run's reports, read, mapped to node ids and merged (see the module docs).
+#[derive(Debug, Clone, Default)]
+pub struct RunReports {
+    pub samples: Vec<Placed>,
+    /// How many report files of each kind.
+    pub sources: BTreeMap<ReportKind, usize>,
+    /// JUnit cases that matched no known id.
+    pub guessed: Vec<Unmapped>,
+    /// JUnit cases that matched several known ids.
+    pub ambiguous: Vec<Unmapped>,
+}
+
+/// Read and merge the reports of one run; JUnit cases are mapped against `known` (the node
+/// ids of the data file's contexts). Reads only: nothing is written.
+pub fn read_reports(
+    reports: &[(ReportKind, PathBuf)],
+    known: &BTreeSet<String>,
+    progress: &dyn Progress,
+) -> Result<RunReports> {
+    let index = junit::Index::new(known);
+    let total_bytes: u64 = reports
+        .iter()
+        .map(|(_, p)| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0))
+        .sum();
+    progress.start("reading reports", total_bytes);
+    let mut bytes_read = 0;
+    let mut out = RunReports::default();
+    let mut position: HashMap<String, usize> = HashMap::new();
+    for (part, (kind, path)) in reports.iter().enumerate() {
+        let bytes = read(path)?;
+        *out.sources.entry(*kind).or_default() += 1;
+        let samples = match kind {
+            ReportKind::Junit => junit_samples(path, &bytes, &index, &mut out)?,
+            ReportKind::Durations => pytest_split::parse(path, &bytes)?,
+            ReportKind::Reportlog => reportlog::parse(path, &bytes)?,
+        };
+        for (seq, sample) in samples.into_iter().enumerate() {
+            merge(
+                &mut out.samples,
+                &mut position,
+                Placed {
+                    sample,
+                    part: part as i64,
+                    seq: seq as i64,
+                },
+            );
+        }
+        bytes_read += bytes.len() as u64;
+        progress.advance(bytes_read);
+    }
+    progress.finish();
+    Ok(out)
+}
+
 fn same_file(a: &Path, b: &Path) -> bool {
     match (a.canonicalize(), b.canonicalize()) {
         (Ok(a), Ok(b)) => a == b,
@@ -234,7 +258,7 @@ fn junit_samples(
     path: &Path,
     bytes: &[u8],
     index: &junit::Index,
-    summary: &mut Summary,
+    run: &mut RunReports,
 ) -> Result<Vec<Sample>> {
     let report = junit::parse(path, bytes)?;
     if !junit::looks_like_pytest(&report, index) {
@@ -264,9 +288,9 @@ fn junit_samples(
         match &mapping {
             Mapping::Known(_) => {}
             Mapping::Ambiguous(id, candidates) => {
-                summary.ambiguous.push(unmapped(id, candidates.clone()))
+                run.ambiguous.push(unmapped(id, candidates.clone()))
             }
-            Mapping::Guess(id) => summary.guessed.push(unmapped(id, Vec::new())),
+            Mapping::Guess(id) => run.guessed.push(unmapped(id, Vec::new())),
         }
         out.push(Sample {
             node_id: mapping.node_id().to_string(),

@@ -9,6 +9,7 @@
 //! Limits: durations are what the reports say (wall time of setup + call + teardown on the CI
 //! machine that ran them); a report from another runner's machine type is not normalised.
 
+pub mod audits;
 pub mod estimate;
 pub mod ingest;
 pub mod junit;
@@ -29,7 +30,9 @@ use crate::error::{Error, Result};
 pub const DEFAULT_KEEP: usize = 10;
 
 /// The outcome of one test in one run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Outcome {
     Passed,

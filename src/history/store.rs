@@ -35,6 +35,9 @@
 //! - `covshard_effectful(name)`: the names whose callables may keep state when called at
 //!   import time (`python::calls::ProjectFacts::effectful`).
 //!
+//! Schema version 4 adds the record of `covshard audit` ([`crate::history::audits`]):
+//! `covshard_audit` and `covshard_audit_test`.
+//!
 //! Concurrency: SQLite's locking with a busy timeout (set by `open_connection`) and
 //! `BEGIN IMMEDIATE`, so two ingests queue instead of failing on a lock upgrade. The journal
 //! mode is left as coverage.py set it (a rollback journal): switching the file to WAL would
@@ -55,7 +58,7 @@ use crate::error::{Error, Result};
 use crate::history::{Outcome, Phases, Sample};
 
 /// The version of covshard's tables this build reads and writes.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// `MIGRATIONS[i]` takes the tables from version `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &["
@@ -108,6 +111,26 @@ CREATE TABLE covshard_memo (
     PRIMARY KEY (path, body_first, qualname)
 ) WITHOUT ROWID;
 CREATE TABLE covshard_effectful (name TEXT PRIMARY KEY) WITHOUT ROWID;
+", "
+CREATE TABLE covshard_audit (
+    id INTEGER PRIMARY KEY,
+    commit_id TEXT,
+    base_commit TEXT,
+    recorded_at INTEGER NOT NULL,
+    tests INTEGER NOT NULL,
+    selected INTEGER NOT NULL,
+    run_all INTEGER NOT NULL,
+    failing INTEGER NOT NULL,
+    seconds REAL NOT NULL,
+    saved_seconds REAL NOT NULL,
+    predicted_saved_seconds REAL NOT NULL
+);
+CREATE TABLE covshard_audit_test (
+    audit_id INTEGER NOT NULL REFERENCES covshard_audit (id),
+    node_id TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('missed', 'failed-at-base', 'flaky')),
+    PRIMARY KEY (audit_id, node_id)
+) WITHOUT ROWID;
 "];
 
 /// Map SQLite errors on `conn` to user errors naming its file.
@@ -593,11 +616,16 @@ pub struct Carried {
     pub samples: usize,
     /// Runs already present in the destination (carrying twice is harmless).
     pub skipped_runs: usize,
+    /// `covshard audit` records.
+    pub audits: usize,
 }
 
 /// Copy runs and samples from an older data file (opened read-only) into `tx`.
 pub fn carry_over(tx: &Transaction<'_>, old: &Connection) -> Result<Carried> {
-    let mut carried = Carried::default();
+    let mut carried = Carried {
+        audits: crate::history::audits::carry_over(tx, old)?,
+        ..Carried::default()
+    };
     let old_runs = runs(old)?;
     if old_runs.is_empty() {
         return Ok(carried);

@@ -298,6 +298,7 @@ pub fn make_plan(input: &PlanInput<'_>, req: &PackRequest) -> Result<Plan> {
                 full_suite_seconds: None,
             },
             shards: Vec::new(),
+            audits: Vec::new(),
         });
     }
     let (problem, by_id) = problem_for(&ids, input.estimates, known, req.overhead_seconds)?;
@@ -375,6 +376,7 @@ pub fn make_plan(input: &PlanInput<'_>, req: &PackRequest) -> Result<Plan> {
             full_suite_seconds: full_suite_seconds.map(round),
         },
         shards,
+        audits: Vec::new(),
     })
 }
 

@@ -32,6 +32,9 @@ pub struct Plan {
     pub estimates: EstimateSummary,
     pub packing: PackingSummary,
     pub shards: Vec<Shard>,
+    /// The newest records of `covshard audit` in the data file, oldest first, for the report.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub audits: Vec<crate::history::audits::AuditRecord>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

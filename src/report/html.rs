@@ -102,6 +102,54 @@ fn gantt(plan: &Plan) -> String {
     svg
 }
 
+/// A bar chart of audits: the fraction each would have selected, red where one missed.
+fn audit_chart(audits: &[crate::history::audits::AuditRecord]) -> String {
+    const WIDTH: f64 = 18.0;
+    const HEIGHT: f64 = 120.0;
+    let mut svg = String::new();
+    let _ = write!(
+        svg,
+        "<svg class=\"audits\" width=\"{}\" height=\"{}\" role=\"img\" aria-label=\"fraction of tests selection would have run, per audited run\">",
+        audits.len() as f64 * WIDTH + 40.0,
+        HEIGHT + 20.0
+    );
+    let _ = write!(
+        svg,
+        "<line x1=\"30\" y1=\"{HEIGHT}\" x2=\"{}\" y2=\"{HEIGHT}\" stroke=\"#999\"/><text x=\"0\" y=\"12\" font-size=\"11\">100%</text><text x=\"10\" y=\"{HEIGHT}\" font-size=\"11\">0%</text>",
+        audits.len() as f64 * WIDTH + 34.0
+    );
+    for (i, a) in audits.iter().enumerate() {
+        let fraction = if a.run_all {
+            1.0
+        } else {
+            a.fraction_selected()
+        };
+        let h = (fraction * (HEIGHT - 4.0)).max(1.0);
+        let missed = a.misses().count();
+        let colour = if missed > 0 { "#d62728" } else { "#1f77b4" };
+        let commit = a.commit.as_deref().unwrap_or("?");
+        let title = format!(
+            "{}: {} of {} tests, {} failing, {} missed",
+            &commit[..commit.len().min(10)],
+            a.selected,
+            a.tests,
+            a.failing,
+            missed
+        );
+        let _ = write!(
+            svg,
+            "<rect class=\"audit{}\" x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{h:.1}\" fill=\"{colour}\"><title>{}</title></rect>",
+            if missed > 0 { " missed" } else { "" },
+            34.0 + i as f64 * WIDTH,
+            HEIGHT - h,
+            WIDTH - 4.0,
+            escape(&title)
+        );
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
 /// The whole page.
 pub fn render(plan: &Plan) -> String {
     let mut html = String::new();
@@ -201,6 +249,17 @@ pub fn render(plan: &Plan) -> String {
             );
         }
         html.push_str("</table>\n");
+    }
+    if !plan.audits.is_empty() {
+        let totals = crate::history::audits::totals(&plan.audits);
+        html.push_str("<h2>Audits of full runs</h2>\n");
+        let _ = writeln!(
+            html,
+            "<p>{}.</p>",
+            escape(&super::audit::totals_sentence(&totals))
+        );
+        html.push_str(&audit_chart(&plan.audits));
+        html.push_str("\n<p class=\"muted\">One bar per audited full run of the main branch, oldest first: the share of its tests selection would have run. Red: selection would have missed a failing test.</p>\n");
     }
     let _ = writeln!(
         html,

@@ -2,6 +2,7 @@
 //! a test needs them, real pytest, coverage.py, Chromium and the CI linters) in temporary
 //! directories.
 
+mod audit;
 mod bench_data;
 mod coverage_compat;
 mod crash;

@@ -82,15 +82,13 @@ fn html_report_is_self_contained() {
     assert!(html.contains("<title>tests/checkout/test_checkout.py::test_slow_end_to_end"));
 }
 
-#[test]
-fn html_report_renders_in_chromium() {
-    let Some(chromium) = tool("COVSHARD_CHROMIUM", "Chromium") else {
-        return;
-    };
-    let dir = tempfile::tempdir().unwrap();
-    make_report(dir.path());
-    let png = dir.path().join("report.png");
-    let profile = dir.path().join("profile");
+/// Screenshot a page in headless Chromium and count its pixels by colour; `None` without
+/// Chromium.
+fn screenshot(page: &Path) -> Option<BTreeMap<[u8; 3], usize>> {
+    let chromium = tool("COVSHARD_CHROMIUM", "Chromium")?;
+    let dir = page.parent().unwrap();
+    let png = dir.join("report.png");
+    let profile = dir.join("profile");
     let out = Command::new(&chromium)
         .args([
             "--headless",
@@ -106,10 +104,7 @@ fn html_report_renders_in_chromium() {
         ])
         .arg(format!("--user-data-dir={}", profile.display()))
         .arg(format!("--screenshot={}", png.display()))
-        .arg(format!(
-            "file://{}",
-            dir.path().join("report.html").display()
-        ))
+        .arg(format!("file://{}", page.display()))
         .output()
         .unwrap_or_else(|e| panic!("cannot run {}: {e}", chromium.display()));
     assert!(
@@ -135,7 +130,17 @@ fn html_report_renders_in_chromium() {
     for px in pixels.chunks_exact(channels) {
         *counts.entry([px[0], px[1], px[2]]).or_default() += 1;
     }
-    let total = (info.width * info.height) as usize;
+    Some(counts)
+}
+
+#[test]
+fn html_report_renders_in_chromium() {
+    let dir = tempfile::tempdir().unwrap();
+    make_report(dir.path());
+    let Some(counts) = screenshot(&dir.path().join("report.html")) else {
+        return;
+    };
+    let total = 1200 * 900;
     let background = counts.get(&[255, 255, 255]).copied().unwrap_or(0);
     // A blank page (or an error page) is nearly all one colour; this one has text and bars.
     assert!(
@@ -151,5 +156,64 @@ fn html_report_renders_in_chromium() {
     assert!(
         bar_colours >= 3,
         "only {bar_colours} of the chart's colours are on screen: the Gantt chart did not render"
+    );
+}
+
+/// A plan whose data file holds audits shows them as a bar chart: one bar per audited run,
+/// red where selection would have missed a failing test.
+#[test]
+fn audit_chart_renders_in_chromium() {
+    let dir = tempfile::tempdir().unwrap();
+    make_report(dir.path());
+    let plan_path = dir.path().join("plan.json");
+    let mut plan: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&plan_path).unwrap()).unwrap();
+    // No shards, so that the chart is near the top of the page.
+    plan["shards"] = serde_json::json!([]);
+    let audit = |commit: &str, selected: usize, missed: &[&str]| {
+        serde_json::json!({
+            "commit": commit, "base": "b", "recorded_at": 1, "tests": 100,
+            "selected": selected, "run_all": false, "failing": missed.len(),
+            "left_out": missed.iter().map(|t| (t, "missed")).collect::<Vec<_>>(),
+            "seconds": 100.0, "saved_seconds": 100.0 - selected as f64,
+            "predicted_saved_seconds": 90.0,
+        })
+    };
+    plan["audits"] = serde_json::json!([
+        audit("c1", 40, &[]),
+        audit("c2", 80, &["t.py::x"]),
+        audit("c3", 60, &[]),
+    ]);
+    std::fs::write(&plan_path, serde_json::to_string(&plan).unwrap()).unwrap();
+    // The plan reads back into its strict types with the audits.
+    let typed = covshard::plan::Plan::read(&plan_path).unwrap();
+    assert_eq!(typed.audits.len(), 3);
+    run_ok(covshard().current_dir(dir.path()).args([
+        "report",
+        "--plan",
+        "plan.json",
+        "--html",
+        "report.html",
+    ]));
+    let html = std::fs::read_to_string(dir.path().join("report.html")).unwrap();
+    assert_eq!(html.matches("<rect class=\"audit").count(), 3, "{html}");
+    assert_eq!(html.matches("<rect class=\"audit missed\"").count(), 1);
+    assert!(
+        html.contains("Over 3 audited runs: 1 miss in 1 run"),
+        "{html}"
+    );
+    let Some(counts) = screenshot(&dir.path().join("report.html")) else {
+        return;
+    };
+    let blue = counts.get(&[0x1f, 0x77, 0xb4]).copied().unwrap_or(0);
+    let red = counts.get(&[0xd6, 0x27, 0x28]).copied().unwrap_or(0);
+    // Bars of 14 px by 40 to 80% of 116 px: hundreds of pixels each.
+    assert!(
+        blue > 500,
+        "{blue} blue pixels: the audit bars did not render"
+    );
+    assert!(
+        red > 500,
+        "{red} red pixels: the missed run's bar did not render"
     );
 }

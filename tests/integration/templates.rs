@@ -95,3 +95,38 @@ fn templates_install_the_pinned_wheel() {
         }
     }
 }
+
+/// The main-branch job of every template audits selection against the full run after the
+/// ingest, still runs when tests failed (their failures are what the audit checks), and keeps
+/// each shard's coverage even when its tests fail.
+#[test]
+fn templates_audit_every_full_run() {
+    for (file, runs_despite_failures) in [
+        ("github/tests.yml", "!cancelled()"),
+        ("gitlab/covshard-shard.yml", "when: always"),
+        ("buildkite/pipeline.yml", "continue_on_failure: true"),
+        ("circleci/config.yml", "[success, failed]"),
+    ] {
+        let text = std::fs::read_to_string(repo().join("ci-templates").join(file)).unwrap();
+        let ingest = text
+            .find("covshard ingest --db")
+            .unwrap_or_else(|| panic!("{file}: no ingest"));
+        let audit = text
+            .find("covshard audit --db")
+            .unwrap_or_else(|| panic!("{file}: no audit"));
+        assert!(ingest < audit, "{file}: the audit must follow the ingest");
+        assert!(
+            text[audit..].contains("--previous baseline/.coverage")
+                && text[audit..].contains("--format markdown"),
+            "{file}: the audit compares with the previous baseline and writes Markdown"
+        );
+        assert!(
+            text.contains(runs_despite_failures),
+            "{file}: the baseline job must run when tests fail (`{runs_despite_failures}`)"
+        );
+        assert!(
+            text.contains("COVERAGE_FILE") && !text.contains("mv .coverage .coverage.shard"),
+            "{file}: a shard must write its coverage under its own name, so failures keep it"
+        );
+    }
+}
