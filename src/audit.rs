@@ -20,7 +20,7 @@ use crate::error::Result;
 use crate::history::audits::{AuditRecord, MissKind};
 use crate::history::estimate::Estimates;
 use crate::history::{Outcome, Sample, store};
-use crate::selection::{ChangedFile, Selection, compact_ranges};
+use crate::selection::{ChangedFile, Reason, Selection, compact_ranges};
 
 /// What an audit compares.
 pub struct Request<'a> {
@@ -71,6 +71,8 @@ pub struct Audit {
     /// Every failing test selection would have left out, real misses first, then by id.
     pub left_out: Vec<LeftOut>,
     pub changed_files: Vec<ChangedFile>,
+    /// Why every test would have run, under run-all.
+    pub run_all_reasons: Vec<Reason>,
 }
 
 impl Audit {
@@ -158,6 +160,7 @@ pub fn audit(req: &Request<'_>) -> Result<Audit> {
         record,
         left_out,
         changed_files: s.changed_files.clone(),
+        run_all_reasons: s.run_all_reasons.clone(),
     })
 }
 
@@ -172,9 +175,10 @@ fn classify(
         return MissKind::Missed;
     };
     let failed = |o: &BTreeSet<Outcome>| o.iter().any(|o| o.is_failure());
+    // Runs recorded without a commit are not known to share one.
     if seen
-        .values()
-        .any(|o| failed(o) && o.contains(&Outcome::Passed))
+        .iter()
+        .any(|(commit, o)| commit.is_some() && failed(o) && o.contains(&Outcome::Passed))
     {
         return MissKind::Flaky;
     }
@@ -255,5 +259,9 @@ mod tests {
         // Skipped and failed at one commit is not flaky.
         let skipped = seen(&[("a", &[Failed, Skipped])]);
         assert_eq!(classify(Some(&skipped), Some("b")), MissKind::Missed);
+        // Runs without a commit are not one commit.
+        let unknown: BTreeMap<Option<String>, BTreeSet<Outcome>> =
+            [(None, [Failed, Passed].into())].into();
+        assert_eq!(classify(Some(&unknown), Some("b")), MissKind::Missed);
     }
 }

@@ -308,14 +308,34 @@ fn parse_hunk_header(header: &str) -> Option<(u32, u32, u32, u32)> {
     (fits(os, oc) && fits(ns, nc)).then_some((os, oc, ns, nc))
 }
 
-/// The changes between `base` and the working tree of the repository at `root`, including
-/// untracked files that git does not ignore.
+/// Which changes [`from_git`] reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Since {
+    /// The working tree against the base, untracked files included: what a pull request's
+    /// checkout holds.
+    WorkingTree,
+    /// The commits from the base to `HEAD` only: what was merged (an audit of a main-branch
+    /// run, whose checkout also holds the run's reports and caches).
+    Committed,
+}
+
+/// The changes between `base` and the working tree of the repository at `root` (or `HEAD`,
+/// with [`Since::Committed`]), including, for the working tree, untracked files that git
+/// does not ignore.
 ///
 /// `base` must already be a resolved commit id ([`crate::git::resolve_commit`]). Also returns
-/// the files of the working tree (tracked, and untracked but not ignored), which selection
-/// needs too, so that git walks the tree once.
-pub fn from_git(root: &Path, base: &str) -> Result<(Vec<FileChange>, BTreeSet<String>)> {
-    let diff_args = [
+/// the files of the working tree (tracked, and untracked but not ignored; tracked only for
+/// [`Since::Committed`]), which selection needs too, so that git walks the tree once.
+pub fn from_git(
+    root: &Path,
+    base: &str,
+    since: Since,
+) -> Result<(Vec<FileChange>, BTreeSet<String>)> {
+    let head = match since {
+        Since::WorkingTree => None,
+        Since::Committed => Some("HEAD"),
+    };
+    let diff_args: Vec<&str> = [
         "-c",
         "core.quotePath=false",
         "diff",
@@ -327,14 +347,21 @@ pub fn from_git(root: &Path, base: &str) -> Result<(Vec<FileChange>, BTreeSet<St
         "-U0",
         "-M",
         base,
-        "--",
-    ];
+    ]
+    .into_iter()
+    .chain(head)
+    .chain(["--"])
+    .collect();
     // Three independent git processes, each mostly waiting on the file system: run together.
     let (diff, cached, untracked) = std::thread::scope(|scope| {
         let diff = scope.spawn(|| crate::git::run(root, &diff_args));
         let cached = scope.spawn(|| crate::git::run(root, &["ls-files", "-z", "--cached"]));
-        let untracked =
-            crate::git::run(root, &["ls-files", "-z", "--others", "--exclude-standard"]);
+        let untracked = match since {
+            Since::WorkingTree => {
+                crate::git::run(root, &["ls-files", "-z", "--others", "--exclude-standard"])
+            }
+            Since::Committed => Ok(Vec::new()),
+        };
         let join = |h: std::thread::ScopedJoinHandle<'_, Result<Vec<u8>>>| {
             h.join()
                 .unwrap_or_else(|_| Err(Error::git("git did not answer")))

@@ -133,6 +133,8 @@ pub struct Audit<'a> {
     pub tests: usize,
     pub selected: usize,
     pub run_all: bool,
+    /// Why every test would have run, under run-all.
+    pub run_all_reasons: Cow<'a, [Reason]>,
     pub failing: usize,
     /// Real misses: failing tests selection would have let through.
     pub missed: usize,

@@ -8,6 +8,7 @@ use crate::cli::select::{SelectionArgs, resolve_with};
 use crate::cli::settings::Workspace;
 use crate::cli::ui::Ui;
 use crate::coverage::CoverageDb;
+use crate::diff::Since;
 use crate::error::{Error, Result};
 use crate::history::audits::{self, Totals};
 use crate::history::estimate::{EstimateOptions, Estimates};
@@ -99,8 +100,13 @@ pub fn run(args: AuditArgs, ws: &Workspace, ui: &Ui) -> Result<()> {
     let commit = audited_commit(&args, &current, ws)?;
     let run = read_reports(&reports, &current.test_ids()?, &ui.progress())?;
     let run: Vec<_> = run.samples.into_iter().map(|p| p.sample).collect();
-    // The tests of the run are what a pull request's `--collected` list would have named.
-    let collected: Vec<String> = run.iter().map(|s| s.node_id.clone()).collect();
+    // The tests of the run are what a pull request's `--collected` list would have named
+    // (node ids only, as `--collected` reads them: not a report's collection errors).
+    let collected: Vec<String> = run
+        .iter()
+        .map(|s| s.node_id.clone())
+        .filter(|id| id.contains("::"))
+        .collect();
     let selection_args = SelectionArgs {
         db: previous.clone(),
         base: args.base.clone(),
@@ -108,16 +114,23 @@ pub fn run(args: AuditArgs, ws: &Workspace, ui: &Ui) -> Result<()> {
         collected: None,
         config: args.config.clone(),
     };
+    // What was merged from the base to this commit: the checkout of a main-branch job also
+    // holds the run's reports, downloaded artifacts and caches, which no pull request had.
     let resolved = resolve_with(
         &selection_args,
         Some(collected),
+        Since::Committed,
         &[args.db.as_path()],
         false,
         ws,
         ui,
     )?;
     let baseline = CoverageDb::open(&previous)?;
-    let estimates = Estimates::load(baseline.connection(), &EstimateOptions::default())?;
+    let options = EstimateOptions {
+        statistic: resolved.config.durations.statistic,
+        default_seconds: resolved.config.durations.default_seconds,
+    };
+    let estimates = Estimates::load(baseline.connection(), &options)?;
     let result = audit::audit(&audit::Request {
         selection: &resolved.selection,
         run: &run,
@@ -163,6 +176,7 @@ fn print(args: &AuditArgs, result: &Audit, totals: &Totals) -> Result<()> {
                 tests: r.tests,
                 selected: r.selected,
                 run_all: r.run_all,
+                run_all_reasons: (&result.run_all_reasons[..]).into(),
                 failing: r.failing,
                 missed: result.misses().count(),
                 left_out: (&result.left_out[..]).into(),

@@ -77,6 +77,10 @@ pub struct PlanArgs {
         default_value = "covshard tests --plan plan.json --shard auto > shard-tests.txt && pytest @shard-tests.txt"
     )]
     pub buildkite_command: String,
+    /// With `--matrix buildkite`: files each parallel job uploads as artifacts when it ends,
+    /// also when its tests fail (`;`-separated globs, Buildkite's `artifact_paths`).
+    #[arg(long, value_name = "GLOBS")]
+    pub buildkite_artifact_paths: Option<String>,
 }
 
 /// Everything needed to pack, resolved from arguments, configuration and files.
@@ -323,7 +327,11 @@ fn emit(plan: &Plan, args: &PlanArgs, github_output: Option<&Path>, ui: &Ui) -> 
     let stdout = match args.matrix {
         CiSystem::Github => format!("{}\n", matrix::github_matrix(shards)),
         CiSystem::Gitlab => matrix::gitlab_child_pipeline(shards, &args.gitlab_include),
-        CiSystem::Buildkite => matrix::buildkite_pipeline(shards, &args.buildkite_command),
+        CiSystem::Buildkite => matrix::buildkite_pipeline(
+            shards,
+            &args.buildkite_command,
+            args.buildkite_artifact_paths.as_deref(),
+        ),
         CiSystem::Circleci => format!("{}\n", matrix::circleci_parameters(shards)),
     };
     // Files first: a job that fails on them must not also print a matrix a later step reads.

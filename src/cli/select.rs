@@ -12,6 +12,7 @@ use crate::cli::settings::Workspace;
 use crate::cli::ui::Ui;
 use crate::config::Config;
 use crate::coverage::CoverageDb;
+use crate::diff::Since;
 use crate::error::{Error, Result};
 use crate::output;
 use crate::selection::{self, Reason, Selection};
@@ -71,14 +72,23 @@ pub fn resolve(
     ui: &Ui,
 ) -> Result<Resolved> {
     let collected = args.collected.as_deref().map(read_collected).transpose()?;
-    resolve_with(args, collected, outputs, list_known, ws, ui)
+    resolve_with(
+        args,
+        collected,
+        Since::WorkingTree,
+        outputs,
+        list_known,
+        ws,
+        ui,
+    )
 }
 
 /// [`resolve`] with the collected test list given (`audit` takes it from the run's reports)
-/// rather than read from `--collected`.
+/// rather than read from `--collected`, and the changes read `since` the base.
 pub fn resolve_with(
     args: &SelectionArgs,
     collected: Option<Vec<String>>,
+    since: Since,
     outputs: &[&Path],
     list_known: bool,
     ws: &Workspace,
@@ -97,7 +107,7 @@ pub fn resolve_with(
     // git, the contexts (on a connection of their own) and the history are read side by side.
     let second = db.reopen()?;
     let (changes, history, scan) = std::thread::scope(|scope| {
-        let changes = scope.spawn(|| changes_since(args, &repo_root, base_rev.as_deref()));
+        let changes = scope.spawn(|| changes_since(args, &repo_root, base_rev.as_deref(), since));
         let collected = collected.as_deref();
         let scan = scope.spawn(move || selection::SuiteScan::read(&second, collected, list_known));
         let history = crate::history::last_failed(db.connection()).and_then(|failed| {
@@ -186,6 +196,7 @@ fn changes_since(
     args: &SelectionArgs,
     repo_root: &Path,
     base_rev: Option<&str>,
+    since: Since,
 ) -> Result<Changes> {
     match (&args.diff, base_rev) {
         (Some(diff), base) => Ok(Changes {
@@ -200,7 +211,7 @@ fn changes_since(
                 "the base, recorded by `covshard ingest`"
             };
             let base = crate::git::resolve_commit_for(repo_root, rev, origin, "--base")?;
-            let (changes, tracked) = crate::diff::from_git(repo_root, &base)?;
+            let (changes, tracked) = crate::diff::from_git(repo_root, &base, since)?;
             Ok(Changes {
                 changes,
                 base: Some(base),

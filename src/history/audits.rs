@@ -116,6 +116,12 @@ pub fn record(tx: &Transaction<'_>, audit: &AuditRecord) -> Result<()> {
         delete(tx, id)?;
     }
     insert(tx, audit)?;
+    prune(tx)
+}
+
+/// Keep the newest [`KEEP`] records.
+fn prune(tx: &Transaction<'_>) -> Result<()> {
+    let err = sql_err(tx);
     let old: Vec<i64> = {
         let mut stmt = tx
             .prepare("SELECT id FROM covshard_audit ORDER BY recorded_at DESC, id DESC LIMIT -1 OFFSET ?1")
@@ -246,6 +252,7 @@ pub fn carry_over(tx: &Transaction<'_>, old: &Connection) -> Result<usize> {
             carried += 1;
         }
     }
+    prune(tx)?;
     Ok(carried)
 }
 

@@ -725,6 +725,35 @@ mod tests {
     }
 
     #[test]
+    fn a_version_3_file_keeps_its_runs_and_gains_the_audit_tables() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = coverage_file(dir.path(), &["t.py::a"]);
+        let mut conn = open_write(&path).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE covshard_schema (version INTEGER NOT NULL); INSERT INTO covshard_schema VALUES (3);",
+        )
+        .unwrap();
+        for sql in &MIGRATIONS[..3] {
+            conn.execute_batch(sql).unwrap();
+        }
+        let tx = begin(&mut conn).unwrap();
+        insert_run(
+            &tx,
+            &run("c1", 1),
+            &[sample("t.py::a", 1.0, Outcome::Passed)],
+            &crate::progress::Silent,
+        )
+        .unwrap();
+        tx.commit().unwrap();
+        let tx = begin(&mut conn).unwrap();
+        migrate(&tx).unwrap();
+        tx.commit().unwrap();
+        assert_eq!(schema_version(&conn).unwrap(), Some(SCHEMA_VERSION));
+        assert_eq!(runs(&conn).unwrap().len(), 1);
+        assert!(crate::history::audits::list(&conn).unwrap().is_empty());
+    }
+
+    #[test]
     fn an_import_index_of_version_2_keeps_its_imports_and_is_not_trusted_for_memo_facts() {
         let dir = tempfile::tempdir().unwrap();
         let path = coverage_file(dir.path(), &["t.py::a"]);

@@ -78,15 +78,20 @@ pub fn gitlab_child_pipeline(shards: usize, include: &str) -> String {
     out
 }
 
-/// A Buildkite pipeline to `buildkite-agent pipeline upload`.
-pub fn buildkite_pipeline(shards: usize, command: &str) -> String {
+/// A Buildkite pipeline to `buildkite-agent pipeline upload`; `artifact_paths` are uploaded
+/// by each job when it ends, whatever its outcome.
+pub fn buildkite_pipeline(shards: usize, command: &str, artifact_paths: Option<&str>) -> String {
     if shards == 0 {
         return "steps:\n  - label: \"covshard: no tests selected\"\n    command: \"true\"\n"
             .into();
     }
+    let quote = |text: &str| serde_json::to_string(text).expect("a string serialises");
+    let artifacts = artifact_paths
+        .map(|paths| format!("    artifact_paths: {}\n", quote(paths)))
+        .unwrap_or_default();
     format!(
-        "steps:\n  - label: \":pytest: tests %n/{shards}\"\n    command: {}\n    parallelism: {shards}\n",
-        serde_json::to_string(command).expect("a string serialises")
+        "steps:\n  - label: \":pytest: tests %n/{shards}\"\n    command: {}\n    parallelism: {shards}\n{artifacts}",
+        quote(command)
     )
 }
 

@@ -104,6 +104,9 @@ pub fn text(a: &Audit) -> String {
             ran_words(m)
         );
     }
+    for reason in &a.run_all_reasons {
+        let _ = writeln!(out, "  every test would have run: {}", reason.to_text());
+    }
     if a.changed_files.is_empty() {
         let _ = writeln!(out, "  no change between the baseline and this commit");
     } else {
@@ -156,10 +159,22 @@ pub fn markdown(a: &Audit, totals: Option<&Totals>) -> String {
         out.push('\n');
     }
     if a.left_out.len() > misses.len() {
-        let _ = writeln!(out, "Left out but not counted as misses: {}.\n", excused(r));
+        let _ = writeln!(
+            out,
+            "Left out but not counted as misses ({}):\n",
+            excused(r)
+        );
+        for m in a.left_out.iter().filter(|m| m.kind != MissKind::Missed) {
+            let _ = writeln!(out, "- `{}`: {}", m.test, kind_words(m.kind));
+        }
+        out.push('\n');
+    }
+    if r.run_all && !a.run_all_reasons.is_empty() {
+        let why: Vec<String> = a.run_all_reasons.iter().map(|r| r.to_text()).collect();
+        let _ = writeln!(out, "Every test would have run: {}.\n", why.join("; "));
     }
     if let Some(t) = totals {
-        let _ = writeln!(out, "{}\n", totals_sentence(t));
+        let _ = writeln!(out, "Stored record: {}.\n", totals_sentence(t));
     }
     out
 }
@@ -260,6 +275,7 @@ mod tests {
             record,
             left_out,
             changed_files: Vec::new(),
+            run_all_reasons: Vec::new(),
         }
     }
 
@@ -300,10 +316,11 @@ mod tests {
             "{md}"
         );
         assert!(
-            !md.contains("t.py::flaky`"),
+            !md.contains("| `t.py::flaky`"),
             "a flaky test is not a miss: {md}"
         );
         assert!(md.contains("0 failed at the base too, 1 flaky"), "{md}");
+        assert!(md.contains("- `t.py::flaky`: flaky"), "{md}");
         assert!(
             md.contains("Selection would have run 20 of 200 tests (10.0%)"),
             "{md}"

@@ -52,15 +52,18 @@ fn audits_of_full_runs_tell_misses_from_flaky_tests() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("project");
     copy_tree(&fixtures().join("project"), &dir);
-    std::fs::write(
-        dir.join(".gitignore"),
-        ".coverage*\n*.xml\nbaseline/\n__pycache__/\n",
-    )
-    .unwrap();
-    // A test whose outcome follows the environment, not the code.
+    // The reports and data files stay untracked and not ignored, as in a CI checkout: the
+    // audit reads what was committed, not what the job left in the checkout.
+    std::fs::write(dir.join(".gitignore"), "__pycache__/\n").unwrap();
+    // A test whose outcome follows the environment, not the code, and one broken all along.
     std::fs::write(
         dir.join("tests/test_flaky.py"),
         "import os\n\n\ndef test_depends_on_the_weather():\n    assert os.environ.get(\"FLIP\") != \"1\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("tests/test_broken.py"),
+        "def test_broken_all_along():\n    assert False\n",
     )
     .unwrap();
     git(&dir, &["init", "-q"]);
@@ -140,7 +143,8 @@ fn audits_of_full_runs_tell_misses_from_flaky_tests() {
         strict.stderr
     );
     let missed = audit_json(&strict.stdout);
-    assert_eq!(missed.missed, found.failing);
+    // Every failure but the one broken all along, which failed last run and so is selected.
+    assert_eq!(missed.missed + 1, found.failing);
     assert!(!missed.stored);
     for m in missed.left_out.iter() {
         assert_eq!(m.kind, MissKind::Missed, "{m:?}");
@@ -192,6 +196,42 @@ fn audits_of_full_runs_tell_misses_from_flaky_tests() {
             "tests/test_flaky.py::test_depends_on_the_weather",
             MissKind::Flaky
         )]
+    );
+
+    // Without re-running last run's failures, the test broken all along is left out too,
+    // and told apart: it failed at the base and never passed there.
+    let rerun = tmp.path().join("no-rerun.toml");
+    std::fs::write(&rerun, "[selection]\nrerun_failed = false\n").unwrap();
+    let broken = covshard()
+        .current_dir(&dir)
+        .args([
+            "audit",
+            "--previous",
+            "baseline/m1.coverage",
+            "--junit",
+            "junit-m2.xml",
+        ])
+        .args(["--format", "json", "--strict", "--no-record", "--config"])
+        .arg(&rerun)
+        .succeeds();
+    let broken = audit_json(&broken.stdout);
+    let kinds: Vec<(&str, MissKind)> = broken
+        .left_out
+        .iter()
+        .map(|m| (m.test.as_str(), m.kind))
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            (
+                "tests/test_broken.py::test_broken_all_along",
+                MissKind::FailedAtBase
+            ),
+            (
+                "tests/test_flaky.py::test_depends_on_the_weather",
+                MissKind::Flaky
+            ),
+        ]
     );
 
     // The record came along with the carried history: the m1 audit and the m2 audit.

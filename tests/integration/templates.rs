@@ -116,7 +116,7 @@ fn templates_audit_every_full_run() {
             .unwrap_or_else(|| panic!("{file}: no audit"));
         assert!(ingest < audit, "{file}: the audit must follow the ingest");
         assert!(
-            text[audit..].contains("--previous baseline/.coverage")
+            text[audit..].contains("--previous previous/.coverage")
                 && text[audit..].contains("--format markdown"),
             "{file}: the audit compares with the previous baseline and writes Markdown"
         );
