@@ -32,7 +32,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{Expr, PySourceType, Stmt};
-use ruff_text_size::{Ranged, TextSize};
+use ruff_text_size::{Ranged, TextRange, TextSize};
 
 use super::imports::{self, Import};
 use super::lines::LineIndex;
@@ -288,10 +288,35 @@ pub struct FileNames {
     /// The strings of the last module-level `__all__ = [...]` whose elements are all string
     /// literals (see [`FileNames::star_names`]).
     all_literal: Option<Vec<String>>,
+    /// See [`FileNames::value_uses`].
+    values: HashMap<String, Vec<Home>>,
+    /// Each function's parameters (by [`Home::Function`] index).
+    params: HashMap<usize, Vec<String>>,
     parsed: bool,
 }
 
 impl FileNames {
+    /// The dotted names (`keys`, `pkg.sub`, `self.cache`) whose values the file hands on as they
+    /// are: passed, returned, bound, stored, compared; not those only used to reach an
+    /// attribute (`keys.hashkey`) or called. A module named here may reach code that reads its
+    /// names dynamically (`vars(module)`, `getattr(module, name)`).
+    /// Each with where it lies.
+    pub fn value_uses(&self) -> &HashMap<String, Vec<Home>> {
+        &self.values
+    }
+
+    /// Whether `name` is a variable of function `function`: one of its parameters, or
+    /// assigned in its body (which makes it local there, as Python scopes it).
+    pub fn local_to(&self, function: usize, name: &str) -> bool {
+        self.params
+            .get(&function)
+            .is_some_and(|p| p.iter().any(|n| n == name))
+            || self
+                .mentions_of(name)
+                .iter()
+                .any(|m| m.home == Home::Function(function) && m.kind == MentionKind::Store)
+    }
+
     /// Every module- and class-level statement, in source order (a compound statement before
     /// the statements in it).
     pub fn statements(&self) -> &[Statement] {
@@ -522,6 +547,15 @@ pub fn has_word(text: &[u8], word: &str) -> bool {
         let end = at + word.len();
         (at == 0 || !inner(text[at - 1])) && text.get(end).is_none_or(|&b| !inner(b))
     })
+}
+
+/// Whether a name or an attribute expression reads (rather than stores or deletes).
+fn expr_loads(expr: &Expr) -> bool {
+    match expr {
+        Expr::Name(n) => n.ctx.is_load(),
+        Expr::Attribute(a) => a.ctx.is_load(),
+        _ => false,
+    }
 }
 
 /// The facts and the syntax of one version of a file, from one parse.
@@ -1100,6 +1134,7 @@ impl Reader<'_> {
                 stmt_first: first,
                 value_use,
                 nested: false,
+                not_values: HashSet::new(),
             };
             finder.visit_expr(expr);
             let mut collector = EffectCollector {
@@ -1219,6 +1254,7 @@ impl Reader<'_> {
             stmt_first,
             value_use: ValueUse::WorkedOn,
             nested: false,
+            not_values: HashSet::new(),
         };
         finder.visit_expr(expr);
     }
@@ -1351,6 +1387,13 @@ impl Reader<'_> {
                     .collect();
                 self.header_annotations(index, annotations);
                 self.parameter_mentions(&f.parameters, Home::Statement(index), start);
+                self.out.params.insert(
+                    index_fn,
+                    f.parameters
+                        .iter()
+                        .map(|p| p.name().id.to_string())
+                        .collect(),
+                );
                 self.out.bodies.push((header_end + 1, end));
                 let qualname = format!("{prefix}{}", f.name.id);
                 self.function_body(&f.body, index_fn, &format!("{qualname}.<locals>."));
@@ -1934,6 +1977,13 @@ impl Reader<'_> {
                     self.mentions_in(r, home, first);
                 }
                 self.parameter_mentions(&f.parameters, home, first);
+                self.out.params.insert(
+                    nested,
+                    f.parameters
+                        .iter()
+                        .map(|p| p.name().id.to_string())
+                        .collect(),
+                );
                 self.mention(
                     f.name.id.as_str(),
                     Mention {
@@ -1977,6 +2027,7 @@ impl Reader<'_> {
                     stmt_first: first,
                     value_use: ValueUse::WorkedOn,
                     nested: false,
+                    not_values: HashSet::new(),
                 };
                 finder.visit_stmt_own(stmt);
                 for inner in inner_suites(stmt) {
@@ -2666,6 +2717,9 @@ struct MentionFinder<'f> {
     value_use: ValueUse,
     /// Walking a comprehension's or a lambda's own scope (see [`Mention::nested`]).
     nested: bool,
+    /// Expressions met as the object of an attribute access or as the callee of a call: what
+    /// they name is not handed on as a value (see [`FileNames::value_uses`]).
+    not_values: HashSet<TextRange>,
 }
 
 impl MentionFinder<'_> {
@@ -2797,7 +2851,16 @@ const DYNAMIC_BY_ARGUMENT: &[&str] = &[
 ];
 /// Attributes that read an object's namespace (the first three), or every module's
 /// (`sys.modules`).
-const DYNAMIC_ATTRIBUTES: &[&str] = &["__dict__", "__getattribute__", "__getattr__", "modules"];
+/// Attributes that read an object's whole namespace: `obj.__dict__`, a function's
+/// `__globals__` (its module's) and a frame's `f_globals`; then `sys.modules`.
+const DYNAMIC_ATTRIBUTES: &[&str] = &[
+    "__dict__",
+    "__getattribute__",
+    "__getattr__",
+    "__globals__",
+    "f_globals",
+    "modules",
+];
 const DYNAMIC_ALWAYS: &[&str] = &[
     "vars",
     "dir",
@@ -2829,6 +2892,34 @@ impl<'a> Visitor<'a> for MentionFinder<'_> {
 
     fn visit_expr(&mut self, expr: &'a Expr) {
         match expr {
+            Expr::Name(_) | Expr::Attribute(_)
+                if expr_loads(expr) && !self.not_values.contains(&expr.range()) =>
+            {
+                if let Some(spelling) = dotted(expr) {
+                    self.out.values.entry(spelling).or_default().push(self.home);
+                }
+            }
+            _ => {}
+        }
+        match expr {
+            Expr::Attribute(a) => {
+                self.not_values.insert(a.value.range());
+            }
+            Expr::Call(call) => {
+                self.not_values.insert(call.func.range());
+                // `hasattr(mod, "name")` reads one named attribute, which static mentions
+                // follow; it does not hand `mod` on.
+                let named = matches!(&*call.func, Expr::Name(n)
+                    if matches!(n.id.as_str(), "getattr" | "hasattr" | "setattr" | "delattr"));
+                if let [object, Expr::StringLiteral(_), ..] = &call.arguments.args[..]
+                    && named
+                {
+                    self.not_values.insert(object.range());
+                }
+            }
+            _ => {}
+        }
+        match expr {
             Expr::Name(n) => {
                 let kind = if n.ctx.is_store() {
                     MentionKind::Store
@@ -2840,7 +2931,7 @@ impl<'a> Visitor<'a> for MentionFinder<'_> {
             Expr::Attribute(a) => {
                 self.push(a.attr.id.as_str(), a.attr.start(), MentionKind::Attribute);
                 match a.attr.id.as_str() {
-                    attr if DYNAMIC_ATTRIBUTES[..3].contains(&attr) => {
+                    attr if DYNAMIC_ATTRIBUTES[..5].contains(&attr) => {
                         self.push_dynamic(a.start(), dotted(&a.value));
                     }
                     "modules" if matches!(&*a.value, Expr::Name(n) if n.id.as_str() == "sys") => {
@@ -3074,6 +3165,23 @@ mod tests {
 
     fn facts(src: &str) -> FileNames {
         read(src).1
+    }
+
+    #[test]
+    fn value_uses_are_names_handed_on_not_reached_through_or_called() {
+        let names = facts(
+            "import pkg.keys\nfrom pkg import keys as k\n\nrun(k)\nx = pkg.keys\ny = pkg.keys.hashkey(1)\nd.keys()\nhasattr(pkg, \"x\")\ngetattr(e, name)\n\n\ndef f(m):\n    return m.sub\n\n\ndef g():\n    return [vars(k2) for k2 in (k,)]\n",
+        );
+        let uses = names.value_uses();
+        for handed_on in ["k", "pkg.keys", "m.sub", "e", "name"] {
+            assert!(uses.contains_key(handed_on), "{handed_on}: {uses:?}");
+        }
+        for reached_or_called in ["pkg", "run", "pkg.keys.hashkey", "d.keys", "d", "m", "vars"] {
+            assert!(
+                !uses.contains_key(reached_or_called),
+                "{reached_or_called}: {uses:?}"
+            );
+        }
     }
 
     fn bound(s: &Statement) -> Vec<&str> {

@@ -141,7 +141,27 @@ pub(super) struct NamesState {
     new_facts: HashMap<String, Option<Rc<Facts>>>,
     /// Repository path -> what may raise while the working tree's version is imported.
     module_raises: HashMap<String, Option<(String, u32)>>,
+    /// Repository path of a module -> whether its object may reach code that reads names from
+    /// objects dynamically ([`Engine::module_escapes`]).
+    escapes: HashMap<String, bool>,
+    /// Whether some file finds modules by other means than naming them (`sys.modules`,
+    /// `importlib.import_module`, a function's `__globals__`, a frame's `f_globals`).
+    finds_modules: Option<bool>,
 }
+
+/// What code that finds modules or their namespaces without naming them spells.
+const FINDS_MODULES: &[&str] = &[
+    "sys.modules",
+    "import modules",
+    "import_module",
+    "__import__",
+    "getmodule",
+    "__globals__",
+    "f_globals",
+    "_getframe",
+    "currentframe",
+    "getmembers",
+];
 
 impl Engine<'_> {
     /// Follow every name of `follows` to a fixed point, selecting the tests that can read one.
@@ -281,6 +301,11 @@ impl Engine<'_> {
     /// The files to search for a target, and which kind of search it is (for deduplication).
     fn search_set(&mut self, target: &Target) -> Result<(Vec<String>, u8)> {
         Ok(match target {
+            // A module whose object is handed on may be read wherever it goes, importers or
+            // not (`hook_names(module)` lists the names of whatever it is given).
+            Target::Global { file, .. } if self.module_escapes(file)? => {
+                (self.base_python_files(), 0)
+            }
             Target::Global { file, .. } => {
                 self.ensure_graph()?;
                 let graph = self.graph.as_mut().expect("built above");
@@ -506,12 +531,139 @@ impl Engine<'_> {
             Binding::ProjectModule(_) | Binding::ExternalModule(_)
         );
         Ok(match target {
+            // From an object that no module binding names: it is the home module only if the
+            // module's object can get there.
+            Target::Global { file: home, .. } if !module => self.module_escapes(home)?,
             Target::Global { file: home, .. } => {
-                !module || chain.split('.').any(|part| part == module_stem(home))
+                chain.split('.').any(|part| part == module_stem(home))
             }
             // A module's own names are not attributes of objects; what hangs from one is.
             _ => !module || chain.contains('.'),
         })
+    }
+
+    /// Whether the object of module `home` may reach code that reads names from an object
+    /// it was handed (`vars(obj)`, `obj.__dict__`, `getattr(obj, name)`): some file hands on,
+    /// as a value, a name spelled like the module or a package above it (`run(keys)`,
+    /// `x = pkg.sub`), which passes its object on, or finds modules by other means
+    /// ([`FINDS_MODULES`]). A module nothing hands on is reached only through its attributes
+    /// (`keys.hashkey`), which static mentions follow. A file that does not parse may do
+    /// anything with any name it spells.
+    fn module_escapes(&mut self, home: &str) -> Result<bool> {
+        if let Some(&known) = self.names.escapes.get(home) {
+            return Ok(known);
+        }
+        // The module's name and its packages' (`keys`, `sub`, `pkg` of `src/pkg/sub/keys.py`).
+        let path = home.strip_suffix(".py").unwrap_or(home);
+        let path = path.strip_suffix("/__init__").unwrap_or(path);
+        let spellings: Vec<String> = path.split('/').map(str::to_string).collect();
+        let mut files = self.base_python_files();
+        files.extend(
+            self.req
+                .changes
+                .iter()
+                .filter_map(|c| c.new_path.clone())
+                .filter(|p| p.ends_with(".py")),
+        );
+        files.sort();
+        files.dedup();
+        let finds_modules = match self.names.finds_modules {
+            Some(known) => known,
+            None => {
+                let mut found = false;
+                for file in &files {
+                    for text in [self.base_text(file), self.new_text(file)]
+                        .into_iter()
+                        .flatten()
+                    {
+                        if FINDS_MODULES.iter().any(|w| names::has_word(&text, w)) {
+                            found = true;
+                        }
+                    }
+                }
+                self.names.finds_modules = Some(found);
+                found
+            }
+        };
+        let mut escapes = finds_modules;
+        'files: for file in files.iter().filter(|_| !escapes) {
+            for side in [false, true] {
+                let text = if side {
+                    self.new_text(file)
+                } else {
+                    self.base_text(file)
+                };
+                let Some(text) = text else {
+                    continue;
+                };
+                if !spellings.iter().any(|w| names::has_word(&text, w)) {
+                    continue;
+                }
+                let facts = if side {
+                    self.new_facts(file)
+                } else {
+                    self.facts(file)
+                };
+                let Some(facts) = facts.filter(|f| f.names.parsed()) else {
+                    escapes = true;
+                    break 'files;
+                };
+                for (spelling, homes) in facts.names.value_uses() {
+                    let last = spelling.rsplit('.').next().unwrap_or(spelling);
+                    if !spellings.iter().any(|s| s == last) {
+                        continue;
+                    }
+                    let root = spelling.split('.').next().unwrap_or(spelling);
+                    for &at in homes {
+                        if self.may_be_a_module(file, &facts.names, root, at)? {
+                            escapes = true;
+                            break 'files;
+                        }
+                    }
+                }
+            }
+        }
+        self.names.escapes.insert(home.to_string(), escapes);
+        Ok(escapes)
+    }
+
+    /// Whether `root`, read at `at` in `file`, may hold a module's object: not a variable of
+    /// the function it is read in (a parameter or an assignment there: what it holds was
+    /// handed on elsewhere, and that hand-on is a value use of its own), nor a module-level
+    /// name bound only by `def`, `class` or assignments, nor one imported from outside the
+    /// project.
+    fn may_be_a_module(
+        &mut self,
+        file: &str,
+        names: &FileNames,
+        root: &str,
+        at: Home,
+    ) -> Result<bool> {
+        if let Home::Function(function) = at
+            && names.local_to(function, root)
+        {
+            return Ok(false);
+        }
+        let bindings: Vec<&BindKind> = names.module_bindings(root).map(|b| &b.kind).collect();
+        if !bindings.is_empty() && !bindings.contains(&&BindKind::Import) {
+            return Ok(false);
+        }
+        Ok(!matches!(
+            self.binding_of(file, names, root)?,
+            Binding::External(_) | Binding::ExternalModule(_)
+        ))
+    }
+
+    /// The working tree's text of a changed Python file (`None` for a file the change left
+    /// alone, whose base text is the same, or one that is gone).
+    fn new_text(&self, path: &str) -> Option<Rc<[u8]>> {
+        self.req
+            .changes
+            .iter()
+            .any(|c| c.new_path.as_deref() == Some(path))
+            .then(|| std::fs::read(self.req.repo_root.join(path)).ok())
+            .flatten()
+            .map(Into::into)
     }
 
     /// What reading the name at `mention` of `file` selects, and what it makes follow.

@@ -126,3 +126,113 @@ fn a_function_run_at_a_lazy_import_reaches_every_dependent() {
         "{selection:#}"
     );
 }
+
+/// A module's names can be read from code that never imports it, through the module object
+/// handed on (`names_of(hooks.hook_a)` reads `hook_a.__globals__`, the module's namespace):
+/// a new name there selects the tests that ran that read. Without such a route (the same new
+/// name in a module nothing hands on, and no `__globals__`, `sys.modules` or
+/// `importlib.import_module` in the project), reads of other objects' namespaces cannot see
+/// it, and only the new test runs.
+#[test]
+fn names_read_through_a_module_object_handed_on() {
+    let files: &[(&str, &str)] = &[
+        ("src/kit/__init__.py", ""),
+        ("src/kit/hooks.py", "def hook_a():\n    return 1\n"),
+        (
+            "src/kit/runner.py",
+            "def names_of(func):\n    return sorted(n for n in func.__globals__ if n.startswith(\"hook_\"))\n\n\ndef snapshot(obj):\n    return dict(vars(obj))\n",
+        ),
+        (
+            "tests/test_hooks.py",
+            "from kit import hooks, runner\n\ndef test_names():\n    assert runner.names_of(hooks.hook_a) == [\"hook_a\"]\n",
+        ),
+        (
+            "tests/test_snapshot.py",
+            "from kit import runner\n\ndef test_snapshot():\n    class P:\n        x = 1\n    assert runner.snapshot(P()) == {}\n",
+        ),
+    ];
+    let rows: &[(&str, &str, &[u32])] = &[
+        ("src/kit/hooks.py", "", &[1]),
+        (
+            "src/kit/hooks.py",
+            "tests/test_hooks.py::test_names|run",
+            &[2],
+        ),
+        ("src/kit/runner.py", "", &[1, 5]),
+        (
+            "src/kit/runner.py",
+            "tests/test_hooks.py::test_names|run",
+            &[2],
+        ),
+        (
+            "src/kit/runner.py",
+            "tests/test_snapshot.py::test_snapshot|run",
+            &[6],
+        ),
+    ];
+    let tmp = repo(files);
+    let dir = tmp.path();
+    coverage_file_with(dir, rows);
+    let hooks = dir.join("src/kit/hooks.py");
+    std::fs::write(&hooks, "def hook_a():\n    return 1\n\n\nhook_b = hook_a\n").unwrap();
+    let selection = select(dir);
+    assert_eq!(selection["run_all"], false, "{selection:#}");
+    let tests: Vec<&str> = selection["tests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap())
+        .collect();
+    assert!(
+        tests.contains(&"tests/test_hooks.py::test_names"),
+        "{selection:#}"
+    );
+
+    // The same project without the `__globals__` read: a new function and its test.
+    let files: Vec<(&str, &str)> = files
+        .iter()
+        .map(|&(path, text)| match path {
+            "src/kit/runner.py" => (path, "def snapshot(obj):\n    return dict(vars(obj))\n"),
+            "tests/test_hooks.py" => (
+                path,
+                "from kit import hooks\n\ndef test_names():\n    assert hooks.hook_a() == 1\n",
+            ),
+            _ => (path, text),
+        })
+        .collect();
+    let tmp = repo(&files);
+    let dir = tmp.path();
+    coverage_file_with(
+        dir,
+        &[
+            ("src/kit/hooks.py", "", &[1]),
+            (
+                "src/kit/hooks.py",
+                "tests/test_hooks.py::test_names|run",
+                &[2],
+            ),
+            ("src/kit/runner.py", "", &[1]),
+            (
+                "src/kit/runner.py",
+                "tests/test_snapshot.py::test_snapshot|run",
+                &[2],
+            ),
+        ],
+    );
+    std::fs::write(
+        dir.join("src/kit/hooks.py"),
+        "def hook_a():\n    return 1\n\n\ndef hook_b():\n    return 2\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("tests/test_hook_b.py"),
+        "from kit.hooks import hook_b\n\ndef test_b():\n    assert hook_b() == 2\n",
+    )
+    .unwrap();
+    let selection = select(dir);
+    assert_eq!(
+        selection["tests"],
+        serde_json::json!(["tests/test_hook_b.py"]),
+        "{selection:#}"
+    );
+}

@@ -27,6 +27,7 @@ const NESTED_CONFTEST: &str = "tests/nested/conftest.py";
 const HELPERS: &str = "src/kit/helpers.py";
 const REACH: &str = "src/kit/reach.py";
 const HANDLERS: &str = "src/kit/handlers.py";
+const HOOKS: &str = "src/kit/hooks.py";
 
 /// One edit of the table.
 fn edit(name: &'static str, reach: super::Reach, apply: fn(&Tree)) -> Edit {
@@ -597,5 +598,36 @@ pub(super) fn edits() -> Vec<Edit> {
         edit("root conftest fixture: changed line", Global, |t| {
             t.replace("tests/conftest.py", "\"retries\": 1", "\"retries\": 2")
         }),
+        // --- A module handed on as a value, whose names another module reads by listing them
+        edit(
+            "module read through vars() of a parameter: inserted line",
+            Local,
+            |t| t.append(HOOKS, "hook_c = hook_a\n"),
+        ),
+        edit(
+            "module read through vars() of a parameter: changed line",
+            Local,
+            |t| t.replace(HOOKS, "hook_b = hook_a", "hook_z = hook_a"),
+        ),
+        edit(
+            "module read through vars() of a parameter: deleted line",
+            Local,
+            |t| t.delete(HOOKS, "hook_b = hook_a\n"),
+        ),
+        // A module nothing hands on: reads of objects' namespaces elsewhere (`vars(obj)` in
+        // `kit.runner`) cannot reach its new name, so only the new test runs.
+        Edit {
+            name: "new function in a module nothing hands on, with its test",
+            reach: Local,
+            effect: Harmless,
+            apply: |t| {
+                t.append(HELPERS, "\n\ndef tripled(x):\n    return 3 * x\n");
+                t.write(
+                    "tests/test_tripled.py",
+                    "from kit.helpers import tripled\n\n\ndef test_tripled():\n    assert tripled(2) == 6\n",
+                );
+            },
+            at_most: Some(&["tests/test_tripled.py"]),
+        },
     ]
 }
