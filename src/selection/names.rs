@@ -32,11 +32,17 @@
 //! [`Follow::kept_type`]; a removed name read at all; a function run at import that reads it).
 //! A `try` whose handler catches the raise runs the handler instead, whose names are followed.
 //!
+//! A module whose object may travel (some file hands on, as a value, a name spelled like it or
+//! a package above it, or the project finds modules by other means: `sys.modules`,
+//! `import_module`, a function's `__globals__`) has its names searched in every file, since the
+//! code it reaches need not import it ([`Engine::module_escapes`]); one that cannot travel is
+//! never what `vars(obj)` or `getattr(obj, name)` of an arbitrary object reads.
+//!
 //! Known limits: names are matched without resolving scopes or types, which only selects more;
-//! code that reaches a module without importing it (a plugin loaded by entry point, a module
-//! object passed around) is seen only through the dynamic reads it uses.
+//! code that reaches a module without importing it by name (a plugin loaded by entry point) is
+//! seen only through the dynamic reads it uses.
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::rc::Rc;
 
 use super::{Engine, Reason, Rule, is_conftest};
@@ -144,9 +150,18 @@ pub(super) struct NamesState {
     /// Repository path of a module -> whether its object may reach code that reads names from
     /// objects dynamically ([`Engine::module_escapes`]).
     escapes: HashMap<String, bool>,
-    /// Whether some file finds modules by other means than naming them (`sys.modules`,
+    /// See [`Engine::hand_on_index`].
+    hand_on: Option<Rc<HandOnIndex>>,
+}
+
+/// See [`Engine::hand_on_index`].
+#[derive(Debug, Default)]
+struct HandOnIndex {
+    /// Some file finds modules by other means than naming them (`sys.modules`,
     /// `importlib.import_module`, a function's `__globals__`, a frame's `f_globals`).
-    finds_modules: Option<bool>,
+    finds_modules: bool,
+    /// (file, whether its new side) -> the module and package names it mentions bare.
+    bare: Vec<((String, bool), Vec<String>)>,
 }
 
 /// What code that finds modules or their namespaces without naming them spells.
@@ -557,74 +572,119 @@ impl Engine<'_> {
         let path = home.strip_suffix(".py").unwrap_or(home);
         let path = path.strip_suffix("/__init__").unwrap_or(path);
         let spellings: Vec<String> = path.split('/').map(str::to_string).collect();
-        let mut files = self.base_python_files();
-        files.extend(
-            self.req
-                .changes
-                .iter()
-                .filter_map(|c| c.new_path.clone())
-                .filter(|p| p.ends_with(".py")),
-        );
-        files.sort();
-        files.dedup();
-        let finds_modules = match self.names.finds_modules {
-            Some(known) => known,
-            None => {
-                let mut found = false;
-                for file in &files {
-                    for text in [self.base_text(file), self.new_text(file)]
-                        .into_iter()
-                        .flatten()
-                    {
-                        if FINDS_MODULES.iter().any(|w| names::has_word(&text, w)) {
-                            found = true;
-                        }
-                    }
-                }
-                self.names.finds_modules = Some(found);
-                found
-            }
-        };
-        let mut escapes = finds_modules;
-        'files: for file in files.iter().filter(|_| !escapes) {
-            for side in [false, true] {
-                let text = if side {
-                    self.new_text(file)
-                } else {
-                    self.base_text(file)
-                };
-                let Some(text) = text else {
-                    continue;
-                };
-                if !spellings.iter().any(|w| names::has_word(&text, w)) {
+        let index = self.hand_on_index();
+        let mut escapes = index.finds_modules;
+        let candidates: Vec<(String, bool)> = index
+            .bare
+            .iter()
+            .filter(|(_, words)| words.iter().any(|w| spellings.contains(w)))
+            .map(|(file, _)| file.clone())
+            .collect();
+        'files: for (file, new_side) in candidates.iter().filter(|_| !escapes) {
+            let facts = if *new_side {
+                self.new_facts(file)
+            } else {
+                self.facts(file)
+            };
+            let Some(facts) = facts.filter(|f| f.names.parsed()) else {
+                escapes = true;
+                break 'files;
+            };
+            for (spelling, homes) in facts.names.value_uses() {
+                let last = spelling.rsplit('.').next().unwrap_or(spelling);
+                if !spellings.iter().any(|s| s == last) {
                     continue;
                 }
-                let facts = if side {
-                    self.new_facts(file)
-                } else {
-                    self.facts(file)
-                };
-                let Some(facts) = facts.filter(|f| f.names.parsed()) else {
-                    escapes = true;
-                    break 'files;
-                };
-                for (spelling, homes) in facts.names.value_uses() {
-                    let last = spelling.rsplit('.').next().unwrap_or(spelling);
-                    if !spellings.iter().any(|s| s == last) {
-                        continue;
-                    }
-                    let root = spelling.split('.').next().unwrap_or(spelling);
-                    for &at in homes {
-                        if self.may_be_a_module(file, &facts.names, root, at)? {
-                            escapes = true;
-                            break 'files;
-                        }
+                let root = spelling.split('.').next().unwrap_or(spelling);
+                for &at in homes {
+                    if self.may_be_a_module(file, &facts.names, root, at)? {
+                        escapes = true;
+                        break 'files;
                     }
                 }
             }
         }
         self.names.escapes.insert(home.to_string(), escapes);
         Ok(escapes)
+    }
+
+    /// What [`Engine::module_escapes`] asks of every file, found in one pass over the project
+    /// (both sides of changed files): whether any finds modules without naming them, and, per
+    /// file, the module and package names it mentions bare ([`bare_mention`]), where it may
+    /// hand a module on.
+    fn hand_on_index(&mut self) -> Rc<HandOnIndex> {
+        if let Some(index) = &self.names.hand_on {
+            return index.clone();
+        }
+        let files = self.base_python_files();
+        // Every name a module or a package of the project goes by.
+        let module_words: HashSet<String> = files
+            .iter()
+            .flat_map(|f| {
+                let path = f.strip_suffix(".py").unwrap_or(f);
+                let path = path.strip_suffix("/__init__").unwrap_or(path);
+                path.split('/').map(str::to_string).collect::<Vec<_>>()
+            })
+            .collect();
+        let module_words = WordSet::new(module_words);
+        let changed: BTreeSet<String> = self
+            .req
+            .changes
+            .iter()
+            .filter_map(|c| c.new_path.clone())
+            .filter(|p| p.ends_with(".py"))
+            .collect();
+        let sides: Vec<(String, bool)> = files
+            .into_iter()
+            .map(|f| (f, false))
+            .chain(changed.into_iter().map(|f| (f, true)))
+            .collect();
+        // Reading and scanning every file dominates: split over the cores.
+        let (root, old_sources) = (self.req.repo_root, &self.old_sources);
+        let scan = |part: &[(String, bool)]| {
+            let mut out = HandOnIndex::default();
+            for (file, new_side) in part {
+                let text = match old_sources.get(file) {
+                    Some(bytes) if !new_side => Some(bytes.clone()),
+                    _ => std::fs::read(root.join(file)).ok(),
+                };
+                let Some(text) = text else {
+                    continue;
+                };
+                out.finds_modules |= finds_modules(&text);
+                let words = bare_words(&text, &module_words);
+                if !words.is_empty() {
+                    out.bare.push(((file.clone(), *new_side), words));
+                }
+            }
+            out
+        };
+        let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+        let chunk = sides.len().div_ceil(workers).max(1);
+        let parts: Vec<HandOnIndex> = std::thread::scope(|scope| {
+            let handles: Vec<_> = sides
+                .chunks(chunk)
+                .map(|part| scope.spawn(move || scan(part)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| HandOnIndex {
+                        // A scan that failed proves nothing: every module may travel.
+                        finds_modules: true,
+                        bare: Vec::new(),
+                    })
+                })
+                .collect()
+        });
+        let mut index = HandOnIndex::default();
+        for part in parts {
+            index.finds_modules |= part.finds_modules;
+            index.bare.extend(part.bare);
+        }
+        let index = Rc::new(index);
+        self.names.hand_on = Some(index.clone());
+        index
     }
 
     /// Whether `root`, read at `at` in `file`, may hold a module's object: not a variable of
@@ -652,18 +712,6 @@ impl Engine<'_> {
             self.binding_of(file, names, root)?,
             Binding::External(_) | Binding::ExternalModule(_)
         ))
-    }
-
-    /// The working tree's text of a changed Python file (`None` for a file the change left
-    /// alone, whose base text is the same, or one that is gone).
-    fn new_text(&self, path: &str) -> Option<Rc<[u8]>> {
-        self.req
-            .changes
-            .iter()
-            .any(|c| c.new_path.as_deref() == Some(path))
-            .then(|| std::fs::read(self.req.repo_root.join(path)).ok())
-            .flatten()
-            .map(Into::into)
     }
 
     /// What reading the name at `mention` of `file` selects, and what it makes follow.
@@ -2085,6 +2133,85 @@ fn is_external(import: &Import, home: &str) -> bool {
 fn is_ancestor_init(init: &str, file: &str) -> bool {
     init.strip_suffix("__init__.py")
         .is_some_and(|dir| file.starts_with(dir) && init != file)
+}
+
+/// Whether source finds modules or namespaces without naming them ([`FINDS_MODULES`]); the
+/// words share a few fragments, searched first.
+fn finds_modules(text: &[u8]) -> bool {
+    ["module", "globals", "frame", "members", "__import__"]
+        .iter()
+        .any(|part| memchr::memmem::find(text, part.as_bytes()).is_some())
+        && FINDS_MODULES.iter().any(|w| names::has_word(text, w))
+}
+
+/// A set of words with a quick first test on their lengths and first bytes.
+struct WordSet {
+    words: HashSet<String>,
+    lengths: [bool; 64],
+    first: [bool; 256],
+}
+
+impl WordSet {
+    fn new(words: HashSet<String>) -> Self {
+        let mut set = WordSet {
+            words,
+            lengths: [false; 64],
+            first: [false; 256],
+        };
+        for w in &set.words {
+            set.lengths[w.len().min(63)] = true;
+            if let Some(&b) = w.as_bytes().first() {
+                set.first[usize::from(b)] = true;
+            }
+        }
+        set
+    }
+
+    fn may_hold(&self, word: &[u8]) -> bool {
+        self.lengths[word.len().min(63)] && self.first[usize::from(word[0])]
+    }
+}
+
+/// The words of `wanted` that `text` mentions as whole words other than as the object of an
+/// attribute access (`word.x`) or in an import statement: where each may be a value handed
+/// on. Erring towards yes (strings and comments count), it spares parsing the files that
+/// cannot hand a module on.
+fn bare_words(text: &[u8], wanted: &WordSet) -> Vec<String> {
+    let inner = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80;
+    let mut found: BTreeSet<String> = BTreeSet::new();
+    let mut line_start = 0;
+    let mut i = 0;
+    while i < text.len() {
+        let b = text[i];
+        if b == b'\n' {
+            line_start = i + 1;
+        }
+        if !inner(b) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < text.len() && inner(text[i]) {
+            i += 1;
+        }
+        // Cheapest tests first: most words are attribute objects or not module names at all.
+        let next = text[i..].iter().find(|b| !matches!(b, b' ' | b'\t'));
+        if next == Some(&b'.') || !wanted.may_hold(&text[start..i]) {
+            continue;
+        }
+        let Ok(word) = std::str::from_utf8(&text[start..i]) else {
+            continue;
+        };
+        if !wanted.words.contains(word) || found.contains(word) {
+            continue;
+        }
+        let line = text[line_start..start].trim_ascii_start();
+        if line.starts_with(b"import ") || line.starts_with(b"from ") {
+            continue;
+        }
+        found.insert(word.to_string());
+    }
+    found.into_iter().collect()
 }
 
 /// The name a module goes by: `consts` of `src/geo/consts.py`, `geo` of `src/geo/__init__.py`.
