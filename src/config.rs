@@ -41,6 +41,17 @@ pub enum ImportTime {
     Dependents,
 }
 
+/// What a change to `pyproject.toml`, `setup.cfg` or `tox.ini` that matches `run_all` selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ToolConfig {
+    /// Compare the file by section: a change only to sections of tools that do not run the
+    /// tests, or to the package's metadata, selects the tests that mention them.
+    Sections,
+    /// Every change runs every test.
+    RunAll,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Unmeasured {
@@ -67,6 +78,7 @@ pub struct SelectionConfig {
     pub rerun_failed: bool,
     pub granularity: Granularity,
     pub import_time: ImportTime,
+    pub tool_config: ToolConfig,
     pub unmeasured: Unmeasured,
     pub map: Vec<FileMap>,
     pub source_roots: Vec<String>,
@@ -126,6 +138,7 @@ impl Default for SelectionConfig {
             rerun_failed: true,
             granularity: Granularity::Function,
             import_time: ImportTime::Names,
+            tool_config: ToolConfig::Sections,
             unmeasured: Unmeasured::All,
             map: Vec::new(),
             source_roots: Vec::new(),

@@ -1,6 +1,7 @@
 //! How each changed file is handled: the rules in the order they apply, the safest reading
 //! first (see the module docs of [`super`]).
 
+use super::tool_config::ToolConfigChange;
 use super::{Engine, Reason, Rule, is_conftest};
 use crate::config::Unmeasured;
 use crate::diff::{ChangeKind, FileChange};
@@ -22,7 +23,17 @@ impl Engine<'_> {
             return Ok(());
         }
         if let Some(p) = paths.iter().find(|p| self.patterns.run_all.is_match(p)) {
-            let reason = Reason::new(Rule::RunAllPattern).file(*p);
+            let mut reason = Reason::new(Rule::RunAllPattern).file(*p);
+            match self.apply_tool_config(change)? {
+                ToolConfigChange::Followed(handling) => {
+                    self.note(change, handling);
+                    return Ok(());
+                }
+                ToolConfigChange::Effective(section) => {
+                    reason = reason.via(format!("{section} changed"));
+                }
+                ToolConfigChange::NotCompared => {}
+            }
             self.run_all(reason);
             self.note(change, "run-all pattern: every test");
             return Ok(());

@@ -42,6 +42,7 @@ mod patterns;
 pub mod reason;
 pub mod suite;
 mod test_side;
+pub mod tool_config;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;

@@ -34,6 +34,9 @@ pub enum Rule {
     Unmeasured,
     /// Configuration maps the changed file to this test.
     Mapped,
+    /// The test's code mentions a tool (or the package metadata) whose section of
+    /// `pyproject.toml`, `setup.cfg` or `tox.ini` changed, or is a plugin's item for that tool.
+    ToolConfig,
     /// covshard has never seen the test (it is in the collected list only).
     NewTest,
     /// The collected list names none of the tests of its file, which is still there: the file
@@ -79,6 +82,7 @@ impl Rule {
             Rule::RunAllPattern => "a changed file matches a run-all pattern",
             Rule::Unmeasured => "a changed file was never measured",
             Rule::Mapped => "configuration maps a changed file to it",
+            Rule::ToolConfig => "mentions a tool whose configuration changed",
             Rule::NewTest => "covshard has never seen it",
             Rule::NoLongerCollects => "its file no longer collects",
             Rule::AlwaysRun => "configured to always run",
@@ -103,6 +107,7 @@ impl Rule {
             Rule::RunAllPattern => "follow a run-all file",
             Rule::Unmeasured => "follow an unmeasured file",
             Rule::Mapped => "are mapped to a changed file",
+            Rule::ToolConfig => "mention a tool whose configuration changed",
             Rule::NewTest => "are new to covshard",
             Rule::NoLongerCollects => "are in files that no longer collect",
             Rule::AlwaysRun => "always run",

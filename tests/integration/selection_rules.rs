@@ -127,6 +127,189 @@ fn a_function_run_at_a_lazy_import_reaches_every_dependent() {
     );
 }
 
+/// `pyproject.toml` is compared by section: a linter's section selects only the tests that
+/// mention the linter (one that runs it, and the items of a plugin that runs it as tests), a
+/// release's version bump only those that read metadata; pytest's own section runs everything
+/// and says which section did; and code outside the tests that reads the file runs everything.
+#[test]
+fn pyproject_changes_are_compared_by_section() {
+    let pyproject = "[project]\nname = \"shop\"\nversion = \"1.0\"\n\n[tool.ruff]\nline-length = 100\n\n[tool.pytest.ini_options]\naddopts = \"-ra\"\n";
+    let tmp = repo(&[
+        ("pyproject.toml", pyproject),
+        ("src/shop/__init__.py", ""),
+        ("src/shop/rates.py", "def over(x):\n    return x > 10\n"),
+        (
+            "tests/test_rates.py",
+            "from shop.rates import over\n\ndef test_over():\n    assert over(11)\n",
+        ),
+        (
+            "tests/test_lint.py",
+            "import subprocess\n\ndef test_ruff_is_clean():\n    subprocess.run([\"ruff\", \"check\"], check=True)\n",
+        ),
+        (
+            "tests/test_meta.py",
+            "from importlib.metadata import version\n\ndef test_version():\n    assert version(\"shop\")\n",
+        ),
+    ]);
+    let dir = tmp.path();
+    coverage_file_with(
+        dir,
+        &[
+            ("src/shop/rates.py", "", &[1]),
+            (
+                "src/shop/rates.py",
+                "tests/test_rates.py::test_over|run",
+                &[2],
+            ),
+        ],
+    );
+    // A plugin's item that runs ruff, known from the history of a run.
+    let reports = tempfile::tempdir().unwrap();
+    let junit = reports.path().join("junit.xml");
+    let junit = junit.to_str().unwrap();
+    std::fs::write(
+        junit,
+        "<testsuites><testsuite name=\"pytest\"><testcase classname=\"tests.test_rates\" name=\"test_over\" time=\"0.1\"/><testcase classname=\"src.shop.rates\" name=\"ruff\" file=\"src/shop/rates.py\" time=\"0.1\"/></testsuite></testsuites>\n",
+    )
+    .unwrap();
+    run_ok(
+        covshard()
+            .current_dir(dir)
+            .args(["ingest", "--db", ".coverage", "--junit", junit]),
+    );
+    let write = |text: &str| std::fs::write(dir.join("pyproject.toml"), text).unwrap();
+    let selected = |selection: &serde_json::Value| -> Vec<String> {
+        assert_eq!(selection["run_all"], false, "{selection:#}");
+        let tests = selection["tests"].as_array().unwrap();
+        tests
+            .iter()
+            .map(|t| t.as_str().unwrap().to_string())
+            .collect()
+    };
+
+    write(&pyproject.replace("line-length = 100", "line-length = 120"));
+    let lint = select(dir);
+    let ids = selected(&lint);
+    assert!(ids.contains(&"tests/test_lint.py".to_string()), "{lint:#}");
+    // The plugin's item (run by its file, as pytest finds no function of that name there).
+    assert!(
+        ids.iter().any(|id| id.starts_with("src/shop/rates.py")),
+        "{lint:#}"
+    );
+    assert!(
+        !ids.iter()
+            .any(|id| id.contains("test_rates") || id.contains("test_meta")),
+        "{lint:#}"
+    );
+    assert_eq!(
+        lint["reasons"]["tests/test_lint.py"][0]["rule"],
+        "tool-config"
+    );
+
+    write(&pyproject.replace("version = \"1.0\"", "version = \"1.1\""));
+    let release = select(dir);
+    assert_eq!(
+        selected(&release),
+        vec!["tests/test_meta.py".to_string()],
+        "{release:#}"
+    );
+
+    write(&pyproject.replace("-ra", "-ra -x"));
+    let pytest = select(dir);
+    assert_eq!(pytest["run_all"], true, "{pytest:#}");
+    let via = pytest["run_all_reasons"][0]["via"].as_str().unwrap();
+    assert_eq!(via, "[tool.pytest] changed");
+
+    // pytest's configuration runs ruff as tests: a ruff change may fail any file.
+    write(
+        &pyproject
+            .replace("-ra", "-ra --ruff")
+            .replace("line-length = 100", "line-length = 120"),
+    );
+    git(dir, &["commit", "-q", "-am", "ruff runs as tests"]);
+    run_ok(
+        covshard()
+            .current_dir(dir)
+            .args(["ingest", "--db", ".coverage", "--junit", junit]),
+    );
+    write(
+        &pyproject
+            .replace("-ra", "-ra --ruff")
+            .replace("line-length = 100", "line-length = 140"),
+    );
+    let plugin = select(dir);
+    assert_eq!(plugin["run_all"], true, "{plugin:#}");
+
+    // A file deeper down (a test's fixture project) is not pytest's: any change runs all.
+    std::fs::create_dir_all(dir.join("tests/fixtures/proj")).unwrap();
+    std::fs::write(dir.join("tests/fixtures/proj/pyproject.toml"), pyproject).unwrap();
+    std::fs::write(
+        dir.join("tox.ini"),
+        "[tox]\nenvlist = py312\n\n[flake8]\nmax-line-length = 88\n",
+    )
+    .unwrap();
+    write(pyproject);
+    git(dir, &["add", "-A"]);
+    git(
+        dir,
+        &["commit", "-q", "-m", "a fixture project and tox.ini"],
+    );
+    run_ok(
+        covshard()
+            .current_dir(dir)
+            .args(["ingest", "--db", ".coverage", "--junit", junit]),
+    );
+    std::fs::write(
+        dir.join("tests/fixtures/proj/pyproject.toml"),
+        pyproject.replace("version = \"1.0\"", "version = \"1.1\""),
+    )
+    .unwrap();
+    let nested = select(dir);
+    assert_eq!(nested["run_all"], true, "{nested:#}");
+    git(
+        dir,
+        &["checkout", "-q", "--", "tests/fixtures/proj/pyproject.toml"],
+    );
+    // tox.ini's flake8 section: the test that runs a linter, nothing else.
+    std::fs::write(
+        dir.join("tox.ini"),
+        "[tox]\nenvlist = py312\n\n[flake8]\nmax-line-length = 100\n",
+    )
+    .unwrap();
+    let flake8 = select(dir);
+    let ids = selected(&flake8);
+    assert!(
+        ids.contains(&"tests/test_lint.py".to_string()),
+        "{flake8:#}"
+    );
+    assert!(
+        !ids.iter()
+            .any(|id| id.contains("test_rates") || id.contains("test_meta")),
+        "{flake8:#}"
+    );
+    git(dir, &["checkout", "-q", "--", "tox.ini"]);
+
+    // The package itself reads the file: any change to it may reach any test.
+    write(&pyproject.replace("line-length = 100", "line-length = 120"));
+    std::fs::write(
+        dir.join("src/shop/__init__.py"),
+        "import tomllib\nCONFIG = tomllib.load(open(\"pyproject.toml\", \"rb\"))\n",
+    )
+    .unwrap();
+    git(
+        dir,
+        &["commit", "-q", "-am", "the package reads its pyproject"],
+    );
+    run_ok(
+        covshard()
+            .current_dir(dir)
+            .args(["ingest", "--db", ".coverage", "--junit", junit]),
+    );
+    write(&pyproject.replace("line-length = 100", "line-length = 130"));
+    let reader = select(dir);
+    assert_eq!(reader["run_all"], true, "{reader:#}");
+}
+
 /// A module's names can be read from code that never imports it, through the module object
 /// handed on (`names_of(hooks.hook_a)` reads `hook_a.__globals__`, the module's namespace):
 /// a new name there selects the tests that ran that read. Without such a route (the same new
