@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use crate::audit::{self, Audit};
+use crate::cli::ingest::{expand_reports, unix_now};
 use crate::cli::select::{SelectionArgs, resolve_with};
 use crate::cli::settings::Workspace;
 use crate::cli::ui::Ui;
@@ -78,19 +79,10 @@ pub fn run(args: AuditArgs, ws: &Workspace, ui: &Ui) -> Result<()> {
         ))
         .with_hint("pass the baseline of an earlier full run (the file the ingest carried the history from)"));
     }
-    let mut reports = Vec::new();
-    for (kind, patterns) in [
+    let reports = expand_reports(&[
         (ReportKind::Junit, &args.junit),
         (ReportKind::Reportlog, &args.reportlog),
-    ] {
-        for pattern in patterns {
-            for path in crate::cli::ingest::expand(pattern)? {
-                if !reports.contains(&(kind, path.clone())) {
-                    reports.push((kind, path));
-                }
-            }
-        }
-    }
+    ])?;
     if reports.is_empty() {
         return Err(Error::usage("no reports of the run to audit").with_hint(
             "pass the full run's reports with --junit 'junit-*.xml' or --reportlog 'report-*.jsonl'",
@@ -139,7 +131,7 @@ pub fn run(args: AuditArgs, ws: &Workspace, ui: &Ui) -> Result<()> {
         estimates: &estimates,
         commit: Some(commit),
         base: resolved.base.clone(),
-        recorded_at: now(),
+        recorded_at: unix_now(),
     })?;
     drop(current);
     if !args.no_record {
@@ -225,11 +217,4 @@ fn show_history(args: &AuditArgs) -> Result<()> {
         format => report::audit::history(&records, &totals, format == AuditFormat::Markdown),
     };
     crate::cli::print_data(&text)
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
 }

@@ -74,6 +74,32 @@ pub fn expand(pattern: &str) -> Result<Vec<PathBuf>> {
     Ok(out)
 }
 
+/// Every report the patterns of each kind name, each once: overlapping patterns must not
+/// count a shard twice.
+pub fn expand_reports(
+    patterns: &[(ReportKind, &Vec<String>)],
+) -> Result<Vec<(ReportKind, PathBuf)>> {
+    let mut reports = Vec::new();
+    for (kind, patterns) in patterns {
+        for pattern in patterns.iter() {
+            for path in expand(pattern)? {
+                if !reports.contains(&(*kind, path.clone())) {
+                    reports.push((*kind, path));
+                }
+            }
+        }
+    }
+    Ok(reports)
+}
+
+/// Now, in Unix seconds, as runs and audits record it.
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
 /// The commit to record, resolved to a full id when in a git repository, with that
 /// repository's root.
 fn resolve_commit(
@@ -103,21 +129,11 @@ fn resolve_commit(
 }
 
 pub fn run(args: IngestArgs, ws: &Workspace, ui: &Ui) -> Result<()> {
-    let mut reports = Vec::new();
-    for (kind, patterns) in [
+    let reports = expand_reports(&[
         (ReportKind::Junit, &args.junit),
         (ReportKind::Durations, &args.durations),
         (ReportKind::Reportlog, &args.reportlog),
-    ] {
-        for pattern in patterns {
-            for path in expand(pattern)? {
-                // Overlapping patterns must not count a shard twice.
-                if !reports.contains(&(kind, path.clone())) {
-                    reports.push((kind, path));
-                }
-            }
-        }
-    }
+    ])?;
     if let Some(old) = &args.carry_history_from
         && !old.exists()
     {
@@ -154,10 +170,7 @@ pub fn run(args: IngestArgs, ws: &Workspace, ui: &Ui) -> Result<()> {
         _ => None,
     };
     let commit = resolved.map(|(commit, _)| commit);
-    let recorded_at = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
+    let recorded_at = unix_now();
     let request = Request {
         db: args.db,
         reports,
