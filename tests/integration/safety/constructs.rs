@@ -614,6 +614,55 @@ pub(super) fn edits() -> Vec<Edit> {
             Local,
             |t| t.delete(HOOKS, "hook_b = hook_a\n"),
         ),
+        // --- pyproject.toml by section: a linter's table that one test reads back ---------
+        edit(
+            "linter section of pyproject.toml: changed line",
+            Local,
+            |t| t.replace("pyproject.toml", "line-length = 100", "line-length = 120"),
+        ),
+        edit(
+            "linter section of pyproject.toml: inserted line",
+            Local,
+            |t| {
+                t.insert_after(
+                    "pyproject.toml",
+                    "line-length = 100\n",
+                    "extend-exclude = [\"build\"]\n",
+                )
+            },
+        ),
+        edit(
+            "linter section of pyproject.toml: deleted line",
+            Local,
+            |t| t.delete("pyproject.toml", "line-length = 100\n"),
+        ),
+        edit(
+            "pytest section of pyproject.toml: inserted line",
+            Global,
+            |t| {
+                t.insert_after(
+                    "pyproject.toml",
+                    "testpaths = [\"tests\"]\n",
+                    "usefixtures = [\"no_such_fixture\"]\n",
+                )
+            },
+        ),
+        edit(
+            "pytest section of pyproject.toml: changed line",
+            Global,
+            |t| {
+                t.replace(
+                    "pyproject.toml",
+                    "pythonpath = [\"src\"]",
+                    "pythonpath = [\"lib\"]",
+                )
+            },
+        ),
+        edit(
+            "pytest section of pyproject.toml: deleted line",
+            Global,
+            |t| t.delete("pyproject.toml", "pythonpath = [\"src\"]\n"),
+        ),
         // A module nothing hands on: reads of objects' namespaces elsewhere (`vars(obj)` in
         // `kit.runner`) cannot reach its new name, so only the new test runs.
         Edit {
