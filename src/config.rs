@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::coverage::paths::Remap;
 use crate::error::{Error, Result};
-use crate::units::Seconds;
+use crate::packing::Dist;
+use crate::units::{Seconds, WorkerCount};
 
 #[derive(Debug, Clone, PartialEq, Default, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
@@ -195,6 +196,17 @@ pub struct PackingConfig {
     /// `tests/test_db.py`, or a class, `tests/test_api.py::TestClient`) -> seconds. They win over
     /// the costs measured from report logs.
     pub setup: BTreeMap<String, SetupCost>,
+    /// pytest-xdist worker processes per shard (`-n`): 1 (no xdist), a number, or `"auto"`
+    /// (the runner's cores: `runner_cores`, else the CI's standard runner).
+    pub workers: WorkerCount,
+    /// pytest-xdist's `--dist` mode the shards run with.
+    pub dist: Dist,
+    /// Seconds from a shard's pytest start until its workers run tests (their start-up and
+    /// collection); paid once per shard, the workers starting together.
+    #[serde(with = "seconds_text")]
+    pub worker_startup: Seconds,
+    /// Cores of the runners the shards run on, for `workers = "auto"`.
+    pub runner_cores: Option<usize>,
 }
 
 /// One configured setup cost (`"20s"`, `"1m"` or a number of seconds).
@@ -210,6 +222,10 @@ impl Default for PackingConfig {
             max_shards: 64,
             group_by: GroupByChoice::Auto,
             setup: BTreeMap::new(),
+            workers: WorkerCount::Fixed(1),
+            dist: Dist::Load,
+            worker_startup: Seconds(2.0),
+            runner_cores: None,
         }
     }
 }

@@ -47,6 +47,8 @@ pub struct ShardTests<'a> {
     pub shard: usize,
     pub of: usize,
     pub predicted_seconds: f64,
+    /// The pytest options the plan was made for (`-n N --dist MODE`; empty without xdist).
+    pub pytest_args: Vec<String>,
     pub tests: Vec<Cow<'a, str>>,
 }
 

@@ -102,6 +102,59 @@ impl FromStr for ShardCount {
     }
 }
 
+/// xdist worker processes per shard: a number, or `auto` for the runner's cores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorkerCount {
+    Fixed(usize),
+    Auto,
+}
+
+impl Default for WorkerCount {
+    fn default() -> Self {
+        WorkerCount::Fixed(1)
+    }
+}
+
+impl FromStr for WorkerCount {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.eq_ignore_ascii_case("auto") {
+            return Ok(WorkerCount::Auto);
+        }
+        match s.parse::<usize>() {
+            Ok(n @ 1..=1024) => Ok(WorkerCount::Fixed(n)),
+            _ => Err(format!(
+                "invalid worker count `{s}`: expected a number of processes per shard from 1 to 1024 (1: no xdist), or `auto`"
+            )),
+        }
+    }
+}
+
+impl serde::Serialize for WorkerCount {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            WorkerCount::Fixed(n) => s.serialize_u64(*n as u64),
+            WorkerCount::Auto => s.serialize_str("auto"),
+        }
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for WorkerCount {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(serde::Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Number(u64),
+            Text(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Number(n) => n.to_string().parse().map_err(serde::de::Error::custom),
+            Raw::Text(t) => t.parse().map_err(serde::de::Error::custom),
+        }
+    }
+}
+
 /// Which shard (1-based, with the shard count when written `K/N`), or `auto` (read from the
 /// CI's variables).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -165,6 +218,10 @@ mod tests {
         assert_eq!("AUTO".parse::<ShardCount>(), Ok(ShardCount::Auto));
         assert!("0".parse::<ShardCount>().is_err());
         assert!("x".parse::<ShardCount>().is_err());
+        assert_eq!("4".parse::<WorkerCount>(), Ok(WorkerCount::Fixed(4)));
+        assert_eq!("Auto".parse::<WorkerCount>(), Ok(WorkerCount::Auto));
+        assert!("0".parse::<WorkerCount>().is_err());
+        assert!("-n".parse::<WorkerCount>().is_err());
         assert_eq!("3".parse::<ShardIndex>(), Ok(ShardIndex::Number(3, None)));
         assert_eq!(
             "3/8".parse::<ShardIndex>(),

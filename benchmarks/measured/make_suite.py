@@ -6,17 +6,20 @@ Why: issue 5's first target is measured, not simulated. Tests here do nothing bu
 2-core) machine is, and every cost is known before the suite runs: the generator writes it to
 `manifest.json` next to the tests.
 
-Two variants:
+Three variants:
 - `fixtures`: ~20 files; log-normal test durations; a few long tests; module-scoped fixtures
   (autouse, so every test in the file pays the setup once per pytest process that runs any of
   them) and class-scoped fixtures with known setup costs. This is the suite where splitting a
   module over many shards costs real time, which per-test sharding tools do not see.
+- `modules`: 20 modules, each with a module-scoped fixture (0.2 to 1.0 s) and 5 to 25 tests;
+  a class with a class-scoped fixture in every fourth module; three integration tests of 2 to
+  3 s (issue 18's second shape, about 330 tests and 48 s).
 - `plain`: independent tests only (no fixtures), for the "no worse than LPT" check.
 
 Deterministic: everything comes from one seeded `random.Random`; the same seed writes the same
 files byte for byte. Durations are rounded to milliseconds so the source is readable.
 
-Usage: make_suite.py --out DIR [--variant fixtures|plain] [--seed N]
+Usage: make_suite.py --out DIR [--variant fixtures|modules|plain] [--seed N]
 """
 
 import argparse
@@ -41,6 +44,23 @@ SHAPES = {
         classes=6,  # this many classes with an autouse class-scoped fixture
         class_setup=(0.3, 0.8),
         class_tests=(3, 5),
+    ),
+    # Issue 18's second shape: every module has a module-scoped fixture, every fourth one a
+    # class with a class-scoped fixture, and three integration tests of 2 to 3 s sit in
+    # modules with fixtures (so no plan can dodge their setup).
+    "modules": dict(
+        files=20,
+        tests_per_file=(5, 25),
+        median=0.055,
+        sigma=0.9,
+        cap=1.2,
+        long_tests=[2.0, 2.5, 3.0],
+        module_fixture_files=20,
+        module_setup=(0.2, 1.0),
+        classes=5,
+        class_setup=(0.3, 0.8),
+        class_tests=(3, 5),
+        class_every=4,
     ),
     "plain": dict(
         files=12,
@@ -77,8 +97,11 @@ def generate(out: Path, variant: str, seed: int) -> dict:
     # setup in one process could exceed serial/16 and make the ideal unreachable for everyone.
     fixture_files = set(range(shape["module_fixture_files"]))
     long_files = [nfiles - 1 - i for i in range(len(shape["long_tests"]))]
-    assert not fixture_files & set(long_files), "long tests must not share a module fixture"
-    class_files = sorted(rng.sample(range(nfiles), shape["classes"])) if shape["classes"] else []
+    if "class_every" in shape:
+        class_files = list(range(0, nfiles, shape["class_every"]))[: shape["classes"]]
+    else:
+        assert not fixture_files & set(long_files), "long tests must not share a module fixture"
+        class_files = sorted(rng.sample(range(nfiles), shape["classes"])) if shape["classes"] else []
 
     manifest = {"variant": variant, "seed": seed, "files": {}, "tests": {}, "module_setup": {},
                 "class_setup": {}}

@@ -26,8 +26,12 @@ Tools:
 Output: results.json (every shard's time, every plan's prediction) and a summary on stdout.
 RESULTS.md is written by hand from results.json.
 
-Usage: run.py [--work DIR] [--ns 2,4,8,16] [--suites fixtures,plain] [--tools T,...]
-              [--out results.json]
+Usage: run.py [--work DIR] [--ns 2,4,8,16] [--suites fixtures,modules,plain] [--tools T,...]
+              [--workers W [--dist MODE]] [--out results.json]
+
+With --workers W every shard runs `pytest -n W` (covshard plans for W workers with --dist
+MODE and passes the options `covshard tests --format args` prints; pytest-split's groups run
+with `-n W`, xdist's default `load`), each shard still alone on the machine.
 """
 
 import argparse
@@ -52,6 +56,7 @@ PYTEST = [str(PY), "-m", "pytest", "-p", "no:cacheprovider", "-q", "-W", "ignore
 
 TOOLS = {
     "fixtures": ["covshard", "covshard-reportlog", "ps-least", "ps-chunks"],
+    "modules": ["covshard", "covshard-reportlog", "ps-least", "ps-chunks"],
     # Without fixtures the check is "no worse than LPT": pytest-split's least_duration is LPT.
     "plain": ["covshard", "ps-least"],
 }
@@ -78,9 +83,15 @@ def timed_pytest(args, cwd):
     return wall, p.returncode, counts, tail
 
 
-def measure_startup(suite, repeats=7):
-    """Median wall time of pytest selecting nothing: interpreter, plugins, collection."""
-    walls = [timed_pytest(["-k", "no_such_test_anywhere"], suite)[0] for _ in range(repeats)]
+# Each suite's seed: `modules` at seed 7 has the issue's size (about 340 tests, 48 s).
+SEEDS = {"fixtures": 5, "modules": 7, "plain": 5}
+
+
+def measure_startup(suite, repeats=7, xdist=()):
+    """Median wall time of pytest selecting nothing: interpreter, plugins, collection (with
+    `xdist`, e.g. `-n 2`: also the workers' start-up and their own collection)."""
+    walls = [timed_pytest([*xdist, "-k", "no_such_test_anywhere"], suite)[0]
+             for _ in range(repeats)]
     return statistics.median(walls), walls
 
 
@@ -111,36 +122,46 @@ def make_db(suite, kind):
     return db
 
 
-def covshard_shards(suite, db, n, overhead, tag):
-    """Plan with covshard, and the pytest arguments of each shard."""
+def covshard_shards(suite, db, n, overhead, tag, xdist):
+    """Plan with covshard, and the pytest arguments of each shard (the xdist options as
+    `covshard tests --format args` prints them for the plan)."""
     plan = suite / f"plan-{tag}-{n}.json"
+    workers = []
+    if xdist:
+        workers = ["--workers", str(xdist["workers"]), "--dist", xdist["dist"],
+                   "--worker-startup", f"{xdist['startup']:.3f}"]
     sh([COVSHARD, "-q", "plan", "--db", db.name, "--all", "--shards", str(n),
-        "--shard-overhead", f"{overhead:.3f}", "--group-by", "auto", "--out", plan.name], suite)
+        "--shard-overhead", f"{overhead:.3f}", "--group-by", "auto", *workers,
+        "--out", plan.name], suite)
     doc = json.loads(plan.read_text())
     shards = []
     for k in range(1, len(doc["shards"]) + 1):
-        ids = sh([COVSHARD, "-q", "tests", "--plan", plan.name, "--shard", str(k), "--any-commit"],
-                 suite).stdout
+        base = [COVSHARD, "-q", "tests", "--plan", plan.name, "--shard", str(k), "--any-commit"]
+        ids = sh(base, suite).stdout
+        args = sh(base + ["--format", "args"], suite).stdout.split()
         f = suite / f"ids-{tag}-{n}-{k}.txt"
         f.write_text(ids)
-        shards.append([f"@{f.name}"])
+        shards.append([*args, f"@{f.name}"])
     return shards, doc
 
 
-def run_tool(suite, tool, n, overhead, dbs):
+def run_tool(suite, tool, n, overhead, dbs, xdist):
     if tool.startswith("covshard"):
         kind = "reportlog" if tool.endswith("reportlog") else "junit"
-        shards, doc = covshard_shards(suite, dbs[kind], n, overhead, kind)
+        shards, doc = covshard_shards(suite, dbs[kind], n, overhead, kind, xdist)
         packing = doc["packing"]
         predicted = {k: packing.get(k) for k in
                      ["makespan_seconds", "p50_seconds", "p95_seconds", "lower_bound_seconds",
                       "efficiency"]}
         predicted["shards"] = [s.get("predicted_seconds") for s in doc["shards"]]
         predicted["group_by"] = packing.get("group_by")
+        predicted["algorithm"] = packing.get("algorithm")
     else:
         algo = {"ps-least": "least_duration", "ps-chunks": "duration_based_chunks"}[tool]
+        # With workers, pytest-split's group runs under xdist's default `--dist load`.
+        extra = ["-n", str(xdist["workers"])] if xdist else []
         shards = [["--splits", str(n), "--group", str(k), "--splitting-algorithm", algo,
-                   "--durations-path", ".test_durations"] for k in range(1, n + 1)]
+                   "--durations-path", ".test_durations", *extra] for k in range(1, n + 1)]
         predicted = None
     walls, passed = [], 0
     for args in shards:  # one at a time
@@ -156,7 +177,10 @@ def main():
     ap.add_argument("--work", type=Path, default=Path("/tmp/covshard-measured"))
     ap.add_argument("--ns", default="2,4,8,16")
     ap.add_argument("--suites", default="fixtures,plain")
-    ap.add_argument("--seed", type=int, default=5)
+    ap.add_argument("--seed", type=int, default=None, help="one seed for every suite")
+    ap.add_argument("--workers", type=int, default=1,
+                    help="pytest-xdist workers in every shard (-n); 1 runs plain pytest")
+    ap.add_argument("--dist", default="loadscope", help="covshard's --dist with --workers")
     ap.add_argument("--tools", default="", help="comma-separated subset of the tools (a rerun)")
     ap.add_argument("--out", type=Path, default=HERE / "results.json")
     args = ap.parse_args()
@@ -169,17 +193,27 @@ def main():
                     "loadavg_at_start": os.getloadavg()},
         "covshard": sh([COVSHARD, "--version"], REPO).stdout.strip(),
         "packages": [v for v in versions if v.split("==")[0].lower() in
-                     {"pytest", "pytest-split", "pytest-cov", "coverage", "pytest-reportlog"}],
-        "seed": args.seed,
+                     {"pytest", "pytest-split", "pytest-cov", "coverage", "pytest-reportlog",
+                      "pytest-xdist", "execnet"}],
+        "seeds": {name: args.seed or SEEDS[name] for name in args.suites.split(",")},
+        "workers": args.workers,
+        "dist": args.dist if args.workers > 1 else None,
         "suites": {},
     }
     for name in args.suites.split(","):
         suite = args.work / name
         shutil.rmtree(suite, ignore_errors=True)
         sh([sys.executable, HERE / "make_suite.py", "--out", suite, "--variant", name,
-            "--seed", str(args.seed)], REPO)
+            "--seed", str(args.seed or SEEDS[name])], REPO)
         manifest = json.loads((suite / "manifest.json").read_text())
         startup, startup_samples = measure_startup(suite)
+        xdist = None
+        if args.workers > 1:
+            # The workers' start-up: what `-n W` adds to pytest's start-up when it runs nothing.
+            with_workers, _ = measure_startup(suite, xdist=["-n", str(args.workers)])
+            xdist = {"workers": args.workers, "dist": args.dist,
+                     "startup": max(0.0, with_workers - startup),
+                     "startup_with_workers": with_workers}
         rec = record(suite)
         assert rec["passed"] == manifest["test_count"], rec
         dbs = {k: make_db(suite, k) for k in ["junit", "reportlog"]}
@@ -189,17 +223,21 @@ def main():
         out = {"manifest": {k: manifest[k] for k in
                             ["test_count", "test_seconds", "setup_seconds", "serial_seconds"]},
                "startup_seconds": startup, "startup_samples": startup_samples,
+               "xdist": xdist,
                "recording": rec, "runs": {}}
         results["suites"][name] = out
         for n in ns:
             # Tools interleaved per N, so slow drifts in the machine's load hit them alike.
             for tool in [t for t in TOOLS[name] if not args.tools or t in args.tools.split(",")]:
-                r = run_tool(suite, tool, n, startup, dbs)
+                r = run_tool(suite, tool, n, startup, dbs, xdist)
                 assert r["passed"] == manifest["test_count"], (tool, n, r["passed"])
                 makespan = max(r["walls"])
-                ideal = rec["work"] / n
+                # The ideal: serial work over every process, plus one start-up (with workers:
+                # pytest's and the workers').
+                ideal = rec["work"] / (n * args.workers)
+                one_startup = xdist["startup_with_workers"] if xdist else startup
                 r.update(makespan=makespan, ideal=ideal, ratio=makespan / ideal,
-                         ratio_with_startup=makespan / (ideal + startup))
+                         ratio_with_startup=makespan / (ideal + one_startup))
                 if r["predicted"]:
                     pred = r["predicted"]["makespan_seconds"]
                     r["prediction_error"] = (pred - makespan) / makespan
@@ -207,7 +245,7 @@ def main():
                 pe = f" predicted {r['predicted']['makespan_seconds']:.2f} " \
                      f"({r['prediction_error']:+.1%})" if r["predicted"] else ""
                 print(f"[{name}] N={n:2d} {tool:18s} makespan {makespan:6.2f} s  ideal "
-                      f"{ideal:5.2f}+{startup:.2f}  ratio {r['ratio']:.3f} "
+                      f"{ideal:5.2f}+{one_startup:.2f}  ratio {r['ratio']:.3f} "
                       f"(vs ideal+start-up {r['ratio_with_startup']:.3f}){pe}", flush=True)
                 args.out.write_text(json.dumps(results, indent=1) + "\n")
     results["finished_utc"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())

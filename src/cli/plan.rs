@@ -12,12 +12,13 @@ use crate::config::{Config, GroupByChoice};
 use crate::error::{Error, Result};
 use crate::history::estimate::{EstimateOptions, Estimates};
 use crate::packing::MonteCarloOptions;
+use crate::packing::{Dist, Workers};
 use crate::plan::Plan;
 use crate::plan::build::{self, PackRequest, PlanInput};
 use crate::plan::inputs;
 use crate::plan::matrix::{self, CiSystem};
 use crate::selection::{Reason, Rule, Selection};
-use crate::units::{Seconds, ShardCount};
+use crate::units::{Seconds, ShardCount, WorkerCount};
 
 /// The packing options shared by `plan` and `tune`.
 #[derive(Debug, Clone, clap::Args)]
@@ -38,6 +39,17 @@ pub struct PackArgs {
     /// Keep tests that share fixtures together (default from configuration: auto).
     #[arg(long, value_enum)]
     pub group_by: Option<GroupByChoice>,
+    /// pytest-xdist worker processes in each shard (`pytest -n N`), or `auto` for the
+    /// runner's cores, choosing the count that plans best (default from configuration: 1).
+    #[arg(long, value_name = "N|auto")]
+    pub workers: Option<WorkerCount>,
+    /// pytest-xdist's `--dist` mode the shards run with (default from configuration: load).
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub dist: Option<Dist>,
+    /// Seconds until a shard's xdist workers run tests: their start-up and collection
+    /// (default from configuration: 2s).
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true)]
+    pub worker_startup: Option<Seconds>,
     /// Plan the whole suite instead of selecting (the main branch's full run).
     #[arg(long)]
     pub all: bool,
@@ -136,6 +148,16 @@ pub fn prepare(
     };
     let statistic = config.durations.statistic;
     let estimates = estimates(db, pack, config, &selection, ui)?;
+    let (workers, choose_workers) = workers(pack, config, ci);
+    let (overhead, overhead_source) = match pack.shard_overhead {
+        Some(s) => (s, "command line"),
+        None if config.packing.shard_overhead
+            != crate::config::PackingConfig::default().shard_overhead =>
+        {
+            (config.packing.shard_overhead, "configuration")
+        }
+        None => (config.packing.shard_overhead, "default"),
+    };
     let head = ws
         .repo_root()
         .ok()
@@ -153,11 +175,11 @@ pub fn prepare(
             shards,
             target_seconds: pack.target.unwrap_or(config.packing.target).0,
             max_shards,
-            overhead_seconds: pack
-                .shard_overhead
-                .unwrap_or(config.packing.shard_overhead)
-                .0,
+            overhead_seconds: overhead.0,
+            overhead_source,
             group_by: pack.group_by.unwrap_or(config.packing.group_by),
+            workers,
+            choose_workers,
             monte_carlo: MonteCarloOptions {
                 seed: pack.seed,
                 ..MonteCarloOptions::default()
@@ -165,6 +187,34 @@ pub fn prepare(
             compare_full_suite: true,
         },
     })
+}
+
+/// The xdist workers asked for, and whether `auto` lets the packer choose their count (up to
+/// the runner's cores: `packing.runner_cores`, else the CI's standard runner, else this
+/// machine's).
+fn workers(pack: &PackArgs, config: &Config, ci: Option<CiSystem>) -> (Workers, bool) {
+    let choice = pack.workers.unwrap_or(config.packing.workers);
+    let (count, auto) = match choice {
+        WorkerCount::Fixed(n) => (n, false),
+        WorkerCount::Auto => {
+            let ci = ci.or_else(|| CiSystem::from_env(|n| std::env::var(n).ok()));
+            let cores = config
+                .packing
+                .runner_cores
+                .or_else(|| ci.and_then(CiSystem::runner_cores))
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+            (cores.max(1), true)
+        }
+    };
+    let workers = Workers {
+        count,
+        dist: pack.dist.unwrap_or(config.packing.dist),
+        startup: pack
+            .worker_startup
+            .unwrap_or(config.packing.worker_startup)
+            .0,
+    };
+    (workers, auto)
 }
 
 /// The shard count asked for and the most shards allowed, within the CI's limit; the error

@@ -28,9 +28,13 @@ pub struct TestsArgs {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum TestsFormat {
-    /// One id a line (for `pytest @file`).
+    /// One id a line (for `pytest @file`), in the plan's order.
     Lines,
     Json,
+    /// The pytest options the plan was made for, on one line: `-n N --dist MODE` when its
+    /// shards run pytest-xdist workers, nothing otherwise (`pytest $(covshard tests --format
+    /// args ...) @ids`).
+    Args,
 }
 
 pub fn run(args: TestsArgs, ws: &Workspace, ui: &Ui) -> Result<()> {
@@ -84,11 +88,20 @@ pub fn run(args: TestsArgs, ws: &Workspace, ui: &Ui) -> Result<()> {
             }
             text
         }
+        TestsFormat::Args => {
+            let args = plan.packing.pytest_args();
+            if args.is_empty() {
+                String::new()
+            } else {
+                format!("{}\n", args.join(" "))
+            }
+        }
         TestsFormat::Json => crate::output::to_json(&crate::output::ShardTests {
             version: crate::output::VERSION,
             shard: index,
             of: count,
             predicted_seconds: shard.predicted_seconds,
+            pytest_args: plan.packing.pytest_args(),
             tests: shard.tests.iter().map(|t| t.id.as_str().into()).collect(),
         })?,
     };

@@ -91,7 +91,22 @@ pub fn run(args: TuneArgs, ws: &Workspace, ui: &Ui) -> Result<()> {
         group_by: crate::plan::build::group_by(prepared.request.group_by),
         ..PackOptions::default()
     };
-    let rows = packing::tune(&problem, &counts, &options, &prepared.request.monte_carlo)?;
+    // The trade-off over workers too: 1, 2, 4, ... up to the count asked for.
+    let workers: Vec<packing::Workers> =
+        crate::plan::build::worker_counts(prepared.request.workers.count)
+            .into_iter()
+            .map(|count| packing::Workers {
+                count,
+                ..prepared.request.workers
+            })
+            .collect();
+    let rows = packing::tune(
+        &problem,
+        &counts,
+        &workers,
+        &options,
+        &prepared.request.monte_carlo,
+    )?;
     match args.format {
         TuneFormat::Json => {
             crate::cli::print_data(&crate::output::to_json(&crate::output::Tune {
@@ -103,10 +118,20 @@ pub fn run(args: TuneArgs, ws: &Workspace, ui: &Ui) -> Result<()> {
         }
         TuneFormat::Text => {
             let mut text = format!(
-                "{} tests, overhead {} per shard\n{:>6}  {:>9}  {:>9}  {:>9}  {:>10}  {:>12}\n",
+                "{} tests, overhead {} per shard{}\n{:>6}  {:>7}  {:>9}  {:>9}  {:>9}  {:>10}  {:>12}\n",
                 ids.len(),
                 format_seconds(prepared.request.overhead_seconds),
+                if prepared.request.workers.is_parallel() {
+                    format!(
+                        ", xdist --dist {} with a {} start-up",
+                        prepared.request.workers.dist.name(),
+                        format_seconds(prepared.request.workers.startup)
+                    )
+                } else {
+                    String::new()
+                },
                 "shards",
+                "workers",
                 "makespan",
                 "p50",
                 "p95",
@@ -115,8 +140,9 @@ pub fn run(args: TuneArgs, ws: &Workspace, ui: &Ui) -> Result<()> {
             );
             for row in &rows {
                 text.push_str(&format!(
-                    "{:>6}  {:>9}  {:>9}  {:>9}  {:>9.1}%  {:>12}\n",
+                    "{:>6}  {:>7}  {:>9}  {:>9}  {:>9}  {:>9.1}%  {:>12}\n",
                     row.shards,
+                    row.workers,
                     format_seconds(row.makespan),
                     format_seconds(row.p50),
                     format_seconds(row.p95),

@@ -7,7 +7,8 @@
 //! once a plan reaches the best lower bound any count allows. Never more shards than items.
 
 use super::model::{Assignment, Problem};
-use super::{PackError, PackOptions, pack};
+use super::xdist::{Workers, lower_bound, pack_workers};
+use super::{PackError, PackOptions};
 
 /// The chosen count and its plan.
 #[derive(Debug, Clone, PartialEq)]
@@ -19,14 +20,14 @@ pub struct ShardChoice {
 }
 
 /// Smallest `n` in `1..=hi` with `lower_bound(n) <= limit`, if any (the bound is non-increasing).
-fn first_within(problem: &Problem, hi: usize, limit: f64) -> Option<usize> {
-    if problem.lower_bound(hi) > limit {
+fn first_within(problem: &Problem, workers: &Workers, hi: usize, limit: f64) -> Option<usize> {
+    if lower_bound(problem, hi, workers) > limit {
         return None;
     }
     let (mut lo, mut hi) = (1, hi);
     while lo < hi {
         let mid = lo + (hi - lo) / 2;
-        if problem.lower_bound(mid) <= limit {
+        if lower_bound(problem, mid, workers) <= limit {
             hi = mid;
         } else {
             lo = mid + 1;
@@ -43,6 +44,17 @@ pub fn choose_shard_count(
     max_shards: usize,
     options: &PackOptions,
 ) -> Result<ShardChoice, PackError> {
+    choose_shard_count_with(problem, target_seconds, max_shards, options, &Workers::ONE)
+}
+
+/// [`choose_shard_count`] for shards that run `workers` xdist workers each.
+pub fn choose_shard_count_with(
+    problem: &Problem,
+    target_seconds: f64,
+    max_shards: usize,
+    options: &PackOptions,
+    workers: &Workers,
+) -> Result<ShardChoice, PackError> {
     if problem.is_empty() {
         return Err(PackError::NoItems);
     }
@@ -56,15 +68,15 @@ pub fn choose_shard_count(
         });
     }
     let hi = max_shards.min(problem.len());
-    let floor = problem.lower_bound(hi);
+    let floor = lower_bound(problem, hi, workers);
     let eps = 1e-9 * floor.max(1.0);
-    let start = first_within(problem, hi, target_seconds)
-        .or_else(|| first_within(problem, hi, floor + eps))
+    let start = first_within(problem, workers, hi, target_seconds)
+        .or_else(|| first_within(problem, workers, hi, floor + eps))
         .unwrap_or(hi);
 
     let mut best: Option<ShardChoice> = None;
     for n in start..=hi {
-        let plan = pack(problem, n, options)?;
+        let plan = pack_workers(problem, n, options, workers)?;
         let makespan = plan.makespan;
         let meets_target = makespan <= target_seconds;
         if best.as_ref().is_none_or(|b| makespan < b.plan.makespan) {

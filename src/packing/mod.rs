@@ -4,7 +4,8 @@
 //! can be tested and benchmarked alone. The cost model is in [`model`]; [`pack`] builds a plan for
 //! a fixed shard count, [`choose_shard_count`] picks the count from a target wall time,
 //! [`simulate`] estimates the makespan's p50/p95 under uncertain durations, and [`tune`] tabulates
-//! shard counts for a person to choose from.
+//! shard counts for a person to choose from. [`xdist`] models shards that run pytest-xdist
+//! workers inside and packs for that model.
 //!
 //! Determinism: items are sorted by (estimate desc, id asc) before anything, every tie is broken
 //! by index or id, the local search is bounded by iterations (not time) and packing itself uses no
@@ -22,11 +23,13 @@ pub mod model;
 mod montecarlo;
 mod state;
 mod tune;
+pub mod xdist;
 
-pub use count::{ShardChoice, choose_shard_count};
+pub use count::{ShardChoice, choose_shard_count, choose_shard_count_with};
 pub use model::{AssignedShard, Assignment, GroupCosts, Item, Problem, Spread};
 pub use montecarlo::{MakespanDistribution, MonteCarloOptions, simulate, simulate_many};
 pub use tune::{TuneRow, render_chart, tune};
+pub use xdist::{Dist, Workers, pack_workers};
 
 use state::{Granularity, State, Unit, build_units};
 

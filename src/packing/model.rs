@@ -194,6 +194,15 @@ impl Problem {
         self.overhead
     }
 
+    /// The same tests and groups with another fixed time per shard (for packing the workers
+    /// of xdist shards, whose fixed time is a worker's start-up).
+    pub(crate) fn with_overhead(&self, overhead: f64) -> Problem {
+        Problem {
+            overhead,
+            ..self.clone()
+        }
+    }
+
     /// Groups of an item that cost something (only those matter to the cost model).
     pub(crate) fn costly_groups(&self, item: usize) -> impl Iterator<Item = u32> + '_ {
         let it = &self.items[item];
@@ -369,7 +378,8 @@ impl Problem {
 /// One shard of an assignment: its tests and what they are predicted to cost.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct AssignedShard {
-    /// Test ids, sorted by id (byte order), so the list is stable and easy to diff.
+    /// Test ids, sorted by id (byte order), so the list is stable and easy to diff; for shards
+    /// that run xdist workers, in the order to hand them to pytest (it changes the schedule).
     pub tests: Vec<String>,
     /// Predicted seconds: overhead + setups of touched groups + estimates.
     pub seconds: f64,
@@ -441,6 +451,49 @@ impl Assignment {
         });
         let makespan = out.iter().map(|s| s.seconds).fold(0.0, f64::max);
         let lower_bound = problem.lower_bound(shards);
+        let efficiency = if makespan > 0.0 {
+            (lower_bound / makespan).min(1.0)
+        } else {
+            1.0
+        };
+        Assignment {
+            runner_seconds: out.iter().map(|s| s.seconds).sum(),
+            shards: out,
+            makespan,
+            lower_bound,
+            efficiency,
+            strategy,
+        }
+    }
+}
+
+impl Assignment {
+    /// A plan from shards already ordered and timed (by the xdist replay): each shard's items
+    /// in run order, its predicted seconds and the setup seconds in them.
+    pub(crate) fn from_ordered(
+        problem: &Problem,
+        shards: Vec<(Vec<u32>, f64, f64)>,
+        lower_bound: f64,
+        strategy: String,
+    ) -> Assignment {
+        let mut out: Vec<AssignedShard> = shards
+            .into_iter()
+            .map(|(items, seconds, setup_seconds)| AssignedShard {
+                tests: items
+                    .iter()
+                    .map(|&i| problem.items[i as usize].id.clone())
+                    .collect(),
+                seconds,
+                setup_seconds,
+                items,
+            })
+            .collect();
+        out.sort_by(|a, b| {
+            b.seconds
+                .total_cmp(&a.seconds)
+                .then_with(|| a.tests.first().cmp(&b.tests.first()))
+        });
+        let makespan = out.iter().map(|s| s.seconds).fold(0.0, f64::max);
         let efficiency = if makespan > 0.0 {
             (lower_bound / makespan).min(1.0)
         } else {

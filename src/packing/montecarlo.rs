@@ -25,6 +25,8 @@ pub struct MonteCarloOptions {
     pub seed: u64,
     /// Sigma of ln(duration) for tests without enough samples (0.3 ≈ ±35% at one sigma).
     pub default_sigma: f64,
+    /// xdist workers inside each shard: each draw is replayed through their scheduler.
+    pub workers: super::Workers,
 }
 
 impl Default for MonteCarloOptions {
@@ -33,6 +35,7 @@ impl Default for MonteCarloOptions {
             runs: 1000,
             seed: 0x00c0_5a4d,
             default_sigma: 0.3,
+            workers: super::Workers::ONE,
         }
     }
 }
@@ -165,6 +168,19 @@ pub fn simulate_many(
             };
         }
         for (p, plan) in plans.iter().enumerate() {
+            if options.workers.is_parallel() {
+                let longest = plan
+                    .shards
+                    .iter()
+                    .map(|s| {
+                        problem.overhead
+                            + super::xdist::replay(problem, &s.items, &durations, &options.workers)
+                                .seconds
+                    })
+                    .fold(0.0, f64::max);
+                makespans[p].push(longest);
+                continue;
+            }
             let longest = plan
                 .shards
                 .iter()

@@ -10,7 +10,8 @@ use std::fmt::Write as _;
 
 use super::model::Problem;
 use super::montecarlo::{MonteCarloOptions, simulate_many};
-use super::{PackError, PackOptions, pack};
+use super::xdist::{Workers, pack_workers};
+use super::{PackError, PackOptions};
 use crate::units::format_seconds;
 
 /// One shard count's outcome.
@@ -18,6 +19,8 @@ use crate::units::format_seconds;
 #[serde(deny_unknown_fields)]
 pub struct TuneRow {
     pub shards: usize,
+    /// xdist worker processes per shard (1: plain pytest).
+    pub workers: usize,
     /// Predicted makespan (seconds).
     pub makespan: f64,
     pub lower_bound: f64,
@@ -30,10 +33,12 @@ pub struct TuneRow {
     pub runner_seconds: f64,
 }
 
-/// Plan and simulate each shard count in `counts` (in increasing order, clamped, deduplicated).
+/// Plan and simulate each shard count in `counts` (in increasing order, clamped, deduplicated)
+/// for each of `workers` (rows by workers, then shards).
 pub fn tune(
     problem: &Problem,
     counts: &[usize],
+    workers: &[Workers],
     pack_options: &PackOptions,
     mc_options: &MonteCarloOptions,
 ) -> Result<Vec<TuneRow>, PackError> {
@@ -46,26 +51,36 @@ pub fn tune(
     let mut counts: Vec<usize> = counts.iter().map(|&n| n.min(problem.len())).collect();
     counts.sort_unstable();
     counts.dedup();
-    let plans = counts
-        .iter()
-        .map(|&n| pack(problem, n, pack_options))
-        .collect::<Result<Vec<_>, _>>()?;
-    let refs: Vec<_> = plans.iter().collect();
-    let sims = simulate_many(problem, &refs, mc_options)?;
-    Ok(counts
-        .into_iter()
-        .zip(plans)
-        .zip(sims)
-        .map(|((shards, plan), sim)| TuneRow {
-            shards,
-            makespan: plan.makespan,
-            lower_bound: plan.lower_bound,
-            p50: sim.p50,
-            p95: sim.p95,
-            efficiency: plan.efficiency,
-            runner_seconds: plan.runner_seconds,
-        })
-        .collect())
+    let mut rows = Vec::new();
+    for w in workers {
+        let plans = counts
+            .iter()
+            .map(|&n| pack_workers(problem, n, pack_options, w))
+            .collect::<Result<Vec<_>, _>>()?;
+        let refs: Vec<_> = plans.iter().collect();
+        let options = MonteCarloOptions {
+            workers: *w,
+            ..*mc_options
+        };
+        let sims = simulate_many(problem, &refs, &options)?;
+        rows.extend(
+            counts
+                .iter()
+                .zip(plans)
+                .zip(sims)
+                .map(|((&shards, plan), sim)| TuneRow {
+                    shards,
+                    workers: w.count,
+                    makespan: plan.makespan,
+                    lower_bound: plan.lower_bound,
+                    p50: sim.p50,
+                    p95: sim.p95,
+                    efficiency: plan.efficiency,
+                    runner_seconds: plan.runner_seconds,
+                }),
+        );
+    }
+    Ok(rows)
 }
 
 /// The table with a bar per row: `█` up to the predicted makespan, `░` on to the p95, scaled to
@@ -86,16 +101,17 @@ pub fn render_chart(rows: &[TuneRow], bar_width: usize) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:>6}  {:>9}  {:>9}  {:>9}  {:>6}  {:>9}  makespan (█ predicted, ░ to p95)",
-        "shards", "predicted", "p50", "p95", "eff.", "runner"
+        "{:>6}  {:>7}  {:>9}  {:>9}  {:>9}  {:>6}  {:>9}  makespan (█ predicted, ░ to p95)",
+        "shards", "workers", "predicted", "p50", "p95", "eff.", "runner"
     );
     for r in rows {
         let solid = cells(r.makespan).min(bar_width);
         let light = cells(r.p95).min(bar_width).saturating_sub(solid);
         let _ = writeln!(
             out,
-            "{:>6}  {:>9}  {:>9}  {:>9}  {:>5.1}%  {:>9}  {}{}",
+            "{:>6}  {:>7}  {:>9}  {:>9}  {:>9}  {:>5.1}%  {:>9}  {}{}",
             r.shards,
+            r.workers,
             format_seconds(r.makespan),
             format_seconds(r.p50),
             format_seconds(r.p95),
@@ -126,7 +142,14 @@ mod tests {
             runs: 200,
             ..Default::default()
         };
-        let rows = tune(&problem(), &[8, 1, 2, 4, 50], &PackOptions::default(), &mc).unwrap();
+        let rows = tune(
+            &problem(),
+            &[8, 1, 2, 4, 50],
+            &[Workers::ONE],
+            &PackOptions::default(),
+            &mc,
+        )
+        .unwrap();
         let shards: Vec<_> = rows.iter().map(|r| r.shards).collect();
         assert_eq!(shards, [1, 2, 4, 8, 20]);
         for pair in rows.windows(2) {
@@ -139,12 +162,48 @@ mod tests {
     }
 
     #[test]
+    fn rows_cover_shards_by_workers() {
+        let mc = MonteCarloOptions {
+            runs: 20,
+            default_sigma: 0.0,
+            ..Default::default()
+        };
+        let two = Workers {
+            count: 2,
+            dist: crate::packing::Dist::Load,
+            startup: 1.0,
+        };
+        let rows = tune(
+            &problem(),
+            &[1, 2],
+            &[Workers::ONE, two],
+            &PackOptions::default(),
+            &mc,
+        )
+        .unwrap();
+        let grid: Vec<(usize, usize)> = rows.iter().map(|r| (r.workers, r.shards)).collect();
+        assert_eq!(grid, [(1, 1), (1, 2), (2, 1), (2, 2)]);
+        // Two workers in one shard beat one process: 20 s overhead + 1 s start-up + about half
+        // of the 250 s of tests, against 270 s.
+        assert!(rows[2].makespan < rows[0].makespan - 100.0, "{rows:?}");
+        assert!(rows[2].makespan >= 20.0 + 1.0 + 125.0, "{rows:?}");
+        assert_eq!(rows[2].p50, rows[2].makespan);
+    }
+
+    #[test]
     fn chart_has_a_header_and_one_line_per_row() {
         let mc = MonteCarloOptions {
             runs: 50,
             ..Default::default()
         };
-        let rows = tune(&problem(), &[1, 4], &PackOptions::default(), &mc).unwrap();
+        let rows = tune(
+            &problem(),
+            &[1, 4],
+            &[Workers::ONE],
+            &PackOptions::default(),
+            &mc,
+        )
+        .unwrap();
         let chart = render_chart(&rows, 30);
         assert_eq!(chart.lines().count(), 3);
         assert!(chart.lines().nth(1).unwrap().contains('█'));
@@ -155,8 +214,14 @@ mod tests {
     fn rejects_zero_and_empty() {
         let mc = MonteCarloOptions::default();
         let opts = PackOptions::default();
-        assert_eq!(tune(&problem(), &[0], &opts, &mc), Err(PackError::NoShards));
+        assert_eq!(
+            tune(&problem(), &[0], &[Workers::ONE], &opts, &mc),
+            Err(PackError::NoShards)
+        );
         let empty = Problem::new(vec![], &GroupCosts::default(), 0.0).unwrap();
-        assert_eq!(tune(&empty, &[1], &opts, &mc), Err(PackError::NoItems));
+        assert_eq!(
+            tune(&empty, &[1], &[Workers::ONE], &opts, &mc),
+            Err(PackError::NoItems)
+        );
     }
 }

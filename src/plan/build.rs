@@ -12,7 +12,9 @@ use crate::config::GroupByChoice;
 use crate::error::{Error, Result};
 use crate::history::estimate::{Estimate, Estimates, Source, Statistic};
 use crate::nodeid;
-use crate::packing::{self, GroupCosts, Item, MonteCarloOptions, PackOptions, Problem, Spread};
+use crate::packing::{
+    self, GroupCosts, Item, MonteCarloOptions, PackOptions, Problem, Spread, Workers,
+};
 use crate::plan::{EstimateSummary, PackingSummary, Plan, PlannedTest, SelectionSummary, Shard};
 use crate::selection::{Reason, Selection, tests_under_path};
 use crate::units::ShardCount;
@@ -24,7 +26,14 @@ pub struct PackRequest {
     pub target_seconds: f64,
     pub max_shards: usize,
     pub overhead_seconds: f64,
+    /// Where `overhead_seconds` came from, for the plan: `command line`, `configuration`,
+    /// `default`.
+    pub overhead_source: &'static str,
     pub group_by: GroupByChoice,
+    /// pytest-xdist workers inside each shard (one: plain pytest).
+    pub workers: Workers,
+    /// `--workers auto`: also choose the worker count, from 1 up to `workers.count`.
+    pub choose_workers: bool,
     pub monte_carlo: MonteCarloOptions,
     /// Also predict the makespan of the whole known suite on the same shard count.
     pub compare_full_suite: bool,
@@ -230,16 +239,63 @@ fn pack_options(req: &PackRequest) -> PackOptions {
     }
 }
 
-/// Pack `problem` with the requested shard count.
-fn pack(problem: &Problem, req: &PackRequest) -> Result<packing::Assignment> {
+/// The worker counts `--workers auto` chooses from: powers of two below the cores, and the
+/// cores.
+pub fn worker_counts(cores: usize) -> Vec<usize> {
+    let mut counts: Vec<usize> = std::iter::successors(Some(1usize), |n| n.checked_mul(2))
+        .take_while(|&n| n < cores)
+        .collect();
+    counts.push(cores.max(1));
+    counts
+}
+
+/// Pack `problem` with the requested shard count and workers; with `choose_workers`, the
+/// worker count too: the fewest shards that meet the target, then the shortest makespan, then
+/// fewer workers.
+fn pack(problem: &Problem, req: &PackRequest) -> Result<(packing::Assignment, Workers)> {
     let options = pack_options(req);
-    let plan = match req.shards {
-        ShardCount::Fixed(n) => packing::pack(problem, n.min(req.max_shards.max(1)), &options)?,
-        ShardCount::Auto => {
-            packing::choose_shard_count(problem, req.target_seconds, req.max_shards, &options)?.plan
-        }
+    let counts = if req.choose_workers {
+        worker_counts(req.workers.count)
+    } else {
+        vec![req.workers.count]
     };
-    Ok(plan)
+    let mut best: Option<(bool, usize, packing::Assignment, Workers)> = None;
+    for count in counts {
+        let workers = Workers {
+            count,
+            ..req.workers
+        };
+        let (meets, shards, plan) = match req.shards {
+            ShardCount::Fixed(n) => {
+                let plan = packing::pack_workers(
+                    problem,
+                    n.min(req.max_shards.max(1)),
+                    &options,
+                    &workers,
+                )?;
+                (true, n, plan)
+            }
+            ShardCount::Auto => {
+                let choice = packing::choose_shard_count_with(
+                    problem,
+                    req.target_seconds,
+                    req.max_shards,
+                    &options,
+                    &workers,
+                )?;
+                (choice.meets_target, choice.shards, choice.plan)
+            }
+        };
+        let better = best.as_ref().is_none_or(|(m, s, p, _)| {
+            (meets, std::cmp::Reverse(shards)) > (*m, std::cmp::Reverse(*s))
+                || (meets == *m && shards == *s && plan.makespan < p.makespan)
+        });
+        if better {
+            best = Some((meets, shards, plan, workers));
+        }
+    }
+    let (_, _, plan, workers) = best.expect("at least one worker count");
+    Ok((plan, workers))
 }
 
 /// Make the plan.
@@ -290,6 +346,10 @@ pub fn make_plan(input: &PlanInput<'_>, req: &PackRequest) -> Result<Plan> {
                 group_by: req.group_by,
                 shard_count: 0,
                 shard_overhead_seconds: req.overhead_seconds,
+                shard_overhead_source: req.overhead_source.to_string(),
+                workers: req.workers.count,
+                dist: req.workers.dist,
+                worker_startup_seconds: 0.0,
                 makespan_seconds: 0.0,
                 lower_bound_seconds: 0.0,
                 efficiency: 1.0,
@@ -302,9 +362,10 @@ pub fn make_plan(input: &PlanInput<'_>, req: &PackRequest) -> Result<Plan> {
         });
     }
     let (problem, by_id) = problem_for(&ids, input.estimates, known, req.overhead_seconds)?;
-    let packed = pack(&problem, req)?;
+    let (packed, workers) = pack(&problem, req)?;
     // Each run draws every test once: keep the simulation's cost flat on large suites.
     let mut monte_carlo = req.monte_carlo;
+    monte_carlo.workers = workers;
     monte_carlo.runs = (2_000_000 / problem.len().max(1)).clamp(50, monte_carlo.runs.max(50));
     let distribution = packing::simulate(&problem, &packed, &monte_carlo)?;
     let shard_count = packed.shards.len();
@@ -324,7 +385,13 @@ pub fn make_plan(input: &PlanInput<'_>, req: &PackRequest) -> Result<Plan> {
                 total += seconds;
                 longest = longest.max(seconds);
             }
-            Some(longest.max(total / shard_count as f64) + req.overhead_seconds)
+            let processes = (shard_count * workers.count) as f64;
+            let startup = if workers.is_parallel() {
+                workers.startup
+            } else {
+                0.0
+            };
+            Some(longest.max(total / processes) + req.overhead_seconds + startup)
         } else {
             None
         }
@@ -368,6 +435,14 @@ pub fn make_plan(input: &PlanInput<'_>, req: &PackRequest) -> Result<Plan> {
             group_by: req.group_by,
             shard_count,
             shard_overhead_seconds: req.overhead_seconds,
+            shard_overhead_source: req.overhead_source.to_string(),
+            workers: workers.count,
+            dist: workers.dist,
+            worker_startup_seconds: if workers.is_parallel() {
+                workers.startup
+            } else {
+                0.0
+            },
             makespan_seconds: round(packed.makespan),
             lower_bound_seconds: round(packed.lower_bound),
             efficiency: (packed.efficiency * 10_000.0).round() / 10_000.0,
@@ -430,7 +505,10 @@ mod tests {
             target_seconds: 600.0,
             max_shards: 8,
             overhead_seconds: 0.0,
+            overhead_source: "command line",
             group_by: GroupByChoice::None,
+            workers: Workers::ONE,
+            choose_workers: false,
             monte_carlo: MonteCarloOptions {
                 runs: 5,
                 ..MonteCarloOptions::default()

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::GroupByChoice;
 use crate::error::{Error, Result};
 use crate::history::estimate::Statistic;
+use crate::packing::Dist;
 use crate::selection::{ChangedFile, Reason, Rule};
 
 /// The version of the plan format; bumped on any incompatible change (2: `by_rule` keyed by
@@ -91,6 +92,19 @@ pub struct PackingSummary {
     pub group_by: GroupByChoice,
     pub shard_count: usize,
     pub shard_overhead_seconds: f64,
+    /// Where the overhead came from: `command line` (`--shard-overhead`), `configuration`
+    /// (`packing.shard_overhead`) or `default`.
+    #[serde(default = "default_source")]
+    pub shard_overhead_source: String,
+    /// pytest-xdist worker processes per shard (`-n`); 1 is plain pytest.
+    #[serde(default = "one")]
+    pub workers: usize,
+    /// pytest-xdist's `--dist` mode the prediction replays (meaningful with workers > 1).
+    #[serde(default)]
+    pub dist: Dist,
+    /// Seconds until a shard's workers run tests, in every shard's prediction (0 without xdist).
+    #[serde(default)]
+    pub worker_startup_seconds: f64,
     /// Predicted makespan: the longest shard, overhead and group setup included.
     pub makespan_seconds: f64,
     /// No plan can finish sooner than this.
@@ -122,6 +136,30 @@ pub struct PlannedTest {
     pub seconds: f64,
     /// Where the estimate came from: `history`, `file`, `folder`, `suite`, `default`.
     pub estimate: String,
+}
+
+fn default_source() -> String {
+    "default".into()
+}
+
+fn one() -> usize {
+    1
+}
+
+impl PackingSummary {
+    /// The pytest options a shard passes for this plan's workers: `-n N --dist MODE`, nothing
+    /// for one process.
+    pub fn pytest_args(&self) -> Vec<String> {
+        if self.workers <= 1 {
+            return Vec::new();
+        }
+        vec![
+            "-n".into(),
+            self.workers.to_string(),
+            "--dist".into(),
+            self.dist.name().into(),
+        ]
+    }
 }
 
 impl Plan {

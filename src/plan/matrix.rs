@@ -30,6 +30,33 @@ impl CiSystem {
         }
     }
 
+    /// The cores of the CI's standard hosted runner, which `--workers auto` starts one xdist
+    /// worker per: GitHub's `ubuntu-latest` for public repositories (4 vCPU), GitLab's
+    /// `saas-linux-small-amd64` (2), CircleCI's `medium` resource class (2). Buildkite runs on
+    /// the team's own agents: `None`, the planning machine's cores are taken instead.
+    pub fn runner_cores(self) -> Option<usize> {
+        match self {
+            CiSystem::Github => Some(4),
+            CiSystem::Gitlab => Some(2),
+            CiSystem::Circleci => Some(2),
+            CiSystem::Buildkite => None,
+        }
+    }
+
+    /// The CI this process runs in, from the variables each one sets.
+    pub fn from_env(var: impl Fn(&str) -> Option<String>) -> Option<CiSystem> {
+        let set = |name: &str| var(name).is_some_and(|v| !v.is_empty() && v != "false");
+        [
+            ("GITHUB_ACTIONS", CiSystem::Github),
+            ("GITLAB_CI", CiSystem::Gitlab),
+            ("BUILDKITE", CiSystem::Buildkite),
+            ("CIRCLECI", CiSystem::Circleci),
+        ]
+        .into_iter()
+        .find(|(name, _)| set(name))
+        .map(|(_, ci)| ci)
+    }
+
     /// The most parallel jobs the CI accepts for one matrix or parallel job.
     pub fn max_jobs(self) -> usize {
         match self {

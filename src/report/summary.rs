@@ -63,11 +63,22 @@ pub fn text(plan: &Plan) -> String {
         return out;
     }
     let p = &plan.packing;
+    let workers = if p.workers > 1 {
+        format!(
+            " x {} xdist workers (--dist {}, start-up {})",
+            p.workers,
+            p.dist.name(),
+            format_seconds(p.worker_startup_seconds)
+        )
+    } else {
+        String::new()
+    };
     let _ = writeln!(
         out,
-        "{} shard(s), overhead {} each; estimates: {} from history, {} from priors",
+        "{} shard(s){workers}, overhead {} each ({}); estimates: {} from history, {} from priors",
         p.shard_count,
         format_seconds(p.shard_overhead_seconds),
+        p.shard_overhead_source,
         plan.estimates.known,
         plan.estimates.estimated
     );

@@ -22,3 +22,4 @@ mod templates;
 mod testutil;
 mod util;
 mod windows_paths;
+mod xdist;

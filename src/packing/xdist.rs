@@ -1,0 +1,664 @@
+//! pytest-xdist inside a shard: `pytest -n N --dist MODE` runs the shard's tests on N worker
+//! processes, and how long that takes depends on how the mode hands tests out, not only on their
+//! sum. This module replays pytest-xdist's schedulers (3.x: `load`, `loadscope`, `loadfile`,
+//! `loadgroup`, `worksteal`) on a shard's tests, in the order pytest collects them, so a plan
+//! predicts the shard's wall time under the model the CI really runs.
+//!
+//! The model, per worker: it starts after `startup` seconds (a process, its imports and its own
+//! collection of the shard, all workers at once), then runs the tests it is sent in the order it
+//! receives them. A file's or a class's setup is paid whenever a worker moves onto it from
+//! another file or class (pytest tears a module or class fixture down when the next test is
+//! elsewhere), so a mode that spreads a module over every worker pays its fixture in every
+//! worker. The scheduler reacts to each finished test at once (the messages cost nothing).
+//!
+//! [`pack_workers`] packs for that model: the shards' workers are packed as `shards x workers`
+//! bins by the ordinary packer (so file and class groups stay together where it pays), the bins
+//! are dealt to the shards, each shard's tests are put in the order whose replay is shortest,
+//! and a bounded search moves scheduling units from the longest shard to the shortest one while
+//! the replay says that helps.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+
+use super::model::{Assignment, Problem};
+use super::{PackError, PackOptions, pack};
+
+/// pytest-xdist's `--dist` modes that distribute tests (not `each`, which runs every test in
+/// every worker and is no way to shard a suite).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    PartialOrd,
+    Ord,
+    serde::Serialize,
+    serde::Deserialize,
+    clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Dist {
+    /// Tests in batches to whichever worker runs low (xdist's default).
+    #[default]
+    Load,
+    /// A module's tests (a class's, for tests in a class) to one worker.
+    Loadscope,
+    /// A file's tests to one worker.
+    Loadfile,
+    /// Tests marked with one `xdist_group` to one worker; other tests one by one.
+    Loadgroup,
+    /// An even split up front, then idle workers steal half of the longest queue.
+    Worksteal,
+}
+
+impl Dist {
+    pub fn name(self) -> &'static str {
+        match self {
+            Dist::Load => "load",
+            Dist::Loadscope => "loadscope",
+            Dist::Loadfile => "loadfile",
+            Dist::Loadgroup => "loadgroup",
+            Dist::Worksteal => "worksteal",
+        }
+    }
+
+    /// The unit the mode never splits over workers, by node id; `None` for the modes that
+    /// hand out single tests.
+    fn scope(self, id: &str) -> Option<&str> {
+        match self {
+            Dist::Load | Dist::Worksteal => None,
+            Dist::Loadscope => Some(id.rsplit_once("::").map_or(id, |(scope, _)| scope)),
+            Dist::Loadfile => Some(id.split_once("::").map_or(id, |(file, _)| file)),
+            // xdist names a marked test's group after an `@` it appends to the node id.
+            Dist::Loadgroup => Some(match id.rfind('@') {
+                Some(at) if id.rfind(']').is_none_or(|b| at > b) => &id[at + 1..],
+                _ => id,
+            }),
+        }
+    }
+}
+
+/// Worker processes per shard.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Workers {
+    /// Processes per shard; 1 means plain pytest, no xdist.
+    pub count: usize,
+    pub dist: Dist,
+    /// Seconds from the shard's pytest start until a worker runs its first test: the worker's
+    /// interpreter, imports and collection.
+    pub startup: f64,
+}
+
+impl Workers {
+    /// One process per shard: the model without xdist.
+    pub const ONE: Workers = Workers {
+        count: 1,
+        dist: Dist::Load,
+        startup: 0.0,
+    };
+
+    pub fn is_parallel(&self) -> bool {
+        self.count > 1
+    }
+}
+
+impl Default for Workers {
+    fn default() -> Self {
+        Workers::ONE
+    }
+}
+
+/// What the replay of one shard found.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Replay {
+    /// Wall seconds from the shard's start to its last worker's end (the shard's overhead not
+    /// included, the workers' start-up included).
+    pub seconds: f64,
+    /// Setup seconds paid, summed over the workers.
+    pub setup: f64,
+}
+
+/// Replay xdist's scheduler on `order` (indexes into the problem's items, in collection order)
+/// with the given durations (`seconds[i]` for item `i`).
+pub(crate) fn replay(
+    problem: &Problem,
+    order: &[u32],
+    seconds: &[f64],
+    workers: &Workers,
+) -> Replay {
+    let n_workers = workers.count.max(1);
+    let sim = Sim::new(problem, order, seconds, n_workers, workers.startup);
+    match workers.dist {
+        Dist::Load => sim.run(&mut LoadScheduler::new(order.len(), n_workers)),
+        Dist::Worksteal => sim.run(&mut StealScheduler::new(order.len(), n_workers)),
+        dist => sim.run(&mut ScopeScheduler::new(problem, order, dist, n_workers)),
+    }
+}
+
+/// The workers' side of the replay: queues, clocks and the setups they pay.
+struct Sim<'a> {
+    problem: &'a Problem,
+    order: &'a [u32],
+    seconds: &'a [f64],
+    /// Positions in `order` each worker holds, the running one first.
+    queues: Vec<VecDeque<usize>>,
+    /// When the running test ends (or the worker became free).
+    clock: Vec<f64>,
+    running: Vec<bool>,
+    shut: Vec<bool>,
+    /// (file, class) of the last test each worker ran: the fixtures it still holds.
+    last: Vec<(Option<u32>, Option<u32>)>,
+    setup: f64,
+}
+
+/// The scheduler's side: what to send when.
+trait Scheduler {
+    /// The first distribution, once every worker has collected.
+    fn start(&mut self, sim: &mut Sim<'_>);
+    /// `worker` finished a test that took `took` seconds.
+    fn finished(&mut self, sim: &mut Sim<'_>, worker: usize, took: f64);
+}
+
+impl<'a> Sim<'a> {
+    fn new(
+        problem: &'a Problem,
+        order: &'a [u32],
+        seconds: &'a [f64],
+        workers: usize,
+        startup: f64,
+    ) -> Self {
+        Sim {
+            problem,
+            order,
+            seconds,
+            queues: vec![VecDeque::new(); workers],
+            clock: vec![startup; workers],
+            running: vec![false; workers],
+            shut: vec![false; workers],
+            last: vec![(None, None); workers],
+            setup: 0.0,
+        }
+    }
+
+    fn send(&mut self, worker: usize, positions: impl IntoIterator<Item = usize>) {
+        self.queues[worker].extend(positions);
+    }
+
+    /// Start the head of the queue of every idle worker that has one.
+    fn start_idle(&mut self) {
+        for w in 0..self.queues.len() {
+            if self.running[w] {
+                continue;
+            }
+            let Some(&pos) = self.queues[w].front() else {
+                continue;
+            };
+            let item = &self.problem.items[self.order[pos] as usize];
+            let (last_file, last_class) = self.last[w];
+            let mut cost = self.seconds[self.order[pos] as usize];
+            if item.file.is_some() && item.file != last_file {
+                cost += item.file.map_or(0.0, |g| self.problem.setup[g as usize]);
+            }
+            if item.class.is_some() && (item.class != last_class || item.file != last_file) {
+                cost += item.class.map_or(0.0, |g| self.problem.setup[g as usize]);
+            }
+            self.setup += cost - self.seconds[self.order[pos] as usize];
+            self.last[w] = (item.file, item.class);
+            self.clock[w] += cost;
+            self.running[w] = true;
+        }
+    }
+
+    fn run(mut self, scheduler: &mut dyn Scheduler) -> Replay {
+        scheduler.start(&mut self);
+        self.start_idle();
+        // The next test to end: earliest clock among running workers, lowest index on ties.
+        while let Some(w) = (0..self.queues.len())
+            .filter(|&w| self.running[w])
+            .min_by(|&a, &b| self.clock[a].total_cmp(&self.clock[b]).then(a.cmp(&b)))
+        {
+            let pos = self.queues[w]
+                .pop_front()
+                .expect("a running worker holds its test");
+            self.running[w] = false;
+            let took = self.seconds[self.order[pos] as usize];
+            scheduler.finished(&mut self, w, took);
+            // A worker with nothing left and nothing coming waits at its clock; others may
+            // resume from there, so no idle worker is behind the one that just finished.
+            let now = self.clock[w];
+            for v in 0..self.queues.len() {
+                if !self.running[v] && self.clock[v] < now && !self.queues[v].is_empty() {
+                    self.clock[v] = now;
+                }
+            }
+            self.start_idle();
+        }
+        Replay {
+            seconds: self.clock.iter().copied().fold(0.0, f64::max),
+            setup: self.setup,
+        }
+    }
+}
+
+/// `--dist load`: chunks of consecutive tests, refilled when a worker's queue runs low.
+struct LoadScheduler {
+    pending: VecDeque<usize>,
+    workers: usize,
+}
+
+impl LoadScheduler {
+    fn new(tests: usize, workers: usize) -> Self {
+        LoadScheduler {
+            pending: (0..tests).collect(),
+            workers,
+        }
+    }
+
+    fn send(&mut self, sim: &mut Sim<'_>, worker: usize, count: usize) {
+        let count = count.min(self.pending.len());
+        let batch: Vec<usize> = self.pending.drain(..count).collect();
+        sim.send(worker, batch);
+    }
+}
+
+impl Scheduler for LoadScheduler {
+    fn start(&mut self, sim: &mut Sim<'_>) {
+        let total = self.pending.len();
+        if total < 2 * self.workers {
+            // Round robin, one at a time.
+            for w in (0..self.workers).cycle().take(total) {
+                self.send(sim, w, 1);
+            }
+        } else {
+            let chunk = (total / self.workers / 4).max(2);
+            for w in 0..self.workers {
+                self.send(sim, w, chunk);
+            }
+        }
+        if self.pending.is_empty() {
+            sim.shut.iter_mut().for_each(|s| *s = true);
+        }
+    }
+
+    fn finished(&mut self, sim: &mut Sim<'_>, worker: usize, took: f64) {
+        if sim.shut[worker] {
+            return;
+        }
+        if self.pending.is_empty() {
+            sim.shut[worker] = true;
+            return;
+        }
+        let per_node = self.pending.len() / self.workers;
+        let (min, max) = ((per_node / 4).max(2), (per_node / 2).max(2));
+        let queued = sim.queues[worker].len();
+        if queued < min {
+            // A slow test with work still queued: xdist waits for the next one to finish.
+            if took >= 0.1 && queued >= 2 {
+                return;
+            }
+            self.send(sim, worker, max - queued);
+        }
+    }
+}
+
+/// `--dist worksteal`: an even split up front; a worker about to run dry steals half of the
+/// longest queue.
+struct StealScheduler {
+    pending: VecDeque<usize>,
+}
+
+/// A worker with fewer queued tests than this asks for more.
+const MIN_PENDING: usize = 2;
+
+impl StealScheduler {
+    fn new(tests: usize, _workers: usize) -> Self {
+        StealScheduler {
+            pending: (0..tests).collect(),
+        }
+    }
+
+    fn check(&mut self, sim: &mut Sim<'_>) {
+        loop {
+            let up: Vec<usize> = (0..sim.queues.len()).filter(|&w| !sim.shut[w]).collect();
+            let idle = |sim: &Sim<'_>| -> Vec<usize> {
+                up.iter()
+                    .copied()
+                    .filter(|&w| sim.queues[w].len() < MIN_PENDING)
+                    .collect()
+            };
+            let mut idle_now = idle(sim);
+            if idle_now.is_empty() {
+                return;
+            }
+            if !self.pending.is_empty() {
+                let n = idle_now.len();
+                for (i, &w) in idle_now.iter().enumerate() {
+                    let count = self.pending.len() / (n - i);
+                    let batch: Vec<usize> = self.pending.drain(..count).collect();
+                    sim.send(w, batch);
+                }
+                idle_now = idle(sim);
+                if idle_now.is_empty() {
+                    return;
+                }
+            }
+            // The first of the longest queues, as Python's `max` picks it.
+            let from = up
+                .iter()
+                .copied()
+                .fold(None, |best: Option<usize>, w| match best {
+                    Some(b) if sim.queues[b].len() >= sim.queues[w].len() => Some(b),
+                    _ => Some(w),
+                });
+            let steal = from.map_or(0, |f| {
+                let len = sim.queues[f].len();
+                (len / 2).min(len.saturating_sub(MIN_PENDING))
+            });
+            let Some(from) = from.filter(|_| steal > 0) else {
+                for w in idle_now {
+                    sim.shut[w] = true;
+                }
+                return;
+            };
+            // The stolen tests come back to the pending list, and the loop hands them out.
+            let queue = &mut sim.queues[from];
+            let stolen: Vec<usize> = queue.drain(queue.len() - steal..).collect();
+            self.pending.extend(stolen);
+        }
+    }
+}
+
+impl Scheduler for StealScheduler {
+    fn start(&mut self, sim: &mut Sim<'_>) {
+        self.check(sim);
+    }
+
+    fn finished(&mut self, sim: &mut Sim<'_>, _worker: usize, _took: f64) {
+        self.check(sim);
+    }
+}
+
+/// `--dist loadscope`, `loadfile` and `loadgroup`: whole scopes, largest (by test count) first
+/// (xdist's default `--loadscope-reorder`), the next one sent when a worker has two tests left.
+struct ScopeScheduler {
+    /// Scopes still to send: positions in `order`, in collection order within each.
+    queue: VecDeque<Vec<usize>>,
+}
+
+impl ScopeScheduler {
+    fn new(problem: &Problem, order: &[u32], dist: Dist, _workers: usize) -> Self {
+        let mut index: HashMap<&str, usize> = HashMap::new();
+        let mut scopes: Vec<Vec<usize>> = Vec::new();
+        for (pos, &item) in order.iter().enumerate() {
+            let id = problem.items[item as usize].id.as_str();
+            let scope = dist.scope(id).unwrap_or(id);
+            let k = *index.entry(scope).or_insert_with(|| {
+                scopes.push(Vec::new());
+                scopes.len() - 1
+            });
+            scopes[k].push(pos);
+        }
+        // A stable sort keeps collection order among scopes of one size.
+        scopes.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        ScopeScheduler {
+            queue: scopes.into(),
+        }
+    }
+
+    fn assign(&mut self, sim: &mut Sim<'_>, worker: usize) {
+        if let Some(scope) = self.queue.pop_front() {
+            sim.send(worker, scope);
+        }
+    }
+
+    fn reschedule(&mut self, sim: &mut Sim<'_>, worker: usize) {
+        if sim.shut[worker] {
+            return;
+        }
+        if self.queue.is_empty() {
+            sim.shut[worker] = true;
+            return;
+        }
+        if sim.queues[worker].len() > 2 {
+            return;
+        }
+        self.assign(sim, worker);
+    }
+}
+
+impl Scheduler for ScopeScheduler {
+    fn start(&mut self, sim: &mut Sim<'_>) {
+        let workers = sim.queues.len();
+        // Workers beyond the number of scopes are shut down unused (the last ones).
+        let used = workers.min(self.queue.len());
+        for w in used..workers {
+            sim.shut[w] = true;
+        }
+        for w in 0..used {
+            self.assign(sim, w);
+        }
+        for w in 0..used {
+            self.reschedule(sim, w);
+        }
+    }
+
+    fn finished(&mut self, sim: &mut Sim<'_>, worker: usize, _took: f64) {
+        self.reschedule(sim, worker);
+    }
+}
+
+/// The unit of a shard's test list that moves between shards as a whole: the mode's scope, or
+/// for the modes that hand out single tests, the file (its fixture is paid once per worker run).
+fn move_key(problem: &Problem, item: u32, dist: Dist) -> &str {
+    let id = problem.items[item as usize].id.as_str();
+    match dist.scope(id) {
+        Some(scope) => scope,
+        None => id.split_once("::").map_or(id, |(file, _)| file),
+    }
+}
+
+/// Predicted seconds of one shard's tests in this order: overhead plus the replay.
+fn shard_time(problem: &Problem, order: &[u32], seconds: &[f64], workers: &Workers) -> Replay {
+    let r = replay(problem, order, seconds, workers);
+    Replay {
+        seconds: problem.overhead + r.seconds,
+        setup: r.setup,
+    }
+}
+
+/// The best of a few orders of a shard's tests under the replay: the packer's bins one after
+/// another, the move units longest first, and plain id order. Ties keep the earlier order.
+fn best_order(problem: &Problem, bins: &[Vec<u32>], seconds: &[f64], workers: &Workers) -> Placed {
+    let by_id = |items: &mut Vec<u32>| {
+        items.sort_by(|&a, &b| {
+            problem.items[a as usize]
+                .id
+                .cmp(&problem.items[b as usize].id)
+        })
+    };
+    let mut binned: Vec<u32> = Vec::new();
+    for bin in bins {
+        let mut bin = bin.clone();
+        by_id(&mut bin);
+        binned.extend(bin);
+    }
+    let mut plain = binned.clone();
+    by_id(&mut plain);
+    let mut units: BTreeMap<&str, (f64, Vec<u32>)> = BTreeMap::new();
+    for &i in &plain {
+        let unit = units.entry(move_key(problem, i, workers.dist)).or_default();
+        unit.0 += problem.standalone(i as usize);
+        unit.1.push(i);
+    }
+    let mut units: Vec<(f64, Vec<u32>)> = units.into_values().collect();
+    units.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let longest_first: Vec<u32> = units.into_iter().flat_map(|(_, items)| items).collect();
+
+    let mut best: Option<Placed> = None;
+    for order in [binned, longest_first, plain] {
+        let r = shard_time(problem, &order, seconds, workers);
+        if best.as_ref().is_none_or(|(_, b)| r.seconds < b.seconds) {
+            best = Some((order, r));
+        }
+    }
+    best.expect("three candidate orders")
+}
+
+/// A true lower bound for `shards` shards of these workers: every test runs in one of
+/// `shards x count` worker processes, each of which pays its start-up and the setups of the
+/// groups it touches, inside a shard that pays its overhead.
+pub fn lower_bound(problem: &Problem, shards: usize, workers: &Workers) -> f64 {
+    if !workers.is_parallel() {
+        return problem.lower_bound(shards);
+    }
+    let shards = shards.clamp(1, problem.len().max(1));
+    // The bound moves with the overhead one for one, so the workers' start-up adds to it.
+    problem.lower_bound(shards * workers.count) + workers.startup
+}
+
+/// How many tests the improving search may replay in all (a replay costs about one pass over a
+/// shard's tests): enough for hundreds of moves on suites of thousands of tests.
+const REPLAY_BUDGET: usize = 4_000_000;
+/// Move units of the longest shard tried per step, spread over its units by size.
+const MOVE_CANDIDATES: usize = 12;
+
+/// Pack `problem` into `shards` shards of `workers.count` xdist workers each; see the module
+/// docs. With one worker this is [`pack`].
+pub fn pack_workers(
+    problem: &Problem,
+    shards: usize,
+    options: &PackOptions,
+    workers: &Workers,
+) -> Result<Assignment, PackError> {
+    if !workers.is_parallel() {
+        return pack(problem, shards, options);
+    }
+    if problem.is_empty() {
+        return Err(PackError::NoItems);
+    }
+    if shards == 0 {
+        return Err(PackError::NoShards);
+    }
+    let shards = shards.min(problem.len());
+    let per_worker = problem.with_overhead(workers.startup);
+    let binned = pack(&per_worker, shards * workers.count, options)?;
+
+    // Deal the bins, longest first, to the shortest shard with room; every shard gets one.
+    let mut shard_bins: Vec<Vec<Vec<u32>>> = vec![Vec::new(); shards];
+    let mut loads = vec![0.0f64; shards];
+    for (b, bin) in binned.shards.iter().enumerate() {
+        let target = if b < shards {
+            b
+        } else {
+            (0..shards)
+                .filter(|&s| shard_bins[s].len() < workers.count)
+                .min_by(|&x, &y| loads[x].total_cmp(&loads[y]).then(x.cmp(&y)))
+                .unwrap_or(b % shards)
+        };
+        loads[target] += bin.seconds;
+        shard_bins[target].push(bin.items.clone());
+    }
+
+    let seconds: Vec<f64> = problem.items.iter().map(|i| i.estimate).collect();
+    let mut placed: Vec<Placed> = shard_bins
+        .iter()
+        .map(|bins| best_order(problem, bins, &seconds, workers))
+        .collect();
+    let moved = improve(problem, &mut placed, &seconds, workers);
+
+    let strategy = format!(
+        "{}/xdist-{}x{}{}",
+        binned.strategy,
+        workers.dist.name(),
+        workers.count,
+        if moved { "+moves" } else { "" }
+    );
+    let lower_bound = lower_bound(problem, shards, workers);
+    Ok(Assignment::from_ordered(
+        problem,
+        placed
+            .into_iter()
+            .map(|(items, r)| (items, r.seconds, r.setup))
+            .collect(),
+        lower_bound,
+        strategy,
+    ))
+}
+
+/// A shard's tests in run order, and their replay.
+type Placed = (Vec<u32>, Replay);
+
+/// Move whole units from the longest shard to the shortest while the replay of both says the
+/// longest of the two gets shorter. Returns whether any move was made.
+fn improve(problem: &Problem, placed: &mut [Placed], seconds: &[f64], workers: &Workers) -> bool {
+    if placed.len() < 2 {
+        return false;
+    }
+    let mut budget = REPLAY_BUDGET;
+    let mut moved = false;
+    loop {
+        let by_time = |a: &usize, b: &usize| {
+            placed[*a]
+                .1
+                .seconds
+                .total_cmp(&placed[*b].1.seconds)
+                .then(a.cmp(b))
+        };
+        let long = (0..placed.len())
+            .max_by(|a, b| by_time(a, b).then(b.cmp(a)))
+            .unwrap();
+        let short = (0..placed.len()).min_by(by_time).unwrap();
+        if long == short {
+            return moved;
+        }
+        let current = placed[long].1.seconds;
+        // The longest shard's units, in the order they first appear, with their sizes.
+        let mut units: Vec<(&str, f64)> = Vec::new();
+        let mut index: HashMap<&str, usize> = HashMap::new();
+        for &i in &placed[long].0 {
+            let key = move_key(problem, i, workers.dist);
+            let k = *index.entry(key).or_insert_with(|| {
+                units.push((key, 0.0));
+                units.len() - 1
+            });
+            units[k].1 += problem.standalone(i as usize);
+        }
+        if units.len() < 2 {
+            return moved;
+        }
+        units.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(b.0)));
+        let step = units.len().div_ceil(MOVE_CANDIDATES).max(1);
+        let candidates: Vec<&str> = units.iter().step_by(step).map(|(k, _)| *k).collect();
+
+        let mut best: Option<(f64, Placed, Placed)> = None;
+        for key in candidates {
+            let cost = placed[long].0.len() + placed[short].0.len();
+            if budget < 6 * cost {
+                return moved;
+            }
+            budget -= 6 * cost;
+            let (stay, go): (Vec<u32>, Vec<u32>) = placed[long]
+                .0
+                .iter()
+                .partition(|&&i| move_key(problem, i, workers.dist) != key);
+            let mut grown = placed[short].0.clone();
+            grown.extend(go);
+            let a = best_order(problem, &[stay], seconds, workers);
+            let b = best_order(problem, &[grown], seconds, workers);
+            let worst = a.1.seconds.max(b.1.seconds);
+            if worst < current - 1e-9 && best.as_ref().is_none_or(|(w, _, _)| worst < *w) {
+                best = Some((worst, a, b));
+            }
+        }
+        let Some((_, a, b)) = best else {
+            return moved;
+        };
+        placed[long] = a;
+        placed[short] = b;
+        moved = true;
+    }
+}
+
+#[cfg(test)]
+mod tests;
