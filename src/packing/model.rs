@@ -212,6 +212,11 @@ impl Problem {
             .filter(move |&g| self.setup[g as usize] > 0.0)
     }
 
+    /// The estimate of one item.
+    pub(crate) fn estimate_of(&self, item: u32) -> f64 {
+        self.items[item as usize].estimate
+    }
+
     /// Seconds of one item alone in a shard, excluding overhead.
     pub(crate) fn standalone(&self, item: usize) -> f64 {
         self.items[item].estimate

@@ -467,9 +467,81 @@ fn shard_time(problem: &Problem, order: &[u32], seconds: &[f64], workers: &Worke
     }
 }
 
-/// The best of a few orders of a shard's tests under the replay: the packer's bins one after
-/// another, the move units longest first, and plain id order. Ties keep the earlier order.
-fn best_order(problem: &Problem, bins: &[Vec<u32>], seconds: &[f64], workers: &Workers) -> Placed {
+/// Seconds of a bin of tests on one worker: its estimates and each costly group's setup once.
+fn bin_load(problem: &Problem, bin: &[u32]) -> f64 {
+    let mut groups: Vec<u32> = bin
+        .iter()
+        .flat_map(|&i| problem.costly_groups(i as usize))
+        .collect();
+    groups.sort_unstable();
+    groups.dedup();
+    bin.iter()
+        .map(|&i| problem.items[i as usize].estimate)
+        .sum::<f64>()
+        + groups
+            .iter()
+            .map(|&g| problem.setup[g as usize])
+            .sum::<f64>()
+}
+
+/// The bins made equal in test count (within one), smallest count first, by moving the tests
+/// that cost least where they land: `worksteal` hands worker `k` the `k`-th equal slice of the
+/// list, so bins of equal counts in a row reach the workers as the packer balanced them.
+fn equal_counts(problem: &Problem, bins: &[Vec<u32>], workers: usize) -> Vec<Vec<u32>> {
+    let mut bins: Vec<Vec<u32>> = bins.to_vec();
+    bins.resize(workers.max(bins.len()), Vec::new());
+    loop {
+        let big = (0..bins.len()).max_by_key(|&b| (bins[b].len(), std::cmp::Reverse(b)));
+        let small = (0..bins.len()).min_by_key(|&b| (bins[b].len(), b));
+        let (Some(big), Some(small)) = (big, small) else {
+            break;
+        };
+        if bins[big].len() <= bins[small].len() + 1 {
+            break;
+        }
+        // Cheapest to move: no setup it would pay anew, then the shortest, then the id.
+        let held: Vec<u32> = bins[small]
+            .iter()
+            .flat_map(|&i| problem.costly_groups(i as usize))
+            .collect();
+        let cost = |i: u32| {
+            problem.estimate_of(i)
+                + problem
+                    .costly_groups(i as usize)
+                    .filter(|g| !held.contains(g))
+                    .map(|g| problem.setup[g as usize])
+                    .sum::<f64>()
+        };
+        let pick = (0..bins[big].len())
+            .min_by(|&a, &b| {
+                let (x, y) = (bins[big][a], bins[big][b]);
+                cost(x).total_cmp(&cost(y)).then(x.cmp(&y))
+            })
+            .expect("the larger bin holds tests");
+        let moved = bins[big].swap_remove(pick);
+        bins[small].push(moved);
+    }
+    bins.sort_by_key(|b| b.len());
+    bins
+}
+
+/// One shard: the packer's worker bins, its tests in run order, and their replay.
+#[derive(Debug, Clone)]
+struct Placed {
+    bins: Vec<Vec<u32>>,
+    order: Vec<u32>,
+    replay: Replay,
+}
+
+/// The best of a few orders of a shard's tests under the replay: the worker bins one after
+/// another, the same bins made equal in count (what `worksteal`'s first split needs), the
+/// move units longest first, and plain id order. Ties keep the earlier order.
+fn best_order(
+    problem: &Problem,
+    bins: Vec<Vec<u32>>,
+    seconds: &[f64],
+    workers: &Workers,
+) -> Placed {
     let by_id = |items: &mut Vec<u32>| {
         items.sort_by(|&a, &b| {
             problem.items[a as usize]
@@ -477,12 +549,17 @@ fn best_order(problem: &Problem, bins: &[Vec<u32>], seconds: &[f64], workers: &W
                 .cmp(&problem.items[b as usize].id)
         })
     };
-    let mut binned: Vec<u32> = Vec::new();
-    for bin in bins {
-        let mut bin = bin.clone();
-        by_id(&mut bin);
-        binned.extend(bin);
-    }
+    let in_a_row = |bins: &[Vec<u32>]| {
+        let mut out: Vec<u32> = Vec::new();
+        for bin in bins {
+            let mut bin = bin.clone();
+            by_id(&mut bin);
+            out.extend(bin);
+        }
+        out
+    };
+    let binned = in_a_row(&bins);
+    let aligned = in_a_row(&equal_counts(problem, &bins, workers.count));
     let mut plain = binned.clone();
     by_id(&mut plain);
     let mut units: BTreeMap<&str, (f64, Vec<u32>)> = BTreeMap::new();
@@ -495,14 +572,19 @@ fn best_order(problem: &Problem, bins: &[Vec<u32>], seconds: &[f64], workers: &W
     units.sort_by(|a, b| b.0.total_cmp(&a.0));
     let longest_first: Vec<u32> = units.into_iter().flat_map(|(_, items)| items).collect();
 
-    let mut best: Option<Placed> = None;
-    for order in [binned, longest_first, plain] {
+    let mut best: Option<(Vec<u32>, Replay)> = None;
+    for order in [binned, aligned, longest_first, plain] {
         let r = shard_time(problem, &order, seconds, workers);
         if best.as_ref().is_none_or(|(_, b)| r.seconds < b.seconds) {
             best = Some((order, r));
         }
     }
-    best.expect("three candidate orders")
+    let (order, replay) = best.expect("candidate orders");
+    Placed {
+        bins,
+        order,
+        replay,
+    }
 }
 
 /// A true lower bound for `shards` shards of these workers: every test runs in one of
@@ -562,7 +644,7 @@ pub fn pack_workers(
 
     let seconds: Vec<f64> = problem.items.iter().map(|i| i.estimate).collect();
     let mut placed: Vec<Placed> = shard_bins
-        .iter()
+        .into_iter()
         .map(|bins| best_order(problem, bins, &seconds, workers))
         .collect();
     let moved = improve(problem, &mut placed, &seconds, workers);
@@ -579,15 +661,12 @@ pub fn pack_workers(
         problem,
         placed
             .into_iter()
-            .map(|(items, r)| (items, r.seconds, r.setup))
+            .map(|p| (p.order, p.replay.seconds, p.replay.setup))
             .collect(),
         lower_bound,
         strategy,
     ))
 }
-
-/// A shard's tests in run order, and their replay.
-type Placed = (Vec<u32>, Replay);
 
 /// Move whole units from the longest shard to the shortest while the replay of both says the
 /// longest of the two gets shorter. Returns whether any move was made.
@@ -600,9 +679,9 @@ fn improve(problem: &Problem, placed: &mut [Placed], seconds: &[f64], workers: &
     loop {
         let by_time = |a: &usize, b: &usize| {
             placed[*a]
-                .1
+                .replay
                 .seconds
-                .total_cmp(&placed[*b].1.seconds)
+                .total_cmp(&placed[*b].replay.seconds)
                 .then(a.cmp(b))
         };
         let long = (0..placed.len())
@@ -612,11 +691,11 @@ fn improve(problem: &Problem, placed: &mut [Placed], seconds: &[f64], workers: &
         if long == short {
             return moved;
         }
-        let current = placed[long].1.seconds;
+        let current = placed[long].replay.seconds;
         // The longest shard's units, in the order they first appear, with their sizes.
         let mut units: Vec<(&str, f64)> = Vec::new();
         let mut index: HashMap<&str, usize> = HashMap::new();
-        for &i in &placed[long].0 {
+        for &i in &placed[long].order {
             let key = move_key(problem, i, workers.dist);
             let k = *index.entry(key).or_insert_with(|| {
                 units.push((key, 0.0));
@@ -633,20 +712,38 @@ fn improve(problem: &Problem, placed: &mut [Placed], seconds: &[f64], workers: &
 
         let mut best: Option<(f64, Placed, Placed)> = None;
         for key in candidates {
-            let cost = placed[long].0.len() + placed[short].0.len();
-            if budget < 6 * cost {
+            let cost = placed[long].order.len() + placed[short].order.len();
+            if budget < 8 * cost {
                 return moved;
             }
-            budget -= 6 * cost;
-            let (stay, go): (Vec<u32>, Vec<u32>) = placed[long]
-                .0
+            budget -= 8 * cost;
+            // The unit leaves every bin of the long shard and joins the short shard's
+            // lightest bin.
+            let mut go: Vec<u32> = Vec::new();
+            let stay: Vec<Vec<u32>> = placed[long]
+                .bins
                 .iter()
-                .partition(|&&i| move_key(problem, i, workers.dist) != key);
-            let mut grown = placed[short].0.clone();
-            grown.extend(go);
-            let a = best_order(problem, &[stay], seconds, workers);
-            let b = best_order(problem, &[grown], seconds, workers);
-            let worst = a.1.seconds.max(b.1.seconds);
+                .map(|bin| {
+                    let (keep, leave): (Vec<u32>, Vec<u32>) = bin
+                        .iter()
+                        .partition(|&&i| move_key(problem, i, workers.dist) != key);
+                    go.extend(leave);
+                    keep
+                })
+                .collect();
+            let mut grown = placed[short].bins.clone();
+            if let Some(lightest) = (0..grown.len()).min_by(|&x, &y| {
+                bin_load(problem, &grown[x])
+                    .total_cmp(&bin_load(problem, &grown[y]))
+                    .then(x.cmp(&y))
+            }) {
+                grown[lightest].extend(go);
+            } else {
+                grown.push(go);
+            }
+            let a = best_order(problem, stay, seconds, workers);
+            let b = best_order(problem, grown, seconds, workers);
+            let worst = a.replay.seconds.max(b.replay.seconds);
             if worst < current - 1e-9 && best.as_ref().is_none_or(|(w, _, _)| worst < *w) {
                 best = Some((worst, a, b));
             }

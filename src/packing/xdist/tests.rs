@@ -257,3 +257,54 @@ fn more_workers_than_tests_leave_workers_idle() {
         assert_eq!(r.seconds, want, "{dist:?}");
     }
 }
+
+#[test]
+fn every_test_is_planned_exactly_once() {
+    // Uneven files, classes and one long test, over shard and worker counts that leave shards
+    // with fewer bins than workers and bins with nothing in them.
+    let mut items: Vec<Item> = Vec::new();
+    let mut file_setup: Vec<(String, f64)> = Vec::new();
+    for f in 0..7 {
+        let file = format!("tests/test_{f}.py");
+        for t in 0..(1 + 3 * f) {
+            let each = 0.1 + ((f * 7 + t * 3) % 11) as f64 * 0.2;
+            let id = if t % 3 == 0 {
+                format!("{file}::TestC::t{t}")
+            } else {
+                format!("{file}::t{t}")
+            };
+            items.push(Item::new(id, each).with_file(&file));
+        }
+        file_setup.push((file, 0.1 * f as f64));
+    }
+    items.push(Item::new("tests/test_long.py::slow", 9.0).with_file("tests/test_long.py"));
+    let costs = GroupCosts {
+        file: file_setup.into_iter().collect(),
+        ..GroupCosts::default()
+    };
+    let problem = Problem::new(items, &costs, 1.0).unwrap();
+    let mut all: Vec<&str> = problem.items.iter().map(|i| i.id.as_str()).collect();
+    all.sort_unstable();
+    for dist in [
+        Dist::Load,
+        Dist::Loadscope,
+        Dist::Loadfile,
+        Dist::Loadgroup,
+        Dist::Worksteal,
+    ] {
+        for shards in [1, 3, 13] {
+            for count in [2, 3, 8] {
+                let w = workers(count, dist, 0.3);
+                let plan = pack_workers(&problem, shards, &PackOptions::default(), &w).unwrap();
+                let mut planned: Vec<&str> = plan
+                    .shards
+                    .iter()
+                    .flat_map(|s| s.tests.iter().map(String::as_str))
+                    .collect();
+                planned.sort_unstable();
+                assert_eq!(planned, all, "{dist:?} {shards} shards x {count}");
+                assert!(plan.makespan >= plan.lower_bound - 1e-9);
+            }
+        }
+    }
+}
