@@ -668,79 +668,44 @@ pub fn pack_workers(
     ))
 }
 
-/// Move whole units from the longest shard to the shortest while the replay of both says the
-/// longest of the two gets shorter. Returns whether any move was made.
+/// Improve the longest shard while the replay says it gets shorter: move a whole unit (what
+/// the mode keeps on one worker) from it to the shortest shard, or, when no move helps, swap a
+/// unit of it with a unit of another shard, trying the others shortest first. Every accepted
+/// step leaves both shards shorter than the longest was, so the sorted shard times fall and
+/// the search ends; a budget of replays bounds it on large suites. Returns whether any step
+/// was taken.
 fn improve(problem: &Problem, placed: &mut [Placed], seconds: &[f64], workers: &Workers) -> bool {
     if placed.len() < 2 {
         return false;
     }
     let mut budget = REPLAY_BUDGET;
-    let mut moved = false;
+    let mut changed = false;
     loop {
-        let by_time = |a: &usize, b: &usize| {
-            placed[*a]
+        let mut by_time: Vec<usize> = (0..placed.len()).collect();
+        by_time.sort_by(|&a, &b| {
+            placed[a]
                 .replay
                 .seconds
-                .total_cmp(&placed[*b].replay.seconds)
-                .then(a.cmp(b))
-        };
-        let long = (0..placed.len())
-            .max_by(|a, b| by_time(a, b).then(b.cmp(a)))
-            .unwrap();
-        let short = (0..placed.len()).min_by(by_time).unwrap();
-        if long == short {
-            return moved;
-        }
+                .total_cmp(&placed[b].replay.seconds)
+                .then(a.cmp(&b))
+        });
+        let long = *by_time.last().expect("two shards or more");
         let current = placed[long].replay.seconds;
-        // The longest shard's units, in the order they first appear, with their sizes.
-        let mut units: Vec<(&str, f64)> = Vec::new();
-        let mut index: HashMap<&str, usize> = HashMap::new();
-        for &i in &placed[long].order {
-            let key = move_key(problem, i, workers.dist);
-            let k = *index.entry(key).or_insert_with(|| {
-                units.push((key, 0.0));
-                units.len() - 1
-            });
-            units[k].1 += problem.standalone(i as usize);
+        let from_long = candidate_units(problem, &placed[long], workers.dist);
+        if from_long.is_empty() {
+            return changed;
         }
-        if units.len() < 2 {
-            return moved;
-        }
-        units.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(b.0)));
-        let step = units.len().div_ceil(MOVE_CANDIDATES).max(1);
-        let candidates: Vec<&str> = units.iter().step_by(step).map(|(k, _)| *k).collect();
+        let mut step: Option<(usize, Placed, Placed)> = None;
 
+        // A move to the shortest shard: the best of the candidates.
+        let short = by_time[0];
         let mut best: Option<(f64, Placed, Placed)> = None;
-        for key in candidates {
-            let cost = placed[long].order.len() + placed[short].order.len();
-            if budget < 8 * cost {
-                return moved;
+        for &key in &from_long {
+            if !spend(&mut budget, &placed[long], &placed[short]) {
+                return changed;
             }
-            budget -= 8 * cost;
-            // The unit leaves every bin of the long shard and joins the short shard's
-            // lightest bin.
-            let mut go: Vec<u32> = Vec::new();
-            let stay: Vec<Vec<u32>> = placed[long]
-                .bins
-                .iter()
-                .map(|bin| {
-                    let (keep, leave): (Vec<u32>, Vec<u32>) = bin
-                        .iter()
-                        .partition(|&&i| move_key(problem, i, workers.dist) != key);
-                    go.extend(leave);
-                    keep
-                })
-                .collect();
-            let mut grown = placed[short].bins.clone();
-            if let Some(lightest) = (0..grown.len()).min_by(|&x, &y| {
-                bin_load(problem, &grown[x])
-                    .total_cmp(&bin_load(problem, &grown[y]))
-                    .then(x.cmp(&y))
-            }) {
-                grown[lightest].extend(go);
-            } else {
-                grown.push(go);
-            }
+            let (stay, go) = take_unit(problem, &placed[long].bins, key, workers.dist);
+            let grown = give(problem, placed[short].bins.clone(), go);
             let a = best_order(problem, stay, seconds, workers);
             let b = best_order(problem, grown, seconds, workers);
             let worst = a.replay.seconds.max(b.replay.seconds);
@@ -748,13 +713,119 @@ fn improve(problem: &Problem, placed: &mut [Placed], seconds: &[f64], workers: &
                 best = Some((worst, a, b));
             }
         }
-        let Some((_, a, b)) = best else {
-            return moved;
+        if let Some((_, a, b)) = best {
+            step = Some((short, a, b));
+        }
+
+        // Else a swap with the first shard, shortest first, where one helps.
+        if step.is_none() {
+            'partners: for &other in &by_time[..by_time.len() - 1] {
+                let from_other = candidate_units(problem, &placed[other], workers.dist);
+                let mut best: Option<(f64, Placed, Placed)> = None;
+                for &key in &from_long {
+                    let (stay, go) = take_unit(problem, &placed[long].bins, key, workers.dist);
+                    for &theirs in &from_other {
+                        if !spend(&mut budget, &placed[long], &placed[other]) {
+                            break 'partners;
+                        }
+                        let (kept, back) =
+                            take_unit(problem, &placed[other].bins, theirs, workers.dist);
+                        let a = best_order(
+                            problem,
+                            give(problem, stay.clone(), back),
+                            seconds,
+                            workers,
+                        );
+                        let b =
+                            best_order(problem, give(problem, kept, go.clone()), seconds, workers);
+                        let worst = a.replay.seconds.max(b.replay.seconds);
+                        if worst < current - 1e-9
+                            && best.as_ref().is_none_or(|(w, _, _)| worst < *w)
+                        {
+                            best = Some((worst, a, b));
+                        }
+                    }
+                }
+                if let Some((_, a, b)) = best {
+                    step = Some((other, a, b));
+                    break;
+                }
+            }
+        }
+
+        let Some((other, a, b)) = step else {
+            return changed;
         };
         placed[long] = a;
-        placed[short] = b;
-        moved = true;
+        placed[other] = b;
+        changed = true;
     }
+}
+
+/// Takes the replays of one step on two shards out of the budget; false when it is spent.
+fn spend(budget: &mut usize, a: &Placed, b: &Placed) -> bool {
+    let cost = 8 * (a.order.len() + b.order.len());
+    if *budget < cost {
+        return false;
+    }
+    *budget -= cost;
+    true
+}
+
+/// A shard's units worth trying to move: at most [`MOVE_CANDIDATES`], spread over its units
+/// from the smallest to the largest. A shard of one unit offers none.
+fn candidate_units<'p>(problem: &'p Problem, shard: &Placed, dist: Dist) -> Vec<&'p str> {
+    let mut units: Vec<(&str, f64)> = Vec::new();
+    let mut index: HashMap<&str, usize> = HashMap::new();
+    for &i in &shard.order {
+        let key = move_key(problem, i, dist);
+        let k = *index.entry(key).or_insert_with(|| {
+            units.push((key, 0.0));
+            units.len() - 1
+        });
+        units[k].1 += problem.standalone(i as usize);
+    }
+    if units.len() < 2 {
+        return Vec::new();
+    }
+    units.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(b.0)));
+    let step = units.len().div_ceil(MOVE_CANDIDATES).max(1);
+    units.iter().step_by(step).map(|(k, _)| *k).collect()
+}
+
+/// A unit's tests taken out of every bin of a shard: the bins left, and the tests taken.
+fn take_unit(
+    problem: &Problem,
+    bins: &[Vec<u32>],
+    key: &str,
+    dist: Dist,
+) -> (Vec<Vec<u32>>, Vec<u32>) {
+    let mut taken: Vec<u32> = Vec::new();
+    let left = bins
+        .iter()
+        .map(|bin| {
+            let (keep, leave): (Vec<u32>, Vec<u32>) = bin
+                .iter()
+                .partition(|&&i| move_key(problem, i, dist) != key);
+            taken.extend(leave);
+            keep
+        })
+        .collect();
+    (left, taken)
+}
+
+/// Tests given to a shard: they join its lightest bin (a new bin when it has none).
+fn give(problem: &Problem, mut bins: Vec<Vec<u32>>, tests: Vec<u32>) -> Vec<Vec<u32>> {
+    let lightest = (0..bins.len()).min_by(|&x, &y| {
+        bin_load(problem, &bins[x])
+            .total_cmp(&bin_load(problem, &bins[y]))
+            .then(x.cmp(&y))
+    });
+    match lightest {
+        Some(b) => bins[b].extend(tests),
+        None => bins.push(tests),
+    }
+    bins
 }
 
 #[cfg(test)]

@@ -308,3 +308,23 @@ fn every_test_is_planned_exactly_once() {
         }
     }
 }
+
+#[test]
+fn whole_files_reach_the_bound_when_a_perfect_split_exists() {
+    // Files of 5, 5, 4, 4, 3, 3, 2 and 2 one-second tests: four workers of 7 s each ({5, 2} and
+    // {4, 3} twice), which `loadfile`, sending the largest file first, reaches only when each
+    // shard holds one file of every size.
+    let sizes = [5, 5, 4, 4, 3, 3, 2, 2];
+    let items: Vec<Item> = sizes
+        .iter()
+        .enumerate()
+        .flat_map(|(f, &n)| file_tests(&format!("f{f}.py"), n, 1.0))
+        .collect();
+    let problem = Problem::new(items, &GroupCosts::default(), 1.0).unwrap();
+    for dist in [Dist::Loadfile, Dist::Loadscope] {
+        let w = workers(2, dist, 0.5);
+        let plan = pack_workers(&problem, 2, &PackOptions::default(), &w).unwrap();
+        assert_eq!(plan.lower_bound, 8.5, "{dist:?}");
+        assert_eq!(plan.makespan, 8.5, "{dist:?}: {:?}", plan.shards);
+    }
+}
