@@ -166,7 +166,10 @@ def run_tool(suite, tool, n, overhead, dbs, xdist):
     walls, passed = [], 0
     for args in shards:  # one at a time
         wall, rc, counts, tail = timed_pytest(args, suite)
-        assert rc == 0, f"{tool} N={n} {args}: {tail}"
+        # pytest-split's duration_based_chunks can leave a group empty (pytest exits 5, no
+        # tests ran): that shard costs its start-up, and the others hold every test.
+        empty = rc == 5 and tool == "ps-chunks" and counts.get("passed", 0) == 0
+        assert rc == 0 or empty, f"{tool} N={n} {args}: {tail}"
         walls.append(round(wall, 3))
         passed += counts.get("passed", 0)
     return {"walls": walls, "passed": passed, "predicted": predicted}

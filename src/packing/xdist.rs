@@ -14,10 +14,13 @@
 //! [`pack_workers`] packs for that model: the shards' workers are packed as `shards x workers`
 //! bins by the ordinary packer (so file and class groups stay together where it pays), the bins
 //! are dealt to the shards, each shard's tests are put in the order whose replay is shortest,
-//! and a bounded search moves scheduling units from the longest shard to the shortest one while
-//! the replay says that helps.
+//! and a bounded search improves the longest shard while the replay says that helps: it moves a
+//! unit (what [`move_key`] keeps together) to the shortest shard, or swaps one with another
+//! shard's. It judges a shard by the longest of three replays, of the estimates and of two
+//! deterministic skews of them (see [`Costs`]): which worker a scope goes to is a race between
+//! the workers' clocks, and a plan must not need the race to go its way.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
 use super::model::{Assignment, Problem};
 use super::{PackError, PackOptions, pack};
@@ -127,8 +130,19 @@ pub(crate) fn replay(
     seconds: &[f64],
     workers: &Workers,
 ) -> Replay {
+    replay_with(problem, order, seconds, &problem.setup, workers)
+}
+
+/// [`replay`] with the groups' setup seconds given too (`setup[g]` for group `g`).
+fn replay_with(
+    problem: &Problem,
+    order: &[u32],
+    seconds: &[f64],
+    setup: &[f64],
+    workers: &Workers,
+) -> Replay {
     let n_workers = workers.count.max(1);
-    let sim = Sim::new(problem, order, seconds, n_workers, workers.startup);
+    let sim = Sim::new(problem, order, seconds, setup, n_workers, workers.startup);
     match workers.dist {
         Dist::Load => sim.run(&mut LoadScheduler::new(order.len(), n_workers)),
         Dist::Worksteal => sim.run(&mut StealScheduler::new(order.len(), n_workers)),
@@ -141,6 +155,8 @@ struct Sim<'a> {
     problem: &'a Problem,
     order: &'a [u32],
     seconds: &'a [f64],
+    /// Setup seconds of each group.
+    group_setup: &'a [f64],
     /// Positions in `order` each worker holds, the running one first.
     queues: Vec<VecDeque<usize>>,
     /// When the running test ends (or the worker became free).
@@ -165,6 +181,7 @@ impl<'a> Sim<'a> {
         problem: &'a Problem,
         order: &'a [u32],
         seconds: &'a [f64],
+        group_setup: &'a [f64],
         workers: usize,
         startup: f64,
     ) -> Self {
@@ -172,6 +189,7 @@ impl<'a> Sim<'a> {
             problem,
             order,
             seconds,
+            group_setup,
             queues: vec![VecDeque::new(); workers],
             clock: vec![startup; workers],
             running: vec![false; workers],
@@ -198,10 +216,10 @@ impl<'a> Sim<'a> {
             let (last_file, last_class) = self.last[w];
             let mut cost = self.seconds[self.order[pos] as usize];
             if item.file.is_some() && item.file != last_file {
-                cost += item.file.map_or(0.0, |g| self.problem.setup[g as usize]);
+                cost += item.file.map_or(0.0, |g| self.group_setup[g as usize]);
             }
             if item.class.is_some() && (item.class != last_class || item.file != last_file) {
-                cost += item.class.map_or(0.0, |g| self.problem.setup[g as usize]);
+                cost += item.class.map_or(0.0, |g| self.group_setup[g as usize]);
             }
             self.setup += cost - self.seconds[self.order[pos] as usize];
             self.last[w] = (item.file, item.class);
@@ -458,13 +476,68 @@ fn move_key(problem: &Problem, item: u32, dist: Dist) -> &str {
     }
 }
 
-/// Predicted seconds of one shard's tests in this order: overhead plus the replay.
-fn shard_time(problem: &Problem, order: &[u32], seconds: &[f64], workers: &Workers) -> Replay {
-    let r = replay(problem, order, seconds, workers);
-    Replay {
-        seconds: problem.overhead + r.seconds,
-        setup: r.setup,
+/// How much the skewed replays change each test's and setup's seconds, at most.
+const SKEW: f64 = 0.2;
+/// Skewed replays besides the one of the estimates.
+const SKEWED_DRAWS: u64 = 2;
+
+/// The seconds a shard is replayed with: the estimates first, then a few deterministic skews of
+/// them. Which worker gets a scope is a race between workers' clocks, so a plan that is short
+/// only if the race goes one way measures long when it goes the other; the packer judges a
+/// shard by its longest replay and so keeps the plans whose races do not matter.
+struct Costs {
+    /// (seconds per item, setup seconds per group), the estimates first.
+    draws: Vec<(Vec<f64>, Vec<f64>)>,
+}
+
+impl Costs {
+    fn new(problem: &Problem) -> Self {
+        let seconds: Vec<f64> = problem.items.iter().map(|i| i.estimate).collect();
+        let mut draws = vec![(seconds, problem.setup.clone())];
+        for draw in 1..=SKEWED_DRAWS {
+            let skew = |k: usize, x: f64, salt: u64| x * (1.0 + SKEW * unit(draw, salt, k));
+            let (seconds, setup) = &draws[0];
+            let skewed = (
+                seconds
+                    .iter()
+                    .enumerate()
+                    .map(|(k, &x)| skew(k, x, 0))
+                    .collect(),
+                setup
+                    .iter()
+                    .enumerate()
+                    .map(|(k, &x)| skew(k, x, 1))
+                    .collect(),
+            );
+            draws.push(skewed);
+        }
+        Costs { draws }
     }
+}
+
+/// A number in [-1, 1] fixed by its arguments (SplitMix64), so that plans are reproducible.
+fn unit(draw: u64, salt: u64, k: usize) -> f64 {
+    let mut z = (draw << 33 ^ salt << 32 ^ k as u64).wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^= z >> 31;
+    (z >> 11) as f64 / (1u64 << 52) as f64 - 1.0
+}
+
+/// One shard's tests in this order: its predicted seconds (overhead plus the replay of the
+/// estimates) and its score, the longest of its replays.
+fn shard_time(problem: &Problem, order: &[u32], costs: &Costs, workers: &Workers) -> (Replay, f64) {
+    let mut nominal: Option<Replay> = None;
+    let mut score = 0.0f64;
+    for (seconds, setup) in &costs.draws {
+        let r = replay_with(problem, order, seconds, setup, workers);
+        score = score.max(problem.overhead + r.seconds);
+        nominal.get_or_insert(Replay {
+            seconds: problem.overhead + r.seconds,
+            setup: r.setup,
+        });
+    }
+    (nominal.expect("the estimates are replayed"), score)
 }
 
 /// Seconds of a bin of tests on one worker: its estimates and each costly group's setup once.
@@ -499,8 +572,9 @@ fn equal_counts(problem: &Problem, bins: &[Vec<u32>], workers: usize) -> Vec<Vec
         if bins[big].len() <= bins[small].len() + 1 {
             break;
         }
-        // Cheapest to move: no setup it would pay anew, then the shortest, then the id.
-        let held: Vec<u32> = bins[small]
+        // Cheapest to move: the least it adds to the smaller bin (its estimate and any setup
+        // that bin does not pay yet), then the id.
+        let held: HashSet<u32> = bins[small]
             .iter()
             .flat_map(|&i| problem.costly_groups(i as usize))
             .collect();
@@ -512,11 +586,12 @@ fn equal_counts(problem: &Problem, bins: &[Vec<u32>], workers: usize) -> Vec<Vec
                     .map(|g| problem.setup[g as usize])
                     .sum::<f64>()
         };
-        let pick = (0..bins[big].len())
-            .min_by(|&a, &b| {
-                let (x, y) = (bins[big][a], bins[big][b]);
-                cost(x).total_cmp(&cost(y)).then(x.cmp(&y))
-            })
+        let pick = bins[big]
+            .iter()
+            .enumerate()
+            .map(|(k, &i)| (cost(i), i, k))
+            .min_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)))
+            .map(|(_, _, k)| k)
             .expect("the larger bin holds tests");
         let moved = bins[big].swap_remove(pick);
         bins[small].push(moved);
@@ -525,23 +600,20 @@ fn equal_counts(problem: &Problem, bins: &[Vec<u32>], workers: usize) -> Vec<Vec
     bins
 }
 
-/// One shard: the packer's worker bins, its tests in run order, and their replay.
+/// One shard: its worker bins, its tests in run order, and their replay.
 #[derive(Debug, Clone)]
 struct Placed {
     bins: Vec<Vec<u32>>,
     order: Vec<u32>,
     replay: Replay,
+    /// The longest of its replays (see [`Costs`]): what the search minimises.
+    score: f64,
 }
 
 /// The best of a few orders of a shard's tests under the replay: the worker bins one after
 /// another, the same bins made equal in count (what `worksteal`'s first split needs), the
 /// move units longest first, and plain id order. Ties keep the earlier order.
-fn best_order(
-    problem: &Problem,
-    bins: Vec<Vec<u32>>,
-    seconds: &[f64],
-    workers: &Workers,
-) -> Placed {
+fn best_order(problem: &Problem, bins: Vec<Vec<u32>>, costs: &Costs, workers: &Workers) -> Placed {
     let by_id = |items: &mut Vec<u32>| {
         items.sort_by(|&a, &b| {
             problem.items[a as usize]
@@ -559,7 +631,11 @@ fn best_order(
         out
     };
     let binned = in_a_row(&bins);
-    let aligned = in_a_row(&equal_counts(problem, &bins, workers.count));
+    // Only the modes that split the list by count up front gain from equal counts.
+    let aligned = match workers.dist {
+        Dist::Worksteal | Dist::Load => in_a_row(&equal_counts(problem, &bins, workers.count)),
+        _ => Vec::new(),
+    };
     let mut plain = binned.clone();
     by_id(&mut plain);
     let mut units: BTreeMap<&str, (f64, Vec<u32>)> = BTreeMap::new();
@@ -572,24 +648,32 @@ fn best_order(
     units.sort_by(|a, b| b.0.total_cmp(&a.0));
     let longest_first: Vec<u32> = units.into_iter().flat_map(|(_, items)| items).collect();
 
-    let mut best: Option<(Vec<u32>, Replay)> = None;
+    let mut best: Option<(Vec<u32>, Replay, f64)> = None;
     for order in [binned, aligned, longest_first, plain] {
-        let r = shard_time(problem, &order, seconds, workers);
-        if best.as_ref().is_none_or(|(_, b)| r.seconds < b.seconds) {
-            best = Some((order, r));
+        if order.is_empty() {
+            continue;
+        }
+        let (r, score) = shard_time(problem, &order, costs, workers);
+        let better = best.as_ref().is_none_or(|(_, b, best_score)| {
+            score < *best_score || (score == *best_score && r.seconds < b.seconds)
+        });
+        if better {
+            best = Some((order, r, score));
         }
     }
-    let (order, replay) = best.expect("candidate orders");
+    let (order, replay, score) = best.expect("candidate orders");
     Placed {
         bins,
         order,
         replay,
+        score,
     }
 }
 
 /// A true lower bound for `shards` shards of these workers: every test runs in one of
 /// `shards x count` worker processes, each of which pays its start-up and the setups of the
-/// groups it touches, inside a shard that pays its overhead.
+/// groups it touches, inside a shard that pays its overhead. (A scope too large for one
+/// worker is no bound: the plan may split it between shards.)
 pub fn lower_bound(problem: &Problem, shards: usize, workers: &Workers) -> f64 {
     if !workers.is_parallel() {
         return problem.lower_bound(shards);
@@ -599,9 +683,11 @@ pub fn lower_bound(problem: &Problem, shards: usize, workers: &Workers) -> f64 {
     problem.lower_bound(shards * workers.count) + workers.startup
 }
 
-/// How many tests the improving search may replay in all (a replay costs about one pass over a
-/// shard's tests): enough for hundreds of moves on suites of thousands of tests.
-const REPLAY_BUDGET: usize = 4_000_000;
+/// What the improving search may spend in all, counted as 24 per test of the two shards of
+/// every evaluation (which replays 4 orders of each, each with the estimates and the skewed
+/// draws of [`Costs`]): enough for hundreds of moves on suites of thousands of tests, and a
+/// bound on large ones.
+const REPLAY_BUDGET: usize = 6_000_000;
 /// Move units of the longest shard tried per step, spread over its units by size.
 const MOVE_CANDIDATES: usize = 12;
 
@@ -642,12 +728,12 @@ pub fn pack_workers(
         shard_bins[target].push(bin.items.clone());
     }
 
-    let seconds: Vec<f64> = problem.items.iter().map(|i| i.estimate).collect();
+    let costs = Costs::new(problem);
     let mut placed: Vec<Placed> = shard_bins
         .into_iter()
-        .map(|bins| best_order(problem, bins, &seconds, workers))
+        .map(|bins| best_order(problem, bins, &costs, workers))
         .collect();
-    let moved = improve(problem, &mut placed, &seconds, workers);
+    let moved = improve(problem, &mut placed, &costs, workers);
 
     let strategy = format!(
         "{}/xdist-{}x{}{}",
@@ -656,6 +742,13 @@ pub fn pack_workers(
         workers.count,
         if moved { "+moves" } else { "" }
     );
+    // The moves and swaps only ever carry tests from one shard to another; keep it checked.
+    let mut seen = vec![false; problem.len()];
+    for &i in placed.iter().flat_map(|p| &p.order) {
+        assert!(!seen[i as usize], "a test planned twice");
+        seen[i as usize] = true;
+    }
+    assert!(seen.iter().all(|&s| s), "a test left out of the plan");
     let lower_bound = lower_bound(problem, shards, workers);
     Ok(Assignment::from_ordered(
         problem,
@@ -668,13 +761,13 @@ pub fn pack_workers(
     ))
 }
 
-/// Improve the longest shard while the replay says it gets shorter: move a whole unit (what
-/// the mode keeps on one worker) from it to the shortest shard, or, when no move helps, swap a
+/// Improve the longest shard while the replay says it gets shorter: move a whole unit (tests
+/// that share a [`move_key`]) from it to the shortest shard, or, when no move helps, swap a
 /// unit of it with a unit of another shard, trying the others shortest first. Every accepted
 /// step leaves both shards shorter than the longest was, so the sorted shard times fall and
 /// the search ends; a budget of replays bounds it on large suites. Returns whether any step
 /// was taken.
-fn improve(problem: &Problem, placed: &mut [Placed], seconds: &[f64], workers: &Workers) -> bool {
+fn improve(problem: &Problem, placed: &mut [Placed], costs: &Costs, workers: &Workers) -> bool {
     if placed.len() < 2 {
         return false;
     }
@@ -682,33 +775,30 @@ fn improve(problem: &Problem, placed: &mut [Placed], seconds: &[f64], workers: &
     let mut changed = false;
     loop {
         let mut by_time: Vec<usize> = (0..placed.len()).collect();
-        by_time.sort_by(|&a, &b| {
-            placed[a]
-                .replay
-                .seconds
-                .total_cmp(&placed[b].replay.seconds)
-                .then(a.cmp(&b))
-        });
+        by_time.sort_by(|&a, &b| placed[a].score.total_cmp(&placed[b].score).then(a.cmp(&b)));
         let long = *by_time.last().expect("two shards or more");
-        let current = placed[long].replay.seconds;
+        let current = placed[long].score;
         let from_long = candidate_units(problem, &placed[long], workers.dist);
         if from_long.is_empty() {
             return changed;
         }
         let mut step: Option<(usize, Placed, Placed)> = None;
+        // When the budget runs out, the best step found so far is still taken.
+        let mut spent = false;
 
         // A move to the shortest shard: the best of the candidates.
         let short = by_time[0];
         let mut best: Option<(f64, Placed, Placed)> = None;
         for &key in &from_long {
             if !spend(&mut budget, &placed[long], &placed[short]) {
-                return changed;
+                spent = true;
+                break;
             }
             let (stay, go) = take_unit(problem, &placed[long].bins, key, workers.dist);
             let grown = give(problem, placed[short].bins.clone(), go);
-            let a = best_order(problem, stay, seconds, workers);
-            let b = best_order(problem, grown, seconds, workers);
-            let worst = a.replay.seconds.max(b.replay.seconds);
+            let a = best_order(problem, stay, costs, workers);
+            let b = best_order(problem, grown, costs, workers);
+            let worst = a.score.max(b.score);
             if worst < current - 1e-9 && best.as_ref().is_none_or(|(w, _, _)| worst < *w) {
                 best = Some((worst, a, b));
             }
@@ -717,28 +807,28 @@ fn improve(problem: &Problem, placed: &mut [Placed], seconds: &[f64], workers: &
             step = Some((short, a, b));
         }
 
-        // Else a swap with the first shard, shortest first, where one helps.
-        if step.is_none() {
-            'partners: for &other in &by_time[..by_time.len() - 1] {
+        // Else swap with the first other shard, shortest first, for which a swap helps.
+        if step.is_none() && !spent {
+            for &other in &by_time[..by_time.len() - 1] {
                 let from_other = candidate_units(problem, &placed[other], workers.dist);
                 let mut best: Option<(f64, Placed, Placed)> = None;
-                for &key in &from_long {
+                'pairs: for &key in &from_long {
                     let (stay, go) = take_unit(problem, &placed[long].bins, key, workers.dist);
                     for &theirs in &from_other {
+                        if theirs == key {
+                            continue;
+                        }
                         if !spend(&mut budget, &placed[long], &placed[other]) {
-                            break 'partners;
+                            spent = true;
+                            break 'pairs;
                         }
                         let (kept, back) =
                             take_unit(problem, &placed[other].bins, theirs, workers.dist);
-                        let a = best_order(
-                            problem,
-                            give(problem, stay.clone(), back),
-                            seconds,
-                            workers,
-                        );
+                        let a =
+                            best_order(problem, give(problem, stay.clone(), back), costs, workers);
                         let b =
-                            best_order(problem, give(problem, kept, go.clone()), seconds, workers);
-                        let worst = a.replay.seconds.max(b.replay.seconds);
+                            best_order(problem, give(problem, kept, go.clone()), costs, workers);
+                        let worst = a.score.max(b.score);
                         if worst < current - 1e-9
                             && best.as_ref().is_none_or(|(w, _, _)| worst < *w)
                         {
@@ -748,6 +838,8 @@ fn improve(problem: &Problem, placed: &mut [Placed], seconds: &[f64], workers: &
                 }
                 if let Some((_, a, b)) = best {
                     step = Some((other, a, b));
+                }
+                if step.is_some() || spent {
                     break;
                 }
             }
@@ -759,12 +851,15 @@ fn improve(problem: &Problem, placed: &mut [Placed], seconds: &[f64], workers: &
         placed[long] = a;
         placed[other] = b;
         changed = true;
+        if spent {
+            return changed;
+        }
     }
 }
 
-/// Takes the replays of one step on two shards out of the budget; false when it is spent.
+/// Takes one evaluation of two shards out of the budget; false when it is spent.
 fn spend(budget: &mut usize, a: &Placed, b: &Placed) -> bool {
-    let cost = 8 * (a.order.len() + b.order.len());
+    let cost = 24 * (a.order.len() + b.order.len());
     if *budget < cost {
         return false;
     }

@@ -303,6 +303,8 @@ fn every_test_is_planned_exactly_once() {
                     .collect();
                 planned.sort_unstable();
                 assert_eq!(planned, all, "{dist:?} {shards} shards x {count}");
+                assert_eq!(plan.shards.len(), shards.min(problem.len()));
+                assert!(plan.shards.iter().all(|s| !s.tests.is_empty()));
                 assert!(plan.makespan >= plan.lower_bound - 1e-9);
             }
         }
