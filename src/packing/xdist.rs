@@ -13,12 +13,13 @@
 //!
 //! [`pack_workers`] packs for that model: the shards' workers are packed as `shards x workers`
 //! bins by the ordinary packer (so file and class groups stay together where it pays), the bins
-//! are dealt to the shards, each shard's tests are put in the order whose replay is shortest,
-//! and a bounded search improves the longest shard while the replay says that helps: it moves a
-//! unit (what [`move_key`] keeps together) to the shortest shard, or swaps one with another
-//! shard's. It judges a shard by the longest of three replays, of the estimates and of two
+//! are dealt to the shards, each shard's tests are put in the best of a few orders, and a
+//! bounded search improves the longest shard while that helps: it moves a unit (what
+//! [`move_key`] keeps together) to the shortest shard, or swaps one with another shard's. Each
+//! shard is judged by its score, the longest of three replays, of the estimates and of two
 //! deterministic skews of them (see [`Costs`]): which worker a scope goes to is a race between
-//! the workers' clocks, and a plan must not need the race to go its way.
+//! the workers' clocks, and a plan must not need the race to go its way. The prediction is the
+//! replay of the estimates.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
@@ -517,7 +518,7 @@ impl Costs {
 
 /// A number in [-1, 1] fixed by its arguments (SplitMix64), so that plans are reproducible.
 fn unit(draw: u64, salt: u64, k: usize) -> f64 {
-    let mut z = (draw << 33 ^ salt << 32 ^ k as u64).wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = ((draw << 33) ^ (salt << 32) ^ (k as u64)).wrapping_add(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^= z >> 31;
@@ -559,7 +560,8 @@ fn bin_load(problem: &Problem, bin: &[u32]) -> f64 {
 
 /// The bins made equal in test count (within one), smallest count first, by moving the tests
 /// that cost least where they land: `worksteal` hands worker `k` the `k`-th equal slice of the
-/// list, so bins of equal counts in a row reach the workers as the packer balanced them.
+/// list (and `load` sends equal chunks first), so bins of equal counts in a row reach the
+/// workers as the packer balanced them.
 fn equal_counts(problem: &Problem, bins: &[Vec<u32>], workers: usize) -> Vec<Vec<u32>> {
     let mut bins: Vec<Vec<u32>> = bins.to_vec();
     bins.resize(workers.max(bins.len()), Vec::new());
@@ -610,9 +612,9 @@ struct Placed {
     score: f64,
 }
 
-/// The best of a few orders of a shard's tests under the replay: the worker bins one after
-/// another, the same bins made equal in count (what `worksteal`'s first split needs), the
-/// move units longest first, and plain id order. Ties keep the earlier order.
+/// The best of a few orders of a shard's tests, by score (then by the replay of the estimates,
+/// then the earlier order): the worker bins one after another, for `load` and `worksteal` the
+/// same bins made equal in count, the move units longest first, and plain id order.
 fn best_order(problem: &Problem, bins: Vec<Vec<u32>>, costs: &Costs, workers: &Workers) -> Placed {
     let by_id = |items: &mut Vec<u32>| {
         items.sort_by(|&a, &b| {
@@ -633,8 +635,10 @@ fn best_order(problem: &Problem, bins: Vec<Vec<u32>>, costs: &Costs, workers: &W
     let binned = in_a_row(&bins);
     // Only the modes that split the list by count up front gain from equal counts.
     let aligned = match workers.dist {
-        Dist::Worksteal | Dist::Load => in_a_row(&equal_counts(problem, &bins, workers.count)),
-        _ => Vec::new(),
+        Dist::Worksteal | Dist::Load => {
+            Some(in_a_row(&equal_counts(problem, &bins, workers.count)))
+        }
+        _ => None,
     };
     let mut plain = binned.clone();
     by_id(&mut plain);
@@ -649,10 +653,10 @@ fn best_order(problem: &Problem, bins: Vec<Vec<u32>>, costs: &Costs, workers: &W
     let longest_first: Vec<u32> = units.into_iter().flat_map(|(_, items)| items).collect();
 
     let mut best: Option<(Vec<u32>, Replay, f64)> = None;
-    for order in [binned, aligned, longest_first, plain] {
-        if order.is_empty() {
-            continue;
-        }
+    for order in [Some(binned), aligned, Some(longest_first), Some(plain)]
+        .into_iter()
+        .flatten()
+    {
         let (r, score) = shard_time(problem, &order, costs, workers);
         let better = best.as_ref().is_none_or(|(_, b, best_score)| {
             score < *best_score || (score == *best_score && r.seconds < b.seconds)
@@ -684,9 +688,9 @@ pub fn lower_bound(problem: &Problem, shards: usize, workers: &Workers) -> f64 {
 }
 
 /// What the improving search may spend in all, counted as 24 per test of the two shards of
-/// every evaluation (which replays 4 orders of each, each with the estimates and the skewed
-/// draws of [`Costs`]): enough for hundreds of moves on suites of thousands of tests, and a
-/// bound on large ones.
+/// every evaluation (which replays up to 4 orders of each, each with the estimates and the
+/// skewed draws of [`Costs`]): some 250,000 tests' worth of two-shard evaluations, enough for
+/// a search over a few thousand tests, and a bound of a few seconds on large suites.
 const REPLAY_BUDGET: usize = 6_000_000;
 /// Move units of the longest shard tried per step, spread over its units by size.
 const MOVE_CANDIDATES: usize = 12;
@@ -761,12 +765,12 @@ pub fn pack_workers(
     ))
 }
 
-/// Improve the longest shard while the replay says it gets shorter: move a whole unit (tests
-/// that share a [`move_key`]) from it to the shortest shard, or, when no move helps, swap a
-/// unit of it with a unit of another shard, trying the others shortest first. Every accepted
-/// step leaves both shards shorter than the longest was, so the sorted shard times fall and
-/// the search ends; a budget of replays bounds it on large suites. Returns whether any step
-/// was taken.
+/// Lower the longest shard's score: move a whole unit (tests that share a [`move_key`]) from it
+/// to the shortest shard, or, when no move helps, swap a unit of it with a unit of another
+/// shard, trying the others shortest first. Every accepted step leaves both shards' scores
+/// below the longest's, so the sorted scores fall and the search ends; a budget of replays
+/// bounds it on large suites, and the best step found when it runs out is still taken.
+/// Returns whether any step was taken.
 fn improve(problem: &Problem, placed: &mut [Placed], costs: &Costs, workers: &Workers) -> bool {
     if placed.len() < 2 {
         return false;

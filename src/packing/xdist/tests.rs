@@ -330,3 +330,18 @@ fn whole_files_reach_the_bound_when_a_perfect_split_exists() {
         assert_eq!(plan.makespan, 8.5, "{dist:?}: {:?}", plan.shards);
     }
 }
+
+#[test]
+fn tests_of_no_cost_leave_no_shard_unplanned() {
+    // Ties of zero estimates can leave bins empty, and so a shard with empty bins only.
+    let mut items = vec![Item::new("a.py::slow", 1.0).with_file("a.py")];
+    items.extend((0..4).map(|k| Item::new(format!("b.py::t{k}"), 0.0).with_file("b.py")));
+    let problem = Problem::new(items, &GroupCosts::default(), 0.0).unwrap();
+    for dist in [Dist::Load, Dist::Loadfile, Dist::Worksteal] {
+        let plan =
+            pack_workers(&problem, 4, &PackOptions::default(), &workers(2, dist, 0.0)).unwrap();
+        let planned: usize = plan.shards.iter().map(|s| s.tests.len()).sum();
+        assert_eq!(planned, 5, "{dist:?}");
+        assert_eq!(plan.makespan, 1.0, "{dist:?}");
+    }
+}
