@@ -528,17 +528,19 @@ fn unit(draw: u64, salt: u64, k: usize) -> f64 {
 /// One shard's tests in this order: its predicted seconds (overhead plus the replay of the
 /// estimates) and its score, the longest of its replays.
 fn shard_time(problem: &Problem, order: &[u32], costs: &Costs, workers: &Workers) -> (Replay, f64) {
-    let mut nominal: Option<Replay> = None;
-    let mut score = 0.0f64;
-    for (seconds, setup) in &costs.draws {
-        let r = replay_with(problem, order, seconds, setup, workers);
-        score = score.max(problem.overhead + r.seconds);
-        nominal.get_or_insert(Replay {
-            seconds: problem.overhead + r.seconds,
-            setup: r.setup,
-        });
-    }
-    (nominal.expect("the estimates are replayed"), score)
+    let ((seconds, setup), skewed) = costs.draws.split_first().expect("the estimates");
+    let r = replay_with(problem, order, seconds, setup, workers);
+    let nominal = Replay {
+        seconds: problem.overhead + r.seconds,
+        setup: r.setup,
+    };
+    let score = skewed
+        .iter()
+        .map(|(seconds, setup)| {
+            problem.overhead + replay_with(problem, order, seconds, setup, workers).seconds
+        })
+        .fold(nominal.seconds, f64::max);
+    (nominal, score)
 }
 
 /// Seconds of a bin of tests on one worker: its estimates and each costly group's setup once.
@@ -549,9 +551,7 @@ fn bin_load(problem: &Problem, bin: &[u32]) -> f64 {
         .collect();
     groups.sort_unstable();
     groups.dedup();
-    bin.iter()
-        .map(|&i| problem.items[i as usize].estimate)
-        .sum::<f64>()
+    bin.iter().map(|&i| problem.estimate_of(i)).sum::<f64>()
         + groups
             .iter()
             .map(|&g| problem.setup[g as usize])
@@ -814,20 +814,23 @@ fn improve(problem: &Problem, placed: &mut [Placed], costs: &Costs, workers: &Wo
         // Else swap with the first other shard, shortest first, for which a swap helps.
         if step.is_none() && !spent {
             for &other in &by_time[..by_time.len() - 1] {
-                let from_other = candidate_units(problem, &placed[other], workers.dist);
+                let from_other: Vec<(&str, Taken)> =
+                    candidate_units(problem, &placed[other], workers.dist)
+                        .into_iter()
+                        .map(|k| (k, take_unit(problem, &placed[other].bins, k, workers.dist)))
+                        .collect();
                 let mut best: Option<(f64, Placed, Placed)> = None;
                 'pairs: for &key in &from_long {
                     let (stay, go) = take_unit(problem, &placed[long].bins, key, workers.dist);
-                    for &theirs in &from_other {
-                        if theirs == key {
+                    for (theirs, (kept, back)) in &from_other {
+                        if *theirs == key {
                             continue;
                         }
                         if !spend(&mut budget, &placed[long], &placed[other]) {
                             spent = true;
                             break 'pairs;
                         }
-                        let (kept, back) =
-                            take_unit(problem, &placed[other].bins, theirs, workers.dist);
+                        let (kept, back) = (kept.clone(), back.clone());
                         let a =
                             best_order(problem, give(problem, stay.clone(), back), costs, workers);
                         let b =
@@ -892,13 +895,11 @@ fn candidate_units<'p>(problem: &'p Problem, shard: &Placed, dist: Dist) -> Vec<
     units.iter().step_by(step).map(|(k, _)| *k).collect()
 }
 
+/// A shard's bins with a unit taken out, and the unit's tests.
+type Taken = (Vec<Vec<u32>>, Vec<u32>);
+
 /// A unit's tests taken out of every bin of a shard: the bins left, and the tests taken.
-fn take_unit(
-    problem: &Problem,
-    bins: &[Vec<u32>],
-    key: &str,
-    dist: Dist,
-) -> (Vec<Vec<u32>>, Vec<u32>) {
+fn take_unit(problem: &Problem, bins: &[Vec<u32>], key: &str, dist: Dist) -> Taken {
     let mut taken: Vec<u32> = Vec::new();
     let left = bins
         .iter()

@@ -1,6 +1,7 @@
 use super::*;
 use crate::packing::model::{GroupCosts, Item};
 use crate::packing::{MonteCarloOptions, simulate};
+use clap::ValueEnum;
 
 fn workers(count: usize, dist: Dist, startup: f64) -> Workers {
     Workers {
@@ -207,13 +208,7 @@ fn one_worker_is_the_plain_packer() {
 #[test]
 fn the_prediction_is_the_replay_of_the_planned_order() {
     let problem = four_files();
-    for dist in [
-        Dist::Load,
-        Dist::Loadscope,
-        Dist::Loadfile,
-        Dist::Loadgroup,
-        Dist::Worksteal,
-    ] {
+    for &dist in Dist::value_variants() {
         let w = workers(3, dist, 0.25);
         let plan = pack_workers(&problem, 2, &PackOptions::default(), &w).unwrap();
         let seconds: Vec<f64> = problem.items.iter().map(|i| i.estimate).collect();
@@ -241,13 +236,7 @@ fn the_prediction_is_the_replay_of_the_planned_order() {
 fn more_workers_than_tests_leave_workers_idle() {
     let items = file_tests("t.py", 3, 1.0);
     let order = ids(&items);
-    for dist in [
-        Dist::Load,
-        Dist::Loadscope,
-        Dist::Loadfile,
-        Dist::Loadgroup,
-        Dist::Worksteal,
-    ] {
+    for &dist in Dist::value_variants() {
         let r = replay_ids(items.clone(), &[], &order, workers(8, dist, 1.0));
         let want = if matches!(dist, Dist::Loadscope | Dist::Loadfile) {
             4.0
@@ -285,13 +274,7 @@ fn every_test_is_planned_exactly_once() {
     let problem = Problem::new(items, &costs, 1.0).unwrap();
     let mut all: Vec<&str> = problem.items.iter().map(|i| i.id.as_str()).collect();
     all.sort_unstable();
-    for dist in [
-        Dist::Load,
-        Dist::Loadscope,
-        Dist::Loadfile,
-        Dist::Loadgroup,
-        Dist::Worksteal,
-    ] {
+    for &dist in Dist::value_variants() {
         for shards in [1, 3, 13] {
             for count in [2, 3, 8] {
                 let w = workers(count, dist, 0.3);
