@@ -77,6 +77,9 @@ pub struct Info {
     pub audits: Option<Totals>,
     /// The import index `covshard ingest` recorded: its commit and how many Python files.
     pub import_index: Option<ImportIndexInfo>,
+    /// The suite `covshard ingest` stored for selection: `stored` (fresh), `stale` (contexts
+    /// were added since) or `none`.
+    pub stored_suite: Cow<'static, str>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]

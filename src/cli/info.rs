@@ -71,6 +71,11 @@ pub fn gather(db: &CoverageDb, ws: &Workspace) -> Result<Info> {
     };
     let import_index = crate::python::index::summary(conn)?
         .map(|(commit, files)| ImportIndexInfo { commit, files });
+    let stored_suite = match crate::history::suite::open(conn)? {
+        Ok(_) => "stored",
+        Err(crate::history::suite::Unavailable::Stale) => "stale",
+        Err(crate::history::suite::Unavailable::Missing) => "none",
+    };
     let audits = crate::history::audits::list(conn)?;
     let audits = (!audits.is_empty()).then(|| crate::history::audits::totals(&audits));
     Ok(Info {
@@ -79,6 +84,7 @@ pub fn gather(db: &CoverageDb, ws: &Workspace) -> Result<Info> {
         audits,
         recorded_commit: crate::history::recorded_commit(conn)?,
         import_index,
+        stored_suite: stored_suite.into(),
         path: db.path().display().to_string(),
         coverage_version: db.coverage_version().map(str::to_string),
         mode: db.mode().as_str().into(),
@@ -139,6 +145,15 @@ pub fn run(args: InfoArgs, ws: &Workspace, ui: &Ui) -> Result<()> {
                     Some(index) => format!("{} Python files at {}", index.files, index.commit),
                     None => "none (`covshard ingest` records it)".to_string(),
                 },
+            );
+            line(
+                "stored suite",
+                match info.stored_suite.as_ref() {
+                    "stored" => "yes (selection reads no context it does not need)",
+                    "stale" => "stale: contexts were added since (`covshard ingest` again)",
+                    _ => "none (`covshard ingest` stores it)",
+                }
+                .to_string(),
             );
             if let Some(totals) = &info.audits {
                 let sentence = crate::report::audit::totals_sentence(totals);

@@ -287,6 +287,15 @@ fn report(request: &Request, s: &Summary, ui: &Ui) {
             "recorded the imports of {files} Python files at the commit (the import index)"
         ));
     }
+    match s.suite {
+        Some(crate::history::suite::Stored::Tests(n)) => ui.detail(&format!(
+            "stored the suite for selection: {n} known tests, by context and by test file"
+        )),
+        Some(crate::history::suite::Stored::FunctionContexts) => ui.detail(
+            "stored no suite for selection: the contexts are coverage.py's `test_function` ones, which selection resolves against the checkout",
+        ),
+        None => {}
+    }
     if s.pruned > 0 {
         ui.detail(&format!(
             "dropped {} samples beyond the newest {} per test",

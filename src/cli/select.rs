@@ -104,28 +104,49 @@ pub fn resolve_with(
     db.require_test_contexts()?;
     let recorded = crate::history::recorded_commit(db.connection())?;
     let base_rev = args.base.clone().or(recorded);
-    // git, the contexts (on a connection of their own) and the history are read side by side.
-    let second = db.reopen()?;
-    let (changes, history, scan) = std::thread::scope(|scope| {
+    let stored = crate::history::suite::open(db.connection())?;
+    match &stored {
+        Ok(suite) => ui.detail(&format!(
+            "stored suite: {} known tests ({} test files)",
+            suite.tests,
+            suite.files.len()
+        )),
+        Err(why) => ui.detail(why.explain()),
+    }
+    // git, the contexts (on a connection of their own, unless ingest stored the suite) and
+    // the history are read side by side.
+    let source = match stored {
+        Ok(stored) => Ok(stored),
+        Err(why) => Err((db.reopen()?, why)),
+    };
+    let (changes, failed_last_run, suite) = std::thread::scope(|scope| {
         let changes = scope.spawn(|| changes_since(args, &repo_root, base_rev.as_deref(), since));
         let collected = collected.as_deref();
-        let scan = scope.spawn(move || selection::SuiteScan::read(&second, collected, list_known));
-        let history = crate::history::last_failed(db.connection()).and_then(|failed| {
-            Ok((
-                failed,
-                selection::suite::history_census(db.connection(), collected, list_known)?,
-            ))
+        let scan = source.map_err(|(second, why)| {
+            let scan =
+                scope.spawn(move || selection::SuiteScan::read(&second, collected, list_known));
+            (scan, why)
         });
-        let failed = |what: &str| Error::other(format!("{what} failed"));
-        let changes = changes.join().unwrap_or_else(|_| Err(failed("git")));
-        let scan = scan
-            .join()
-            .unwrap_or_else(|_| Err(failed("reading the contexts")));
-        (changes, history, scan)
+        let failed = crate::history::last_failed(db.connection());
+        let joined = |what: &str| Error::other(format!("{what} failed"));
+        let suite = match scan {
+            Ok(stored) => Ok(selection::Suite::Stored(stored)),
+            Err((scan, why)) => {
+                let history =
+                    selection::suite::history_census(db.connection(), collected, list_known);
+                let scan = scan
+                    .join()
+                    .unwrap_or_else(|_| Err(joined("reading the contexts")));
+                scan.and_then(|mut scan| {
+                    scan.census.merge(history?);
+                    Ok(selection::Suite::Scanned(Box::new(scan), why))
+                })
+            }
+        };
+        let changes = changes.join().unwrap_or_else(|_| Err(joined("git")));
+        (changes, failed, suite)
     });
-    let (failed_last_run, history) = history?;
-    let mut scan = scan?;
-    scan.census.merge(history);
+    let (failed_last_run, suite) = (failed_last_run?, suite?);
     let Changes {
         changes,
         base,
@@ -168,7 +189,7 @@ pub fn resolve_with(
         .collect(),
     };
     let spinner = ui.spinner("selecting tests");
-    let selection = selection::select(&request, Some(scan));
+    let selection = selection::select(&request, Some(suite));
     spinner.finish_and_clear();
     let selection = selection?;
     for warning in &selection.warnings {

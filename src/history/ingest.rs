@@ -85,6 +85,8 @@ pub struct Summary {
     pub indexed_files: Option<usize>,
     /// What the user should know although nothing failed.
     pub warnings: Vec<String>,
+    /// The suite stored for selection (`None` until the transaction ran).
+    pub suite: Option<crate::history::suite::Stored>,
     /// The stored run these reports already are, when they were ingested before (nothing
     /// was added).
     pub already_stored: Option<i64>,
@@ -106,7 +108,8 @@ fn read(path: &Path) -> Result<Vec<u8>> {
 pub fn ingest(req: &Request, progress: &dyn Progress) -> Result<Summary> {
     let conn = store::open_write(&req.db)?;
     let db = CoverageDb::from_connection(conn, &req.db)?;
-    let known = db.test_ids()?;
+    let contexts = crate::history::suite::ContextTests::read(&db)?;
+    let known: BTreeSet<String> = contexts.names.iter().cloned().collect();
     let mut summary = Summary {
         known_ids: known.len(),
         ..Summary::default()
@@ -189,6 +192,7 @@ pub fn ingest(req: &Request, progress: &dyn Progress) -> Result<Summary> {
     } else {
         store::prune_tests(&tx, req.keep, &test_ids)?
     };
+    summary.suite = Some(crate::history::suite::store_suite(&tx, &contexts)?);
     tx.commit().map_err(sql_err)?;
     Ok(summary)
 }

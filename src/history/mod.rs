@@ -16,6 +16,7 @@ pub mod junit;
 pub mod pytest_split;
 pub mod reportlog;
 pub mod store;
+pub mod suite;
 #[cfg(test)]
 pub(crate) mod testutil;
 

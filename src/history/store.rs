@@ -38,6 +38,10 @@
 //! Schema version 4 adds the record of `covshard audit` ([`crate::history::audits`]):
 //! `covshard_audit` and `covshard_audit_test`.
 //!
+//! Schema version 5 adds the suite as ingest counted it ([`crate::history::suite`]):
+//! `covshard_suite`, `covshard_suite_test` and `covshard_suite_file`, so that selection does
+//! not read every context.
+//!
 //! Concurrency: SQLite's locking with a busy timeout (set by `open_connection`) and
 //! `BEGIN IMMEDIATE`, so two ingests queue instead of failing on a lock upgrade. The journal
 //! mode is left as coverage.py set it (a rollback journal): switching the file to WAL would
@@ -58,7 +62,7 @@ use crate::error::{Error, Result};
 use crate::history::{Outcome, Phases, Sample};
 
 /// The version of covshard's tables this build reads and writes.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// `MIGRATIONS[i]` takes the tables from version `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &["
@@ -130,6 +134,23 @@ CREATE TABLE covshard_audit_test (
     node_id TEXT NOT NULL,
     kind TEXT NOT NULL CHECK (kind IN ('missed', 'failed-at-base', 'flaky')),
     PRIMARY KEY (audit_id, node_id)
+) WITHOUT ROWID;
+", "
+CREATE TABLE covshard_suite (
+    last_context INTEGER NOT NULL,
+    last_context_name TEXT NOT NULL,
+    global_context INTEGER,
+    tests INTEGER NOT NULL,
+    context_tests BLOB NOT NULL
+);
+CREATE TABLE covshard_suite_test (
+    number INTEGER PRIMARY KEY,
+    node_id TEXT NOT NULL
+);
+CREATE TABLE covshard_suite_file (
+    file TEXT PRIMARY KEY,
+    tests INTEGER NOT NULL,
+    measured INTEGER NOT NULL
 ) WITHOUT ROWID;
 "];
 

@@ -59,7 +59,7 @@ use crate::nodeid;
 use crate::python::{self, calls::MemoSites, dependents::Dependents};
 use patterns::Patterns;
 pub use reason::{Reason, Rule, compact_ranges};
-pub use suite::{SuiteCounts, SuiteScan};
+pub use suite::{Suite, SuiteCounts, SuiteScan};
 
 /// What selection needs besides the data file.
 pub struct Request<'a> {
@@ -267,13 +267,22 @@ pub fn tests_under_path<'a>(
 struct TestIndex {
     /// Context id -> test number (`u32::MAX` for contexts that name no test).
     by_context: Vec<u32>,
-    /// Test number -> one of its contexts, to read its name by.
-    representative: Vec<i64>,
     global_context: Option<i64>,
-    /// How many contexts the data file holds (to choose point lookups or one scan).
-    contexts: usize,
+    names: TestNames,
     /// The rootdir that `test_function` contexts' module paths are relative to.
     function_rootdir: String,
+}
+
+/// Where a selected test's name is read from.
+enum TestNames {
+    /// From the contexts: test number -> one of its contexts; how many contexts there are (to
+    /// choose point lookups or one scan).
+    Contexts {
+        representative: Vec<i64>,
+        contexts: usize,
+    },
+    /// From the stored suite, whose numbers these are; how many tests it holds.
+    Stored { tests: usize },
 }
 
 /// The engine's working state for one request.
@@ -306,10 +315,11 @@ struct Engine<'a> {
     out: Selection,
 }
 
-/// Run selection. `scan`: the pass over the data file's contexts, with the history's tests
-/// merged in, when the caller made it already (beside git); `None` makes it here.
-pub fn select(req: &Request<'_>, scan: Option<SuiteScan>) -> Result<Selection> {
-    let mut engine = Engine::new(req, scan)?;
+/// Run selection. `suite`: the stored suite, or the pass over the data file's contexts with
+/// the history's tests merged in, when the caller read it already (beside git); `None` reads
+/// it here.
+pub fn select(req: &Request<'_>, suite: Option<Suite>) -> Result<Selection> {
+    let mut engine = Engine::new(req, suite)?;
     for change in &req.changes {
         engine.apply(change)?;
     }
@@ -318,7 +328,7 @@ pub fn select(req: &Request<'_>, scan: Option<SuiteScan>) -> Result<Selection> {
 }
 
 impl<'a> Engine<'a> {
-    fn new(req: &'a Request<'a>, scan: Option<SuiteScan>) -> Result<Self> {
+    fn new(req: &'a Request<'a>, suite: Option<Suite>) -> Result<Self> {
         let old_paths: Vec<String> = req
             .changes
             .iter()
@@ -383,13 +393,11 @@ impl<'a> Engine<'a> {
                 Some(db) => read_rows(&db),
                 None => Ok(BTreeMap::new()),
             });
-            let scan = match scan {
-                Some(scan) => scan,
-                None => {
-                    SuiteScan::read_with_history(req.db, req.collected.as_deref(), req.list_known)?
-                }
+            let suite = match suite {
+                Some(suite) => suite,
+                None => Suite::read(req.db, req.collected.as_deref(), req.list_known)?,
             };
-            let mut engine = Self::from_data_file(req, scan, path_map, measured, tracked)?;
+            let mut engine = Self::from_data_file(req, suite, path_map, measured, tracked)?;
             engine.rows = read_rows(req.db)?;
             let joined = |what: &str| crate::Error::other(format!("{what} failed"));
             engine.rows.extend(
@@ -407,7 +415,7 @@ impl<'a> Engine<'a> {
     /// Everything the pass over the contexts and the history tells.
     fn from_data_file(
         req: &'a Request<'a>,
-        scan: SuiteScan,
+        suite: Suite,
         path_map: PathMap,
         measured: BTreeMap<String, i64>,
         tracked: BTreeSet<String>,
@@ -428,31 +436,36 @@ impl<'a> Engine<'a> {
             }
             _ => String::new(),
         };
-        let mut scan = scan;
-        let mut unresolved_functions = 0usize;
-        for (id, dotted) in std::mem::take(&mut scan.functions) {
-            let Some(node_id) = resolve_function(&dotted, &function_rootdir, &tracked) else {
-                unresolved_functions += 1;
-                continue;
-            };
-            scan.census.add(&node_id, true);
-            scan.representative.push(id);
-            scan.number(id, scan.representative.len() as u32 - 1);
-        }
-        let SuiteScan {
-            census,
-            by_context,
-            representative,
-            global_context,
-            contexts,
-            ..
-        } = scan;
-        if unresolved_functions > 0 {
-            out.warnings.push(format!(
-                "{unresolved_functions} `test_function` context(s) name no test file of the repository; their tests cannot be selected by coverage"
-            ));
-        }
-        let (suite, unseen_collected, names) = census.finish();
+        let (suite, unseen_collected, names, by_context, global_context, test_names) = match suite {
+            Suite::Scanned(scan, _) => {
+                let (scan, unresolved) = resolve_functions(*scan, &function_rootdir, &tracked);
+                if unresolved > 0 {
+                    out.warnings.push(format!(
+                        "{unresolved} `test_function` context(s) name no test file of the repository; their tests cannot be selected by coverage"
+                    ));
+                }
+                let (suite, unseen, names) = scan.census.finish();
+                let test_names = TestNames::Contexts {
+                    representative: scan.representative,
+                    contexts: scan.contexts,
+                };
+                let (by_context, global) = (scan.by_context, scan.global_context);
+                (suite, unseen, names, by_context, global, test_names)
+            }
+            Suite::Stored(stored) => {
+                let (suite, unseen, names) = suite::stored_census(
+                    req.db.connection(),
+                    &stored,
+                    req.collected.as_deref(),
+                    req.list_known,
+                )?;
+                let test_names = TestNames::Stored {
+                    tests: stored.tests,
+                };
+                let (by_context, global) = (stored.by_context, stored.global_context);
+                (suite, unseen, names, by_context, global, test_names)
+            }
+        };
         let rootdir = if config.paths.rootdir.is_some() {
             function_rootdir.clone()
         } else {
@@ -472,9 +485,8 @@ impl<'a> Engine<'a> {
             patterns,
             tests: TestIndex {
                 by_context,
-                representative,
                 global_context,
-                contexts,
+                names: test_names,
                 function_rootdir,
             },
             measured,
@@ -497,12 +509,19 @@ impl<'a> Engine<'a> {
     /// The names of the given tests, in order, read from the data file: a lookup each, in
     /// context order, for a few; one pass over the context table for many.
     fn test_names(&self, tests: &BTreeSet<usize>) -> Result<Vec<String>> {
-        let wanted: BTreeSet<i64> = tests
-            .iter()
-            .map(|&t| self.tests.representative[t])
-            .collect();
+        let (representative, contexts) = match &self.tests.names {
+            TestNames::Stored { tests: known } => {
+                let numbers: Vec<u32> = tests.iter().map(|&t| t as u32).collect();
+                return crate::history::suite::names_of(self.req.db.connection(), &numbers, *known);
+            }
+            TestNames::Contexts {
+                representative,
+                contexts,
+            } => (representative, *contexts),
+        };
+        let wanted: BTreeSet<i64> = tests.iter().map(|&t| representative[t]).collect();
         let mut named: Vec<(i64, String)> = Vec::with_capacity(wanted.len());
-        if wanted.len() * 8 < self.tests.contexts {
+        if wanted.len() * 8 < contexts {
             for record in self.req.db.context_names(&wanted)? {
                 named.push((record.id, record.name));
             }
@@ -529,7 +548,7 @@ impl<'a> Engine<'a> {
                     crate::Error::other(format!(
                         "{}: context {} changed while it was read",
                         self.req.db.path().display(),
-                        self.tests.representative[*t]
+                        representative[*t]
                     ))
                 })
             })
@@ -661,6 +680,26 @@ impl<'a> Engine<'a> {
         gone::settle(&mut self.out, &present);
         Ok(())
     }
+}
+
+/// Number the tests of the scan's `test_function` contexts, now that the repository's files
+/// are known; how many name no test file of it.
+fn resolve_functions(
+    mut scan: SuiteScan,
+    rootdir: &str,
+    tracked: &BTreeSet<String>,
+) -> (SuiteScan, usize) {
+    let mut unresolved = 0usize;
+    for (id, dotted) in std::mem::take(&mut scan.functions) {
+        let Some(node_id) = resolve_function(&dotted, rootdir, tracked) else {
+            unresolved += 1;
+            continue;
+        };
+        scan.census.add(&node_id, true);
+        scan.representative.push(id);
+        scan.number(id, scan.representative.len() as u32 - 1);
+    }
+    (scan, unresolved)
 }
 
 /// The node id of a `test_function` context (`tests.test_a.test_x`), when a test file of the

@@ -1,7 +1,10 @@
 //! The suite covshard knows of: every test that the contexts, the durations history or the
-//! collected list names. Selection counts it in one streaming pass and keeps no names, so a
-//! small change costs memory for what the change reaches, not for the suite (issue 3); the
-//! names are listed only when an output needs every one of them (run-all, `plan`, `explain`).
+//! collected list names. `covshard ingest` stores it ([`crate::history::suite`]), so that
+//! selection reads only the census of test files and the names it selects; a data file that
+//! was never ingested (or whose contexts changed since) is counted in one streaming pass that
+//! keeps no names, so a small change costs memory for what the change reaches, not for the
+//! suite (issue 3). The names are listed only when an output needs every one of them
+//! (run-all, `plan`, `explain`).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::hash::{BuildHasherDefault, DefaultHasher, Hash, Hasher};
@@ -9,6 +12,65 @@ use std::hash::{BuildHasherDefault, DefaultHasher, Hash, Hasher};
 use crate::coverage::context::test_context;
 use crate::coverage::{ContextKind, CoverageDb, parse_context};
 use crate::error::Result;
+use crate::history::suite::{self as stored, StoredSuite, Unavailable};
+
+/// Where selection takes the suite from.
+pub enum Suite {
+    /// Counted from every context (and the history) of a data file never ingested, or whose
+    /// contexts changed since.
+    Scanned(Box<SuiteScan>, Unavailable),
+    Stored(StoredSuite),
+}
+
+impl Suite {
+    /// The stored suite when it is fresh, else a pass over the contexts and the history.
+    pub fn read(db: &CoverageDb, collected: Option<&[String]>, list_names: bool) -> Result<Self> {
+        Ok(match stored::open(db.connection())? {
+            Ok(suite) => Suite::Stored(suite),
+            Err(why) => Suite::Scanned(
+                Box::new(SuiteScan::read_with_history(db, collected, list_names)?),
+                why,
+            ),
+        })
+    }
+}
+
+/// What the stored suite and the collected list tell: the counts, the collected ids nobody
+/// knew, and every name when `list_names` (as [`Census::finish`] gives them).
+pub fn stored_census(
+    conn: &rusqlite::Connection,
+    suite: &StoredSuite,
+    collected: Option<&[String]>,
+    list_names: bool,
+) -> Result<(SuiteCounts, Vec<String>, Option<BTreeSet<String>>)> {
+    let collected = collected.map(sorted_ids);
+    let collected: &[String] = collected.as_deref().unwrap_or_default();
+    let mut unseen = Vec::new();
+    let mut names = list_names.then(Vec::new);
+    if !collected.is_empty() || list_names {
+        // Both lists are sorted: one merge.
+        let mut next = 0;
+        stored::for_each_name(conn, |_, name| {
+            while next < collected.len() && collected[next].as_str() < name {
+                unseen.push(collected[next].clone());
+                next += 1;
+            }
+            if next < collected.len() && collected[next] == name {
+                next += 1;
+            }
+            if let Some(names) = &mut names {
+                names.push(name.to_string());
+            }
+        })?;
+        unseen.extend(collected[next..].iter().cloned());
+    }
+    let counts = SuiteCounts::stored(suite, &unseen);
+    let names = names.map(|mut names| {
+        names.extend(unseen.iter().cloned());
+        names.into_iter().collect()
+    });
+    Ok((counts, unseen, names))
+}
 
 /// How many known tests each test file holds, and in all.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -27,6 +89,38 @@ struct FileTally {
 }
 
 impl SuiteCounts {
+    /// The census `covshard ingest` stored, with the collected ids it did not know added.
+    fn stored(stored: &StoredSuite, unseen: &[String]) -> Self {
+        let mut files: BTreeMap<String, FileTally> = stored
+            .files
+            .iter()
+            .map(|(file, tests, measured)| {
+                let tally = FileTally {
+                    tests: *tests,
+                    measured: *measured,
+                };
+                (file.clone(), tally)
+            })
+            .collect();
+        for id in unseen {
+            let file = crate::nodeid::file_of(id);
+            match files.get_mut(file) {
+                Some(tally) => tally.tests += 1,
+                None => {
+                    let tally = FileTally {
+                        tests: 1,
+                        measured: false,
+                    };
+                    files.insert(file.to_string(), tally);
+                }
+            }
+        }
+        SuiteCounts {
+            files,
+            total: stored.tests + unseen.len(),
+        }
+    }
+
     pub fn from_names<'a>(names: impl IntoIterator<Item = &'a String>) -> Self {
         let mut census = Census::new(None, false);
         for name in names {
@@ -308,6 +402,10 @@ pub fn list_known(
     collected: Option<&[String]>,
     resolve_function: impl Fn(&str) -> Option<String>,
 ) -> Result<BTreeSet<String>> {
+    if let Ok(suite) = stored::open(db.connection())? {
+        let (_, _, names) = stored_census(db.connection(), &suite, collected, true)?;
+        return Ok(names.unwrap_or_default());
+    }
     let mut names = db.test_ids_with(resolve_function)?;
     crate::history::for_each_known_test(db.connection(), |id| {
         if !names.contains(id) {

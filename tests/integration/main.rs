@@ -15,6 +15,7 @@ mod raises;
 mod report_html;
 mod safety;
 mod selection_rules;
+mod stored_suite;
 mod summaries;
 mod templates;
 #[path = "../../src/history/testutil.rs"]
