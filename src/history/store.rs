@@ -42,6 +42,12 @@
 //! `covshard_suite`, `covshard_suite_test` and `covshard_suite_file`, so that selection does
 //! not read every context.
 //!
+//! Schema version 6 adds, to the import index, where each file may hand a module on
+//! ([`crate::python::hand_on`]), recorded for one set of module names:
+//! - `covshard_import_commit.module_words`: the fingerprint of that set (`NULL`: not recorded);
+//! - `covshard_bare_word(word, path)`: the module names each file mentions bare;
+//! - `covshard_finds_modules(path)`: the files that find modules without naming them.
+//!
 //! Concurrency: SQLite's locking with a busy timeout (set by `open_connection`) and
 //! `BEGIN IMMEDIATE`, so two ingests queue instead of failing on a lock upgrade. The journal
 //! mode is left as coverage.py set it (a rollback journal): switching the file to WAL would
@@ -62,7 +68,7 @@ use crate::error::{Error, Result};
 use crate::history::{Outcome, Phases, Sample};
 
 /// The version of covshard's tables this build reads and writes.
-pub const SCHEMA_VERSION: i64 = 5;
+pub const SCHEMA_VERSION: i64 = 6;
 
 /// `MIGRATIONS[i]` takes the tables from version `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &["
@@ -152,6 +158,14 @@ CREATE TABLE covshard_suite_file (
     tests INTEGER NOT NULL,
     measured INTEGER NOT NULL
 ) WITHOUT ROWID;
+", "
+ALTER TABLE covshard_import_commit ADD COLUMN module_words INTEGER;
+CREATE TABLE covshard_bare_word (
+    word TEXT NOT NULL,
+    path TEXT NOT NULL,
+    PRIMARY KEY (word, path)
+) WITHOUT ROWID;
+CREATE TABLE covshard_finds_modules (path TEXT PRIMARY KEY) WITHOUT ROWID;
 "];
 
 /// Map SQLite errors on `conn` to user errors naming its file.

@@ -20,6 +20,7 @@ use std::path::Path;
 use rusqlite::{Connection, OptionalExtension, Transaction};
 
 use super::calls::{self, MemoSite, ProjectFacts, Reach};
+use super::hand_on;
 use super::imports::Import;
 use super::imports::read_imports;
 use crate::error::{Error, Result};
@@ -40,6 +41,19 @@ pub struct ImportIndex {
     /// What selection needs to know about the whole commit: its memoised functions, and the
     /// names of callables that may keep state.
     pub project: ProjectFacts,
+    /// Where each file may hand a module on, when every Python path of the commit is a
+    /// regular file (a symlink's blob is its target's name, not the code the checkout reads).
+    pub hand_on: Option<HandOnFacts>,
+}
+
+/// [`super::hand_on`] for every file of the commit.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HandOnFacts {
+    /// [`super::hand_on::words_fingerprint`] of the commit's module names.
+    pub module_words: i64,
+    /// Path -> the module names it mentions bare (files that mention none are left out).
+    pub bare: Vec<(String, Vec<String>)>,
+    pub finds_modules: Vec<String>,
 }
 
 /// Read every regular Python file of `commit` from git and parse its imports.
@@ -47,12 +61,14 @@ pub fn build(root: &Path, commit: &str) -> Result<ImportIndex> {
     let listing = crate::git::run(root, &["ls-tree", "-r", "-z", "--full-tree", commit])?;
     // `<mode> <type> <sha>\t<path>`; mode 100644/100755 are files, 120000 symlinks (their blob is
     // the link's target, not the module), 160000 submodules.
+    let mut symlinked = false;
     let paths: Vec<String> = listing
         .split(|&b| b == 0)
         .filter_map(|entry| {
             let entry = std::str::from_utf8(entry).ok()?;
             let (meta, path) = entry.split_once('\t')?;
             let regular = meta.starts_with("100644 blob") || meta.starts_with("100755 blob");
+            symlinked |= !regular && meta.starts_with("120000") && path.ends_with(".py");
             (regular && path.ends_with(".py")).then(|| path.to_string())
         })
         .collect();
@@ -87,11 +103,32 @@ pub fn build(root: &Path, commit: &str) -> Result<ImportIndex> {
         .map(|(path, bytes)| (path.as_str(), String::from_utf8_lossy(bytes).into_owned()))
         .collect();
     let project = calls::project_facts(texts.iter().map(|(p, t)| (*p, t.as_str())));
+    let hand_on = (!symlinked).then(|| hand_on_facts(&blobs));
     Ok(ImportIndex {
         commit: commit.to_string(),
         files,
         project,
+        hand_on,
     })
+}
+
+fn hand_on_facts(blobs: &[(String, Vec<u8>)]) -> HandOnFacts {
+    let words = hand_on::module_words(blobs.iter().map(|(path, _)| path.as_str()));
+    let mut facts = HandOnFacts {
+        module_words: hand_on::words_fingerprint(&words),
+        ..HandOnFacts::default()
+    };
+    let words = hand_on::WordSet::new(words);
+    for (path, bytes) in blobs {
+        let file = hand_on::scan(bytes, &words);
+        if file.finds_modules {
+            facts.finds_modules.push(path.clone());
+        }
+        if !file.bare.is_empty() {
+            facts.bare.push((path.clone(), file.bare));
+        }
+    }
+    facts
 }
 
 /// The words a file's imports name: every dotted component of modules and imported names.
@@ -110,14 +147,34 @@ pub fn words(imports: &[Import]) -> BTreeSet<&str> {
 pub fn store(tx: &Transaction<'_>, index: &ImportIndex) -> Result<()> {
     let err = store::sql_err(tx);
     tx.execute_batch(
-        "DELETE FROM covshard_import; DELETE FROM covshard_import_word; DELETE FROM covshard_import_commit; DELETE FROM covshard_memo; DELETE FROM covshard_effectful;",
+        "DELETE FROM covshard_import; DELETE FROM covshard_import_word; DELETE FROM covshard_import_commit; DELETE FROM covshard_memo; DELETE FROM covshard_effectful; DELETE FROM covshard_bare_word; DELETE FROM covshard_finds_modules;",
     )
     .map_err(&err)?;
     tx.execute(
-        "INSERT INTO covshard_import_commit (commit_id, facts) VALUES (?1, ?2)",
-        rusqlite::params![&index.commit, FACTS_VERSION],
+        "INSERT INTO covshard_import_commit (commit_id, facts, module_words) VALUES (?1, ?2, ?3)",
+        rusqlite::params![
+            &index.commit,
+            FACTS_VERSION,
+            index.hand_on.as_ref().map(|h| h.module_words)
+        ],
     )
     .map_err(&err)?;
+    if let Some(hand_on) = &index.hand_on {
+        let mut insert = tx
+            .prepare("INSERT INTO covshard_bare_word (word, path) VALUES (?1, ?2)")
+            .map_err(&err)?;
+        for (path, words) in &hand_on.bare {
+            for word in words {
+                insert.execute([word, path]).map_err(&err)?;
+            }
+        }
+        let mut insert = tx
+            .prepare("INSERT INTO covshard_finds_modules (path) VALUES (?1)")
+            .map_err(&err)?;
+        for path in &hand_on.finds_modules {
+            insert.execute([path]).map_err(&err)?;
+        }
+    }
     let mut insert_memo = tx
         .prepare(
             "INSERT OR IGNORE INTO covshard_memo (path, qualname, body_first, body_last, reach, fixture) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -241,6 +298,53 @@ impl<'c> IndexReader<'c> {
             })
             .map_err(&err)?;
         rows.collect::<rusqlite::Result<_>>().map(Some).map_err(err)
+    }
+
+    /// Whether some file of the commit finds modules without naming them, when the index
+    /// recorded where files hand modules on for the module names of `module_words` (a
+    /// [`hand_on::words_fingerprint`]); `None` when it did not, or for other names.
+    pub fn hand_on_finds_modules(&self, module_words: i64) -> Result<Option<bool>> {
+        if store::schema(self.conn)?.is_none_or(|v| v < 6) {
+            return Ok(None);
+        }
+        let err = store::sql_err(self.conn);
+        let recorded: Option<i64> = self
+            .conn
+            .query_row("SELECT module_words FROM covshard_import_commit", [], |r| {
+                r.get(0)
+            })
+            .map_err(&err)?;
+        if recorded != Some(module_words) {
+            return Ok(None);
+        }
+        let any: Option<i64> = self
+            .conn
+            .query_row("SELECT 1 FROM covshard_finds_modules LIMIT 1", [], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(&err)?;
+        Ok(Some(any.is_some()))
+    }
+
+    /// The files of the commit that mention one of `words` bare, sorted, each once (see
+    /// [`hand_on`]; only meaningful after [`Self::hand_on_finds_modules`] said `Some`).
+    pub fn bare_mentions(&self, words: &[String]) -> Result<Vec<String>> {
+        let err = store::sql_err(self.conn);
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT path FROM covshard_bare_word WHERE word = ?1")
+            .map_err(&err)?;
+        let mut out = BTreeSet::new();
+        for word in words {
+            let rows = stmt
+                .query_map([word], |r| r.get::<_, String>(0))
+                .map_err(&err)?;
+            for row in rows {
+                out.insert(row.map_err(&err)?);
+            }
+        }
+        Ok(out.into_iter().collect())
     }
 
     /// Every indexed path.
@@ -422,6 +526,76 @@ mod tests {
         assert_eq!(paths, ["pkg/a.py", "pkg/b.py"]);
         assert_eq!(index.files["pkg/a.py"], read_imports("from .b import x\n"));
         assert_eq!(index.commit, commit);
+        // A symlinked module's blob is not the code it runs: no hand-on facts are recorded.
+        assert_eq!(index.hand_on, None);
+    }
+
+    #[test]
+    fn hand_on_facts_are_stored_for_the_module_names_they_were_read_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let git = |args: &[&str]| {
+            let ok = std::process::Command::new("git")
+                .arg("-C")
+                .arg(root)
+                .args(["-c", "user.name=t", "-c", "user.email=t@t"])
+                .args(args)
+                .status()
+                .unwrap()
+                .success();
+            assert!(ok, "git {args:?}");
+        };
+        git(&["init", "-q"]);
+        std::fs::create_dir(root.join("pkg")).unwrap();
+        let files = [
+            ("pkg/__init__.py", ""),
+            ("pkg/keys.py", "LIMIT = 1\n"),
+            // Hands the module on as a value, and mentions `pkg` only in an import.
+            ("pkg/use.py", "from pkg import keys\nrun(keys)\n"),
+            ("pkg/attr.py", "from pkg import keys\nprint(keys.LIMIT)\n"),
+            ("pkg/finder.py", "import sys\nm = sys.modules['pkg.keys']\n"),
+        ];
+        for (path, text) in files {
+            std::fs::write(root.join(path), text).unwrap();
+        }
+        git(&["add", "-A"]);
+        git(&["commit", "-q", "-m", "base"]);
+        let commit = crate::git::resolve_commit(root, "HEAD").unwrap();
+        let index = build(root, &commit).unwrap();
+        let facts = index.hand_on.clone().unwrap();
+        assert_eq!(facts.finds_modules, ["pkg/finder.py"]);
+        let paths: Vec<&str> = files.iter().map(|(p, _)| *p).collect();
+        let words = hand_on::module_words(paths.iter().copied());
+        assert_eq!(facts.module_words, hand_on::words_fingerprint(&words));
+
+        let db = dir.path().join("data.sqlite");
+        let mut conn = Connection::open(&db).unwrap();
+        let tx = conn.transaction().unwrap();
+        store::migrate(&tx).unwrap();
+        super::store(&tx, &index).unwrap();
+        tx.commit().unwrap();
+        let reader = IndexReader::open_for(&conn, &commit).unwrap().unwrap();
+        assert_eq!(
+            reader.hand_on_finds_modules(facts.module_words).unwrap(),
+            Some(true)
+        );
+        // Recorded for other module names (a file added since), it answers nothing.
+        let mut other = words.clone();
+        other.insert("extra".into());
+        let other = hand_on::words_fingerprint(&other);
+        assert_ne!(other, facts.module_words);
+        assert_eq!(reader.hand_on_finds_modules(other).unwrap(), None);
+        let mentions = |w: &[&str]| {
+            let w: Vec<String> = w.iter().map(|s| s.to_string()).collect();
+            reader.bare_mentions(&w).unwrap()
+        };
+        // Strings count (erring towards yes): `'pkg.keys'` mentions `keys` bare.
+        assert_eq!(mentions(&["keys"]), ["pkg/finder.py", "pkg/use.py"]);
+        assert_eq!(
+            mentions(&["keys", "pkg", "nothing"]),
+            ["pkg/finder.py", "pkg/use.py"]
+        );
+        assert!(mentions(&["attr"]).is_empty());
     }
 
     #[test]
@@ -448,6 +622,7 @@ mod tests {
                 ),
                 ("pkg/n.py", "_C = {}\ndef h(k, make):\n    _C[k] = make()\n"),
             ]),
+            hand_on: None,
         };
         assert_eq!(index.project.memo.len(), 2);
         assert!(index.project.effectful.contains("h"));
@@ -492,6 +667,7 @@ mod tests {
             commit: "c2".into(),
             files: [("pkg/b.py".to_string(), Vec::new())].into(),
             project: ProjectFacts::default(),
+            hand_on: None,
         };
         let tx = store::begin(&mut conn).unwrap();
         store(&tx, &newer).unwrap();

@@ -39,6 +39,7 @@ pub mod dependents;
 pub mod effects;
 #[cfg(test)]
 pub mod graph;
+pub mod hand_on;
 pub mod imports;
 pub mod index;
 pub mod names;

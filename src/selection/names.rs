@@ -42,12 +42,13 @@
 //! code that reaches a module without importing it by name (a plugin loaded by entry point) is
 //! seen only through the dynamic reads it uses.
 
-use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::rc::Rc;
 
 use super::{Engine, Reason, Rule, is_conftest};
 use crate::coverage::{FileRows, numbits};
 use crate::error::Result;
+use crate::python::hand_on::{self, WordSet};
 use crate::python::names::{
     self, BindKind, Effect, FileNames, Home, Mention, MentionKind, PURE_METHODS, PURE_MODULES,
     Raise, STATE_CHANGING_CALLS, Statement, ValueUse,
@@ -160,23 +161,12 @@ struct HandOnIndex {
     /// Some file finds modules by other means than naming them (`sys.modules`,
     /// `importlib.import_module`, a function's `__globals__`, a frame's `f_globals`).
     finds_modules: bool,
-    /// (file, whether its new side) -> the module and package names it mentions bare.
+    /// (file, whether its new side) -> the module and package names it mentions bare: of
+    /// every file, or, when `stored`, of the changed files' new sides only.
     bare: Vec<((String, bool), Vec<String>)>,
+    /// The base side of every file is in the import index, looked up by word.
+    stored: bool,
 }
-
-/// What code that finds modules or their namespaces without naming them spells.
-const FINDS_MODULES: &[&str] = &[
-    "sys.modules",
-    "import modules",
-    "import_module",
-    "__import__",
-    "getmodule",
-    "__globals__",
-    "f_globals",
-    "_getframe",
-    "currentframe",
-    "getmembers",
-];
 
 impl Engine<'_> {
     /// Follow every name of `follows` to a fixed point, selecting the tests that can read one.
@@ -572,14 +562,25 @@ impl Engine<'_> {
         let path = home.strip_suffix(".py").unwrap_or(home);
         let path = path.strip_suffix("/__init__").unwrap_or(path);
         let spellings: Vec<String> = path.split('/').map(str::to_string).collect();
-        let index = self.hand_on_index();
+        let index = self.hand_on_index()?;
         let mut escapes = index.finds_modules;
-        let candidates: Vec<(String, bool)> = index
-            .bare
-            .iter()
-            .filter(|(_, words)| words.iter().any(|w| spellings.contains(w)))
-            .map(|(file, _)| file.clone())
-            .collect();
+        let mut candidates: Vec<(String, bool)> = Vec::new();
+        if index.stored && !escapes {
+            let base = self.req.base.as_deref().unwrap_or_default();
+            if let Some(reader) =
+                crate::python::index::IndexReader::open_for(self.req.db.connection(), base)?
+            {
+                let files = reader.bare_mentions(&spellings)?;
+                candidates.extend(files.into_iter().map(|file| (file, false)));
+            }
+        }
+        candidates.extend(
+            index
+                .bare
+                .iter()
+                .filter(|(_, words)| words.iter().any(|w| spellings.contains(w)))
+                .map(|(file, _)| file.clone()),
+        );
         'files: for (file, new_side) in candidates.iter().filter(|_| !escapes) {
             let facts = if *new_side {
                 self.new_facts(file)
@@ -612,20 +613,25 @@ impl Engine<'_> {
     /// (both sides of changed files): whether any finds modules without naming them, and, per
     /// file, the module and package names it mentions bare ([`bare_mention`]), where it may
     /// hand a module on.
-    fn hand_on_index(&mut self) -> Rc<HandOnIndex> {
+    fn hand_on_index(&mut self) -> Result<Rc<HandOnIndex>> {
         if let Some(index) = &self.names.hand_on {
-            return index.clone();
+            return Ok(index.clone());
         }
         let files = self.base_python_files();
-        // Every name a module or a package of the project goes by.
-        let module_words: HashSet<String> = files
-            .iter()
-            .flat_map(|f| {
-                let path = f.strip_suffix(".py").unwrap_or(f);
-                let path = path.strip_suffix("/__init__").unwrap_or(path);
-                path.split('/').map(str::to_string).collect::<Vec<_>>()
-            })
-            .collect();
+        let module_words = hand_on::module_words(files.iter().map(String::as_str));
+        // The import index answers for the base side of every file when it was recorded for
+        // the same module names; only the changed files' new sides are read then.
+        let stored = match (self.req.import_index, &self.req.base) {
+            (true, Some(base)) => {
+                match crate::python::index::IndexReader::open_for(self.req.db.connection(), base)? {
+                    Some(reader) => {
+                        reader.hand_on_finds_modules(hand_on::words_fingerprint(&module_words))?
+                    }
+                    None => None,
+                }
+            }
+            _ => None,
+        };
         let module_words = WordSet::new(module_words);
         let changed: BTreeSet<String> = self
             .req
@@ -634,7 +640,11 @@ impl Engine<'_> {
             .filter_map(|c| c.new_path.clone())
             .filter(|p| p.ends_with(".py"))
             .collect();
-        let sides: Vec<(String, bool)> = files
+        let base_sides = match stored {
+            Some(_) => Vec::new(),
+            None => files,
+        };
+        let sides: Vec<(String, bool)> = base_sides
             .into_iter()
             .map(|f| (f, false))
             .chain(changed.into_iter().map(|f| (f, true)))
@@ -651,15 +661,18 @@ impl Engine<'_> {
                 let Some(text) = text else {
                     continue;
                 };
-                out.finds_modules |= finds_modules(&text);
-                let words = bare_words(&text, &module_words);
-                if !words.is_empty() {
-                    out.bare.push(((file.clone(), *new_side), words));
+                let facts = hand_on::scan(&text, &module_words);
+                out.finds_modules |= facts.finds_modules;
+                if !facts.bare.is_empty() {
+                    out.bare.push(((file.clone(), *new_side), facts.bare));
                 }
             }
             out
         };
-        let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+        let workers = match sides.len() {
+            0..64 => 1,
+            _ => std::thread::available_parallelism().map_or(1, |n| n.get().min(8)),
+        };
         let chunk = sides.len().div_ceil(workers).max(1);
         let parts: Vec<HandOnIndex> = std::thread::scope(|scope| {
             let handles: Vec<_> = sides
@@ -672,19 +685,23 @@ impl Engine<'_> {
                     h.join().unwrap_or_else(|_| HandOnIndex {
                         // A scan that failed proves nothing: every module may travel.
                         finds_modules: true,
-                        bare: Vec::new(),
+                        ..HandOnIndex::default()
                     })
                 })
                 .collect()
         });
-        let mut index = HandOnIndex::default();
+        let mut index = HandOnIndex {
+            finds_modules: stored.unwrap_or(false),
+            stored: stored.is_some(),
+            ..HandOnIndex::default()
+        };
         for part in parts {
             index.finds_modules |= part.finds_modules;
             index.bare.extend(part.bare);
         }
         let index = Rc::new(index);
         self.names.hand_on = Some(index.clone());
-        index
+        Ok(index)
     }
 
     /// Whether `root`, read at `at` in `file`, may hold a module's object: not a variable of
@@ -2133,85 +2150,6 @@ fn is_external(import: &Import, home: &str) -> bool {
 fn is_ancestor_init(init: &str, file: &str) -> bool {
     init.strip_suffix("__init__.py")
         .is_some_and(|dir| file.starts_with(dir) && init != file)
-}
-
-/// Whether source finds modules or namespaces without naming them ([`FINDS_MODULES`]); the
-/// words share a few fragments, searched first.
-fn finds_modules(text: &[u8]) -> bool {
-    ["module", "globals", "frame", "members", "__import__"]
-        .iter()
-        .any(|part| memchr::memmem::find(text, part.as_bytes()).is_some())
-        && FINDS_MODULES.iter().any(|w| names::has_word(text, w))
-}
-
-/// A set of words with a quick first test on their lengths and first bytes.
-struct WordSet {
-    words: HashSet<String>,
-    lengths: [bool; 64],
-    first: [bool; 256],
-}
-
-impl WordSet {
-    fn new(words: HashSet<String>) -> Self {
-        let mut set = WordSet {
-            words,
-            lengths: [false; 64],
-            first: [false; 256],
-        };
-        for w in &set.words {
-            set.lengths[w.len().min(63)] = true;
-            if let Some(&b) = w.as_bytes().first() {
-                set.first[usize::from(b)] = true;
-            }
-        }
-        set
-    }
-
-    fn may_hold(&self, word: &[u8]) -> bool {
-        self.lengths[word.len().min(63)] && self.first[usize::from(word[0])]
-    }
-}
-
-/// The words of `wanted` that `text` mentions as whole words other than as the object of an
-/// attribute access (`word.x`) or in an import statement: where each may be a value handed
-/// on. Erring towards yes (strings and comments count), it spares parsing the files that
-/// cannot hand a module on.
-fn bare_words(text: &[u8], wanted: &WordSet) -> Vec<String> {
-    let inner = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80;
-    let mut found: BTreeSet<String> = BTreeSet::new();
-    let mut line_start = 0;
-    let mut i = 0;
-    while i < text.len() {
-        let b = text[i];
-        if b == b'\n' {
-            line_start = i + 1;
-        }
-        if !inner(b) {
-            i += 1;
-            continue;
-        }
-        let start = i;
-        while i < text.len() && inner(text[i]) {
-            i += 1;
-        }
-        // Cheapest tests first: most words are attribute objects or not module names at all.
-        let next = text[i..].iter().find(|b| !matches!(b, b' ' | b'\t'));
-        if next == Some(&b'.') || !wanted.may_hold(&text[start..i]) {
-            continue;
-        }
-        let Ok(word) = std::str::from_utf8(&text[start..i]) else {
-            continue;
-        };
-        if !wanted.words.contains(word) || found.contains(word) {
-            continue;
-        }
-        let line = text[line_start..start].trim_ascii_start();
-        if line.starts_with(b"import ") || line.starts_with(b"from ") {
-            continue;
-        }
-        found.insert(word.to_string());
-    }
-    found.into_iter().collect()
 }
 
 /// The name a module goes by: `consts` of `src/geo/consts.py`, `geo` of `src/geo/__init__.py`.
