@@ -43,8 +43,9 @@
 //! not read every context.
 //!
 //! Schema version 6 adds, to the import index, where each file may hand a module on
-//! ([`crate::python::hand_on`]), recorded for one set of module names:
-//! - `covshard_import_commit.module_words`: the fingerprint of that set (`NULL`: not recorded);
+//! ([`crate::python::hand_on`]), recorded for the commit's Python files:
+//! - `covshard_import_commit.hand_on_files`: the fingerprint of those files (`NULL`: not
+//!   recorded);
 //! - `covshard_bare_word(word, path)`: the module names each file mentions bare;
 //! - `covshard_finds_modules(path)`: the files that find modules without naming them.
 //!
@@ -147,7 +148,8 @@ CREATE TABLE covshard_suite (
     last_context_name TEXT NOT NULL,
     global_context INTEGER,
     tests INTEGER NOT NULL,
-    context_tests BLOB NOT NULL
+    context_tests BLOB NOT NULL,
+    generation INTEGER NOT NULL
 );
 CREATE TABLE covshard_suite_test (
     number INTEGER PRIMARY KEY,
@@ -159,7 +161,7 @@ CREATE TABLE covshard_suite_file (
     measured INTEGER NOT NULL
 ) WITHOUT ROWID;
 ", "
-ALTER TABLE covshard_import_commit ADD COLUMN module_words INTEGER;
+ALTER TABLE covshard_import_commit ADD COLUMN hand_on_files INTEGER;
 CREATE TABLE covshard_bare_word (
     word TEXT NOT NULL,
     path TEXT NOT NULL,

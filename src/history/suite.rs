@@ -21,7 +21,7 @@
 //! data file whose contexts are coverage.py's own `test_function` ones stores nothing: their
 //! tests are resolved against the checkout at selection time.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use rusqlite::{Connection, OptionalExtension, Transaction};
 
@@ -54,25 +54,26 @@ impl ContextTests {
     /// Read every context of `db` once.
     pub fn read(db: &CoverageDb) -> Result<Self> {
         let mut out = ContextTests::default();
-        let mut index: HashMap<String, u32> = HashMap::new();
-        let mut first_seen: Vec<String> = Vec::new();
+        // Node id -> the order it was first seen in; ranked by name at the end.
+        let mut seen: BTreeMap<String, u32> = BTreeMap::new();
         let mut previous: Option<(String, u32)> = None;
-        let mut last_id = -1i64;
         db.for_each_context(|id, name| {
-            last_id = id;
-            let slot = usize::try_from(id).unwrap_or(0);
+            // The newest context as this pass saw it: one appended after it makes the
+            // stored suite stale rather than silently incomplete.
+            out.last = Some((id, name.to_string()));
+            let Ok(slot) = usize::try_from(id) else {
+                return;
+            };
             if out.by_context.len() <= slot {
                 out.by_context.resize(slot + 1, NO_TEST);
             }
             if let Some((node_id, _)) = test_context(name) {
                 let local = match &previous {
+                    // A test's phases come one after the other: no lookup for them.
                     Some((prev, local)) if prev == node_id => *local,
                     _ => {
-                        let next = first_seen.len() as u32;
-                        let local = *index.entry(node_id.to_string()).or_insert(next);
-                        if local == next {
-                            first_seen.push(node_id.to_string());
-                        }
+                        let next = seen.len() as u32;
+                        let local = *seen.entry(node_id.to_string()).or_insert(next);
                         previous = Some((node_id.to_string(), local));
                         local
                     }
@@ -86,35 +87,30 @@ impl ContextTests {
                 ContextKind::Test { .. } | ContextKind::Other(_) => {}
             }
         })?;
-        if last_id >= 0 {
-            out.last = newest_context(db.connection())?;
-        }
-        // Number the tests in name order.
-        let mut order: Vec<u32> = (0..first_seen.len() as u32).collect();
-        order.sort_unstable_by(|&a, &b| first_seen[a as usize].cmp(&first_seen[b as usize]));
-        let mut rank = vec![0u32; order.len()];
-        for (r, &local) in order.iter().enumerate() {
-            rank[local as usize] = r as u32;
+        let mut rank = vec![0u32; seen.len()];
+        for (r, local) in seen.values().enumerate() {
+            rank[*local as usize] = r as u32;
         }
         for t in &mut out.by_context {
             if *t != NO_TEST {
                 *t = rank[*t as usize];
             }
         }
-        let mut slots: Vec<Option<String>> = first_seen.into_iter().map(Some).collect();
-        out.names = order
-            .iter()
-            .map(|&local| slots[local as usize].take().unwrap_or_default())
-            .collect();
+        out.names = seen.into_keys().collect();
         Ok(out)
     }
 }
 
+/// The newest context's id and name (a name that is not UTF-8 reads as empty, as in
+/// [`CoverageDb::for_each_context`]).
 fn newest_context(conn: &Connection) -> Result<Option<(i64, String)>> {
     conn.query_row(
         "SELECT id, context FROM context ORDER BY id DESC LIMIT 1",
         [],
-        |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)),
+        |r| {
+            let name = r.get_ref(1)?.as_str().unwrap_or("").to_string();
+            Ok((r.get::<_, i64>(0)?, name))
+        },
     )
     .optional()
     .map_err(sql_err(conn))
@@ -133,6 +129,14 @@ pub enum Stored {
 /// tell. Runs inside the ingest's transaction.
 pub fn store_suite(tx: &Transaction<'_>, contexts: &ContextTests) -> Result<Stored> {
     let err = sql_err(tx);
+    // Each store gets a new generation, so that a reader can tell that the numbers it holds
+    // are no longer the stored ones (an ingest committed while it read).
+    let generation: i64 = tx
+        .query_row("SELECT max(generation) FROM covshard_suite", [], |r| {
+            r.get::<_, Option<i64>>(0)
+        })
+        .map_err(&err)?
+        .unwrap_or(0);
     tx.execute_batch(
         "DELETE FROM covshard_suite; DELETE FROM covshard_suite_test; DELETE FROM covshard_suite_file;",
     )
@@ -140,12 +144,14 @@ pub fn store_suite(tx: &Transaction<'_>, contexts: &ContextTests) -> Result<Stor
     if contexts.functions {
         return Ok(Stored::FunctionContexts);
     }
+    let generation = generation.max(0);
     let mut history: Vec<String> = Vec::new();
     crate::history::for_each_known_test(tx, |id| history.push(id.to_string()))?;
     history.sort_unstable();
     history.dedup();
 
-    // Merge the two sorted lists; `renumber` takes a context test's rank to its number.
+    // Both lists are sorted and hold each name once: merge them, numbering as they go;
+    // `renumber` takes a context test's rank to its number.
     let names = &contexts.names;
     let mut renumber = Vec::with_capacity(names.len());
     let mut files: BTreeMap<&str, (u64, bool)> = BTreeMap::new();
@@ -193,9 +199,16 @@ pub fn store_suite(tx: &Transaction<'_>, contexts: &ContextTests) -> Result<Stor
     }
     let (last_id, last_name) = contexts.last.clone().unwrap_or((0, String::new()));
     tx.execute(
-        "INSERT INTO covshard_suite (last_context, last_context_name, global_context, tests, context_tests)
-         VALUES (?1, ?2, ?3, ?4, ?5)",
-        rusqlite::params![last_id, last_name, contexts.global_context, number as i64, blob],
+        "INSERT INTO covshard_suite (last_context, last_context_name, global_context, tests, context_tests, generation)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        rusqlite::params![
+            last_id,
+            last_name,
+            contexts.global_context,
+            number as i64,
+            blob,
+            generation + 1
+        ],
     )
     .map_err(&err)?;
     Ok(Stored::Tests(number as usize))
@@ -204,6 +217,8 @@ pub fn store_suite(tx: &Transaction<'_>, contexts: &ContextTests) -> Result<Stor
 /// The stored suite, read for a selection.
 #[derive(Debug, Clone, Default)]
 pub struct StoredSuite {
+    /// Which store of the suite this is: the numbers below mean something only in it.
+    pub generation: i64,
     /// Context id -> test number ([`NO_TEST`]: none).
     pub by_context: Vec<u32>,
     pub global_context: Option<i64>,
@@ -248,7 +263,7 @@ pub fn open(conn: &Connection) -> Result<std::result::Result<StoredSuite, Unavai
     let err = sql_err(conn);
     let row = conn
         .query_row(
-            "SELECT last_context, last_context_name, global_context, tests, context_tests FROM covshard_suite",
+            "SELECT last_context, last_context_name, global_context, tests, context_tests, generation FROM covshard_suite",
             [],
             |r| {
                 Ok((
@@ -257,12 +272,13 @@ pub fn open(conn: &Connection) -> Result<std::result::Result<StoredSuite, Unavai
                     r.get::<_, Option<i64>>(2)?,
                     r.get::<_, i64>(3)?,
                     r.get::<_, Vec<u8>>(4)?,
+                    r.get::<_, i64>(5)?,
                 ))
             },
         )
         .optional()
         .map_err(&err)?;
-    let Some((last_id, last_name, global_context, tests, blob)) = row else {
+    let Some((last_id, last_name, global_context, tests, blob, generation)) = row else {
         return Ok(Err(Unavailable::Missing));
     };
     let now = newest_context(conn)?.unwrap_or((0, String::new()));
@@ -288,6 +304,7 @@ pub fn open(conn: &Connection) -> Result<std::result::Result<StoredSuite, Unavai
         .collect::<rusqlite::Result<Vec<_>>>()
         .map_err(&err)?;
     Ok(Ok(StoredSuite {
+        generation,
         by_context,
         global_context,
         tests: tests as usize,
@@ -295,57 +312,83 @@ pub fn open(conn: &Connection) -> Result<std::result::Result<StoredSuite, Unavai
     }))
 }
 
-/// The names of the given test numbers, in the same order: a lookup each for a few, one pass
-/// over the table for many (a number that does not exist is an error: the file changed).
-pub fn names_of(conn: &Connection, numbers: &[u32], tests: usize) -> Result<Vec<String>> {
+/// Fails unless the stored suite is still `generation`: an ingest that committed since
+/// renumbered the tests.
+fn same_generation(conn: &Connection, generation: i64) -> Result<()> {
+    let now: Option<i64> = conn
+        .query_row("SELECT generation FROM covshard_suite", [], |r| r.get(0))
+        .optional()
+        .map_err(sql_err(conn))?;
+    if now == Some(generation) {
+        return Ok(());
+    }
+    Err(crate::Error::other(format!(
+        "{}: `covshard ingest` stored the suite again while this command read it",
+        conn.path().unwrap_or("<data file>")
+    ))
+    .with_hint("run the command again"))
+}
+
+/// The names of the given test numbers of `suite`, in the same order: a lookup each for a
+/// few, one pass over the table for many (a number that does not exist is an error: the file
+/// changed).
+pub fn names_of(conn: &Connection, suite: &StoredSuite, numbers: &[u32]) -> Result<Vec<String>> {
     let err = sql_err(conn);
-    let mut out = Vec::with_capacity(numbers.len());
     let missing = |n: u32| {
         crate::Error::other(format!(
             "{}: stored test {n} is missing; run `covshard ingest` again",
             conn.path().unwrap_or("<data file>")
         ))
     };
-    if numbers.len() * 8 < tests {
-        // One read transaction for the batch (see `CoverageDb::context_names`).
-        let _snapshot = conn.unchecked_transaction().map_err(&err)?;
-        let mut stmt = conn
-            .prepare_cached("SELECT node_id FROM covshard_suite_test WHERE number = ?1")
-            .map_err(&err)?;
-        for &n in numbers {
-            let name = stmt
-                .query_row([n], |r| r.get::<_, String>(0))
-                .optional()
-                .map_err(&err)?;
-            out.push(name.ok_or_else(|| missing(n))?);
-        }
-        return Ok(out);
+    if numbers.len() * 8 >= suite.tests {
+        let mut wanted: Vec<(u32, usize)> = numbers.iter().copied().zip(0..).collect();
+        wanted.sort_unstable();
+        let mut found: Vec<Option<String>> = vec![None; numbers.len()];
+        let mut next = wanted.iter().peekable();
+        for_each_name(conn, suite, |n, name| {
+            while let Some(&&(w, slot)) = next.peek() {
+                if w > n {
+                    break;
+                }
+                if w == n {
+                    found[slot] = Some(name.to_string());
+                }
+                next.next();
+            }
+        })?;
+        return found
+            .into_iter()
+            .zip(numbers)
+            .map(|(name, &n)| name.ok_or_else(|| missing(n)))
+            .collect();
     }
-    let mut wanted: Vec<(u32, usize)> = numbers.iter().copied().zip(0..).collect();
-    wanted.sort_unstable();
-    let mut found: Vec<Option<String>> = vec![None; numbers.len()];
-    let mut next = wanted.iter().peekable();
-    for_each_name(conn, |n, name| {
-        while let Some(&&(w, slot)) = next.peek() {
-            if w > n {
-                break;
-            }
-            if w == n {
-                found[slot] = Some(name.to_string());
-            }
-            next.next();
-        }
-    })?;
-    found
-        .into_iter()
-        .zip(numbers)
-        .map(|(name, &n)| name.ok_or_else(|| missing(n)))
-        .collect()
+    // One read transaction for the batch (see `CoverageDb::context_names`), in which the
+    // generation is checked.
+    let _snapshot = conn.unchecked_transaction().map_err(&err)?;
+    same_generation(conn, suite.generation)?;
+    let mut stmt = conn
+        .prepare_cached("SELECT node_id FROM covshard_suite_test WHERE number = ?1")
+        .map_err(&err)?;
+    let mut out = Vec::with_capacity(numbers.len());
+    for &n in numbers {
+        let name = stmt
+            .query_row([n], |r| r.get::<_, String>(0))
+            .optional()
+            .map_err(&err)?;
+        out.push(name.ok_or_else(|| missing(n))?);
+    }
+    Ok(out)
 }
 
-/// Every stored test, in number (and so name) order.
-pub fn for_each_name(conn: &Connection, mut f: impl FnMut(u32, &str)) -> Result<()> {
+/// Every test of `suite`, in number (and so name) order.
+pub fn for_each_name(
+    conn: &Connection,
+    suite: &StoredSuite,
+    mut f: impl FnMut(u32, &str),
+) -> Result<()> {
     let err = sql_err(conn);
+    let _snapshot = conn.unchecked_transaction().map_err(&err)?;
+    same_generation(conn, suite.generation)?;
     let mut stmt = conn
         .prepare("SELECT number, node_id FROM covshard_suite_test ORDER BY number")
         .map_err(&err)?;
@@ -396,7 +439,7 @@ mod tests {
             ],
         );
         let conn = Connection::open(&db).unwrap();
-        let ids: HashMap<String, i64> = conn
+        let ids: std::collections::HashMap<String, i64> = conn
             .prepare("SELECT context, id FROM context")
             .unwrap()
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
@@ -430,17 +473,24 @@ mod tests {
         assert_eq!(test_of(""), NO_TEST);
         assert_eq!(test_of("a static label"), NO_TEST);
         let (a, b) = (test_of("t/test_a.py::x|run"), test_of("t/test_b.py::y|run"));
+        // A few take a lookup each (as in a suite of thousands), many one pass: same answer.
+        let as_if_large = StoredSuite {
+            tests: 1000,
+            ..suite.clone()
+        };
+        for suite in [&as_if_large, &suite] {
+            assert_eq!(
+                names_of(&conn, suite, &[b, a]).unwrap(),
+                ["t/test_b.py::y", "t/test_a.py::x"]
+            );
+            assert!(names_of(&conn, suite, &[7]).is_err());
+        }
         assert_eq!(
-            names_of(&conn, &[b, a], 3).unwrap(),
-            ["t/test_b.py::y", "t/test_a.py::x"]
-        );
-        // Many at once take the pass over the table, with the same answer.
-        assert_eq!(
-            names_of(&conn, &[b, a, 2], 0).unwrap(),
+            names_of(&conn, &suite, &[b, a, 2]).unwrap(),
             ["t/test_b.py::y", "t/test_a.py::x", "t/test_c.py::z"]
         );
         let mut listed = Vec::new();
-        for_each_name(&conn, |n, name| listed.push((n, name.to_string()))).unwrap();
+        for_each_name(&conn, &suite, |n, name| listed.push((n, name.to_string()))).unwrap();
         assert_eq!(
             listed,
             [
@@ -449,7 +499,6 @@ mod tests {
                 (2, "t/test_c.py::z".to_string())
             ]
         );
-        assert!(names_of(&conn, &[7], 3).is_err());
 
         // A context added since (a second run appended) makes it stale, until the next ingest.
         conn.execute(
@@ -459,8 +508,13 @@ mod tests {
         .unwrap();
         assert_eq!(open(&conn).unwrap().unwrap_err(), Unavailable::Stale);
         ingest_with_durations(&db, r#"{"t/test_c.py::z": 1.5}"#);
-        let suite = open(&conn).unwrap().unwrap();
-        assert_eq!(suite.tests, 4);
+        let again = open(&conn).unwrap().unwrap();
+        assert_eq!(again.tests, 4);
+        // Numbers read before that ingest are not looked up in its store.
+        assert!(names_of(&conn, &suite, &[0]).is_err());
+        assert!(names_of(&conn, &as_if_large, &[0]).is_err());
+        assert!(for_each_name(&conn, &suite, |_, _| {}).is_err());
+        assert_eq!(names_of(&conn, &again, &[3]).unwrap(), ["t/test_d.py::w"]);
     }
 
     #[test]

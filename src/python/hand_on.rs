@@ -23,17 +23,24 @@ pub fn module_words<'a>(files: impl IntoIterator<Item = &'a str>) -> HashSet<Str
         .collect()
 }
 
-/// A hash of a set of module words that stays the same across builds and platforms (FNV-1a
-/// over the sorted words), to tell whether facts recorded for one set hold for another.
-pub fn words_fingerprint(words: &HashSet<String>) -> i64 {
-    let mut sorted: Vec<&String> = words.iter().collect();
+/// The version of [`scan`]'s analysis: raise it when what it finds changes, so that facts an
+/// older build recorded are not trusted.
+const VERSION: u8 = 1;
+
+/// A hash of a set of Python files, and of this build's [`VERSION`], that stays the same
+/// across builds and platforms (FNV-1a over the sorted paths): facts recorded for one set of
+/// files, by one version of the analysis, hold only for the same.
+pub fn files_fingerprint<'a>(files: impl IntoIterator<Item = &'a str>) -> i64 {
+    let mut sorted: Vec<&str> = files.into_iter().collect();
     sorted.sort_unstable();
+    sorted.dedup();
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for word in sorted {
-        for &b in word.as_bytes().iter().chain([&0u8]) {
-            hash ^= u64::from(b);
-            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-        }
+    let bytes = sorted
+        .iter()
+        .flat_map(|path| path.as_bytes().iter().copied().chain([0]));
+    for b in std::iter::once(VERSION).chain(bytes) {
+        hash ^= u64::from(b);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
     }
     hash as i64
 }

@@ -49,8 +49,8 @@ pub struct ImportIndex {
 /// [`super::hand_on`] for every file of the commit.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HandOnFacts {
-    /// [`super::hand_on::words_fingerprint`] of the commit's module names.
-    pub module_words: i64,
+    /// [`super::hand_on::files_fingerprint`] of the commit's Python files.
+    pub fingerprint: i64,
     /// Path -> the module names it mentions bare (files that mention none are left out).
     pub bare: Vec<(String, Vec<String>)>,
     pub finds_modules: Vec<String>,
@@ -103,7 +103,9 @@ pub fn build(root: &Path, commit: &str) -> Result<ImportIndex> {
         .map(|(path, bytes)| (path.as_str(), String::from_utf8_lossy(bytes).into_owned()))
         .collect();
     let project = calls::project_facts(texts.iter().map(|(p, t)| (*p, t.as_str())));
-    let hand_on = (!symlinked).then(|| hand_on_facts(&blobs));
+    // Facts for fewer files than the commit has (git could not read one) would be taken for
+    // the whole commit's.
+    let hand_on = (!symlinked && blobs.len() == paths.len()).then(|| hand_on_facts(&paths, &blobs));
     Ok(ImportIndex {
         commit: commit.to_string(),
         files,
@@ -112,10 +114,10 @@ pub fn build(root: &Path, commit: &str) -> Result<ImportIndex> {
     })
 }
 
-fn hand_on_facts(blobs: &[(String, Vec<u8>)]) -> HandOnFacts {
-    let words = hand_on::module_words(blobs.iter().map(|(path, _)| path.as_str()));
+fn hand_on_facts(paths: &[String], blobs: &[(String, Vec<u8>)]) -> HandOnFacts {
+    let words = hand_on::module_words(paths.iter().map(String::as_str));
     let mut facts = HandOnFacts {
-        module_words: hand_on::words_fingerprint(&words),
+        fingerprint: hand_on::files_fingerprint(paths.iter().map(String::as_str)),
         ..HandOnFacts::default()
     };
     let words = hand_on::WordSet::new(words);
@@ -151,11 +153,11 @@ pub fn store(tx: &Transaction<'_>, index: &ImportIndex) -> Result<()> {
     )
     .map_err(&err)?;
     tx.execute(
-        "INSERT INTO covshard_import_commit (commit_id, facts, module_words) VALUES (?1, ?2, ?3)",
+        "INSERT INTO covshard_import_commit (commit_id, facts, hand_on_files) VALUES (?1, ?2, ?3)",
         rusqlite::params![
             &index.commit,
             FACTS_VERSION,
-            index.hand_on.as_ref().map(|h| h.module_words)
+            index.hand_on.as_ref().map(|h| h.fingerprint)
         ],
     )
     .map_err(&err)?;
@@ -301,20 +303,22 @@ impl<'c> IndexReader<'c> {
     }
 
     /// Whether some file of the commit finds modules without naming them, when the index
-    /// recorded where files hand modules on for the module names of `module_words` (a
-    /// [`hand_on::words_fingerprint`]); `None` when it did not, or for other names.
-    pub fn hand_on_finds_modules(&self, module_words: i64) -> Result<Option<bool>> {
+    /// recorded where files hand modules on for the Python files of `files` (a
+    /// [`hand_on::files_fingerprint`]); `None` when it did not, or for other files.
+    pub fn hand_on_finds_modules(&self, files: i64) -> Result<Option<bool>> {
         if store::schema(self.conn)?.is_none_or(|v| v < 6) {
             return Ok(None);
         }
         let err = store::sql_err(self.conn);
         let recorded: Option<i64> = self
             .conn
-            .query_row("SELECT module_words FROM covshard_import_commit", [], |r| {
-                r.get(0)
-            })
+            .query_row(
+                "SELECT hand_on_files FROM covshard_import_commit",
+                [],
+                |r| r.get(0),
+            )
             .map_err(&err)?;
-        if recorded != Some(module_words) {
+        if recorded != Some(files) {
             return Ok(None);
         }
         let any: Option<i64> = self
@@ -565,8 +569,10 @@ mod tests {
         let facts = index.hand_on.clone().unwrap();
         assert_eq!(facts.finds_modules, ["pkg/finder.py"]);
         let paths: Vec<&str> = files.iter().map(|(p, _)| *p).collect();
-        let words = hand_on::module_words(paths.iter().copied());
-        assert_eq!(facts.module_words, hand_on::words_fingerprint(&words));
+        assert_eq!(
+            facts.fingerprint,
+            hand_on::files_fingerprint(paths.iter().copied())
+        );
 
         let db = dir.path().join("data.sqlite");
         let mut conn = Connection::open(&db).unwrap();
@@ -576,14 +582,12 @@ mod tests {
         tx.commit().unwrap();
         let reader = IndexReader::open_for(&conn, &commit).unwrap().unwrap();
         assert_eq!(
-            reader.hand_on_finds_modules(facts.module_words).unwrap(),
+            reader.hand_on_finds_modules(facts.fingerprint).unwrap(),
             Some(true)
         );
-        // Recorded for other module names (a file added since), it answers nothing.
-        let mut other = words.clone();
-        other.insert("extra".into());
-        let other = hand_on::words_fingerprint(&other);
-        assert_ne!(other, facts.module_words);
+        // Recorded for other files (one added since), it answers nothing.
+        let other = hand_on::files_fingerprint(paths.iter().copied().chain(["pkg/extra.py"]));
+        assert_ne!(other, facts.fingerprint);
         assert_eq!(reader.hand_on_finds_modules(other).unwrap(), None);
         let mentions = |w: &[&str]| {
             let w: Vec<String> = w.iter().map(|s| s.to_string()).collect();

@@ -281,8 +281,8 @@ enum TestNames {
         representative: Vec<i64>,
         contexts: usize,
     },
-    /// From the stored suite, whose numbers these are; how many tests it holds.
-    Stored { tests: usize },
+    /// From the stored suite whose numbers these are (its per-context map taken out).
+    Stored(crate::history::suite::StoredSuite),
 }
 
 /// The engine's working state for one request.
@@ -452,17 +452,18 @@ impl<'a> Engine<'a> {
                 let (by_context, global) = (scan.by_context, scan.global_context);
                 (suite, unseen, names, by_context, global, test_names)
             }
-            Suite::Stored(stored) => {
+            Suite::Stored(mut stored) => {
                 let (suite, unseen, names) = suite::stored_census(
                     req.db.connection(),
                     &stored,
                     req.collected.as_deref(),
                     req.list_known,
                 )?;
-                let test_names = TestNames::Stored {
-                    tests: stored.tests,
-                };
-                let (by_context, global) = (stored.by_context, stored.global_context);
+                let (by_context, global) = (
+                    std::mem::take(&mut stored.by_context),
+                    stored.global_context,
+                );
+                let test_names = TestNames::Stored(stored);
                 (suite, unseen, names, by_context, global, test_names)
             }
         };
@@ -510,9 +511,9 @@ impl<'a> Engine<'a> {
     /// context order, for a few; one pass over the context table for many.
     fn test_names(&self, tests: &BTreeSet<usize>) -> Result<Vec<String>> {
         let (representative, contexts) = match &self.tests.names {
-            TestNames::Stored { tests: known } => {
+            TestNames::Stored(suite) => {
                 let numbers: Vec<u32> = tests.iter().map(|&t| t as u32).collect();
-                return crate::history::suite::names_of(self.req.db.connection(), &numbers, *known);
+                return crate::history::suite::names_of(self.req.db.connection(), suite, &numbers);
             }
             TestNames::Contexts {
                 representative,

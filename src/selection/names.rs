@@ -164,8 +164,8 @@ struct HandOnIndex {
     /// (file, whether its new side) -> the module and package names it mentions bare: of
     /// every file, or, when `stored`, of the changed files' new sides only.
     bare: Vec<((String, bool), Vec<String>)>,
-    /// The base side of every file is in the import index, looked up by word.
-    stored: bool,
+    /// The base side of every file is in the import index of this commit, looked up by word.
+    stored: Option<String>,
 }
 
 impl Engine<'_> {
@@ -565,13 +565,14 @@ impl Engine<'_> {
         let index = self.hand_on_index()?;
         let mut escapes = index.finds_modules;
         let mut candidates: Vec<(String, bool)> = Vec::new();
-        if index.stored && !escapes {
-            let base = self.req.base.as_deref().unwrap_or_default();
-            if let Some(reader) =
-                crate::python::index::IndexReader::open_for(self.req.db.connection(), base)?
-            {
-                let files = reader.bare_mentions(&spellings)?;
-                candidates.extend(files.into_iter().map(|file| (file, false)));
+        if let Some(base) = index.stored.as_deref().filter(|_| !escapes) {
+            match crate::python::index::IndexReader::open_for(self.req.db.connection(), base)? {
+                Some(reader) => {
+                    let files = reader.bare_mentions(&spellings)?;
+                    candidates.extend(files.into_iter().map(|file| (file, false)));
+                }
+                // The index was replaced while selection ran: nothing proves the module stays.
+                None => escapes = true,
             }
         }
         candidates.extend(
@@ -620,12 +621,14 @@ impl Engine<'_> {
         let files = self.base_python_files();
         let module_words = hand_on::module_words(files.iter().map(String::as_str));
         // The import index answers for the base side of every file when it was recorded for
-        // the same module names; only the changed files' new sides are read then.
+        // the same files; only the changed files' new sides are read then.
         let stored = match (self.req.import_index, &self.req.base) {
             (true, Some(base)) => {
                 match crate::python::index::IndexReader::open_for(self.req.db.connection(), base)? {
                     Some(reader) => {
-                        reader.hand_on_finds_modules(hand_on::words_fingerprint(&module_words))?
+                        let fingerprint =
+                            hand_on::files_fingerprint(files.iter().map(String::as_str));
+                        reader.hand_on_finds_modules(fingerprint)?
                     }
                     None => None,
                 }
@@ -692,7 +695,7 @@ impl Engine<'_> {
         });
         let mut index = HandOnIndex {
             finds_modules: stored.unwrap_or(false),
-            stored: stored.is_some(),
+            stored: stored.and(self.req.base.clone()),
             ..HandOnIndex::default()
         };
         for part in parts {

@@ -50,7 +50,7 @@ pub fn stored_census(
     if !collected.is_empty() || list_names {
         // Both lists are sorted: one merge.
         let mut next = 0;
-        stored::for_each_name(conn, |_, name| {
+        stored::for_each_name(conn, suite, |_, name| {
             while next < collected.len() && collected[next].as_str() < name {
                 unseen.push(collected[next].clone());
                 next += 1;
