@@ -660,57 +660,80 @@ impl Graph {
     }
 }
 
-/// A reusable walk over a [`Graph`]: the marks of one walk are told from the last one's by a
-/// generation number, so nothing is cleared between sites.
+/// A reusable walk over a [`Graph`], name by name: what a name leads to is worked out once
+/// for all walks (the names its nodes mention, and whether one of them is opaque), so a walk
+/// costs the names it reaches, not the nodes behind them. In a large project a few names
+/// (`get`, `value`, a method every class defines) stand for tens of thousands of nodes, and
+/// a walk over nodes visited them all from every memoised function. The marks of one walk
+/// are told from the last one's by a generation number, so nothing is cleared between sites.
 struct Walk<'g> {
     graph: &'g Graph,
+    /// Per name: the names the nodes it leads to mention, each once.
+    next: Vec<Vec<u32>>,
+    /// Per name: some node it leads to is opaque.
+    opaque: Vec<bool>,
     generation: u32,
-    seen_node: Vec<u32>,
     seen_name: Vec<u32>,
 }
 
 impl<'g> Walk<'g> {
     fn new(graph: &'g Graph) -> Self {
+        let mut seen = vec![u32::MAX; graph.names.len()];
+        let mut next = Vec::with_capacity(graph.names.len());
+        let mut opaque = Vec::with_capacity(graph.names.len());
+        for (name, targets) in graph.leads_to.iter().enumerate() {
+            let mut names = Vec::new();
+            let mut any_opaque = false;
+            for &target in targets {
+                let (mentions, target_opaque) = &graph.mentions[target as usize];
+                any_opaque |= *target_opaque;
+                for &m in mentions {
+                    if std::mem::replace(&mut seen[m as usize], name as u32) != name as u32 {
+                        names.push(m);
+                    }
+                }
+            }
+            next.push(names);
+            opaque.push(any_opaque);
+        }
         Walk {
             graph,
+            next,
+            opaque,
             generation: 0,
-            seen_node: vec![0; graph.mentions.len()],
             seen_name: vec![0; graph.names.len()],
         }
     }
 
-    /// The names one function can reach, following every name to what it can stand for.
+    /// The names one function can reach, following every name to what it can stand for:
+    /// opaque when the function, or a function or binding a reached name stands for, makes a
+    /// call no name tells, or when it reaches more than [`MAX_REACH`] names.
     fn reach(&mut self, start: usize) -> Reach {
         self.generation += 1;
         let generation = self.generation;
+        let (mentions, opaque) = &self.graph.mentions[start];
+        if *opaque {
+            return Reach::Opaque;
+        }
         let mut reached: Vec<u32> = Vec::new();
-        let mut queue = vec![start as u32];
-        self.seen_node[start] = generation;
+        let mut queue: Vec<u32> = mentions.clone();
         let mut count = 0usize;
-        while let Some(node) = queue.pop() {
-            let (mentions, opaque) = &self.graph.mentions[node as usize];
-            if *opaque {
+        while let Some(name) = queue.pop() {
+            if std::mem::replace(&mut self.seen_name[name as usize], generation) == generation {
+                continue;
+            }
+            count += 1;
+            if count > MAX_REACH || self.opaque[name as usize] {
                 return Reach::Opaque;
             }
-            for &name in mentions {
-                if self.seen_name[name as usize] == generation {
-                    continue;
-                }
-                self.seen_name[name as usize] = generation;
-                count += 1;
-                if count > MAX_REACH {
-                    return Reach::Opaque;
-                }
-                if self.graph.definition[name as usize] {
-                    reached.push(name);
-                }
-                for &target in &self.graph.leads_to[name as usize] {
-                    if self.seen_node[target as usize] != generation {
-                        self.seen_node[target as usize] = generation;
-                        queue.push(target);
-                    }
-                }
+            if self.graph.definition[name as usize] {
+                reached.push(name);
             }
+            queue.extend(
+                self.next[name as usize]
+                    .iter()
+                    .filter(|&&n| self.seen_name[n as usize] != generation),
+            );
         }
         Reach::Names(
             reached
