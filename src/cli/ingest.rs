@@ -154,19 +154,10 @@ pub fn run(args: IngestArgs, ws: &Workspace, ui: &Ui) -> Result<()> {
         resolve_commit(args.commit.as_deref(), ws, ui)?
     };
     let import_index = match &resolved {
-        Some((commit, Some(root))) if !args.no_import_index => {
-            let spinner = ui.spinner("indexing imports");
-            let built = crate::python::index::build(root, commit);
-            spinner.finish_and_clear();
-            match built {
-                Ok(index) => Some(index),
-                Err(e) => {
-                    // The index only saves selection time: without it selection reads the files.
-                    ui.warn(&format!("no import index recorded: {e}"));
-                    None
-                }
-            }
-        }
+        Some((commit, Some(root))) if !args.no_import_index => Some(ingest::IndexAt {
+            root: root.to_path_buf(),
+            commit: commit.clone(),
+        }),
         _ => None,
     };
     let commit = resolved.map(|(commit, _)| commit);

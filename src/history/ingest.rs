@@ -48,8 +48,15 @@ pub struct Request {
     pub keep: usize,
     /// Unix seconds recorded for the run.
     pub recorded_at: i64,
-    /// The imports of the commit's Python files, replacing any stored index.
-    pub import_index: Option<crate::python::index::ImportIndex>,
+    /// Record the import index of this commit, replacing any stored one.
+    pub import_index: Option<IndexAt>,
+}
+
+/// Where to read the import index from: a repository and one of its commits (full id).
+#[derive(Debug, Clone)]
+pub struct IndexAt {
+    pub root: PathBuf,
+    pub commit: String,
 }
 
 /// A report entry stored under a guessed or ambiguous id.
@@ -105,7 +112,26 @@ fn read(path: &Path) -> Result<Vec<u8>> {
 }
 
 /// Run an ingest. Nothing is written unless everything succeeds.
+///
+/// The import index is read from git while the data file and the reports are: on a large
+/// repository git spends seconds inflating every Python file's blob.
 pub fn ingest(req: &Request, progress: &dyn Progress) -> Result<Summary> {
+    std::thread::scope(|scope| {
+        let index = req
+            .import_index
+            .as_ref()
+            .map(|at| scope.spawn(move || crate::python::index::build(&at.root, &at.commit)));
+        ingest_with(req, progress, index)
+    })
+}
+
+type IndexBuild<'s> = std::thread::ScopedJoinHandle<'s, Result<crate::python::index::ImportIndex>>;
+
+fn ingest_with(
+    req: &Request,
+    progress: &dyn Progress,
+    index: Option<IndexBuild<'_>>,
+) -> Result<Summary> {
     let conn = store::open_write(&req.db)?;
     let db = CoverageDb::from_connection(conn, &req.db)?;
     let contexts = crate::history::suite::ContextTests::read(&db)?;
@@ -148,6 +174,23 @@ pub fn ingest(req: &Request, progress: &dyn Progress) -> Result<Summary> {
         }
     }
 
+    let import_index = match index.map(|h| h.join()) {
+        Some(Ok(Ok(index))) => Some(index),
+        // The index only saves selection time: without it selection reads the files.
+        Some(Ok(Err(e))) => {
+            summary
+                .warnings
+                .push(format!("no import index recorded: {e}"));
+            None
+        }
+        Some(Err(_)) => {
+            summary
+                .warnings
+                .push("no import index recorded: reading it failed".to_string());
+            None
+        }
+        None => None,
+    };
     let conn = db.connection();
     let sql_err = |e| sqlite_error(&req.db, e);
     let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate).map_err(sql_err)?;
@@ -179,8 +222,7 @@ pub fn ingest(req: &Request, progress: &dyn Progress) -> Result<Summary> {
         }
     }
     // A run already stored brought its commit's import index with it.
-    if let Some(index) = req
-        .import_index
+    if let Some(index) = import_index
         .as_ref()
         .filter(|_| summary.already_stored.is_none())
     {

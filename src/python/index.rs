@@ -62,17 +62,20 @@ pub fn build(root: &Path, commit: &str) -> Result<ImportIndex> {
     // `<mode> <type> <sha>\t<path>`; mode 100644/100755 are files, 120000 symlinks (their blob is
     // the link's target, not the module), 160000 submodules.
     let mut symlinked = false;
-    let paths: Vec<String> = listing
+    // (path, blob id) of every regular Python file.
+    let entries: Vec<(String, String)> = listing
         .split(|&b| b == 0)
         .filter_map(|entry| {
             let entry = std::str::from_utf8(entry).ok()?;
             let (meta, path) = entry.split_once('\t')?;
             let regular = meta.starts_with("100644 blob") || meta.starts_with("100755 blob");
             symlinked |= !regular && meta.starts_with("120000") && path.ends_with(".py");
-            (regular && path.ends_with(".py")).then(|| path.to_string())
+            let id = meta.rsplit(' ').next()?;
+            (regular && path.ends_with(".py")).then(|| (path.to_string(), id.to_string()))
         })
         .collect();
-    let blobs: Vec<(String, Vec<u8>)> = crate::git::read_blobs(root, commit, &paths)?
+    let paths: Vec<String> = entries.iter().map(|(path, _)| path.clone()).collect();
+    let blobs: Vec<(String, Vec<u8>)> = crate::git::read_objects(root, &entries)?
         .into_iter()
         .collect();
     let workers = std::thread::available_parallelism()
