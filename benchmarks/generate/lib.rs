@@ -120,12 +120,29 @@ pub struct Spec {
     pub junit_shards: usize,
     /// Module counts of the edit branches to create (`diff-N`).
     pub diffs: &'static [usize],
+    /// Modules in the core that most tests run (default: one module in a hundred, at least 8).
+    pub core_modules: Option<usize>,
+    /// How the tests are written.
+    pub shape: TestShape,
+    /// Also create `core-1`: one function-body edit in the hottest core module.
+    pub core_branch: bool,
     pub seed: u64,
 }
 
+/// How a data set's tests are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TestShape {
+    /// 5 to 35 tests a file: functions, methods of test classes, a few parametrized.
+    Functions,
+    /// A small library's huge parametrized suite: 1,000 to 3,000 cases a file over a few test
+    /// functions, four files in five testing the core module, one row or two a test.
+    Parametrized,
+}
+
 impl Spec {
-    /// The named presets: `small`, `medium`, `large`, and `ingest` (100,000 tests with light
-    /// coverage, for the ingest bench).
+    /// The named presets: `small`, `medium`, `large`, `huge` (1,000,000 tests), `params` (a
+    /// small library's parametrized suite of 64,000 tests), and `ingest` (100,000 tests with
+    /// light coverage, for the ingest bench).
     pub fn preset(name: &str) -> Option<Spec> {
         let base = Spec {
             name: "small",
@@ -135,6 +152,9 @@ impl Spec {
             full_profile: true,
             junit_shards: 4,
             diffs: &[1, 20, 200],
+            core_modules: None,
+            shape: TestShape::Functions,
+            core_branch: false,
             seed: 8,
         };
         Some(match name {
@@ -152,6 +172,31 @@ impl Spec {
                 files: 5_000,
                 related: 34,
                 junit_shards: 16,
+                ..base
+            },
+            // A monorepo: a million tests over 50,000 modules, with a core of the same size as
+            // the large set's (a core that grows with the repository would put a hundred rows
+            // in every test).
+            "huge" => Spec {
+                name: "huge",
+                tests: 1_000_000,
+                files: 50_000,
+                related: 12,
+                core_modules: Some(48),
+                junit_shards: 64,
+                ..base
+            },
+            "params" => Spec {
+                name: "params",
+                tests: 64_000,
+                files: 24,
+                related: 1,
+                full_profile: false,
+                core_modules: Some(1),
+                shape: TestShape::Parametrized,
+                core_branch: true,
+                junit_shards: 8,
+                diffs: &[1, 20],
                 ..base
             },
             "ingest" => Spec {
@@ -380,8 +425,11 @@ pub fn generate(spec: &Spec, out: &Path, with_git: bool) -> Result<Summary> {
     // ---- the source tree -------------------------------------------------------------------
     let packages = spec.files.div_ceil(25).max(2);
     let module_count = spec.files - packages - 1;
-    let core = (module_count / 100).max(8);
-    let hot = (core / 5).clamp(4, 10);
+    let core = spec
+        .core_modules
+        .unwrap_or((module_count / 100).max(8))
+        .min(module_count);
+    let hot = (core / 5).clamp(4, 10).min(core);
     let mut modules: Vec<Module> = Vec::with_capacity(spec.files);
     modules.push(init_module("src/proj/__init__.py", "proj", 0));
     for p in 0..packages {
@@ -430,7 +478,11 @@ pub fn generate(spec: &Spec, out: &Path, with_git: bool) -> Result<Summary> {
     while remaining > 0 {
         let j = test_files.len();
         // Even spread of targets over the modules, so every area has tests.
-        let target = (j * module_count / test_file_estimate.max(1)) % module_count;
+        let target = match spec.shape {
+            TestShape::Parametrized if rng.gen_bool(0.8) => 0,
+            TestShape::Parametrized => rng.gen_range(0..module_count),
+            TestShape::Functions => (j * module_count / test_file_estimate.max(1)) % module_count,
+        };
         let m = &modules[mod_index(target)];
         let nth = per_target.entry(target).or_default();
         *nth += 1;
@@ -463,10 +515,25 @@ pub fn generate(spec: &Spec, out: &Path, with_git: bool) -> Result<Summary> {
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
-        let count = rng.gen_range(5..36).min(remaining);
+        let count = match spec.shape {
+            TestShape::Functions => rng.gen_range(5..36),
+            TestShape::Parametrized => rng.gen_range(1000..3000),
+        }
+        .min(remaining);
         remaining -= count;
         let mut tests = Vec::with_capacity(count);
         let mut k = 0;
+        while spec.shape == TestShape::Parametrized && tests.len() < count {
+            for n in 0..rng.gen_range(100..600).min(count - tests.len()) {
+                let id = format!("{}-{}-{}", n % 7, n / 7 % 11, n / 77);
+                tests.push((
+                    format!("{path}::test_param_{k}[{id}]"),
+                    None,
+                    format!("test_param_{k}[{id}]"),
+                ));
+            }
+            k += 1;
+        }
         while tests.len() < count {
             let left = count - tests.len();
             match rng.gen_range(0..10) {
@@ -713,7 +780,10 @@ fn write_coverage(
                 let mut phases: [BTreeMap<usize, BTreeSet<u32>>; 3] = Default::default();
                 let run = &mut phases[1];
                 let m = first_module + tf.target;
-                let n = rng.gen_range(2..6);
+                let n = match spec.shape {
+                    TestShape::Functions => rng.gen_range(2..6),
+                    TestShape::Parametrized => rng.gen_range(1..3),
+                };
                 run_functions(rng, &modules[m], n, run.entry(m).or_default());
                 for &r in &tf.related {
                     if rng.gen_bool(0.7) {
@@ -973,6 +1043,22 @@ fn git_repo(
         )?;
         git(out, &["checkout", "-q", "main"])?;
         all_edits.insert(branch, edits);
+    }
+    if spec.core_branch {
+        let m = &modules[first_module];
+        let f = &m.functions[rng.gen_range(0..m.functions.len())];
+        let mut lines = m.lines.clone();
+        lines[f.edit_line as usize - 1].push_str(" + 1");
+        git(out, &["checkout", "-q", "-b", "core-1", "base"])?;
+        write_lines(&out.join(&m.path), &lines)?;
+        git(out, &["commit", "-q", "-a", "-m", "edit the core module"])?;
+        git(out, &["checkout", "-q", "main"])?;
+        let edit = Edit {
+            path: m.path.clone(),
+            line: f.edit_line,
+            kind: "function body",
+        };
+        all_edits.insert("core-1".into(), vec![edit]);
     }
     std::fs::write(
         out.join("edits.json"),

@@ -15,7 +15,8 @@ use clap::Parser;
 #[derive(Debug, Parser)]
 #[command(about = "Generate a realistic covshard benchmark data set")]
 struct Args {
-    /// small (1,000 tests), medium (10,000), large (50,000), ingest (100,000 light tests).
+    /// small (1,000 tests), medium (10,000), large (50,000), huge (1,000,000), params (64,000
+    /// parametrized tests of a 20-module library), ingest (100,000 light tests).
     #[arg(long, default_value = "small")]
     size: String,
     /// Output directory (default: benchmarks/data/<size>).
@@ -33,7 +34,7 @@ fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let mut spec = datagen::Spec::preset(&args.size).ok_or_else(|| {
         anyhow::anyhow!(
-            "unknown size `{}`: use small, medium, large or ingest",
+            "unknown size `{}`: use small, medium, large, huge, params or ingest",
             args.size
         )
     })?;
