@@ -715,13 +715,22 @@ fn map_files(req: &Request<'_>) -> Result<(BTreeSet<String>, PathMap)> {
         Some(files) => files.clone(),
         None => crate::git::tracked_files(req.repo_root)?,
     };
-    // Deleted and renamed files are gone from the working tree but are in the data file.
-    let mut mappable = tracked.clone();
-    for change in &req.changes {
-        if let Some(old) = &change.old_path {
-            mappable.insert(old.clone());
+    // Deleted and renamed files are gone from the working tree but are in the data file. A
+    // copy of a monorepo's file list only when there are such files.
+    let gone: Vec<&String> = req
+        .changes
+        .iter()
+        .filter_map(|c| c.old_path.as_ref())
+        .filter(|old| !tracked.contains(*old))
+        .collect();
+    let mappable = match gone.is_empty() {
+        true => std::borrow::Cow::Borrowed(&tracked),
+        false => {
+            let mut all = tracked.clone();
+            all.extend(gone.into_iter().cloned());
+            std::borrow::Cow::Owned(all)
         }
-    }
+    };
     let recorded: Vec<String> = req.db.files().iter().map(|f| f.path.clone()).collect();
     let path_map = paths::map_paths(
         &recorded,
