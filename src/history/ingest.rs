@@ -117,10 +117,14 @@ fn read(path: &Path) -> Result<Vec<u8>> {
 /// repository git spends seconds inflating every Python file's blob.
 pub fn ingest(req: &Request, progress: &dyn Progress) -> Result<Summary> {
     std::thread::scope(|scope| {
-        let index = req
-            .import_index
-            .as_ref()
-            .map(|at| scope.spawn(move || crate::python::index::build(&at.root, &at.commit)));
+        let index = req.import_index.as_ref().map(|at| {
+            // Caught here: a panic left in an unjoined thread (ingest failing early) would
+            // turn that ordinary error into a panic of the scope.
+            scope.spawn(move || {
+                std::panic::catch_unwind(|| crate::python::index::build(&at.root, &at.commit))
+                    .unwrap_or_else(|_| Err(crate::Error::other("reading the import index failed")))
+            })
+        });
         ingest_with(req, progress, index)
     })
 }
