@@ -76,21 +76,13 @@ pub fn read_blobs(
         .iter()
         .filter(|p| !p.contains('\n'))
         .map(|p| (p.clone(), format!("{rev}:{p}")));
-    cat_file(root, requests.collect())
+    read_objects(root, requests.collect())
 }
 
-/// The content of blobs by object id, keyed by the paths given with them (as `git ls-tree`
-/// lists them): git reads each object directly, where `rev:path` makes it walk the commit's
-/// trees again for every path (seconds for 100,000 files).
+/// One `git cat-file --batch` for `(key, object name)` pairs (`REV:PATH`, or a blob id as
+/// `git ls-tree` lists it, which git reads directly where `REV:PATH` makes it walk the commit's
+/// trees again for every path: seconds for 100,000 files); the blobs, by key.
 pub fn read_objects(
-    root: &Path,
-    entries: &[(String, String)],
-) -> Result<std::collections::BTreeMap<String, Vec<u8>>> {
-    cat_file(root, entries.to_vec())
-}
-
-/// One `git cat-file --batch` for `(key, request)` pairs; the blobs, by key.
-fn cat_file(
     root: &Path,
     requests: Vec<(String, String)>,
 ) -> Result<std::collections::BTreeMap<String, Vec<u8>>> {

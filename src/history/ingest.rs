@@ -122,11 +122,15 @@ pub fn ingest(req: &Request, progress: &dyn Progress) -> Result<Summary> {
             // turn that ordinary error into a panic of the scope.
             scope.spawn(move || {
                 std::panic::catch_unwind(|| crate::python::index::build(&at.root, &at.commit))
-                    .unwrap_or_else(|_| Err(crate::Error::other("reading the import index failed")))
+                    .unwrap_or_else(|_| Err(index_failed()))
             })
         });
         ingest_with(req, progress, index)
     })
+}
+
+fn index_failed() -> crate::Error {
+    crate::Error::other("reading the import index failed")
 }
 
 type IndexBuild<'s> = std::thread::ScopedJoinHandle<'s, Result<crate::python::index::ImportIndex>>;
@@ -178,19 +182,13 @@ fn ingest_with(
         }
     }
 
-    let import_index = match index.map(|h| h.join()) {
-        Some(Ok(Ok(index))) => Some(index),
+    let import_index = match index.map(|h| h.join().unwrap_or_else(|_| Err(index_failed()))) {
+        Some(Ok(index)) => Some(index),
         // The index only saves selection time: without it selection reads the files.
-        Some(Ok(Err(e))) => {
+        Some(Err(e)) => {
             summary
                 .warnings
                 .push(format!("no import index recorded: {e}"));
-            None
-        }
-        Some(Err(_)) => {
-            summary
-                .warnings
-                .push("no import index recorded: reading it failed".to_string());
             None
         }
         None => None,

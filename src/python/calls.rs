@@ -506,7 +506,8 @@ pub fn project_facts<'s>(files: impl IntoIterator<Item = (&'s str, &'s str)>) ->
             .collect()
     });
     let graph = Graph::new(&parsed);
-    let mut walk = Walk::new(&graph);
+    // Built on the first memoised function: a project without one needs no walk.
+    let mut walk: Option<Walk> = None;
     let mut memo = Vec::new();
     let mut node = 0;
     for (path, syntax, calls) in &parsed {
@@ -522,7 +523,7 @@ pub fn project_facts<'s>(files: impl IntoIterator<Item = (&'s str, &'s str)>) ->
                 path: path.to_string(),
                 qualname: span.qualname.clone(),
                 body: (span.header_end, span.end),
-                reach: walk.reach(this),
+                reach: walk.get_or_insert_with(|| Walk::new(&graph)).reach(this),
                 fixture: span.shared_fixture,
             });
         }

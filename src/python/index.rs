@@ -75,7 +75,7 @@ pub fn build(root: &Path, commit: &str) -> Result<ImportIndex> {
         })
         .collect();
     let paths: Vec<String> = entries.iter().map(|(path, _)| path.clone()).collect();
-    let blobs: Vec<(String, Vec<u8>)> = crate::git::read_objects(root, &entries)?
+    let blobs: Vec<(String, Vec<u8>)> = crate::git::read_objects(root, entries)?
         .into_iter()
         .collect();
     let workers = std::thread::available_parallelism()

@@ -44,6 +44,7 @@ pub mod suite;
 mod test_side;
 pub mod tool_config;
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 
@@ -296,7 +297,8 @@ struct Engine<'a> {
     test_files: BTreeSet<String>,
     /// Directories that hold known test files.
     test_dirs: BTreeSet<String>,
-    tracked: BTreeSet<String>,
+    /// The working tree's files: borrowed from the request when the caller listed them.
+    tracked: Cow<'a, BTreeSet<String>>,
     graph: Option<Dependents<'a>>,
     /// The memoised functions of every measured file, found once when a body change needs them.
     memo_sites: Option<MemoSites>,
@@ -418,7 +420,7 @@ impl<'a> Engine<'a> {
         suite: Suite,
         path_map: PathMap,
         measured: BTreeMap<String, i64>,
-        tracked: BTreeSet<String>,
+        tracked: Cow<'a, BTreeSet<String>>,
     ) -> Result<Self> {
         let config = req.config;
         let patterns = Patterns::new(config)?;
@@ -710,13 +712,13 @@ fn resolve_function(dotted: &str, rootdir: &str, tracked: &BTreeSet<String>) -> 
 }
 
 /// The repository's files and the data file's paths mapped onto them.
-fn map_files(req: &Request<'_>) -> Result<(BTreeSet<String>, PathMap)> {
+fn map_files<'a>(req: &'a Request<'a>) -> Result<(Cow<'a, BTreeSet<String>>, PathMap)> {
+    // A monorepo lists 100,000 files: copied only when the caller did not list them.
     let tracked = match &req.tracked {
-        Some(files) => files.clone(),
-        None => crate::git::tracked_files(req.repo_root)?,
+        Some(files) => Cow::Borrowed(files),
+        None => Cow::Owned(crate::git::tracked_files(req.repo_root)?),
     };
-    // Deleted and renamed files are gone from the working tree but are in the data file. A
-    // copy of a monorepo's file list only when there are such files.
+    // Deleted and renamed files are gone from the working tree but are in the data file.
     let gone: Vec<&String> = req
         .changes
         .iter()
@@ -724,11 +726,11 @@ fn map_files(req: &Request<'_>) -> Result<(BTreeSet<String>, PathMap)> {
         .filter(|old| !tracked.contains(*old))
         .collect();
     let mappable = match gone.is_empty() {
-        true => std::borrow::Cow::Borrowed(&tracked),
+        true => Cow::Borrowed(&*tracked),
         false => {
-            let mut all = tracked.clone();
+            let mut all = tracked.clone().into_owned();
             all.extend(gone.into_iter().cloned());
-            std::borrow::Cow::Owned(all)
+            Cow::Owned(all)
         }
     };
     let recorded: Vec<String> = req.db.files().iter().map(|f| f.path.clone()).collect();
