@@ -240,16 +240,36 @@ pub struct Mention {
     pub stmt_first: u32,
     pub home: Home,
     pub kind: MentionKind,
-    /// For a dynamic read: what it reads from, when a name tells (`consts` of
-    /// `getattr(consts, name)`, `geo.Style` of `fields(geo.Style)`), `""` for the module's own
-    /// globals (`globals()`, `vars()`, `dir()` without an argument), `None` when anything.
-    pub target: Option<String>,
+    /// For a dynamic read, what it reads from ([`ReadsFrom::Anything`] for other mentions).
+    pub target: ReadsFrom,
     /// What import-time code does with the value it reads: a new value may raise there unless
     /// it is only copied, or combined and of the old value's type.
     pub value_use: ValueUse,
     /// In the own scope of a comprehension or a lambda, which does not see a class body's
     /// names.
     pub nested: bool,
+}
+
+/// What a dynamic read reads names from (see [`Mention::target`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadsFrom {
+    /// Any namespace, every module's included: `from m import *`, `sys.modules`, `eval`.
+    Anything,
+    /// The module's own globals: `globals()`, `vars()` or `dir()` without an argument.
+    OwnGlobals,
+    /// What a dotted name holds: `consts` of `getattr(consts, name)`, `geo.Style` of
+    /// `fields(geo.Style)`.
+    Named(String),
+    /// An object no name tells: `getattr(self.fields[key], name)`, `type(x).__dict__`,
+    /// `attrgetter(name)`. Like a parameter, it holds a module only where some code hands the
+    /// module's object on.
+    Computed,
+}
+
+impl ReadsFrom {
+    fn from_expr(expr: &Expr) -> Self {
+        dotted(expr).map_or(ReadsFrom::Computed, ReadsFrom::Named)
+    }
 }
 
 /// What code does with a value it reads (see [`Mention::value_use`]), from the safest.
@@ -1443,7 +1463,7 @@ impl Reader<'_> {
                                     stmt_first: start,
                                     home: Home::Statement(index),
                                     kind: MentionKind::Keyword,
-                                    target: None,
+                                    target: ReadsFrom::Anything,
                                     value_use: ValueUse::Copied,
                                     nested: false,
                                 },
@@ -1691,7 +1711,7 @@ impl Reader<'_> {
                             stmt_first: first,
                             home,
                             kind: MentionKind::Name,
-                            target: None,
+                            target: ReadsFrom::Anything,
                             value_use: if combines(s.op) {
                                 ValueUse::Combined
                             } else {
@@ -1757,7 +1777,7 @@ impl Reader<'_> {
                                 stmt_first: first,
                                 home,
                                 kind: MentionKind::Attribute,
-                                target: None,
+                                target: ReadsFrom::Anything,
                                 value_use: ValueUse::Copied,
                                 nested: false,
                             },
@@ -1793,7 +1813,7 @@ impl Reader<'_> {
                             stmt_first: first,
                             home,
                             kind: MentionKind::Attribute,
-                            target: None,
+                            target: ReadsFrom::Anything,
                             value_use: ValueUse::Copied,
                             nested: false,
                         },
@@ -1828,7 +1848,7 @@ impl Reader<'_> {
                             stmt_first: first,
                             home,
                             kind: MentionKind::Name,
-                            target: None,
+                            target: ReadsFrom::Anything,
                             value_use: ValueUse::Copied,
                             nested: false,
                         },
@@ -1873,7 +1893,7 @@ impl Reader<'_> {
                                     stmt_first: first,
                                     home,
                                     kind: MentionKind::Doctest,
-                                    target: None,
+                                    target: ReadsFrom::Anything,
                                     value_use: ValueUse::Copied,
                                     nested: false,
                                 },
@@ -1909,7 +1929,7 @@ impl Reader<'_> {
                             stmt_first: first,
                             home,
                             kind: MentionKind::Name,
-                            target: None,
+                            target: ReadsFrom::Anything,
                             value_use: ValueUse::Copied,
                             nested: false,
                         },
@@ -1944,7 +1964,7 @@ impl Reader<'_> {
                     stmt_first,
                     home,
                     kind: MentionKind::Parameter,
-                    target: None,
+                    target: ReadsFrom::Anything,
                     value_use: ValueUse::Copied,
                     nested: false,
                 },
@@ -1991,7 +2011,7 @@ impl Reader<'_> {
                         stmt_first: first,
                         home,
                         kind: MentionKind::Name,
-                        target: None,
+                        target: ReadsFrom::Anything,
                         value_use: ValueUse::Copied,
                         nested: false,
                     },
@@ -2724,7 +2744,7 @@ struct MentionFinder<'f> {
 
 impl MentionFinder<'_> {
     /// A dynamic read from `target` (see [`Mention::target`]).
-    fn push_dynamic(&mut self, offset: TextSize, target: Option<String>) {
+    fn push_dynamic(&mut self, offset: TextSize, target: ReadsFrom) {
         self.out.dynamic.push(Mention {
             line: self.lines.line_of(offset),
             stmt_first: self.stmt_first,
@@ -2747,7 +2767,7 @@ impl MentionFinder<'_> {
             stmt_first: self.stmt_first,
             home: self.home,
             kind,
-            target: None,
+            target: ReadsFrom::Anything,
             value_use: self.value_use,
             nested: self.nested,
         };
@@ -2829,7 +2849,7 @@ impl MentionFinder<'_> {
                     if alias.name.id.as_str() != "*" {
                         self.push(alias.name.id.as_str(), alias.start(), MentionKind::Name);
                     } else {
-                        self.push_dynamic(alias.start(), None);
+                        self.push_dynamic(alias.start(), ReadsFrom::Anything);
                     }
                 }
             }
@@ -2849,8 +2869,6 @@ const DYNAMIC_BY_ARGUMENT: &[&str] = &[
     "methodcaller",
     "getattr_static",
 ];
-/// Attributes that read an object's namespace (the first three), or every module's
-/// (`sys.modules`).
 /// Attributes that read an object's whole namespace: `obj.__dict__`, a function's
 /// `__globals__` (its module's) and a frame's `f_globals`; then `sys.modules`.
 const DYNAMIC_ATTRIBUTES: &[&str] = &[
@@ -2932,10 +2950,10 @@ impl<'a> Visitor<'a> for MentionFinder<'_> {
                 self.push(a.attr.id.as_str(), a.attr.start(), MentionKind::Attribute);
                 match a.attr.id.as_str() {
                     attr if DYNAMIC_ATTRIBUTES[..5].contains(&attr) => {
-                        self.push_dynamic(a.start(), dotted(&a.value));
+                        self.push_dynamic(a.start(), ReadsFrom::from_expr(&a.value));
                     }
                     "modules" if matches!(&*a.value, Expr::Name(n) if n.id.as_str() == "sys") => {
-                        self.push_dynamic(a.start(), None);
+                        self.push_dynamic(a.start(), ReadsFrom::Anything);
                     }
                     _ => {}
                 }
@@ -2979,11 +2997,11 @@ impl<'a> Visitor<'a> for MentionFinder<'_> {
                     // What it reads from: its first argument when a name tells, the module's
                     // own globals for `globals()` and an argument-less `vars()`/`dir()`.
                     let target = match (callee, args.first()) {
-                        ("globals" | "locals", _) | ("vars" | "dir", None) => Some(String::new()),
-                        ("eval" | "exec", _) => None,
-                        _ if applied_later => None,
-                        (_, Some(first)) => dotted(first),
-                        (_, None) => None,
+                        ("globals" | "locals", _) | ("vars" | "dir", None) => ReadsFrom::OwnGlobals,
+                        ("eval" | "exec", _) => ReadsFrom::Anything,
+                        _ if applied_later => ReadsFrom::Computed,
+                        (_, Some(first)) => ReadsFrom::from_expr(first),
+                        (_, None) => ReadsFrom::Anything,
                     };
                     if DYNAMIC_ALWAYS.contains(&callee)
                         || (DYNAMIC_BY_ARGUMENT.contains(&callee) && !literal_name)
@@ -3331,6 +3349,26 @@ mod tests {
             guard.binds.is_empty() && guard.effects.is_empty(),
             "{guard:?}"
         );
+    }
+
+    #[test]
+    fn dynamic_reads_know_what_they_read_from() {
+        let named = |s: &str| ReadsFrom::Named(s.to_string());
+        for (source, from) in [
+            ("getattr(consts, n)\n", named("consts")),
+            ("fields(geo.Style)\n", named("geo.Style")),
+            ("getattr(self.fields[k], n)\n", ReadsFrom::Computed),
+            ("type(x).__dict__\n", ReadsFrom::Computed),
+            ("attrgetter(n)\n", ReadsFrom::Computed),
+            ("globals()\n", ReadsFrom::OwnGlobals),
+            ("vars()\n", ReadsFrom::OwnGlobals),
+            ("eval(text)\n", ReadsFrom::Anything),
+            ("import sys\nsys.modules[n]\n", ReadsFrom::Anything),
+        ] {
+            let f = facts(source);
+            let reads: Vec<&ReadsFrom> = f.dynamic().iter().map(|m| &m.target).collect();
+            assert_eq!(reads, [&from], "{source:?}");
+        }
     }
 
     #[test]

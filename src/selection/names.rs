@@ -51,7 +51,7 @@ use crate::error::Result;
 use crate::python::hand_on::{self, WordSet};
 use crate::python::names::{
     self, BindKind, Effect, FileNames, Home, Mention, MentionKind, PURE_METHODS, PURE_MODULES,
-    Raise, STATE_CHANGING_CALLS, Statement, ValueUse,
+    Raise, ReadsFrom, STATE_CHANGING_CALLS, Statement, ValueUse,
 };
 use crate::python::{FunctionSpan, Import, ModuleSyntax};
 
@@ -511,7 +511,8 @@ impl Engine<'_> {
 
     /// Whether a dynamic read in `file` can read the target's name: one from a module reads
     /// that module's names only (`getattr(consts, name)`), `globals()` its own module's, one
-    /// from anything else (a parameter, an object) any attribute.
+    /// from anything else (a parameter, an object, a computed value) any attribute, and a
+    /// module's global only if the module's object can get there.
     fn dynamic_reads(
         &mut self,
         file: &str,
@@ -519,12 +520,16 @@ impl Engine<'_> {
         mention: &Mention,
         target: &Target,
     ) -> Result<bool> {
-        let chain = match (target, mention.target.as_deref()) {
+        let chain = match (target, &mention.target) {
             (Target::Fixture { .. }, _) => return Ok(false),
-            (_, None) => return Ok(true),
-            (Target::Global { file: home, .. }, Some("")) => return Ok(home == file),
-            (Target::Attribute { .. }, Some("")) => return Ok(false),
-            (_, Some(chain)) => chain,
+            (_, ReadsFrom::Anything) => return Ok(true),
+            (Target::Global { file: home, .. }, ReadsFrom::OwnGlobals) => return Ok(home == file),
+            (Target::Attribute { .. }, ReadsFrom::OwnGlobals) => return Ok(false),
+            (Target::Global { file: home, .. }, ReadsFrom::Computed) => {
+                return self.module_escapes(home);
+            }
+            (Target::Attribute { .. }, ReadsFrom::Computed) => return Ok(true),
+            (_, ReadsFrom::Named(chain)) => chain.as_str(),
         };
         let root = chain.split('.').next().unwrap_or(chain);
         // An instance or a class is no module: its attributes are not module-level names.

@@ -28,6 +28,8 @@ const HELPERS: &str = "src/kit/helpers.py";
 const REACH: &str = "src/kit/reach.py";
 const HANDLERS: &str = "src/kit/handlers.py";
 const HOOKS: &str = "src/kit/hooks.py";
+const SWITCHES: &str = "src/kit/switches.py";
+const LOOKUP: &str = "src/kit/lookup.py";
 
 /// One edit of the table.
 fn edit(name: &'static str, reach: super::Reach, apply: fn(&Tree)) -> Edit {
@@ -614,6 +616,31 @@ pub(super) fn edits() -> Vec<Edit> {
             Local,
             |t| t.delete(HOOKS, "hook_b = hook_a\n"),
         ),
+        // --- A module kept in a list, whose names `getattr` reads from a computed object ---
+        edit(
+            "module read by getattr of a computed object: changed line",
+            Local,
+            |t| t.replace(SWITCHES, "MODE = \"fast\"", "MODE = \"slow\""),
+        ),
+        edit(
+            "module read by getattr of a computed object: inserted line",
+            Local,
+            |t| t.insert_after(SWITCHES, "MODE = \"fast\"\n", "MODE = \"slow\"\n"),
+        ),
+        edit(
+            "module read by getattr of a computed object: deleted line",
+            Local,
+            |t| t.delete(SWITCHES, "RETRIES = 2\n"),
+        ),
+        // The reader's own module is handed nowhere: its computed getattr cannot read a new
+        // name of its own.
+        Edit {
+            name: "new constant beside a getattr of a computed object, in a module nothing hands on",
+            reach: Local,
+            effect: Harmless,
+            apply: |t| t.append(LOOKUP, "\nTIMEOUT = 30\n"),
+            at_most: Some(&[]),
+        },
         // --- pyproject.toml by section: a linter's table that one test reads back ---------
         edit(
             "linter section of pyproject.toml: changed line",
