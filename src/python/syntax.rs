@@ -113,6 +113,11 @@ pub struct ModuleSyntax {
     functions: Vec<FunctionSpan>,
     imports: Vec<Import>,
     parsed: bool,
+    /// Import-time lines that a call of a function records too (see
+    /// [`ModuleSyntax::import_evidence`]).
+    call_lines: BTreeSet<u32>,
+    /// Every top-level statement defines a function (or is the docstring).
+    only_functions: bool,
 }
 
 impl ModuleSyntax {
@@ -210,6 +215,18 @@ impl ModuleSyntax {
         self.kinds.len().saturating_sub(1) as u32
     }
 
+    /// The import-time lines whose coverage in a test's context shows that the test imported
+    /// the module: all of them, but for the lines a call of a function records too, where
+    /// other lines can show it. Python credits the implicit `return None` of a function whose
+    /// body is only a docstring to its header (the first decorator on 3.11), and a body
+    /// written on the header's line runs there; an import runs every top-level statement, so
+    /// a module that has one other than a function definition records that one.
+    pub fn import_evidence(&self) -> impl Iterator<Item = u32> + '_ {
+        (1..=self.line_count()).filter(|&l| {
+            self.is_import_time(l) && (self.only_functions || !self.call_lines.contains(&l))
+        })
+    }
+
     /// `false` when the file has a syntax error and every line was classified import-time.
     pub fn parsed(&self) -> bool {
         self.parsed
@@ -239,6 +256,8 @@ pub(crate) fn analyze_parsed(
             functions: Vec::new(),
             imports,
             parsed: false,
+            call_lines: BTreeSet::new(),
+            only_functions: true,
         };
     }
     let memo = MemoNames::new(&module.body);
@@ -255,8 +274,14 @@ pub(crate) fn analyze_parsed(
         tokens: parsed.tokens(),
         memo: &memo,
         functions: Vec::new(),
+        call_lines: BTreeSet::new(),
     };
     walker.suite(&module.body, "", false);
+    let only_functions = module
+        .body
+        .iter()
+        .enumerate()
+        .all(|(i, stmt)| matches!(stmt, Stmt::FunctionDef(_)) || i == 0 && is_docstring(stmt));
     for f in &walker.functions {
         let kind = if f.memoised {
             LineKind::MemoisedBody
@@ -277,7 +302,14 @@ pub(crate) fn analyze_parsed(
         functions: walker.functions,
         imports,
         parsed: true,
+        call_lines: walker.call_lines,
+        only_functions,
     }
+}
+
+/// A string literal standing alone: a docstring where it comes first.
+fn is_docstring(stmt: &Stmt) -> bool {
+    matches!(stmt, Stmt::Expr(e) if matches!(&*e.value, Expr::StringLiteral(_)))
 }
 
 /// Local names that stand for a memoising decorator (attribute spellings are matched by name).
@@ -670,6 +702,8 @@ struct Walker<'a> {
     tokens: &'a Tokens,
     memo: &'a MemoNames,
     functions: Vec<FunctionSpan>,
+    /// See [`ModuleSyntax::import_evidence`].
+    call_lines: BTreeSet<u32>,
 }
 
 impl Walker<'_> {
@@ -725,6 +759,13 @@ impl Walker<'_> {
                     f.body.first().map(|s| s.range().start()),
                     stmt.range().end(),
                 );
+                let (first, header) = (span.0, span.2);
+                if f.body.len() == 1 && is_docstring(&f.body[0]) {
+                    self.call_lines.extend(first..=header);
+                } else if let Some(body) = f.body.first() {
+                    self.call_lines
+                        .extend(self.lines.line_of(body.range().start())..=header);
+                }
                 self.functions.push(FunctionSpan {
                     qualname: qualname.clone(),
                     start: span.0,
@@ -1172,6 +1213,18 @@ async def top():
         ] {
             assert_eq!(m.insertion_kind(after), want, "after line {after}");
         }
+    }
+
+    #[test]
+    fn import_evidence_leaves_out_what_a_call_records_too() {
+        let evidence = |src: &str| analyze(src).import_evidence().collect::<Vec<_>>();
+        // Lines 3-4 (a decorated docstring-only method's header) and 7 (a one-line method)
+        // are recorded by calls; the class line and the other method's header only by import.
+        let src = "class C:\n    \"\"\"Doc.\"\"\"\n    @staticmethod\n    def hook():\n        \"\"\"Doc.\"\"\"\n\n    def one(self): return 1\n\n    def two(self):\n        return 2\n";
+        assert_eq!(evidence(src), [1, 2, 6, 8, 9]);
+        // A module of functions alone records nothing else when imported: every header counts.
+        let src = "\"\"\"Doc.\"\"\"\ndef hook():\n    \"\"\"Doc.\"\"\"\ndef one(): return 1\n";
+        assert_eq!(evidence(src), [1, 2, 4]);
     }
 
     #[test]

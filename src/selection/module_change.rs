@@ -352,8 +352,7 @@ impl Engine<'_> {
             // Tests that imported the module inside a test ran its import-time code then.
             let importers = lazy_importers(&v.old, &rows, |c| self.context_test(c).is_some());
             if !importers.is_empty() {
-                let mask =
-                    numbits::encode((1..=v.old.line_count()).filter(|&l| v.old.is_import_time(l)));
+                let mask = numbits::encode(v.old.import_evidence());
                 let reason = Reason::new(Rule::CoversChange)
                     .file(old_path.to_string())
                     .lines(all_old.iter().copied())
@@ -672,8 +671,7 @@ pub(super) fn lazy_importers<'r>(
     rows: &'r FileRows,
     is_test: impl Fn(i64) -> bool,
 ) -> Vec<&'r [u8]> {
-    let import_time =
-        numbits::encode((1..=syntax.line_count()).filter(|&l| syntax.is_import_time(l)));
+    let import_time = numbits::encode(syntax.import_evidence());
     rows.iter()
         .filter(|&(context, blob)| {
             is_test(context) && numbits::any_intersection(blob, &import_time)

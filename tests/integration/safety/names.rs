@@ -23,6 +23,7 @@ const PALETTE: &str = "src/geo/palette.py";
 const IDS: &str = "src/geo/ids.py";
 const LAZY: &str = "src/geo/lazy.py";
 const EXTRA: &str = "src/geo/extra.py";
+const LATER: &str = "src/geo/later.py";
 const PLUGIN: &str = "src/geo/testing.py";
 const REGISTRY: &str = "src/geo/registry.py";
 const SPEED: &str = "src/geo/speed.py";
@@ -256,6 +257,29 @@ pub(super) fn edits() -> Vec<Edit> {
             "module imported lazily by a function: its constant deleted",
             Local,
             |t| t.delete(EXTRA, "EXTRA_LIMIT = 7\n"),
+        ),
+        // A test imports the module inside itself and runs `make_table` then; the next test
+        // only calls `size` and `hook` (whose header a call records, as an import does).
+        breaks(
+            "function run while a test imports its module: changed line",
+            Local,
+            |t| t.replace(LATER, "{\"size\": 2}", "{\"size\": 4}"),
+        ),
+        breaks(
+            "function run while a test imports its module: inserted line",
+            Local,
+            |t| {
+                t.insert_after(
+                    LATER,
+                    "    table = {\"size\": 2}\n",
+                    "    table[\"size\"] = 5\n",
+                )
+            },
+        ),
+        breaks(
+            "function run while a test imports its module: deleted line",
+            Local,
+            |t| t.delete(LATER, "    table[\"size\"] += 1\n"),
         ),
         breaks(
             "fixture of a plugin module: the constant it reads changed",
