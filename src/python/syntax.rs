@@ -38,7 +38,7 @@
 //! functions a memoised function calls are found from coverage by selection
 //! (`selection::memo`).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use ruff_python_ast::token::{TokenKind, Tokens};
 use ruff_python_ast::{Decorator, Expr, PySourceType, Stmt};
@@ -265,8 +265,10 @@ pub(crate) fn analyze_parsed(
     module_names(&module.body, &mut state);
     let mut instances = BTreeSet::new();
     module_instances(&module.body, &mut instances);
+    let plain_methods = plain_methods(&module.body);
     let mut walker = Walker {
         module_instances: &instances,
+        plain_methods: &plain_methods,
         enclosing: Vec::new(),
         class: None,
         module_names: &state,
@@ -495,6 +497,7 @@ fn keeps_state(f: &ruff_python_ast::StmtFunctionDef, scope: &StateScope<'_>) -> 
         module: &'m BTreeSet<&'m str>,
         locals: BTreeSet<String>,
         shared_self: bool,
+        plain_methods: &'m PlainMethods,
         /// What it keeps state in: module-level names, `.attr` for `cls.attr` and `self.attr`.
         roots: BTreeSet<String>,
     }
@@ -574,7 +577,21 @@ fn keeps_state(f: &ruff_python_ast::StmtFunctionDef, scope: &StateScope<'_>) -> 
                 && let Expr::Attribute(method) = &*call.func
                 && MUTATORS.contains(&method.attr.id.as_str())
             {
-                self.shared(&method.value);
+                let name = method.attr.id.as_str();
+                let receiver = match (&*method.value, call.arguments.args.first()) {
+                    (Expr::Name(class), Some(first))
+                        if !matches!(first, Expr::Starred(_))
+                            && !self.locals.contains(class.id.as_str())
+                            && self
+                                .plain_methods
+                                .get(class.id.as_str())
+                                .is_some_and(|m| m.contains(name)) =>
+                    {
+                        first
+                    }
+                    _ => &method.value,
+                };
+                self.shared(receiver);
             }
             visitor::walk_expr(self, expr);
         }
@@ -593,6 +610,7 @@ fn keeps_state(f: &ruff_python_ast::StmtFunctionDef, scope: &StateScope<'_>) -> 
         module,
         locals: locals.0,
         shared_self: scope.shared_self,
+        plain_methods: scope.plain_methods,
         roots: BTreeSet::new(),
     };
     finder.visit_body(&f.body);
@@ -605,6 +623,43 @@ struct StateScope<'a> {
     shared: BTreeSet<&'a str>,
     /// `self` is an instance made at module level.
     shared_self: bool,
+    plain_methods: &'a PlainMethods,
+}
+
+/// The plain methods (no decorator) of each class the module defines once at its top level,
+/// by class name. `Cache.pop(self, key)` calls one on its first argument, as `self.pop(key)`
+/// would: it changes that argument, not the class.
+type PlainMethods = BTreeMap<String, BTreeSet<String>>;
+
+fn plain_methods(body: &[Stmt]) -> PlainMethods {
+    let mut bindings: BTreeMap<String, usize> = BTreeMap::new();
+    for stmt in body {
+        let mut names = BTreeSet::new();
+        module_names(std::slice::from_ref(stmt), &mut names);
+        for name in names {
+            *bindings.entry(name).or_default() += 1;
+        }
+    }
+    body.iter()
+        .filter_map(|stmt| match stmt {
+            Stmt::ClassDef(c) if bindings.get(c.name.id.as_str()) == Some(&1) => Some(c),
+            _ => None,
+        })
+        .map(|c| {
+            let mut bound_otherwise = BTreeSet::new();
+            let mut plain = BTreeSet::new();
+            for stmt in &c.body {
+                match stmt {
+                    Stmt::FunctionDef(f) if f.decorator_list.is_empty() => {
+                        plain.insert(f.name.id.to_string());
+                    }
+                    other => module_names(std::slice::from_ref(other), &mut bound_otherwise),
+                }
+            }
+            plain.retain(|m| !bound_otherwise.contains(m));
+            (c.name.id.to_string(), plain)
+        })
+        .collect()
 }
 
 /// The classes a module makes an instance of at its top level (`LOADER = Loader()`): their
@@ -692,6 +747,8 @@ fn is_shared_fixture(call: &ruff_python_ast::ExprCall) -> bool {
 struct Walker<'a> {
     /// Classes with an instance made at module level.
     module_instances: &'a BTreeSet<String>,
+    /// See [`plain_methods`].
+    plain_methods: &'a PlainMethods,
     /// The locals of each enclosing function, innermost last.
     enclosing: Vec<BTreeSet<String>>,
     /// The class whose body is being walked directly (methods see `self` as its instance).
@@ -734,6 +791,7 @@ impl Walker<'_> {
                         .class
                         .as_ref()
                         .is_some_and(|c| self.module_instances.contains(c)),
+                    plain_methods: self.plain_methods,
                 };
                 let shared_fixture = f
                     .decorator_list
@@ -1119,6 +1177,21 @@ mod tests {
                 "a nested function is judged on its own",
                 "RULES = []\ndef rule(name):\n    def decorate(f):\n        RULES.append(f)\n        return f\n    return decorate\n",
                 "IIBMMB",
+            ),
+            (
+                "a plain method called through its class changes its first argument",
+                "class Cache:\n    def pop(self, k):\n        return k\nclass Timed(Cache):\n    def pop(self, k):\n        return Cache.pop(self, k)\n",
+                "IIBIIB",
+            ),
+            (
+                "a classmethod, a starred call or a module-level object called so keeps state",
+                "class Reg:\n    @classmethod\n    def add(cls, x):\n        pass\n    def update(self, x):\n        pass\n_live = {}\nclass P:\n    def a(self):\n        Reg.add(self)\n    def b(self, *args):\n        Reg.update(*args)\n    def c(self):\n        _live.pop(self, None)\n",
+                "IIIBIBIIIMIMIM",
+            ),
+            (
+                "a class bound twice at module level is not known",
+                "class Cache:\n    def pop(self, k):\n        return k\nCache = wrap(Cache)\ndef drop(c, k):\n    Cache.pop(c, k)\n",
+                "IIBIIM",
             ),
         ];
         for (name, src, want) in cases {
