@@ -25,7 +25,7 @@ pub fn module_words<'a>(files: impl IntoIterator<Item = &'a str>) -> HashSet<Str
 
 /// The version of [`scan`]'s analysis: raise it when what it finds changes, so that facts an
 /// older build recorded are not trusted.
-const VERSION: u8 = 1;
+const VERSION: u8 = 2;
 
 /// A hash of a set of Python files, and of this build's [`VERSION`], that stays the same
 /// across builds and platforms (FNV-1a over the sorted paths): facts recorded for one set of
@@ -73,14 +73,30 @@ const FINDS_MODULES: &[&str] = &[
     "_getframe",
     "currentframe",
     "getmembers",
+    // Loaders that turn a dotted path into an object, a module perhaps.
+    "module_from_spec",
+    "load_module",
+    "resolve_name",
+    "import_string",
+    "import_object",
+    "pydoc",
 ];
 
 /// Whether source finds modules or namespaces without naming them ([`FINDS_MODULES`]); the
 /// words share a few fragments, searched first.
 pub fn finds_modules(text: &[u8]) -> bool {
-    ["module", "globals", "frame", "members", "__import__"]
-        .iter()
-        .any(|part| memchr::memmem::find(text, part.as_bytes()).is_some())
+    [
+        "module",
+        "globals",
+        "frame",
+        "members",
+        "__import__",
+        "resolve_name",
+        "import_",
+        "pydoc",
+    ]
+    .iter()
+    .any(|part| memchr::memmem::find(text, part.as_bytes()).is_some())
         && FINDS_MODULES
             .iter()
             .any(|w| super::names::has_word(text, w))
@@ -154,4 +170,24 @@ pub fn bare_words(text: &[u8], wanted: &WordSet) -> Vec<String> {
         found.insert(word.to_string());
     }
     found.into_iter().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn code_that_loads_modules_by_path_finds_them() {
+        for text in [
+            "importlib.import_module(n)\n",
+            "sys.modules[n]\n",
+            "from pkgutil import resolve_name\n",
+            "handler = import_string(path)\n",
+            "pydoc.locate(path)\n",
+            "spec.loader.exec_module(importlib.util.module_from_spec(spec))\n",
+        ] {
+            assert!(super::finds_modules(text.as_bytes()), "{text:?}");
+        }
+        for text in ["import os\n", "modules = 3\n", "def import_rows(): pass\n"] {
+            assert!(!super::finds_modules(text.as_bytes()), "{text:?}");
+        }
+    }
 }

@@ -241,7 +241,7 @@ pub struct Mention {
     pub home: Home,
     pub kind: MentionKind,
     /// For a dynamic read, what it reads from ([`ReadsFrom::Anything`] for other mentions).
-    pub target: ReadsFrom,
+    pub reads_from: ReadsFrom,
     /// What import-time code does with the value it reads: a new value may raise there unless
     /// it is only copied, or combined and of the old value's type.
     pub value_use: ValueUse,
@@ -260,15 +260,33 @@ pub enum ReadsFrom {
     /// What a dotted name holds: `consts` of `getattr(consts, name)`, `geo.Style` of
     /// `fields(geo.Style)`.
     Named(String),
-    /// An object no name tells: `getattr(self.fields[key], name)`, `type(x).__dict__`,
-    /// `attrgetter(name)`. Like a parameter, it holds a module only where some code hands the
-    /// module's object on.
-    Computed,
+    /// An item or attribute no dotted name tells, with the name it hangs from:
+    /// `getattr(self.fields[k], name)` (`self`), `type(x).__dict__` (none: a class). Like a
+    /// parameter, it holds a module only where some code hands the module's object on, or
+    /// where it hangs from a module (`pkg.__dict__["sub"]`).
+    Computed(Option<String>),
 }
 
 impl ReadsFrom {
+    /// What reading from `expr` reads from: the result of a call other than `type(x)` may be
+    /// any module (`getattr(pkg, "sub")`, `import_string(path)`), so it reads anything.
     fn from_expr(expr: &Expr) -> Self {
-        dotted(expr).map_or(ReadsFrom::Computed, ReadsFrom::Named)
+        if let Some(chain) = dotted(expr) {
+            return ReadsFrom::Named(chain);
+        }
+        let mut inner = expr;
+        while let Expr::Subscript(ruff_python_ast::ExprSubscript { value, .. })
+        | Expr::Attribute(ruff_python_ast::ExprAttribute { value, .. }) = inner
+        {
+            inner = value;
+        }
+        match inner {
+            Expr::Name(n) => ReadsFrom::Computed(Some(n.id.to_string())),
+            Expr::Call(c) if matches!(&*c.func, Expr::Name(f) if f.id.as_str() == "type") => {
+                ReadsFrom::Computed(None)
+            }
+            _ => ReadsFrom::Anything,
+        }
     }
 }
 
@@ -1463,7 +1481,7 @@ impl Reader<'_> {
                                     stmt_first: start,
                                     home: Home::Statement(index),
                                     kind: MentionKind::Keyword,
-                                    target: ReadsFrom::Anything,
+                                    reads_from: ReadsFrom::Anything,
                                     value_use: ValueUse::Copied,
                                     nested: false,
                                 },
@@ -1711,7 +1729,7 @@ impl Reader<'_> {
                             stmt_first: first,
                             home,
                             kind: MentionKind::Name,
-                            target: ReadsFrom::Anything,
+                            reads_from: ReadsFrom::Anything,
                             value_use: if combines(s.op) {
                                 ValueUse::Combined
                             } else {
@@ -1777,7 +1795,7 @@ impl Reader<'_> {
                                 stmt_first: first,
                                 home,
                                 kind: MentionKind::Attribute,
-                                target: ReadsFrom::Anything,
+                                reads_from: ReadsFrom::Anything,
                                 value_use: ValueUse::Copied,
                                 nested: false,
                             },
@@ -1813,7 +1831,7 @@ impl Reader<'_> {
                             stmt_first: first,
                             home,
                             kind: MentionKind::Attribute,
-                            target: ReadsFrom::Anything,
+                            reads_from: ReadsFrom::Anything,
                             value_use: ValueUse::Copied,
                             nested: false,
                         },
@@ -1848,7 +1866,7 @@ impl Reader<'_> {
                             stmt_first: first,
                             home,
                             kind: MentionKind::Name,
-                            target: ReadsFrom::Anything,
+                            reads_from: ReadsFrom::Anything,
                             value_use: ValueUse::Copied,
                             nested: false,
                         },
@@ -1893,7 +1911,7 @@ impl Reader<'_> {
                                     stmt_first: first,
                                     home,
                                     kind: MentionKind::Doctest,
-                                    target: ReadsFrom::Anything,
+                                    reads_from: ReadsFrom::Anything,
                                     value_use: ValueUse::Copied,
                                     nested: false,
                                 },
@@ -1929,7 +1947,7 @@ impl Reader<'_> {
                             stmt_first: first,
                             home,
                             kind: MentionKind::Name,
-                            target: ReadsFrom::Anything,
+                            reads_from: ReadsFrom::Anything,
                             value_use: ValueUse::Copied,
                             nested: false,
                         },
@@ -1964,7 +1982,7 @@ impl Reader<'_> {
                     stmt_first,
                     home,
                     kind: MentionKind::Parameter,
-                    target: ReadsFrom::Anything,
+                    reads_from: ReadsFrom::Anything,
                     value_use: ValueUse::Copied,
                     nested: false,
                 },
@@ -2011,7 +2029,7 @@ impl Reader<'_> {
                         stmt_first: first,
                         home,
                         kind: MentionKind::Name,
-                        target: ReadsFrom::Anything,
+                        reads_from: ReadsFrom::Anything,
                         value_use: ValueUse::Copied,
                         nested: false,
                     },
@@ -2743,14 +2761,14 @@ struct MentionFinder<'f> {
 }
 
 impl MentionFinder<'_> {
-    /// A dynamic read from `target` (see [`Mention::target`]).
-    fn push_dynamic(&mut self, offset: TextSize, target: ReadsFrom) {
+    /// A dynamic read (see [`Mention::reads_from`]).
+    fn push_dynamic(&mut self, offset: TextSize, reads_from: ReadsFrom) {
         self.out.dynamic.push(Mention {
             line: self.lines.line_of(offset),
             stmt_first: self.stmt_first,
             home: self.home,
             kind: MentionKind::Dynamic,
-            target,
+            reads_from,
             value_use: ValueUse::WorkedOn,
             nested: self.nested,
         });
@@ -2767,7 +2785,7 @@ impl MentionFinder<'_> {
             stmt_first: self.stmt_first,
             home: self.home,
             kind,
-            target: ReadsFrom::Anything,
+            reads_from: ReadsFrom::Anything,
             value_use: self.value_use,
             nested: self.nested,
         };
@@ -2929,10 +2947,19 @@ impl<'a> Visitor<'a> for MentionFinder<'_> {
                 // follow; it does not hand `mod` on.
                 let named = matches!(&*call.func, Expr::Name(n)
                     if matches!(n.id.as_str(), "getattr" | "hasattr" | "setattr" | "delattr"));
-                if let [object, Expr::StringLiteral(_), ..] = &call.arguments.args[..]
+                if let [object, Expr::StringLiteral(attr), ..] = &call.arguments.args[..]
                     && named
                 {
                     self.not_values.insert(object.range());
+                    // What `getattr(pkg, "sub")` returns is handed on: `pkg.sub` may be a module.
+                    let attr = attr.value.to_str();
+                    if matches!(&*call.func, Expr::Name(n) if n.id.as_str() == "getattr")
+                        && name_like(attr)
+                        && let Some(object) = dotted(object)
+                    {
+                        let spelling = format!("{object}.{attr}");
+                        self.out.values.entry(spelling).or_default().push(self.home);
+                    }
                 }
             }
             _ => {}
@@ -2996,17 +3023,18 @@ impl<'a> Visitor<'a> for MentionFinder<'_> {
                         name_arg.is_some_and(|a| matches!(a, Expr::StringLiteral(_)));
                     // What it reads from: its first argument when a name tells, the module's
                     // own globals for `globals()` and an argument-less `vars()`/`dir()`.
-                    let target = match (callee, args.first()) {
+                    let reads_from = match (callee, args.first()) {
                         ("globals" | "locals", _) | ("vars" | "dir", None) => ReadsFrom::OwnGlobals,
                         ("eval" | "exec", _) => ReadsFrom::Anything,
-                        _ if applied_later => ReadsFrom::Computed,
+                        // Applied later to any object, whatever handed it over.
+                        _ if applied_later => ReadsFrom::Anything,
                         (_, Some(first)) => ReadsFrom::from_expr(first),
                         (_, None) => ReadsFrom::Anything,
                     };
                     if DYNAMIC_ALWAYS.contains(&callee)
                         || (DYNAMIC_BY_ARGUMENT.contains(&callee) && !literal_name)
                     {
-                        self.push_dynamic(call.start(), target);
+                        self.push_dynamic(call.start(), reads_from);
                     }
                 }
                 for keyword in call.arguments.keywords.iter() {
@@ -3188,10 +3216,10 @@ mod tests {
     #[test]
     fn value_uses_are_names_handed_on_not_reached_through_or_called() {
         let names = facts(
-            "import pkg.keys\nfrom pkg import keys as k\n\nrun(k)\nx = pkg.keys\ny = pkg.keys.hashkey(1)\nd.keys()\nhasattr(pkg, \"x\")\ngetattr(e, name)\n\n\ndef f(m):\n    return m.sub\n\n\ndef g():\n    return [vars(k2) for k2 in (k,)]\n",
+            "import pkg.keys\nfrom pkg import keys as k\n\nrun(k)\nx = pkg.keys\ny = pkg.keys.hashkey(1)\nd.keys()\nhasattr(pkg, \"x\")\ngetattr(e, name)\nz = getattr(pkg, \"sub\")\n\n\ndef f(m):\n    return m.sub\n\n\ndef g():\n    return [vars(k2) for k2 in (k,)]\n",
         );
         let uses = names.value_uses();
-        for handed_on in ["k", "pkg.keys", "m.sub", "e", "name"] {
+        for handed_on in ["k", "pkg.keys", "m.sub", "e", "name", "pkg.sub"] {
             assert!(uses.contains_key(handed_on), "{handed_on}: {uses:?}");
         }
         for reached_or_called in ["pkg", "run", "pkg.keys.hashkey", "d.keys", "d", "m", "vars"] {
@@ -3354,20 +3382,24 @@ mod tests {
     #[test]
     fn dynamic_reads_know_what_they_read_from() {
         let named = |s: &str| ReadsFrom::Named(s.to_string());
+        let computed = |s: Option<&str>| ReadsFrom::Computed(s.map(str::to_string));
         for (source, from) in [
             ("getattr(consts, n)\n", named("consts")),
             ("fields(geo.Style)\n", named("geo.Style")),
-            ("getattr(self.fields[k], n)\n", ReadsFrom::Computed),
-            ("type(x).__dict__\n", ReadsFrom::Computed),
-            ("attrgetter(n)\n", ReadsFrom::Computed),
+            ("getattr(self.fields[k], n)\n", computed(Some("self"))),
+            ("pkg.__dict__[\"sub\"].__dict__\n", computed(Some("pkg"))),
+            ("type(x).__dict__\n", computed(None)),
+            ("getattr(getattr(pkg, \"sub\"), n)\n", ReadsFrom::Anything),
+            ("import_string(path).__dict__\n", ReadsFrom::Anything),
+            ("attrgetter(n)\n", ReadsFrom::Anything),
             ("globals()\n", ReadsFrom::OwnGlobals),
             ("vars()\n", ReadsFrom::OwnGlobals),
             ("eval(text)\n", ReadsFrom::Anything),
             ("import sys\nsys.modules[n]\n", ReadsFrom::Anything),
         ] {
             let f = facts(source);
-            let reads: Vec<&ReadsFrom> = f.dynamic().iter().map(|m| &m.target).collect();
-            assert_eq!(reads, [&from], "{source:?}");
+            let reads: Vec<&ReadsFrom> = f.dynamic().iter().map(|m| &m.reads_from).collect();
+            assert_eq!(reads.first(), Some(&&from), "{source:?}");
         }
     }
 

@@ -116,7 +116,8 @@ pub struct ModuleSyntax {
     /// Import-time lines that a call of a function records too (see
     /// [`ModuleSyntax::import_evidence`]).
     call_lines: BTreeSet<u32>,
-    /// Every top-level statement defines a function (or is the docstring).
+    /// No top-level statement is sure to record a line of its own when the module is
+    /// imported: each defines a function or may compile to nothing (see [`records_a_line`]).
     only_functions: bool,
 }
 
@@ -279,11 +280,7 @@ pub(crate) fn analyze_parsed(
         call_lines: BTreeSet::new(),
     };
     walker.suite(&module.body, "", false);
-    let only_functions = module
-        .body
-        .iter()
-        .enumerate()
-        .all(|(i, stmt)| matches!(stmt, Stmt::FunctionDef(_)) || i == 0 && is_docstring(stmt));
+    let only_functions = !module.body.iter().any(records_a_line);
     for f in &walker.functions {
         let kind = if f.memoised {
             LineKind::MemoisedBody
@@ -312,6 +309,21 @@ pub(crate) fn analyze_parsed(
 /// A string literal standing alone: a docstring where it comes first.
 fn is_docstring(stmt: &Stmt) -> bool {
     matches!(stmt, Stmt::Expr(e) if matches!(&*e.value, Expr::StringLiteral(_)))
+}
+
+/// Whether a top-level statement records a line of its own when the module runs, on every
+/// Python version: not a function definition (a call records its header too), and not one
+/// the compiler may drop (a constant alone, `pass`, `global`, an `if` on a constant).
+fn records_a_line(stmt: &Stmt) -> bool {
+    let constant = |e: &Expr| {
+        e.is_literal_expr() || matches!(e, Expr::Name(n) if n.id.as_str() == "__debug__")
+    };
+    match stmt {
+        Stmt::FunctionDef(_) | Stmt::Pass(_) | Stmt::Global(_) | Stmt::Nonlocal(_) => false,
+        Stmt::Expr(e) => !constant(&e.value),
+        Stmt::If(s) => !constant(&s.test),
+        _ => true,
+    }
 }
 
 /// Local names that stand for a memoising decorator (attribute spellings are matched by name).
@@ -498,6 +510,10 @@ fn keeps_state(f: &ruff_python_ast::StmtFunctionDef, scope: &StateScope<'_>) -> 
         locals: BTreeSet<String>,
         shared_self: bool,
         plain_methods: &'m PlainMethods,
+        /// The names the function (or a function around it) binds, and whether some
+        /// statement of it may bind any: a class name bound there is not the class.
+        bound_here: BTreeMap<String, usize>,
+        binds_anything: bool,
         /// What it keeps state in: module-level names, `.attr` for `cls.attr` and `self.attr`.
         roots: BTreeSet<String>,
     }
@@ -581,7 +597,8 @@ fn keeps_state(f: &ruff_python_ast::StmtFunctionDef, scope: &StateScope<'_>) -> 
                 let receiver = match (&*method.value, call.arguments.args.first()) {
                     (Expr::Name(class), Some(first))
                         if !matches!(first, Expr::Starred(_))
-                            && !self.locals.contains(class.id.as_str())
+                            && !self.binds_anything
+                            && !self.bound_here.contains_key(class.id.as_str())
                             && self
                                 .plain_methods
                                 .get(class.id.as_str())
@@ -606,11 +623,17 @@ fn keeps_state(f: &ruff_python_ast::StmtFunctionDef, scope: &StateScope<'_>) -> 
         locals.0.remove("self");
     }
     locals.visit_body(&f.body);
+    let mut here = Bindings::of(&f.body);
+    for param in f.parameters.iter() {
+        here.bind(param.name().id.as_str());
+    }
     let mut finder = Finder {
         module,
         locals: locals.0,
         shared_self: scope.shared_self,
         plain_methods: scope.plain_methods,
+        bound_here: here.count,
+        binds_anything: here.any_name || scope.nested,
         roots: BTreeSet::new(),
     };
     finder.visit_body(&f.body);
@@ -624,6 +647,8 @@ struct StateScope<'a> {
     /// `self` is an instance made at module level.
     shared_self: bool,
     plain_methods: &'a PlainMethods,
+    /// The function is nested in another, whose locals it sees.
+    nested: bool,
 }
 
 /// The plain methods (no decorator) of each class the module defines once at its top level,
@@ -632,17 +657,22 @@ struct StateScope<'a> {
 type PlainMethods = BTreeMap<String, BTreeSet<String>>;
 
 fn plain_methods(body: &[Stmt]) -> PlainMethods {
-    let mut bindings: BTreeMap<String, usize> = BTreeMap::new();
-    for stmt in body {
-        let mut names = BTreeSet::new();
-        module_names(std::slice::from_ref(stmt), &mut names);
-        for name in names {
-            *bindings.entry(name).or_default() += 1;
-        }
+    let bound = Bindings::of(body);
+    if bound.any_name {
+        return PlainMethods::new();
     }
     body.iter()
         .filter_map(|stmt| match stmt {
-            Stmt::ClassDef(c) if bindings.get(c.name.id.as_str()) == Some(&1) => Some(c),
+            // Bound once, by itself, not replaced by a decorator or built by a metaclass, and
+            // none of its attributes set from outside (`Cache.pop = other`).
+            Stmt::ClassDef(c)
+                if bound.count.get(c.name.id.as_str()) == Some(&1)
+                    && c.decorator_list.is_empty()
+                    && c.arguments.as_ref().is_none_or(|a| a.keywords.is_empty())
+                    && !bound.patched.contains(c.name.id.as_str()) =>
+            {
+                Some(c)
+            }
             _ => None,
         })
         .map(|c| {
@@ -660,6 +690,89 @@ fn plain_methods(body: &[Stmt]) -> PlainMethods {
             (c.name.id.to_string(), plain)
         })
         .collect()
+}
+
+/// Every name some code binds, anywhere in the statements it is given (nested bodies too, which
+/// only makes it err towards more).
+#[derive(Default)]
+struct Bindings {
+    /// How many times each name is bound.
+    count: BTreeMap<String, usize>,
+    /// Names whose attributes are set or deleted (`C.x = 1`, `del C.x`, `setattr(C, ...)`).
+    patched: BTreeSet<String>,
+    /// Some statement may bind any name (`from m import *`, a `match` capture).
+    any_name: bool,
+}
+
+impl<'a> ruff_python_ast::visitor::Visitor<'a> for Bindings {
+    fn visit_stmt(&mut self, stmt: &'a Stmt) {
+        match stmt {
+            Stmt::FunctionDef(f) => self.bind(f.name.id.as_str()),
+            Stmt::ClassDef(c) => self.bind(c.name.id.as_str()),
+            Stmt::Import(s) => {
+                for alias in &s.names {
+                    let bound = alias.asname.as_ref().map_or_else(
+                        || alias.name.id.split('.').next().unwrap_or_default(),
+                        |a| a.id.as_str(),
+                    );
+                    self.bind(bound);
+                }
+            }
+            Stmt::ImportFrom(s) => {
+                for alias in &s.names {
+                    match alias.asname.as_ref().unwrap_or(&alias.name).id.as_str() {
+                        "*" => self.any_name = true,
+                        name => self.bind(name),
+                    }
+                }
+            }
+            Stmt::Global(g) => g.names.iter().for_each(|n| self.bind(n.id.as_str())),
+            Stmt::Nonlocal(g) => g.names.iter().for_each(|n| self.bind(n.id.as_str())),
+            Stmt::Match(_) => self.any_name = true,
+            _ => {}
+        }
+        ruff_python_ast::visitor::walk_stmt(self, stmt);
+    }
+    fn visit_expr(&mut self, expr: &'a Expr) {
+        match expr {
+            Expr::Name(n) if !n.ctx.is_load() => self.bind(n.id.as_str()),
+            Expr::Attribute(a) if !a.ctx.is_load() => {
+                if let Expr::Name(n) = &*a.value {
+                    self.patched.insert(n.id.to_string());
+                }
+            }
+            Expr::Call(call) => {
+                if let (Expr::Name(f), Some(Expr::Name(n))) =
+                    (&*call.func, call.arguments.args.first())
+                    && matches!(f.id.as_str(), "setattr" | "delattr")
+                {
+                    self.patched.insert(n.id.to_string());
+                }
+            }
+            _ => {}
+        }
+        ruff_python_ast::visitor::walk_expr(self, expr);
+    }
+    fn visit_except_handler(&mut self, handler: &'a ruff_python_ast::ExceptHandler) {
+        let ruff_python_ast::ExceptHandler::ExceptHandler(h) = handler;
+        if let Some(name) = &h.name {
+            self.bind(name.id.as_str());
+        }
+        ruff_python_ast::visitor::walk_except_handler(self, handler);
+    }
+}
+
+impl Bindings {
+    fn of(body: &[Stmt]) -> Self {
+        use ruff_python_ast::visitor::Visitor;
+        let mut bindings = Bindings::default();
+        bindings.visit_body(body);
+        bindings
+    }
+
+    fn bind(&mut self, name: &str) {
+        *self.count.entry(name.to_string()).or_default() += 1;
+    }
 }
 
 /// The classes a module makes an instance of at its top level (`LOADER = Loader()`): their
@@ -792,6 +905,7 @@ impl Walker<'_> {
                         .as_ref()
                         .is_some_and(|c| self.module_instances.contains(c)),
                     plain_methods: self.plain_methods,
+                    nested: !self.enclosing.is_empty(),
                 };
                 let shared_fixture = f
                     .decorator_list
@@ -1193,6 +1307,21 @@ mod tests {
                 "class Cache:\n    def pop(self, k):\n        return k\nCache = wrap(Cache)\ndef drop(c, k):\n    Cache.pop(c, k)\n",
                 "IIBIIM",
             ),
+            (
+                "a method set on the class from outside is not known",
+                "class Cache:\n    def pop(self, k):\n        return k\nCache.pop = STORE.pop\ndef drop(c, k):\n    Cache.pop(c, k)\n",
+                "IIBIIM",
+            ),
+            (
+                "a decorated class or one with a metaclass is not known",
+                "@singleton\nclass Reg:\n    def update(self, x):\n        pass\nclass Meta(metaclass=M):\n    def update(self, x):\n        pass\ndef f(x):\n    Reg.update(x)\n    Meta.update(x)\n",
+                "IIIBIIBIMM",
+            ),
+            (
+                "a name the function binds, or a function around it, is not the class",
+                "class Cache:\n    def pop(self, k):\n        return k\ndef f(c):\n    from .store import REG as Cache\n    Cache.pop(c, 1)\ndef g():\n    Cache = {}\n    def get(k):\n        return Cache.pop(k, 1)\n    return get\n",
+                "IIBIMMIBBMB",
+            ),
         ];
         for (name, src, want) in cases {
             assert_eq!(kinds(src), *want, "{name}:\n{src}");
@@ -1295,9 +1424,14 @@ async def top():
         // are recorded by calls; the class line and the other method's header only by import.
         let src = "class C:\n    \"\"\"Doc.\"\"\"\n    @staticmethod\n    def hook():\n        \"\"\"Doc.\"\"\"\n\n    def one(self): return 1\n\n    def two(self):\n        return 2\n";
         assert_eq!(evidence(src), [1, 2, 6, 8, 9]);
-        // A module of functions alone records nothing else when imported: every header counts.
+        // A module of functions alone records nothing else when imported: every header counts,
+        // also beside statements the compiler may drop.
         let src = "\"\"\"Doc.\"\"\"\ndef hook():\n    \"\"\"Doc.\"\"\"\ndef one(): return 1\n";
         assert_eq!(evidence(src), [1, 2, 4]);
+        let src = "def one(): return 1\npass\n\"\"\"Note.\"\"\"\nif __debug__:\n    def two(): return 2\n";
+        assert_eq!(evidence(src), [1, 2, 3, 4, 5]);
+        let src = "def one(): return 1\nimport os\n";
+        assert_eq!(evidence(src), [2]);
     }
 
     #[test]

@@ -509,10 +509,13 @@ impl Engine<'_> {
         Ok(out)
     }
 
-    /// Whether a dynamic read in `file` can read the target's name: one from a module reads
-    /// that module's names only (`getattr(consts, name)`), `globals()` its own module's, one
-    /// from anything else (a parameter, an object, a computed value) any attribute, and a
-    /// module's global only if the module's object can get there.
+    /// Whether a dynamic read in `file` can read the target's name (see [`ReadsFrom`]):
+    /// - one from a module reads that module's names only (`getattr(consts, name)`), and
+    ///   `globals()` its own module's;
+    /// - one from anything else (a parameter, an object, an item) reads any attribute, and a
+    ///   module's global only if the module's object can get there
+    ///   ([`Engine::module_escapes`]) or it hangs from a module;
+    /// - one from the result of a call, `sys.modules` or `eval` reads anything.
     fn dynamic_reads(
         &mut self,
         file: &str,
@@ -520,20 +523,28 @@ impl Engine<'_> {
         mention: &Mention,
         target: &Target,
     ) -> Result<bool> {
-        let chain = match (target, &mention.target) {
+        let chain = match (target, &mention.reads_from) {
             (Target::Fixture { .. }, _) => return Ok(false),
             (_, ReadsFrom::Anything) => return Ok(true),
             (Target::Global { file: home, .. }, ReadsFrom::OwnGlobals) => return Ok(home == file),
             (Target::Attribute { .. }, ReadsFrom::OwnGlobals) => return Ok(false),
-            (Target::Global { file: home, .. }, ReadsFrom::Computed) => {
-                return self.module_escapes(home);
+            (Target::Global { file: home, .. }, ReadsFrom::Computed(root)) => {
+                let from_module = match root {
+                    Some(root) => matches!(
+                        self.binding_of(file, names, root)?,
+                        Binding::ProjectModule(_) | Binding::ExternalModule(_)
+                    ),
+                    None => false,
+                };
+                return Ok(from_module || self.module_escapes(home)?);
             }
-            (Target::Attribute { .. }, ReadsFrom::Computed) => return Ok(true),
+            (Target::Attribute { .. }, ReadsFrom::Computed(_)) => return Ok(true),
             (_, ReadsFrom::Named(chain)) => chain.as_str(),
         };
         let root = chain.split('.').next().unwrap_or(chain);
-        // An instance or a class is no module: its attributes are not module-level names.
-        if matches!(target, Target::Global { .. }) && matches!(root, "self" | "cls") {
+        // An instance or a class is no module: its attributes are not module-level names
+        // (what hangs from it may be a module: `self.source = consts`).
+        if matches!(target, Target::Global { .. }) && matches!(chain, "self" | "cls") {
             return Ok(false);
         }
         let module = matches!(

@@ -30,6 +30,8 @@ const HANDLERS: &str = "src/kit/handlers.py";
 const HOOKS: &str = "src/kit/hooks.py";
 const SWITCHES: &str = "src/kit/switches.py";
 const LOOKUP: &str = "src/kit/lookup.py";
+const LEVELS: &str = "src/kit/levels.py";
+const TIERS: &str = "src/kit/tiers.py";
 
 /// One edit of the table.
 fn edit(name: &'static str, reach: super::Reach, apply: fn(&Tree)) -> Edit {
@@ -631,6 +633,38 @@ pub(super) fn edits() -> Vec<Edit> {
             "module read by getattr of a computed object: deleted line",
             Local,
             |t| t.delete(SWITCHES, "RETRIES = 2\n"),
+        ),
+        // A module no code spells as a value, returned by `getattr(kit, "levels")`.
+        edit(
+            "module read by getattr of what a call returns: changed line",
+            Local,
+            |t| t.replace(LEVELS, "LEVEL = 1", "LEVEL = 2"),
+        ),
+        edit(
+            "module read by getattr of what a call returns: inserted line",
+            Local,
+            |t| t.insert_after(LEVELS, "DEPTH = 3\n", "DEPTH = 4\n"),
+        ),
+        edit(
+            "module read by getattr of what a call returns: deleted line",
+            Local,
+            |t| t.delete(LEVELS, "LEVEL = 1\n"),
+        ),
+        // A module an instance keeps in an attribute: `getattr(self.source, name)`.
+        edit(
+            "module read by getattr of an instance's attribute: changed line",
+            Local,
+            |t| t.replace(TIERS, "TOP = 5", "TOP = 6"),
+        ),
+        edit(
+            "module read by getattr of an instance's attribute: inserted line",
+            Local,
+            |t| t.insert_after(TIERS, "LOW = 1\n", "LOW = 0\n"),
+        ),
+        edit(
+            "module read by getattr of an instance's attribute: deleted line",
+            Local,
+            |t| t.delete(TIERS, "TOP = 5\n"),
         ),
         // The reader's own module is handed nowhere: its computed getattr cannot read a new
         // name of its own.

@@ -281,6 +281,15 @@ pub(super) fn edits() -> Vec<Edit> {
             Local,
             |t| t.delete(LATER, "    table[\"size\"] += 1\n"),
         ),
+        // Calling `hook` records its header, as importing does: only the test that imported
+        // the module ran its import-time code.
+        Edit {
+            name: "new constant in a module a test imports inside itself, beside a docstring-only function",
+            reach: Local,
+            effect: Harmless,
+            apply: |t| t.append(LATER, "\nUNUSED = 1\n"),
+            at_most: Some(&["tests/test_later.py::test_later_first"]),
+        },
         breaks(
             "fixture of a plugin module: the constant it reads changed",
             Local,
