@@ -20,8 +20,13 @@
 //! `HANDLERS[kind]()`, `getattr(obj, name)()`) could reach anything, so such a function is
 //! marked *opaque*.
 //!
-//! Known limits: names are matched without scopes or types, which only adds edges; code run
-//! through `exec`, `eval` or imported by a computed name is not seen, and neither are calls an
+//! A bare name the function binds to a value in its own scope (a parameter, a variable) stands
+//! for that value, not for a function of the same name, and leads nowhere; calling one is
+//! opaque.
+//!
+//! Known limits: names are matched without types, and scopes only as above, which only adds
+//! edges; code run through `exec`, `eval` or imported by a computed name is not seen, and
+//! neither are calls an
 //! external library makes into functions it was handed by name elsewhere (the name is then
 //! mentioned where it is handed over, so the edge exists, but from that function instead).
 
@@ -38,7 +43,8 @@ use crate::coverage::numbits;
 pub struct FunctionCalls {
     /// Python's `__qualname__`.
     pub qualname: String,
-    /// Every identifier and attribute name its body mentions.
+    /// Every identifier and attribute name its body mentions, but its own locals (see
+    /// [`own_locals`]).
     pub names: BTreeSet<String>,
     /// It calls something no name tells (see the module docs).
     pub opaque: bool,
@@ -147,6 +153,8 @@ impl Collector {
         let values: BTreeSet<String> = BTreeSet::new();
         let mut names = Names {
             locals: &values,
+            own: &values,
+            in_other_scope: 0,
             enclosing: &[],
             names: BTreeSet::new(),
             opaque: false,
@@ -176,19 +184,26 @@ impl Collector {
                         .iter()
                         .map(|p| p.name().id.to_string())
                         .collect();
+                    let own = own_locals(f);
                     let mut assigned = Assigned(&mut locals);
                     assigned.visit_body(&f.body);
                     let mut names = Names {
                         locals: &locals,
+                        own: &own,
+                        in_other_scope: 0,
                         enclosing: &self.enclosing,
                         names: BTreeSet::new(),
                         opaque: false,
                     };
                     names.visit_body(&f.body);
-                    // Calling a decorated function runs what its decorators returned.
+                    // Calling a decorated function runs what its decorators returned, and its
+                    // defaults are values it may call; both are read in the scope around it.
+                    names.in_other_scope += 1;
                     for d in &f.decorator_list {
                         names.visit_expr(&d.expression);
                     }
+                    names.visit_parameters(&f.parameters);
+                    names.in_other_scope -= 1;
                     self.out.functions.push(FunctionCalls {
                         qualname,
                         names: names.names,
@@ -294,9 +309,73 @@ impl<'a> Visitor<'a> for Assigned<'_> {
     }
 }
 
+/// The names a function binds in its own scope to values, which its body's bare names then
+/// stand for instead of anything of the module: its parameters, what it assigns or defines,
+/// but not what it imports (a function it imports is the module's, lazily), what nested
+/// functions, classes, lambdas or comprehensions bind, nor the names it declares `global` or
+/// `nonlocal`.
+fn own_locals(f: &ruff_python_ast::StmtFunctionDef) -> BTreeSet<String> {
+    #[derive(Default)]
+    struct Own {
+        bound: BTreeSet<String>,
+        declared: BTreeSet<String>,
+    }
+    impl<'a> Visitor<'a> for Own {
+        fn visit_stmt(&mut self, stmt: &'a Stmt) {
+            match stmt {
+                Stmt::FunctionDef(f) => {
+                    self.bound.insert(f.name.id.to_string());
+                }
+                Stmt::ClassDef(c) => {
+                    self.bound.insert(c.name.id.to_string());
+                }
+                Stmt::Global(g) => self
+                    .declared
+                    .extend(g.names.iter().map(|n| n.id.to_string())),
+                Stmt::Nonlocal(g) => {
+                    self.declared
+                        .extend(g.names.iter().map(|n| n.id.to_string()));
+                }
+                _ => visitor::walk_stmt(self, stmt),
+            }
+        }
+        fn visit_expr(&mut self, expr: &'a Expr) {
+            match expr {
+                Expr::Name(n) if n.ctx.is_store() => {
+                    self.bound.insert(n.id.to_string());
+                }
+                Expr::Lambda(_)
+                | Expr::ListComp(_)
+                | Expr::SetComp(_)
+                | Expr::DictComp(_)
+                | Expr::Generator(_) => {}
+                _ => visitor::walk_expr(self, expr),
+            }
+        }
+        fn visit_except_handler(&mut self, handler: &'a ruff_python_ast::ExceptHandler) {
+            let ruff_python_ast::ExceptHandler::ExceptHandler(h) = handler;
+            if let Some(name) = &h.name {
+                self.bound.insert(name.id.to_string());
+            }
+            visitor::walk_except_handler(self, handler);
+        }
+    }
+    let mut own = Own::default();
+    own.bound
+        .extend(f.parameters.iter().map(|p| p.name().id.to_string()));
+    own.visit_body(&f.body);
+    own.bound.retain(|n| !own.declared.contains(n));
+    own.bound
+}
+
 /// Every name a body mentions, and whether it calls a value no name tells.
 struct Names<'l> {
     locals: &'l BTreeSet<String>,
+    /// See [`own_locals`]: bare names that stand for no function elsewhere, in the
+    /// function's own scope (`in_other_scope` is 0: not in a decorator, a default or a class
+    /// body, which read other scopes).
+    own: &'l BTreeSet<String>,
+    in_other_scope: usize,
     /// The locals of the enclosing functions.
     enclosing: &'l [BTreeSet<String>],
     names: BTreeSet<String>,
@@ -323,13 +402,35 @@ impl<'a> Visitor<'a> for Names<'_> {
                 }
                 self.visit_parameters(&f.parameters);
             }
+            // A class made in the body runs its methods through its name; its body looks names
+            // up in itself and the module, not in the function.
+            Stmt::ClassDef(c) => {
+                self.names.insert(c.name.id.to_string());
+                self.in_other_scope += 1;
+                visitor::walk_stmt(self, stmt);
+                self.in_other_scope -= 1;
+            }
+            // A function imported in the body leads to the module's function of that name.
+            Stmt::Import(s) => {
+                for alias in &s.names {
+                    self.names
+                        .extend(alias.name.id.split('.').map(str::to_string));
+                }
+            }
+            Stmt::ImportFrom(s) => {
+                for alias in &s.names {
+                    self.names.insert(alias.name.id.to_string());
+                }
+            }
             _ => visitor::walk_stmt(self, stmt),
         }
     }
 
     fn visit_expr(&mut self, expr: &'a Expr) {
         match expr {
-            Expr::Name(n) => {
+            // A local of the function (a parameter, a variable it assigns) names a value, not
+            // a function of that name elsewhere; calling one makes the function opaque.
+            Expr::Name(n) if self.in_other_scope > 0 || !self.own.contains(n.id.as_str()) => {
                 self.names.insert(n.id.to_string());
             }
             Expr::Attribute(a) => {
@@ -764,14 +865,38 @@ mod tests {
             "class R:\n    def m(self):\n        return self.blob[:4]\n\n@cache\ndef detect(k):\n    reader = R(SAMPLES[k])\n    return reader.m(), len(k)\n",
         );
         assert_eq!(got[0].0, "R.m");
-        assert_eq!(got[0].1, vec!["blob", "self"]);
+        assert_eq!(got[0].1, vec!["blob"]);
         assert_eq!(got[1].0, "detect");
-        // Its decorator too: calling a decorated function runs the decorator's wrapper.
-        assert_eq!(
-            got[1].1,
-            vec!["R", "SAMPLES", "cache", "k", "len", "m", "reader"]
-        );
+        // Its decorator too: calling a decorated function runs the decorator's wrapper. Its
+        // locals (`k`, `reader`) stand for values, not for functions of their names.
+        assert_eq!(got[1].1, vec!["R", "SAMPLES", "cache", "len", "m"]);
         assert!(!got[0].2 && !got[1].2);
+    }
+
+    #[test]
+    fn only_the_function_s_own_locals_hide_names() {
+        // `helper` is bound by the nested function, the comprehension and the lambda, and
+        // declared global where assigned: each mention in `f`'s own scope is the module's.
+        let src = "def f(xs):\n    def g():\n        helper = 1\n    ys = [helper for helper in xs]\n    h = lambda helper: helper\n    return helper(ys)\n\ndef k():\n    global helper\n    helper = make()\n    return helper\n";
+        let got = facts(src);
+        assert!(got[0].1.contains(&"helper".to_string()), "{got:?}");
+        let k = got.iter().find(|f| f.0 == "k").unwrap();
+        assert!(k.1.contains(&"helper".to_string()), "{k:?}");
+        // What the function imports, makes or is decorated and defaulted with still leads on,
+        // even where a parameter shares the name.
+        let src = "@via(normalize)\ndef f(k, normalize=None, key=weight):\n    from .backends import load_backend\n    from .m import helper as h\n    class L:\n        parse = staticmethod(parse)\n    return load_backend(k), h(k), L(), sorted(k, key=key)\n";
+        let got = &facts(src)[0].1;
+        for leads in [
+            "normalize",
+            "weight",
+            "load_backend",
+            "helper",
+            "L",
+            "parse",
+        ] {
+            assert!(got.contains(&leads.to_string()), "{leads}: {got:?}");
+        }
+        assert!(!got.contains(&"k".to_string()), "{got:?}");
     }
 
     #[test]
@@ -806,7 +931,8 @@ mod tests {
         assert_eq!(got[0].0, "outer");
         assert_eq!(got[0].1, vec!["D", "inner"]);
         assert_eq!(got[1].0, "outer.<locals>.inner");
-        assert_eq!(got[1].1, vec!["x", "y"]);
+        // Its default is a value it may call, read where it is defined.
+        assert_eq!(got[1].1, vec!["D", "y"]);
         assert_eq!(
             reached_by("outer.<locals>.inner").collect::<Vec<_>>(),
             vec!["outer", "inner"]

@@ -32,6 +32,7 @@ const SWITCHES: &str = "src/kit/switches.py";
 const LOOKUP: &str = "src/kit/lookup.py";
 const LEVELS: &str = "src/kit/levels.py";
 const TIERS: &str = "src/kit/tiers.py";
+const BACKENDS: &str = "src/kit/backends.py";
 
 /// One edit of the table.
 fn edit(name: &'static str, reach: super::Reach, apply: fn(&Tree)) -> Edit {
@@ -617,6 +618,22 @@ pub(super) fn edits() -> Vec<Edit> {
             "module read through vars() of a parameter: deleted line",
             Local,
             |t| t.delete(HOOKS, "hook_b = hook_a\n"),
+        ),
+        // --- A cached function that imports its callee inside its body ---------------------
+        edit(
+            "callee a cached function imports in its body: changed line",
+            Module,
+            |t| t.replace(BACKENDS, "    speed = 2\n", "    speed = 5\n"),
+        ),
+        edit(
+            "callee a cached function imports in its body: inserted line",
+            Module,
+            |t| t.insert_after(BACKENDS, "    speed = 2\n", "    speed += 1\n"),
+        ),
+        edit(
+            "callee a cached function imports in its body: deleted line",
+            Module,
+            |t| t.delete(BACKENDS, "    speed = 2\n"),
         ),
         // --- A module kept in a list, whose names `getattr` reads from a computed object ---
         edit(
