@@ -202,7 +202,7 @@ impl Collector {
                     for d in &f.decorator_list {
                         names.visit_expr(&d.expression);
                     }
-                    names.visit_parameters(&f.parameters);
+                    names.defaults(&f.parameters);
                     names.in_other_scope -= 1;
                     self.out.functions.push(FunctionCalls {
                         qualname,
@@ -391,6 +391,19 @@ fn name_like(text: &str) -> bool {
             .all(|p| !p.is_empty() && p.chars().all(|c| c == '_' || c.is_alphanumeric()))
 }
 
+impl Names<'_> {
+    /// A function's default values, which it may call; not its annotations, which only
+    /// describe (subscripting a class there runs an implicit method, reached anyway).
+    fn defaults(&mut self, parameters: &ruff_python_ast::Parameters) {
+        for default in parameters
+            .iter_non_variadic_params()
+            .filter_map(|p| p.default())
+        {
+            self.visit_expr(default);
+        }
+    }
+}
+
 impl<'a> Visitor<'a> for Names<'_> {
     fn visit_stmt(&mut self, stmt: &'a Stmt) {
         match stmt {
@@ -400,7 +413,7 @@ impl<'a> Visitor<'a> for Names<'_> {
                 for d in &f.decorator_list {
                     self.visit_decorator(d);
                 }
-                self.visit_parameters(&f.parameters);
+                self.defaults(&f.parameters);
             }
             // A class made in the body runs its methods through its name; its body looks names
             // up in itself and the module, not in the function.
@@ -897,6 +910,9 @@ mod tests {
             assert!(got.contains(&leads.to_string()), "{leads}: {got:?}");
         }
         assert!(!got.contains(&"k".to_string()), "{got:?}");
+        // Annotations only describe.
+        let got = &facts("def f(k: Field, *, d: Schema = DEFAULT) -> Result:\n    return k\n")[0].1;
+        assert_eq!(got, &["DEFAULT"]);
     }
 
     #[test]
