@@ -202,7 +202,7 @@ impl Collector {
                     for d in &f.decorator_list {
                         names.visit_expr(&d.expression);
                     }
-                    names.defaults(&f.parameters);
+                    names.header(f);
                     names.in_other_scope -= 1;
                     self.out.functions.push(FunctionCalls {
                         qualname,
@@ -392,16 +392,47 @@ fn name_like(text: &str) -> bool {
 }
 
 impl Names<'_> {
-    /// A function's default values, which it may call; not its annotations, which only
-    /// describe (subscripting a class there runs an implicit method, reached anyway).
-    fn defaults(&mut self, parameters: &ruff_python_ast::Parameters) {
-        for default in parameters
+    /// What a function's header hands it: its default values, which it may call, and those of
+    /// its annotations that run or hand over code (see [`annotation_leads`]).
+    fn header(&mut self, f: &ruff_python_ast::StmtFunctionDef) {
+        for default in f
+            .parameters
             .iter_non_variadic_params()
             .filter_map(|p| p.default())
         {
             self.visit_expr(default);
         }
+        let annotations = f
+            .parameters
+            .iter()
+            .filter_map(|p| p.annotation())
+            .chain(f.returns.as_deref());
+        for annotation in annotations.filter(|a| annotation_leads(a)) {
+            self.visit_expr(annotation);
+        }
     }
+}
+
+/// Whether an annotation may lead to a call: it calls something while the `def` runs
+/// (`x: make_kind()`), or hands code to a library that calls it
+/// (`Annotated[int, AfterValidator(check)]`, `Annotated[str, check]`). A plain type
+/// (`dict[str, Field]`) only describes: subscripting a class runs an implicit method, which
+/// every function reaches anyway.
+fn annotation_leads(annotation: &Expr) -> bool {
+    struct Finder(bool);
+    impl<'a> Visitor<'a> for Finder {
+        fn visit_expr(&mut self, expr: &'a Expr) {
+            match expr {
+                Expr::Call(_) | Expr::Lambda(_) => self.0 = true,
+                Expr::Name(n) if n.id.as_str() == "Annotated" => self.0 = true,
+                Expr::Attribute(a) if a.attr.id.as_str() == "Annotated" => self.0 = true,
+                _ => visitor::walk_expr(self, expr),
+            }
+        }
+    }
+    let mut finder = Finder(false);
+    finder.visit_expr(annotation);
+    finder.0
 }
 
 impl<'a> Visitor<'a> for Names<'_> {
@@ -413,7 +444,7 @@ impl<'a> Visitor<'a> for Names<'_> {
                 for d in &f.decorator_list {
                     self.visit_decorator(d);
                 }
-                self.defaults(&f.parameters);
+                self.header(f);
             }
             // A class made in the body runs its methods through its name; its body looks names
             // up in itself and the module, not in the function.
@@ -910,9 +941,14 @@ mod tests {
             assert!(got.contains(&leads.to_string()), "{leads}: {got:?}");
         }
         assert!(!got.contains(&"k".to_string()), "{got:?}");
-        // Annotations only describe.
+        // Plain annotations only describe; ones that call or hand code to a library lead on.
         let got = &facts("def f(k: Field, *, d: Schema = DEFAULT) -> Result:\n    return k\n")[0].1;
         assert_eq!(got, &["DEFAULT"]);
+        let src = "def f(k: Annotated[int, AfterValidator(check)], v: Annotated[str, rule]) -> kind():\n    def g(x: make_kind()):\n        pass\n    return g\n";
+        let got = &facts(src)[0].1;
+        for leads in ["check", "rule", "kind", "make_kind"] {
+            assert!(got.contains(&leads.to_string()), "{leads}: {got:?}");
+        }
     }
 
     #[test]
