@@ -33,6 +33,7 @@ const LOOKUP: &str = "src/kit/lookup.py";
 const LEVELS: &str = "src/kit/levels.py";
 const TIERS: &str = "src/kit/tiers.py";
 const BACKENDS: &str = "src/kit/backends.py";
+const STORE: &str = "src/kit/store.py";
 
 /// One edit of the table.
 fn edit(name: &'static str, reach: super::Reach, apply: fn(&Tree)) -> Edit {
@@ -618,6 +619,22 @@ pub(super) fn edits() -> Vec<Edit> {
             "module read through vars() of a parameter: deleted line",
             Local,
             |t| t.delete(HOOKS, "hook_b = hook_a\n"),
+        ),
+        // --- A base-class method called through its class on a module-level instance ------
+        edit(
+            "callee of a store filled through Store.update(self, ...): changed line",
+            Module,
+            |t| t.replace(STORE, "    base = 10\n", "    base = 20\n"),
+        ),
+        edit(
+            "callee of a store filled through Store.update(self, ...): inserted line",
+            Module,
+            |t| t.insert_after(STORE, "    base = 10\n", "    base += 1\n"),
+        ),
+        edit(
+            "callee of a store filled through Store.update(self, ...): deleted line",
+            Module,
+            |t| t.delete(STORE, "    base = 10\n"),
         ),
         // --- A cached function that imports its callee inside its body ---------------------
         edit(
