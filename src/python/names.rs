@@ -567,7 +567,8 @@ pub fn may_read_any_name(text: &[u8]) -> bool {
         || DYNAMIC_BY_ARGUMENT
             .iter()
             .chain(DYNAMIC_ALWAYS)
-            .chain(DYNAMIC_ATTRIBUTES)
+            .chain(NAMESPACE_ATTRIBUTES)
+            .chain(&["modules"])
             .any(|word| has_word(text, word))
         || memchr::memmem::find_iter(text, b"import").any(|at| {
             text[at + b"import".len()..]
@@ -2888,14 +2889,13 @@ const DYNAMIC_BY_ARGUMENT: &[&str] = &[
     "getattr_static",
 ];
 /// Attributes that read an object's whole namespace: `obj.__dict__`, a function's
-/// `__globals__` (its module's) and a frame's `f_globals`; then `sys.modules`.
-const DYNAMIC_ATTRIBUTES: &[&str] = &[
+/// `__globals__` (its module's) and a frame's `f_globals`.
+const NAMESPACE_ATTRIBUTES: &[&str] = &[
     "__dict__",
     "__getattribute__",
     "__getattr__",
     "__globals__",
     "f_globals",
-    "modules",
 ];
 const DYNAMIC_ALWAYS: &[&str] = &[
     "vars",
@@ -2976,7 +2976,7 @@ impl<'a> Visitor<'a> for MentionFinder<'_> {
             Expr::Attribute(a) => {
                 self.push(a.attr.id.as_str(), a.attr.start(), MentionKind::Attribute);
                 match a.attr.id.as_str() {
-                    attr if DYNAMIC_ATTRIBUTES[..5].contains(&attr) => {
+                    attr if NAMESPACE_ATTRIBUTES.contains(&attr) => {
                         self.push_dynamic(a.start(), ReadsFrom::from_expr(&a.value));
                     }
                     "modules" if matches!(&*a.value, Expr::Name(n) if n.id.as_str() == "sys") => {

@@ -115,7 +115,7 @@ pub struct ModuleSyntax {
     parsed: bool,
     /// Import-time lines that a call of a function records too (see
     /// [`ModuleSyntax::import_evidence`]).
-    call_lines: BTreeSet<u32>,
+    recorded_by_calls: BTreeSet<u32>,
     /// No top-level statement is sure to record a line of its own when the module is
     /// imported: each defines a function or may compile to nothing (see [`records_a_line`]).
     only_functions: bool,
@@ -224,7 +224,7 @@ impl ModuleSyntax {
     /// a module that has one other than a function definition records that one.
     pub fn import_evidence(&self) -> impl Iterator<Item = u32> + '_ {
         (1..=self.line_count()).filter(|&l| {
-            self.is_import_time(l) && (self.only_functions || !self.call_lines.contains(&l))
+            self.is_import_time(l) && (self.only_functions || !self.recorded_by_calls.contains(&l))
         })
     }
 
@@ -257,7 +257,7 @@ pub(crate) fn analyze_parsed(
             functions: Vec::new(),
             imports,
             parsed: false,
-            call_lines: BTreeSet::new(),
+            recorded_by_calls: BTreeSet::new(),
             only_functions: true,
         };
     }
@@ -277,7 +277,7 @@ pub(crate) fn analyze_parsed(
         tokens: parsed.tokens(),
         memo: &memo,
         functions: Vec::new(),
-        call_lines: BTreeSet::new(),
+        recorded_by_calls: BTreeSet::new(),
     };
     walker.suite(&module.body, "", false);
     let only_functions = !module.body.iter().any(records_a_line);
@@ -301,7 +301,7 @@ pub(crate) fn analyze_parsed(
         functions: walker.functions,
         imports,
         parsed: true,
-        call_lines: walker.call_lines,
+        recorded_by_calls: walker.recorded_by_calls,
         only_functions,
     }
 }
@@ -873,7 +873,7 @@ struct Walker<'a> {
     memo: &'a MemoNames,
     functions: Vec<FunctionSpan>,
     /// See [`ModuleSyntax::import_evidence`].
-    call_lines: BTreeSet<u32>,
+    recorded_by_calls: BTreeSet<u32>,
 }
 
 impl Walker<'_> {
@@ -933,9 +933,9 @@ impl Walker<'_> {
                 );
                 let (first, header) = (span.0, span.2);
                 if f.body.len() == 1 && is_docstring(&f.body[0]) {
-                    self.call_lines.extend(first..=header);
+                    self.recorded_by_calls.extend(first..=header);
                 } else if let Some(body) = f.body.first() {
-                    self.call_lines
+                    self.recorded_by_calls
                         .extend(self.lines.line_of(body.range().start())..=header);
                 }
                 self.functions.push(FunctionSpan {
