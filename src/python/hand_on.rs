@@ -82,21 +82,24 @@ const FINDS_MODULES: &[&str] = &[
     "pydoc",
 ];
 
+/// Fragments every word of [`FINDS_MODULES`] holds one of, searched first.
+const FINDS_MODULES_FRAGMENTS: &[&str] = &[
+    "module",
+    "globals",
+    "frame",
+    "members",
+    "__import__",
+    "resolve_name",
+    "import_",
+    "pydoc",
+];
+
 /// Whether source finds modules or namespaces without naming them ([`FINDS_MODULES`]); the
 /// words share a few fragments, searched first.
 pub fn finds_modules(text: &[u8]) -> bool {
-    [
-        "module",
-        "globals",
-        "frame",
-        "members",
-        "__import__",
-        "resolve_name",
-        "import_",
-        "pydoc",
-    ]
-    .iter()
-    .any(|part| memchr::memmem::find(text, part.as_bytes()).is_some())
+    FINDS_MODULES_FRAGMENTS
+        .iter()
+        .any(|part| memchr::memmem::find(text, part.as_bytes()).is_some())
         && FINDS_MODULES
             .iter()
             .any(|w| super::names::has_word(text, w))
@@ -174,6 +177,18 @@ pub fn bare_words(text: &[u8], wanted: &WordSet) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn every_word_holds_a_fragment_searched_first() {
+        for word in super::FINDS_MODULES {
+            assert!(
+                super::FINDS_MODULES_FRAGMENTS
+                    .iter()
+                    .any(|part| word.contains(part)),
+                "{word}"
+            );
+        }
+    }
+
     #[test]
     fn code_that_loads_modules_by_path_finds_them() {
         for text in [

@@ -2846,10 +2846,7 @@ impl MentionFinder<'_> {
                         self.push(part, alias.start(), MentionKind::Attribute);
                     }
                     if matches!(self.home, Home::Function(_)) {
-                        let bound = alias.asname.as_ref().map_or_else(
-                            || alias.name.id.split('.').next().unwrap_or_default(),
-                            |a| a.id.as_str(),
-                        );
+                        let bound = super::syntax::import_binding(alias);
                         self.out.local_binds.insert(bound.to_string());
                     }
                 }

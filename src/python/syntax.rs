@@ -306,6 +306,14 @@ pub(crate) fn analyze_parsed(
     }
 }
 
+/// The name `import a.b` (`a`) or `import a.b as c` (`c`) binds.
+pub(crate) fn import_binding(alias: &ruff_python_ast::Alias) -> &str {
+    alias.asname.as_ref().map_or_else(
+        || alias.name.id.split('.').next().unwrap_or_default(),
+        |a| a.id.as_str(),
+    )
+}
+
 /// A string literal standing alone: a docstring where it comes first.
 fn is_docstring(stmt: &Stmt) -> bool {
     matches!(stmt, Stmt::Expr(e) if matches!(&*e.value, Expr::StringLiteral(_)))
@@ -403,11 +411,7 @@ fn module_names(body: &[Stmt], out: &mut BTreeSet<String>) {
             }
             Stmt::Import(s) => {
                 for alias in &s.names {
-                    let bound = alias.asname.as_ref().map_or_else(
-                        || alias.name.id.split('.').next().unwrap_or_default(),
-                        |a| a.id.as_str(),
-                    );
-                    out.insert(bound.to_string());
+                    out.insert(import_binding(alias).to_string());
                 }
             }
             Stmt::ImportFrom(s) => {
@@ -510,14 +514,30 @@ fn keeps_state(f: &ruff_python_ast::StmtFunctionDef, scope: &StateScope<'_>) -> 
         locals: BTreeSet<String>,
         shared_self: bool,
         plain_methods: &'m PlainMethods,
-        /// The names the function (or a function around it) binds, and whether some
-        /// statement of it may bind any: a class name bound there is not the class.
-        bound_here: BTreeMap<String, usize>,
-        binds_anything: bool,
+        /// The function judged, and whether it is nested in another: a class name it (or a
+        /// function around it) may bind is not the class. What it binds is read on the
+        /// first call through a class's plain method, the only place it matters.
+        function: &'m ruff_python_ast::StmtFunctionDef,
+        nested: bool,
+        bound_here: Option<Bindings>,
         /// What it keeps state in: module-level names, `.attr` for `cls.attr` and `self.attr`.
         roots: BTreeSet<String>,
     }
     impl Finder<'_> {
+        /// Whether the function may bind `name` in its own body (or is nested, where a
+        /// function around it may).
+        fn may_bind(&mut self, name: &str) -> bool {
+            let f = self.function;
+            let here = self.bound_here.get_or_insert_with(|| {
+                let mut here = Bindings::of(&f.body);
+                for param in f.parameters.iter() {
+                    here.bind(param.name().id.as_str());
+                }
+                here
+            });
+            self.nested || here.any_name || here.count.contains_key(name)
+        }
+
         /// The name an item or attribute chain hangs from: `A` of `A.b[c].d`.
         fn root(expr: &Expr) -> Option<&str> {
             match expr {
@@ -597,12 +617,11 @@ fn keeps_state(f: &ruff_python_ast::StmtFunctionDef, scope: &StateScope<'_>) -> 
                 let receiver = match (&*method.value, call.arguments.args.first()) {
                     (Expr::Name(class), Some(first))
                         if !matches!(first, Expr::Starred(_))
-                            && !self.binds_anything
-                            && !self.bound_here.contains_key(class.id.as_str())
                             && self
                                 .plain_methods
                                 .get(class.id.as_str())
-                                .is_some_and(|m| m.contains(name)) =>
+                                .is_some_and(|m| m.contains(name))
+                            && !self.may_bind(class.id.as_str()) =>
                     {
                         first
                     }
@@ -623,17 +642,14 @@ fn keeps_state(f: &ruff_python_ast::StmtFunctionDef, scope: &StateScope<'_>) -> 
         locals.0.remove("self");
     }
     locals.visit_body(&f.body);
-    let mut here = Bindings::of(&f.body);
-    for param in f.parameters.iter() {
-        here.bind(param.name().id.as_str());
-    }
     let mut finder = Finder {
         module,
         locals: locals.0,
         shared_self: scope.shared_self,
         plain_methods: scope.plain_methods,
-        bound_here: here.count,
-        binds_anything: here.any_name || scope.nested,
+        function: f,
+        nested: scope.nested,
+        bound_here: None,
         roots: BTreeSet::new(),
     };
     finder.visit_body(&f.body);
@@ -711,11 +727,7 @@ impl<'a> ruff_python_ast::visitor::Visitor<'a> for Bindings {
             Stmt::ClassDef(c) => self.bind(c.name.id.as_str()),
             Stmt::Import(s) => {
                 for alias in &s.names {
-                    let bound = alias.asname.as_ref().map_or_else(
-                        || alias.name.id.split('.').next().unwrap_or_default(),
-                        |a| a.id.as_str(),
-                    );
-                    self.bind(bound);
+                    self.bind(import_binding(alias));
                 }
             }
             Stmt::ImportFrom(s) => {

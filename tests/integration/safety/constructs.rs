@@ -10,7 +10,7 @@
 
 use super::Effect::{Breaks, Harmless};
 use super::Reach::{Global, Local, Module};
-use super::{Edit, Tree};
+use super::{Edit, Tree, harmless};
 
 const PROPS: &str = "src/kit/props.py";
 const DISPATCH: &str = "src/kit/dispatch.py";
@@ -702,13 +702,11 @@ pub(super) fn edits() -> Vec<Edit> {
         ),
         // The reader's own module is handed nowhere: its computed getattr cannot read a new
         // name of its own.
-        Edit {
-            name: "new constant beside a getattr of a computed object, in a module nothing hands on",
-            reach: Local,
-            effect: Harmless,
-            apply: |t| t.append(LOOKUP, "\nTIMEOUT = 30\n"),
-            at_most: Some(&[]),
-        },
+        harmless(
+            "new constant beside a getattr of a computed object, in a module nothing hands on",
+            &[],
+            |t| t.append(LOOKUP, "\nTIMEOUT = 30\n"),
+        ),
         // --- pyproject.toml by section: a linter's table that one test reads back ---------
         edit(
             "linter section of pyproject.toml: changed line",

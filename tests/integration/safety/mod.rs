@@ -139,6 +139,17 @@ struct Edit {
     at_most: Option<&'static [&'static str]>,
 }
 
+/// A local edit that breaks nothing and must select at most `at_most`.
+fn harmless(name: &'static str, at_most: &'static [&'static str], apply: fn(&Tree)) -> Edit {
+    Edit {
+        name,
+        reach: Reach::Local,
+        effect: Effect::Harmless,
+        apply,
+        at_most: Some(at_most),
+    }
+}
+
 /// The working tree an edit is applied to.
 struct Tree<'a> {
     root: &'a Path,

@@ -10,9 +10,9 @@
 //! `at_most` bounds a few edits exactly: a new function with a new test selects only the new
 //! test file; a new import or a method nothing calls selects nothing.
 
-use super::Effect::{Breaks, Harmless};
+use super::Effect::Breaks;
 use super::Reach::{Global, Local, Module};
-use super::{Edit, Reach, Tree};
+use super::{Edit, Reach, Tree, harmless};
 
 const CONSTS: &str = "src/geo/consts.py";
 const DERIVED: &str = "src/geo/derived.py";
@@ -35,16 +35,6 @@ fn breaks(name: &'static str, reach: Reach, apply: fn(&Tree)) -> Edit {
         effect: Breaks,
         apply,
         at_most: None,
-    }
-}
-
-fn harmless(name: &'static str, at_most: &'static [&'static str], apply: fn(&Tree)) -> Edit {
-    Edit {
-        name,
-        reach: Local,
-        effect: Harmless,
-        apply,
-        at_most: Some(at_most),
     }
 }
 
@@ -283,13 +273,11 @@ pub(super) fn edits() -> Vec<Edit> {
         ),
         // Calling `hook` records its header, as importing does: only the test that imported
         // the module ran its import-time code.
-        Edit {
-            name: "new constant in a module a test imports inside itself, beside a docstring-only function",
-            reach: Local,
-            effect: Harmless,
-            apply: |t| t.append(LATER, "\nUNUSED = 1\n"),
-            at_most: Some(&["tests/test_later.py::test_later_first"]),
-        },
+        harmless(
+            "new constant in a module a test imports inside itself, beside a docstring-only function",
+            &["tests/test_later.py::test_later_first"],
+            |t| t.append(LATER, "\nUNUSED = 1\n"),
+        ),
         breaks(
             "fixture of a plugin module: the constant it reads changed",
             Local,
