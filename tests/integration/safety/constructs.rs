@@ -34,6 +34,7 @@ const LEVELS: &str = "src/kit/levels.py";
 const TIERS: &str = "src/kit/tiers.py";
 const BACKENDS: &str = "src/kit/backends.py";
 const STORE: &str = "src/kit/store.py";
+const RATES: &str = "src/kit/rates.py";
 
 /// One edit of the table.
 fn edit(name: &'static str, reach: super::Reach, apply: fn(&Tree)) -> Edit {
@@ -652,6 +653,22 @@ pub(super) fn edits() -> Vec<Edit> {
             Module,
             |t| t.delete(BACKENDS, "    speed = 2\n"),
         ),
+        // --- A cached function that reaches its callee through a class it makes -----------
+        edit(
+            "callee of a class a cached function makes in its body: changed line",
+            Module,
+            |t| t.replace(RATES, "    factor = 3\n", "    factor = 4\n"),
+        ),
+        edit(
+            "callee of a class a cached function makes in its body: inserted line",
+            Module,
+            |t| t.insert_after(RATES, "    factor = 3\n", "    factor += 1\n"),
+        ),
+        edit(
+            "callee of a class a cached function makes in its body: deleted line",
+            Module,
+            |t| t.delete(RATES, "    factor = 3\n"),
+        ),
         // --- A module kept in a list, whose names `getattr` reads from a computed object ---
         edit(
             "module read by getattr of a computed object: changed line",
@@ -668,7 +685,8 @@ pub(super) fn edits() -> Vec<Edit> {
             Local,
             |t| t.delete(SWITCHES, "RETRIES = 2\n"),
         ),
-        // A module no code spells as a value, returned by `getattr(kit, "levels")`.
+        // A module no code spells as a value, returned by `getattr(kit, "levels")` and handed
+        // on from there to `Snapshot`, which copies its names.
         edit(
             "module read by getattr of what a call returns: changed line",
             Local,
