@@ -13,13 +13,15 @@
 //!
 //! [`pack_workers`] packs for that model: the shards' workers are packed as `shards x workers`
 //! bins by the ordinary packer (so file and class groups stay together where it pays), the bins
-//! are dealt to the shards, each shard's tests are put in the best of a few orders, and a
-//! bounded search improves the longest shard while that helps: it moves a unit (what
-//! [`move_key`] keeps together) to the shortest shard, or swaps one with another shard's. Each
-//! shard is judged by its score, the longest of three replays, of the estimates and of two
-//! deterministic skews of them (see [`Costs`]): which worker a scope goes to is a race between
-//! the workers' clocks, and a plan must not need the race to go its way. The prediction is the
-//! replay of the estimates.
+//! are dealt to the shards twice (by load, and by replay, which sees that two bins holding
+//! pieces of one file cost more together), each shard's tests are put in the best of a few
+//! orders, and from each deal a bounded search improves the longest shard while that helps:
+//! it moves a unit (what [`move_key`] keeps together) to the shortest shard, or swaps one with
+//! another shard's. Each shard is judged by its score, the longest of three replays, of the
+//! estimates and of two deterministic skews of them (see [`Costs`]): which worker a scope goes
+//! to is a race between the workers' clocks, and a plan must not need the race to go its way.
+//! The better of the two searches' ends is the plan; its prediction is the replay of the
+//! estimates.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
@@ -716,28 +718,34 @@ pub fn pack_workers(
     let per_worker = problem.with_overhead(workers.startup);
     let binned = pack(&per_worker, shards * workers.count, options)?;
 
-    // Deal the bins, longest first, to the shortest shard with room; every shard gets one.
-    let mut shard_bins: Vec<Vec<Vec<u32>>> = vec![Vec::new(); shards];
-    let mut loads = vec![0.0f64; shards];
-    for (b, bin) in binned.shards.iter().enumerate() {
-        let target = if b < shards {
-            b
-        } else {
-            (0..shards)
-                .filter(|&s| shard_bins[s].len() < workers.count)
-                .min_by(|&x, &y| loads[x].total_cmp(&loads[y]).then(x.cmp(&y)))
-                .unwrap_or(b % shards)
-        };
-        loads[target] += bin.seconds;
-        shard_bins[target].push(bin.items.clone());
-    }
-
+    let bins: Vec<(Vec<u32>, f64)> = binned
+        .shards
+        .iter()
+        .map(|b| (b.items.clone(), b.seconds))
+        .collect();
     let costs = Costs::new(problem);
-    let mut placed: Vec<Placed> = shard_bins
+    let mut budget = REPLAY_BUDGET;
+    let by_load: Vec<Placed> = deal_by_load(&bins, shards, workers.count)
         .into_iter()
         .map(|bins| best_order(problem, bins, &costs, workers))
         .collect();
-    let moved = improve(problem, &mut placed, &costs, workers);
+    // Both deals are searched from, each with half of what is left of the budget, and the
+    // better end kept: which start leads lower is not known before the search.
+    let mut placed = by_load;
+    let moved = match deal_by_replay(problem, &bins, shards, &costs, workers, &mut budget) {
+        Some(mut matched) => {
+            let half = budget / 2;
+            let moved_matched = improve(problem, &mut matched, &costs, workers, half);
+            let moved = improve(problem, &mut placed, &costs, workers, half);
+            if worse(&placed, &matched) {
+                placed = matched;
+                moved_matched
+            } else {
+                moved
+            }
+        }
+        None => improve(problem, &mut placed, &costs, workers, budget),
+    };
 
     let strategy = format!(
         "{}/xdist-{}x{}{}",
@@ -765,17 +773,119 @@ pub fn pack_workers(
     ))
 }
 
+/// The bins dealt longest first to the shortest shard with room, every shard getting one.
+fn deal_by_load(bins: &[(Vec<u32>, f64)], shards: usize, workers: usize) -> Vec<Vec<Vec<u32>>> {
+    let mut shard_bins: Vec<Vec<Vec<u32>>> = vec![Vec::new(); shards];
+    let mut loads = vec![0.0f64; shards];
+    for (b, (bin, seconds)) in bins.iter().enumerate() {
+        let target = if b < shards {
+            b
+        } else {
+            (0..shards)
+                .filter(|&s| shard_bins[s].len() < workers)
+                .min_by(|&x, &y| loads[x].total_cmp(&loads[y]).then(x.cmp(&y)))
+                .unwrap_or(b % shards)
+        };
+        loads[target] += seconds;
+        shard_bins[target].push(bin.clone());
+    }
+    shard_bins
+}
+
+/// Bins tried for each place in a shard by [`deal_by_replay`].
+const DEAL_CANDIDATES: usize = 8;
+
+/// The bins dealt by replay: every shard starts from one of the longest bins, and then, in
+/// turn, each shard takes whichever of the [`DEAL_CANDIDATES`] lightest bins left replays
+/// shortest with it. Bins that hold pieces of one file or class cost more together (the mode
+/// gives the joined scope to one worker), which dealing by load alone does not see. `None`
+/// when the budget does not cover it.
+fn deal_by_replay(
+    problem: &Problem,
+    bins: &[(Vec<u32>, f64)],
+    shards: usize,
+    costs: &Costs,
+    workers: &Workers,
+    budget: &mut usize,
+) -> Option<Vec<Placed>> {
+    if bins.len() < shards {
+        return None;
+    }
+    let mut left: Vec<usize> = (0..bins.len()).collect();
+    // Longest first, then the packer's order.
+    left.sort_by(|&a, &b| bins[b].1.total_cmp(&bins[a].1).then(a.cmp(&b)));
+    let seeds: Vec<usize> = left.drain(..shards.min(left.len())).collect();
+    let mut placed: Vec<Placed> = seeds
+        .iter()
+        .map(|&b| best_order(problem, vec![bins[b].0.clone()], costs, workers))
+        .collect();
+    for _ in 1..workers.count {
+        // The longest shards choose first.
+        let mut turn: Vec<usize> = (0..placed.len()).collect();
+        turn.sort_by(|&a, &b| placed[b].score.total_cmp(&placed[a].score).then(a.cmp(&b)));
+        for s in turn {
+            if left.is_empty() {
+                break;
+            }
+            let mut best: Option<(usize, Placed)> = None;
+            for k in (0..left.len()).rev().take(DEAL_CANDIDATES) {
+                let mut grown = placed[s].bins.clone();
+                grown.push(bins[left[k]].0.clone());
+                let cost = 12 * grown.iter().map(Vec::len).sum::<usize>();
+                *budget = budget.checked_sub(cost)?;
+                let candidate = best_order(problem, grown, costs, workers);
+                if best
+                    .as_ref()
+                    .is_none_or(|(_, b)| candidate.score < b.score - 1e-9)
+                {
+                    best = Some((k, candidate));
+                }
+            }
+            let (k, grown) = best.expect("a bin left to try");
+            left.remove(k);
+            placed[s] = grown;
+        }
+    }
+    // More bins than places (a bin per worker is what the packer made): the rest by load.
+    for b in left {
+        let s = (0..placed.len())
+            .min_by(|&x, &y| placed[x].score.total_cmp(&placed[y].score).then(x.cmp(&y)))
+            .expect("a shard");
+        let mut grown = placed[s].bins.clone();
+        grown.push(bins[b].0.clone());
+        placed[s] = best_order(problem, grown, costs, workers);
+    }
+    Some(placed)
+}
+
+/// Whether `a` is a worse start than `b`: a longer longest shard, then a larger sum.
+fn worse(a: &[Placed], b: &[Placed]) -> bool {
+    let key = |p: &[Placed]| {
+        (
+            p.iter().map(|x| x.score).fold(0.0, f64::max),
+            p.iter().map(|x| x.score).sum::<f64>(),
+        )
+    };
+    let (ka, kb) = (key(a), key(b));
+    ka.0 > kb.0 + 1e-9 || ((ka.0 - kb.0).abs() <= 1e-9 && ka.1 > kb.1 + 1e-9)
+}
+
 /// Lower the longest shard's score: move a whole unit (tests that share a [`move_key`]) from it
 /// to the shortest shard, or, when no move helps, swap a unit of it with a unit of another
 /// shard, trying the others shortest first. Every accepted step leaves both shards' scores
 /// below the longest's, so the sorted scores fall and the search ends; a budget of replays
 /// bounds it on large suites, and the best step found when it runs out is still taken.
 /// Returns whether any step was taken.
-fn improve(problem: &Problem, placed: &mut [Placed], costs: &Costs, workers: &Workers) -> bool {
+fn improve(
+    problem: &Problem,
+    placed: &mut [Placed],
+    costs: &Costs,
+    workers: &Workers,
+    mut budget: usize,
+) -> bool {
     if placed.len() < 2 {
         return false;
     }
-    let mut budget = REPLAY_BUDGET;
     let mut changed = false;
     loop {
         let mut by_time: Vec<usize> = (0..placed.len()).collect();

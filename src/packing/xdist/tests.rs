@@ -328,3 +328,62 @@ fn tests_of_no_cost_leave_no_shard_unplanned() {
         assert_eq!(plan.makespan, 1.0, "{dist:?}");
     }
 }
+
+#[test]
+fn dealing_by_replay_keeps_pieces_of_one_file_on_different_shards() {
+    // Four worker bins for 2 shards x 2 workers: a.py cut in two (5 s and 4.5 s), b.py and
+    // c.py. By load, the second piece of a.py joins the first one's shard, where `loadfile`
+    // gives the joined file to one worker; by replay it goes to the other shard.
+    let mut items = file_tests("a.py", 10, 1.0);
+    items[9].estimate = 0.5;
+    items.extend(file_tests("b.py", 5, 1.0));
+    items.extend(file_tests("c.py", 9, 0.5));
+    let problem = Problem::new(items, &GroupCosts::default(), 0.0).unwrap();
+    let w = workers(2, Dist::Loadfile, 0.0);
+    let costs = Costs::new(&problem);
+    let of = |file: &str, tests: std::ops::Range<usize>| -> Vec<u32> {
+        tests
+            .map(|k| {
+                let id = format!("{file}::t{k}");
+                problem.items.iter().position(|i| i.id == id).unwrap() as u32
+            })
+            .collect()
+    };
+    let bins = vec![
+        (of("a.py", 0..5), 5.0),
+        (of("b.py", 0..5), 5.0),
+        (of("a.py", 5..10), 4.5),
+        (of("c.py", 0..9), 4.5),
+    ];
+    let files = |p: &Placed| -> Vec<Vec<&str>> {
+        p.bins
+            .iter()
+            .map(|bin| {
+                let mut f: Vec<&str> = bin
+                    .iter()
+                    .map(|&i| problem.items[i as usize].id.split("::").next().unwrap())
+                    .collect();
+                f.dedup();
+                f
+            })
+            .collect()
+    };
+    let by_load: Vec<Placed> = deal_by_load(&bins, 2, 2)
+        .into_iter()
+        .map(|b| best_order(&problem, b, &costs, &w))
+        .collect();
+    assert_eq!(files(&by_load[0]), [vec!["a.py"], vec!["a.py"]]);
+    assert_eq!(by_load[0].replay.seconds, 9.5);
+
+    let mut budget = REPLAY_BUDGET;
+    let by_replay = deal_by_replay(&problem, &bins, 2, &costs, &w, &mut budget).unwrap();
+    assert!(budget < REPLAY_BUDGET);
+    for shard in &by_replay {
+        assert_eq!(shard.bins.len(), 2);
+        assert_eq!(shard.replay.seconds, 5.0, "{:?}", files(shard));
+    }
+    assert!(worse(&by_load, &by_replay));
+    assert!(!worse(&by_replay, &by_load));
+    // Too small a budget: no deal by replay.
+    assert!(deal_by_replay(&problem, &bins, 2, &costs, &w, &mut 10).is_none());
+}
