@@ -126,28 +126,42 @@ pub fn prepare(
         .transpose()?
         .map(|v| v.into_iter().collect());
     let db = Some(selection_args.db.as_path()).filter(|db| db.is_file());
-    let (selection, selective, base) = if pack.all || db.is_none() {
+    let options = EstimateOptions {
+        statistic: config.durations.statistic,
+        default_seconds: config.durations.default_seconds,
+    };
+    let durations = pack.durations.as_deref();
+    let (selection, selective, base, history) = if pack.all || db.is_none() {
         if db.is_none() {
             ui.warn(&format!(
                 "no data file at {}: planning every known test without selection",
                 selection_args.db.display()
             ));
         }
-        let (selection, base) = whole_suite(db, collected.as_ref(), pack, config, ws)?;
+        // Both only read the data file, different tables of it: on a large suite reading the
+        // history beside the suite halves the wait.
+        let (whole, history) = std::thread::scope(|scope| {
+            let history = scope.spawn(|| inputs::estimates(db, durations, &options));
+            let whole = whole_suite(db, collected.as_ref(), pack, config, ws);
+            let history = history.join().expect("reading the history does not panic");
+            (whole, history)
+        });
+        let (selection, base) = whole?;
         for warning in &selection.warnings {
             ui.warn(warning);
         }
-        (selection, false, base)
+        (selection, false, base, history?)
     } else {
         let mut own: Vec<&Path> = outputs.to_vec();
         if let Some(d) = &pack.durations {
             own.push(d);
         }
         let resolved = resolve(selection_args, &own, true, ws, ui)?;
-        (resolved.selection, true, resolved.base)
+        let history = inputs::estimates(db, durations, &options)?;
+        (resolved.selection, true, resolved.base, history)
     };
     let statistic = config.durations.statistic;
-    let estimates = estimates(db, pack, config, &selection, ui)?;
+    let estimates = with_configured_setups(history, config, &selection, ui)?;
     let (workers, choose_workers) = workers(pack, config, ci);
     let (overhead, overhead_source) = match pack.shard_overhead {
         Some(s) => (s, "command line"),
@@ -290,19 +304,14 @@ fn whole_suite(
     })
 }
 
-/// The estimates, with the setup costs the configuration sets.
-fn estimates(
-    db: Option<&Path>,
-    pack: &PackArgs,
+/// The estimates read from the history, with its warning printed and the setup costs the
+/// configuration gives laid over the measured ones.
+fn with_configured_setups(
+    (mut estimates, warning): (Estimates, Option<String>),
     config: &Config,
     selection: &Selection,
     ui: &Ui,
 ) -> Result<Estimates> {
-    let options = EstimateOptions {
-        statistic: config.durations.statistic,
-        default_seconds: config.durations.default_seconds,
-    };
-    let (mut estimates, warning) = inputs::estimates(db, pack.durations.as_deref(), &options)?;
     if let Some(warning) = warning {
         ui.warn(&warning);
     }

@@ -219,6 +219,14 @@ impl Estimates {
         }
     }
 
+    /// [`Estimates::for_test`], borrowed when the test has a history of its own.
+    pub fn lookup(&self, node_id: &str) -> std::borrow::Cow<'_, Estimate> {
+        match self.known.get(node_id) {
+            Some(e) => std::borrow::Cow::Borrowed(e),
+            None => std::borrow::Cow::Owned(self.for_test(node_id)),
+        }
+    }
+
     /// The estimate for one test: its own history, else the nearest prior.
     pub fn for_test(&self, node_id: &str) -> Estimate {
         if let Some(e) = self.known.get(node_id) {

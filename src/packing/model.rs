@@ -101,6 +101,8 @@ pub(crate) struct PItem {
 #[derive(Debug, Clone)]
 pub struct Problem {
     pub(crate) items: Vec<PItem>,
+    /// Where each item was in the caller's list.
+    pub(crate) origins: Vec<u32>,
     /// Setup seconds by group id (file groups first, then class groups).
     pub(crate) setup: Vec<f64>,
     pub(crate) overhead: f64,
@@ -122,61 +124,81 @@ impl Problem {
     /// collection).
     pub fn new(items: Vec<Item>, costs: &GroupCosts, overhead: f64) -> Result<Problem, PackError> {
         check(overhead, || "the per-shard overhead".into())?;
-        let mut seen = BTreeSet::new();
-        let mut files = BTreeSet::new();
-        let mut classes = BTreeSet::new();
         for item in &items {
             check(item.estimate, || format!("the estimate of `{}`", item.id))?;
-            if !seen.insert(item.id.as_str()) {
-                return Err(PackError::DuplicateId(item.id.clone()));
-            }
-            files.extend(item.file.as_deref());
-            classes.extend(item.class.as_deref());
         }
         for (label, &cost) in costs.file.iter().chain(&costs.class) {
             check(cost, || format!("the setup cost of group `{label}`"))?;
         }
+        // Duplicates sit side by side once sorted (callers mostly pass ids in order already,
+        // which the sort sees in one pass).
+        let mut ids: Vec<&str> = items.iter().map(|i| i.id.as_str()).collect();
+        ids.sort_unstable();
+        if let Some(pair) = ids.windows(2).find(|pair| pair[0] == pair[1]) {
+            return Err(PackError::DuplicateId(pair[0].to_string()));
+        }
+        drop(ids);
         // Ids follow sorted label order, so interning is independent of input order.
+        let labels = |of: fn(&Item) -> Option<&str>| -> BTreeSet<String> {
+            let mut set: BTreeSet<&str> = BTreeSet::new();
+            let mut last = None;
+            for label in items.iter().filter_map(of) {
+                // The tests of one file or class mostly come one after another.
+                if last != Some(label) {
+                    set.insert(label);
+                    last = Some(label);
+                }
+            }
+            set.into_iter().map(str::to_string).collect()
+        };
+        let files = labels(|i| i.file.as_deref());
+        let classes = labels(|i| i.class.as_deref());
         let file_ids: HashMap<&str, u32> = files
             .iter()
             .enumerate()
-            .map(|(i, l)| (*l, i as u32))
+            .map(|(i, l)| (l.as_str(), i as u32))
             .collect();
         let class_base = files.len();
         let class_ids: HashMap<&str, u32> = classes
             .iter()
             .enumerate()
-            .map(|(i, l)| (*l, (class_base + i) as u32))
+            .map(|(i, l)| (l.as_str(), (class_base + i) as u32))
             .collect();
         let mut setup = Vec::with_capacity(files.len() + classes.len());
         setup.extend(
             files
                 .iter()
-                .map(|l| costs.file.get(*l).copied().unwrap_or(0.0)),
+                .map(|l| costs.file.get(l).copied().unwrap_or(0.0)),
         );
         setup.extend(
             classes
                 .iter()
-                .map(|l| costs.class.get(*l).copied().unwrap_or(0.0)),
+                .map(|l| costs.class.get(l).copied().unwrap_or(0.0)),
         );
 
-        let mut pitems: Vec<PItem> = items
-            .iter()
-            .map(|item| PItem {
-                id: item.id.clone(),
-                estimate: item.estimate,
-                spread: item.spread.clone(),
-                file: item.file.as_deref().map(|l| file_ids[l]),
-                class: item.class.as_deref().map(|l| class_ids[l]),
+        let mut pitems: Vec<(PItem, u32)> = items
+            .into_iter()
+            .enumerate()
+            .map(|(origin, item)| {
+                let pitem = PItem {
+                    file: item.file.as_deref().map(|l| file_ids[l]),
+                    class: item.class.as_deref().map(|l| class_ids[l]),
+                    id: item.id,
+                    estimate: item.estimate,
+                    spread: item.spread,
+                };
+                (pitem, origin as u32)
             })
             .collect();
-        pitems.sort_by(|a, b| {
+        pitems.sort_by(|(a, _), (b, _)| {
             b.estimate
                 .total_cmp(&a.estimate)
                 .then_with(|| a.id.cmp(&b.id))
         });
+        let (items, origins) = pitems.into_iter().unzip();
         Ok(Problem {
-            items: pitems,
+            items,
+            origins,
             setup,
             overhead,
         })

@@ -150,23 +150,41 @@ pub fn simulate_many(
         .collect();
 
     let mut rng = StdRng::seed_from_u64(options.seed);
+    // Each log-normal item takes the next standard normal of the run, two to a pair of
+    // uniforms (Box-Muller): its rank among them says which.
+    let mut ranks: Vec<u32> = Vec::with_capacity(laws.len());
+    let mut normals = 0u32;
+    for law in &laws {
+        ranks.push(normals);
+        if matches!(law, Law::LogNormal { .. }) {
+            normals += 1;
+        }
+    }
+    let mut uniforms = vec![0.0; 2 * (normals as usize).div_ceil(2)];
+    let threads = if laws.len() >= PARALLEL_DRAWS {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        1
+    };
     let mut durations = vec![0.0; laws.len()];
     let mut makespans: Vec<Vec<f64>> = vec![Vec::with_capacity(runs); plans.len()];
     for _ in 0..runs {
-        let mut spare: Option<f64> = None;
-        for (d, law) in durations.iter_mut().zip(&laws) {
-            *d = match *law {
-                Law::Zero => 0.0,
-                Law::LogNormal { mu, sigma } => {
-                    let z = spare.take().unwrap_or_else(|| {
-                        let (a, b) = standard_normal_pair(&mut rng);
-                        spare = Some(b);
-                        a
-                    });
-                    (mu + sigma * z).exp()
-                }
-            };
+        // The uniforms in one stream, as drawn one pair at a time; the transforms, which
+        // cost most, in parallel: the same numbers on any number of threads.
+        for u in uniforms.iter_mut() {
+            *u = rng.r#gen::<f64>();
         }
+        let chunk = laws.len().div_ceil(threads).max(1);
+        std::thread::scope(|scope| {
+            for ((d, law), rank) in durations
+                .chunks_mut(chunk)
+                .zip(laws.chunks(chunk))
+                .zip(ranks.chunks(chunk))
+            {
+                let uniforms = &uniforms;
+                scope.spawn(move || draw(d, law, rank, uniforms));
+            }
+        });
         for (p, plan) in plans.iter().enumerate() {
             if options.workers.is_parallel() {
                 let longest = plan
@@ -204,14 +222,25 @@ pub fn simulate_many(
         .collect())
 }
 
-/// Two independent standard normals (Box–Muller).
-fn standard_normal_pair(rng: &mut StdRng) -> (f64, f64) {
-    // 1 - U lies in (0, 1], so the logarithm is finite.
-    let u1: f64 = 1.0 - rng.r#gen::<f64>();
-    let u2: f64 = rng.r#gen::<f64>();
-    let r = (-2.0 * u1.ln()).sqrt();
-    let t = std::f64::consts::TAU * u2;
-    (r * t.cos(), r * t.sin())
+/// Items from which the draws of a run are spread over threads.
+const PARALLEL_DRAWS: usize = 100_000;
+
+/// One run's durations of `laws`, the `k`-th log-normal one from the `k`-th standard normal of
+/// the run's `uniforms` (Box-Muller: pair `k / 2`, its cosine or its sine).
+fn draw(durations: &mut [f64], laws: &[Law], ranks: &[u32], uniforms: &[f64]) {
+    for ((d, law), &k) in durations.iter_mut().zip(laws).zip(ranks) {
+        *d = match *law {
+            Law::Zero => 0.0,
+            Law::LogNormal { mu, sigma } => {
+                let pair = 2 * (k as usize / 2);
+                // 1 - U lies in (0, 1], so the logarithm is finite.
+                let r = (-2.0 * (1.0 - uniforms[pair]).ln()).sqrt();
+                let t = std::f64::consts::TAU * uniforms[pair + 1];
+                let z = if k % 2 == 0 { r * t.cos() } else { r * t.sin() };
+                (mu + sigma * z).exp()
+            }
+        };
+    }
 }
 
 /// Nearest-rank percentile of sorted, non-empty values.
@@ -225,6 +254,38 @@ mod tests {
     use super::*;
     use crate::packing::model::{GroupCosts, Item};
     use crate::packing::{PackOptions, pack};
+
+    #[test]
+    fn draws_are_the_same_in_chunks_as_in_one_go() {
+        let laws: Vec<Law> = (0..7)
+            .map(|k| match k {
+                2 => Law::Zero,
+                _ => Law::LogNormal {
+                    mu: k as f64 * 0.1,
+                    sigma: 0.5,
+                },
+            })
+            .collect();
+        let ranks = [0, 1, 2, 2, 3, 4, 5];
+        let uniforms = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6];
+        let mut whole = vec![0.0; 7];
+        draw(&mut whole, &laws, &ranks, &uniforms);
+        let mut parts = vec![0.0; 7];
+        let (a, b) = parts.split_at_mut(3);
+        draw(a, &laws[..3], &ranks[..3], &uniforms);
+        draw(b, &laws[3..], &ranks[3..], &uniforms);
+        assert_eq!(whole, parts);
+        assert_eq!(whole[2], 0.0);
+        // The first pair of normals, Box-Muller of the first two uniforms.
+        let r = (-2.0 * (1.0f64 - 0.1).ln()).sqrt();
+        let t = std::f64::consts::TAU * 0.2;
+        assert_eq!(whole[0], (r * t.cos() * 0.5).exp());
+        assert_eq!(whole[1], (0.1 + r * t.sin() * 0.5).exp());
+        // The item after the zero takes the third normal.
+        let r = (-2.0 * (1.0f64 - 0.3).ln()).sqrt();
+        let t = std::f64::consts::TAU * 0.4;
+        assert_eq!(whole[3], (0.3 + r * t.cos() * 0.5).exp());
+    }
 
     #[test]
     fn fits_lognormal_to_samples() {

@@ -6,6 +6,7 @@
 //! collected node ids under them when a collected list is known, so the packer can spread
 //! them; otherwise a path stays one item, estimated as the sum of the known tests under it.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::config::GroupByChoice;
@@ -86,16 +87,20 @@ fn source_name(source: Source) -> &'static str {
 }
 
 /// An item's estimate: its own, or for a path the sum over the known tests under it.
-fn estimate_for(id: &str, estimates: &Estimates, known: &BTreeSet<String>) -> Estimate {
+fn estimate_for<'a>(
+    id: &str,
+    estimates: &'a Estimates,
+    known: &BTreeSet<String>,
+) -> Cow<'a, Estimate> {
     if id.contains("::") {
-        return estimates.for_test(id);
+        return estimates.lookup(id);
     }
     let under: Vec<Estimate> = tests_under_path(known, id)
         .map(|t| estimates.for_test(t))
         .collect();
     if under.is_empty() {
         // A new test file: its file prior, else the folder's, the suite's or the default.
-        return estimates.for_test(&format!("{id}::<new>"));
+        return Cow::Owned(estimates.for_test(&format!("{id}::<new>")));
     }
     let seconds: f64 = under.iter().map(|e| e.seconds).sum();
     let source = if under.iter().all(|e| e.source == Source::Known) {
@@ -108,13 +113,13 @@ fn estimate_for(id: &str, estimates: &Estimates, known: &BTreeSet<String>) -> Es
             .unwrap_or(Source::Default)
     };
     let sigma = under.iter().map(|e| e.sigma).fold(0.0, f64::max);
-    Estimate {
+    Cow::Owned(Estimate {
         seconds,
         samples: Vec::new(),
         mu: seconds.max(1e-3).ln(),
         sigma,
         source,
-    }
+    })
 }
 
 pub fn group_by(choice: GroupByChoice) -> packing::GroupBy {
@@ -166,31 +171,29 @@ pub fn problem(
 /// Build the packing problem for `ids`. Measured group setup costs are charged per shard by the
 /// packer; the history's per-test estimates already hold one setup (in the group's first test),
 /// so it is taken out of the group's longest test to avoid counting it twice.
-fn problem_for(
-    ids: &[String],
-    estimates: &Estimates,
+fn problem_for<'a>(
+    ids: &'a [String],
+    estimates: &'a Estimates,
     known: &BTreeSet<String>,
     overhead: f64,
-) -> Result<(Problem, BTreeMap<String, Estimate>)> {
-    let by_id: BTreeMap<String, Estimate> = ids
+) -> Result<(Problem, BTreeMap<&'a str, Cow<'a, Estimate>>)> {
+    // Borrowed where the history knows the test: a million tests are not copied twice.
+    let by_id: BTreeMap<&str, Cow<'_, Estimate>> = ids
         .iter()
-        .map(|id| (id.clone(), estimate_for(id, estimates, known)))
+        .map(|id| (id.as_str(), estimate_for(id, estimates, known)))
         .collect();
     let mut costs = GroupCosts::default();
-    let mut adjust: BTreeMap<String, f64> = BTreeMap::new();
+    let mut adjust: BTreeMap<&str, f64> = BTreeMap::new();
     // Index the planned tests by their file and class groups once: linear, not groups x tests.
-    let mut members: BTreeMap<String, Vec<&String>> = BTreeMap::new();
-    for id in by_id.keys().filter(|id| id.contains("::")) {
-        members
-            .entry(nodeid::file_of(id).to_string())
-            .or_default()
-            .push(id);
+    let mut members: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for &id in by_id.keys().filter(|id| id.contains("::")) {
+        members.entry(nodeid::file_of(id)).or_default().push(id);
         if let Some(class) = nodeid::class_of(id) {
-            members.entry(class.to_string()).or_default().push(id);
+            members.entry(class).or_default().push(id);
         }
     }
     for (group, &setup) in estimates.setup_costs() {
-        let Some(longest) = members.get(group).and_then(|ids| {
+        let Some(&longest) = members.get(group.as_str()).and_then(|ids| {
             ids.iter().max_by(|a, b| {
                 by_id[**a]
                     .seconds
@@ -200,7 +203,7 @@ fn problem_for(
         }) else {
             continue;
         };
-        *adjust.entry((*longest).clone()).or_default() += setup;
+        *adjust.entry(longest).or_default() += setup;
         if group.contains("::") {
             costs.class.insert(group.clone(), setup);
         } else {
@@ -219,7 +222,7 @@ fn problem_for(
                     sigma: est.sigma,
                 }
             };
-            let mut item = Item::new(id.clone(), seconds)
+            let mut item = Item::new(id.to_string(), seconds)
                 .with_spread(spread)
                 .with_file(nodeid::file_of(id).to_string());
             if let Some(class) = nodeid::class_of(id) {
@@ -362,7 +365,7 @@ pub fn make_plan(input: &PlanInput<'_>, req: &PackRequest) -> Result<Plan> {
         });
     }
     let (problem, by_id) = problem_for(&ids, input.estimates, known, req.overhead_seconds)?;
-    let (packed, workers) = pack(&problem, req)?;
+    let (mut packed, workers) = pack(&problem, req)?;
     // Each run draws every test once: keep the simulation's cost flat on large suites.
     let mut monte_carlo = req.monte_carlo;
     monte_carlo.workers = workers;
@@ -399,20 +402,31 @@ pub fn make_plan(input: &PlanInput<'_>, req: &PackRequest) -> Result<Plan> {
         None
     };
 
-    let shards: Vec<Shard> = packed
-        .shards
-        .iter()
+    // Each planned test's estimate through its place in the problem, not a search by id.
+    let in_order: Vec<&Cow<'_, Estimate>> = by_id.values().collect();
+    let estimate_of = |id: &str, item: Option<&u32>| -> &Estimate {
+        match item.map(|&i| i as usize) {
+            Some(i) if problem.items[i].id == id => in_order[problem.origins[i] as usize],
+            _ => &by_id[id],
+        }
+    };
+    let shards: Vec<Shard> = std::mem::take(&mut packed.shards)
+        .into_iter()
         .enumerate()
         .map(|(index, shard)| Shard {
             index: index + 1,
             predicted_seconds: round(shard.seconds),
             tests: shard
                 .tests
-                .iter()
-                .map(|id| PlannedTest {
-                    id: id.clone(),
-                    seconds: round(by_id[id].seconds),
-                    estimate: source_name(by_id[id].source).to_string(),
+                .into_iter()
+                .enumerate()
+                .map(|(k, id)| {
+                    let estimate = estimate_of(&id, shard.items.get(k));
+                    PlannedTest {
+                        seconds: round(estimate.seconds),
+                        estimate: source_name(estimate.source).to_string(),
+                        id,
+                    }
                 })
                 .collect(),
         })

@@ -5,6 +5,7 @@
 //! Readers reject a newer major version with a clear message instead of guessing.
 
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -232,13 +233,26 @@ impl Plan {
     }
 
     /// Write atomically: a temporary file in the same directory, then a rename.
+    /// Streamed to the file, the same bytes as [`Plan::to_json`]: a plan of a million tests is
+    /// not held as text too.
     pub fn write(&self, path: &Path) -> Result<()> {
-        write_atomically(path, self.to_json().as_bytes())
+        write_atomically_with(path, |out| {
+            serde_json::to_writer_pretty(&mut *out, self).map_err(std::io::Error::other)?;
+            out.write_all(b"\n")
+        })
     }
 }
 
 /// Write a file so that readers see the old content or the new, never half of it.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomically_with(path, |out| out.write_all(bytes))
+}
+
+/// [`write_atomically`] with the content written by `fill`, through a buffer.
+fn write_atomically_with(
+    path: &Path,
+    fill: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> std::io::Result<()>,
+) -> Result<()> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -249,7 +263,11 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
         .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.covshard-tmp-{}", std::process::id()));
     std::fs::create_dir_all(dir)
-        .and_then(|()| std::fs::write(&tmp, bytes))
+        .and_then(|()| {
+            let mut out = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
+            fill(&mut out)?;
+            out.flush()
+        })
         .and_then(|()| std::fs::rename(&tmp, path))
         .map_err(|e| {
             let _ = std::fs::remove_file(&tmp);
