@@ -174,17 +174,21 @@ pub fn simulate_many(
         for u in uniforms.iter_mut() {
             *u = rng.r#gen::<f64>();
         }
-        let chunk = laws.len().div_ceil(threads).max(1);
-        std::thread::scope(|scope| {
-            for ((d, law), rank) in durations
-                .chunks_mut(chunk)
-                .zip(laws.chunks(chunk))
-                .zip(ranks.chunks(chunk))
-            {
-                let uniforms = &uniforms;
-                scope.spawn(move || draw(d, law, rank, uniforms));
-            }
-        });
+        if threads == 1 {
+            draw(&mut durations, &laws, &ranks, &uniforms);
+        } else {
+            let chunk = laws.len().div_ceil(threads).max(1);
+            std::thread::scope(|scope| {
+                for ((d, law), rank) in durations
+                    .chunks_mut(chunk)
+                    .zip(laws.chunks(chunk))
+                    .zip(ranks.chunks(chunk))
+                {
+                    let uniforms = &uniforms;
+                    scope.spawn(move || draw(d, law, rank, uniforms));
+                }
+            });
+        }
         for (p, plan) in plans.iter().enumerate() {
             if options.workers.is_parallel() {
                 let longest = plan
