@@ -732,7 +732,14 @@ pub fn pack_workers(
     // Both deals are searched from, each with half of what is left of the budget, and the
     // better end kept: which start leads lower is not known before the search.
     let mut placed = by_load;
-    let moved = match deal_by_replay(problem, &bins, shards, &costs, workers, &mut budget) {
+    // The deal may spend at most half of the budget, and nothing when it gives up: the
+    // search from the deal by load keeps what it had.
+    let mut for_deal = budget / 2;
+    let dealt = deal_by_replay(problem, &bins, shards, &costs, workers, &mut for_deal);
+    if dealt.is_some() {
+        budget -= budget / 2 - for_deal;
+    }
+    let moved = match dealt {
         Some(mut matched) => {
             let half = budget / 2;
             let moved_matched = improve(problem, &mut matched, &costs, workers, half);
@@ -858,8 +865,13 @@ fn deal_by_replay(
     Some(placed)
 }
 
-/// Whether `a` is a worse start than `b`: a longer longest shard, then a larger sum.
+/// Whether `a` is a worse plan than `b`: more shards without tests (a CI job that runs
+/// nothing), then a longer longest shard, then a larger sum.
 fn worse(a: &[Placed], b: &[Placed]) -> bool {
+    let empty = |p: &[Placed]| p.iter().filter(|x| x.order.is_empty()).count();
+    if empty(a) != empty(b) {
+        return empty(a) > empty(b);
+    }
     let key = |p: &[Placed]| {
         (
             p.iter().map(|x| x.score).fold(0.0, f64::max),
