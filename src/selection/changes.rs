@@ -3,7 +3,7 @@
 
 use super::tool_config::ToolConfigChange;
 use super::{Engine, Reason, Rule, is_conftest};
-use crate::config::Unmeasured;
+use crate::config::{ToolConfig, Unmeasured};
 use crate::diff::{ChangeKind, FileChange};
 use crate::error::Result;
 
@@ -51,6 +51,12 @@ impl Engine<'_> {
                         .insert(Reason::new(Rule::Mapped).file(change.path()));
                 }
             }
+        }
+        if !mapped
+            && paths.iter().all(|p| p.ends_with(".pyi"))
+            && self.req.config.selection.tool_config == ToolConfig::Sections
+        {
+            return self.apply_stub(change);
         }
         let is_python = paths.iter().any(|p| p.ends_with(".py"));
         let measured_before = change

@@ -40,6 +40,8 @@ mod module_change;
 mod names;
 mod patterns;
 pub mod reason;
+mod star_list;
+mod stubs;
 pub mod suite;
 mod test_side;
 pub mod tool_config;

@@ -11,7 +11,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::names::{Follow, Origin, Target, Verdict, callers_of};
-use super::{Engine, Reason, Rule, align, changed_old_lines};
+use super::{Engine, Reason, Rule, align, changed_old_lines, star_list};
 use crate::config::{Granularity, ImportTime};
 use crate::coverage::{FileRows, numbits};
 use crate::diff::{ChangeKind, FileChange};
@@ -361,6 +361,7 @@ impl Engine<'_> {
             }
         }
         let kept = kept_types(v, &touched.statements);
+        let mut all_handled = false;
         for &(side, index) in &touched.statements {
             let names = match side {
                 Side::Old => &v.old_names,
@@ -392,6 +393,37 @@ impl Engine<'_> {
                     ),
                     "import-time code that may fail: every dependent",
                 );
+            }
+            if star_list::is_star_list(names, index) {
+                // Both sides of `__all__` are read at once.
+                if std::mem::replace(&mut all_handled, true) {
+                    continue;
+                }
+                let old = star_list::Side {
+                    syntax: &v.old,
+                    names: &v.old_names,
+                };
+                let new = star_list::Side {
+                    syntax: &v.new,
+                    names: &v.new_names,
+                };
+                match self.star_list_change(old_path, old, new, &rows, &origin, &at)? {
+                    Ok(more) => {
+                        handling.push("`__all__`: the names star imports gain or lose, followed");
+                        follows.extend(more);
+                        continue;
+                    }
+                    Err(why) => {
+                        return self.import_time_dependents(
+                            change,
+                            old_path,
+                            &rows,
+                            &all_old,
+                            format!("names cannot follow {why}"),
+                            "import-time code names cannot follow: every dependent",
+                        );
+                    }
+                }
             }
             match self.judge(old_path, names, &statement, true)? {
                 Verdict::Inert => handling.push("code that never runs under pytest: nothing"),
@@ -617,11 +649,10 @@ impl Engine<'_> {
 }
 
 /// Whether the change unbinds a name an old statement bound: the new module binds it nowhere
-/// (at its top level, or in the same class), and no star import may bring it back.
+/// (at its top level, or in the same class). A star import of the new module may bring it
+/// back, or may not: it counts as removed, since reading a removed name raises (at a star
+/// import too, when `__all__` still lists it) where reading a changed one need not.
 fn unbound(v: &Versions, statement: &python::names::Statement, target: &Target) -> bool {
-    if !v.new_names.star_imports().is_empty() {
-        return false;
-    }
     match (target, &statement.class) {
         (Target::Global { name, .. }, None) => v.new_names.module_bindings(name).next().is_none(),
         (Target::Attribute { name }, Some(class)) => !v.new_names.statements().iter().any(|s| {

@@ -17,8 +17,10 @@
 //! Where names cannot be followed the rule falls back to every dependent of the module that
 //! holds the construct, and says which construct decided ([`Verdict::Dependents`]): a statement
 //! run for its effect (a call of something that may keep state, a store into another module,
-//! a registry), `__all__`, a star import, `setattr`/`exec`/`globals()`, a module-level `raise`,
-//! a call covshard cannot name, an import of a module whose own import-time code has effects.
+//! a registry), an `__all__` other than one literal list (a literal one is followed as the
+//! names star imports gain or lose, see [`super::star_list`]), a star import,
+//! `setattr`/`exec`/`globals()`, a module-level `raise`, a call covshard cannot name, an import
+//! of a module whose own import-time code has effects.
 //! Reads no name tells (`getattr(obj, name)`, `vars()`, `__dict__`, ...) count as mentions of
 //! every name.
 //!
@@ -291,7 +293,12 @@ impl Engine<'_> {
     }
 
     /// Whether `file` star-imports `home` at module level.
-    fn star_imports_from(&mut self, file: &str, names: &FileNames, home: &str) -> Result<bool> {
+    pub(super) fn star_imports_from(
+        &mut self,
+        file: &str,
+        names: &FileNames,
+        home: &str,
+    ) -> Result<bool> {
         if names.star_imports().is_empty() || file == home {
             return Ok(false);
         }
@@ -300,7 +307,8 @@ impl Engine<'_> {
         Ok(names
             .star_imports()
             .iter()
-            .any(|import| graph.resolve(file, import).contains(home)))
+            // The module whose names it brings, not the packages imported on the way.
+            .any(|import| graph.module_files(file, import).contains(home)))
     }
 
     /// The files to search for a target, and which kind of search it is (for deduplication).
@@ -380,7 +388,7 @@ impl Engine<'_> {
 
     /// The base version of a file's text, read once: the changed files' from git, the others'
     /// from the working tree.
-    fn base_text(&mut self, path: &str) -> Option<Rc<[u8]>> {
+    pub(super) fn base_text(&mut self, path: &str) -> Option<Rc<[u8]>> {
         if let Some(known) = self.names.texts.get(path) {
             return known.clone();
         }
@@ -439,9 +447,9 @@ impl Engine<'_> {
             .mentions_of(name)
             .iter()
             .any(|m| m.kind == MentionKind::Attribute && matches!(m.home, Home::Statement(_)));
-        let external_imports: BTreeSet<usize> = match target {
+        let foreign_imports: BTreeSet<usize> = match target {
             Target::Global { file: home, .. } if home != file && module_path_mention => {
-                self.external_import_statements(file, &facts.names, home)?
+                self.foreign_import_statements(file, &facts.names, home)?
             }
             _ => BTreeSet::new(),
         };
@@ -462,8 +470,17 @@ impl Engine<'_> {
                     }
                     MentionKind::Parameter => test_side,
                     MentionKind::Store => false,
+                    // Another module's `__all__` lists its own names; a star import of home
+                    // that they may come from is followed as a name of that module.
+                    MentionKind::String
+                        if home != file
+                            && matches!(m.home, Home::Statement(i)
+                                if super::star_list::is_star_list(&facts.names, i)) =>
+                    {
+                        false
+                    }
                     MentionKind::Attribute => {
-                        !matches!(m.home, Home::Statement(i) if external_imports.contains(&i))
+                        !matches!(m.home, Home::Statement(i) if foreign_imports.contains(&i))
                     }
                     _ => true,
                 },
@@ -900,6 +917,17 @@ impl Engine<'_> {
                 // In a `try`, reading a changed name may raise and run the handler instead.
                 let guarding = facts.names.guarding(index);
                 let statement = facts.names.statements()[guarding].clone();
+                // An `__all__` built from another module's (`__all__ = core.__all__`): what
+                // star imports of this module bring changes, in ways no name tells.
+                if follow.target.name() == "__all__"
+                    && statement.binds.iter().any(|b| b.name == "__all__")
+                {
+                    return self.every_dependent_of(
+                        file,
+                        origin,
+                        &format!("{at}, which builds `__all__` from it"),
+                    );
+                }
                 if let Some(why) = raises_at_import(&facts.names, index, mention, follow)
                     && (!follow.removed || self.still_reads(file, follow.target.name()))
                 {
@@ -967,11 +995,20 @@ impl Engine<'_> {
             .statements()
             .iter()
             .any(|s| s.class.is_some() && s.binds.iter().any(|b| b.name == name));
-        if bindings.is_empty() || !names.star_imports().is_empty() || in_a_class {
+        if bindings.is_empty() || in_a_class {
             return Ok(false);
         }
         self.ensure_graph()?;
         let graph = self.graph.as_ref().expect("built above");
+        // A star import may bring home's name back over the binding: one that names home, or
+        // a module covshard cannot find. One of another module brings that module's names,
+        // followed as its own when they are re-exports of home's.
+        if names.star_imports().iter().any(|import| {
+            let named = graph.module_files(file, import);
+            named.is_empty() || named.contains(home)
+        }) {
+            return Ok(false);
+        }
         Ok(bindings.iter().all(|b| {
             b.imported.as_ref().is_some_and(|import| {
                 let files = graph.resolve(file, import);
@@ -986,7 +1023,10 @@ impl Engine<'_> {
                     let stem = stem.strip_suffix("/__init__").unwrap_or(stem);
                     files.contains(home) && stem.rsplit('/').next() == Some(n.as_str())
                 });
-                !modules.is_empty() && !modules.contains(home) && !submodule
+                // `from . import sub` in a package's `__init__.py` names the package itself.
+                let from_itself =
+                    import.level == 1 && import.module.is_empty() && file.ends_with("__init__.py");
+                (!modules.is_empty() || from_itself) && !modules.contains(home) && !submodule
             })
         }))
     }
@@ -1066,8 +1106,9 @@ impl Engine<'_> {
         Ok(false)
     }
 
-    /// The module-level statements of `file` that only import external modules.
-    fn external_import_statements(
+    /// The module-level statements of `file` that only import from modules other than `home`:
+    /// the module paths they name are not home's names.
+    fn foreign_import_statements(
         &mut self,
         file: &str,
         names: &FileNames,
@@ -1087,7 +1128,21 @@ impl Engine<'_> {
                     && !s.effects.is_empty()
                     && s.effects.iter().all(|e| match e {
                         Effect::Imports { import } => {
-                            graph.resolve(file, import).is_empty() && is_external(import, home)
+                            // `from m import x` reads `x` of `m` only, not of the packages
+                            // on the way (an import finds those in `sys.modules`); a
+                            // re-export of home's name is followed as a name of `m`.
+                            // `import a.b as x` reads `b` of package `a` (Python 3.7+):
+                            // a plain import counts what it runs, packages included.
+                            let named = if import.names.is_empty() {
+                                graph.resolve(file, import)
+                            } else {
+                                graph.module_files(file, import)
+                            };
+                            if named.is_empty() {
+                                graph.resolve(file, import).is_empty() && is_external(import, home)
+                            } else {
+                                !named.contains(home)
+                            }
                         }
                         _ => false,
                     })
@@ -1888,7 +1943,7 @@ impl Engine<'_> {
     }
 
     /// The working-tree version of a file, read once.
-    fn new_facts(&mut self, path: &str) -> Option<Rc<Facts>> {
+    pub(super) fn new_facts(&mut self, path: &str) -> Option<Rc<Facts>> {
         if let Some(known) = self.names.new_facts.get(path) {
             return known.clone();
         }

@@ -34,8 +34,9 @@ pub enum Rule {
     Unmeasured,
     /// Configuration maps the changed file to this test.
     Mapped,
-    /// The test's code mentions a tool (or the package metadata) whose section of
-    /// `pyproject.toml`, `setup.cfg` or `tox.ini` changed, or is a plugin's item for that tool.
+    /// The test's code mentions a tool that reads the changed file (a tool whose section of
+    /// `pyproject.toml`, `setup.cfg` or `tox.ini` changed, the package metadata, a type
+    /// stub's checkers and linters), or is a plugin's item for that tool.
     ToolConfig,
     /// covshard has never seen the test (it is in the collected list only).
     NewTest,
@@ -82,7 +83,7 @@ impl Rule {
             Rule::RunAllPattern => "a changed file matches a run-all pattern",
             Rule::Unmeasured => "a changed file was never measured",
             Rule::Mapped => "configuration maps a changed file to it",
-            Rule::ToolConfig => "mentions a tool whose configuration changed",
+            Rule::ToolConfig => "mentions a tool that reads a changed file",
             Rule::NewTest => "covshard has never seen it",
             Rule::NoLongerCollects => "its file no longer collects",
             Rule::AlwaysRun => "configured to always run",
@@ -107,7 +108,7 @@ impl Rule {
             Rule::RunAllPattern => "follow a run-all file",
             Rule::Unmeasured => "follow an unmeasured file",
             Rule::Mapped => "are mapped to a changed file",
-            Rule::ToolConfig => "mention a tool whose configuration changed",
+            Rule::ToolConfig => "mention a tool that reads a changed file",
             Rule::NewTest => "are new to covshard",
             Rule::NoLongerCollects => "are in files that no longer collect",
             Rule::AlwaysRun => "always run",

@@ -354,12 +354,8 @@ fn words(text: &str) -> impl Iterator<Item = &str> {
 
 /// Whether Python source mentions what a change can reach it through: a changed tool's name,
 /// the configuration file itself, or, for metadata, the APIs that read installed metadata.
-pub fn mentions(source: &str, readers: &Readers, file_name: &str) -> bool {
+pub fn mentions(source: &str, readers: &Readers, file: &str) -> bool {
     let lower = source.to_lowercase();
-    let file = match file_name {
-        "pyproject.toml" => "pyproject",
-        other => other,
-    };
     if lower.contains(file) {
         return true;
     }
@@ -522,10 +518,41 @@ impl Engine<'_> {
                 "{file_name} (unreadable on one side)"
             )));
         };
-        let mut readers = match compare(file_name, &String::from_utf8_lossy(old), &new) {
+        let readers = match compare(file_name, &String::from_utf8_lossy(old), &new) {
             Verdict::Effective(section) => return Ok(ToolConfigChange::Effective(section)),
             Verdict::Inert(readers) => readers,
         };
+        let mention = match file_name {
+            "pyproject.toml" => "pyproject",
+            other => other,
+        };
+        if let Some(effective) = self.select_tool_readers(readers.clone(), mention, new_path)? {
+            return Ok(ToolConfigChange::Effective(effective));
+        }
+        let mut what: Vec<String> = readers.tools.iter().cloned().collect();
+        if readers.metadata {
+            what.push("package metadata".into());
+        }
+        Ok(ToolConfigChange::Followed(if what.is_empty() {
+            format!("{file_name}: comments and layout only; the tests that mention the file")
+        } else {
+            format!(
+                "{file_name}: only {} changed; the tests that mention them",
+                what.join(", ")
+            )
+        }))
+    }
+
+    /// Select what can notice a change that only `readers` read (`changed`, a file that
+    /// `mention` names in code): the test files and conftests that mention a tool, the file
+    /// or the metadata APIs, and the items of pytest plugins that run the tools. `Some` says
+    /// why every test must run instead (pytest runs a tool as tests).
+    pub(super) fn select_tool_readers(
+        &mut self,
+        mut readers: Readers,
+        mention: &str,
+        changed: &str,
+    ) -> Result<Option<String>> {
         // pytest's own configuration may run a changed tool as tests (`addopts = "--mypy"`),
         // and so may a plugin the project installs (`pytest-mypy`) with flags given in CI.
         let dirs = [
@@ -538,8 +565,8 @@ impl Engine<'_> {
             .iter()
             .find(|t| words(&pytest_config).any(|w| names_tool(w, t)))
         {
-            return Ok(ToolConfigChange::Effective(format!(
-                "the configuration of {tool}, which pytest's configuration names"
+            return Ok(Some(format!(
+                "{changed}, read by {tool}, which pytest's configuration names"
             )));
         }
         if !readers.tools.is_empty() {
@@ -551,12 +578,12 @@ impl Engine<'_> {
                 .map(|t| normalise(t))
                 .collect();
             if let Some(place) = self.plugin_enabled()? {
-                return Ok(ToolConfigChange::Effective(format!(
-                    "a tool's configuration, and {place} installs or enables a pytest plugin that runs tools as tests"
+                return Ok(Some(format!(
+                    "{changed}, read by tools, and {place} installs or enables a pytest plugin that runs tools as tests"
                 )));
             }
         }
-        let reason = Reason::new(Rule::ToolConfig).file(new_path.as_str());
+        let reason = Reason::new(Rule::ToolConfig).file(changed);
         // Code that mentions a changed tool, the file or the metadata APIs.
         let python: Vec<String> = self
             .tracked
@@ -578,7 +605,7 @@ impl Engine<'_> {
                 && RUNS_PROGRAMS
                     .iter()
                     .any(|w| source.to_lowercase().contains(w));
-            if mentions(&source, &readers, file_name)
+            if mentions(&source, &readers, mention)
                 || (spawns && (is_conftest(&path) || self.is_test_side(&path)))
             {
                 readers_found.push(path);
@@ -596,7 +623,7 @@ impl Engine<'_> {
             } else if self.is_test_module(&path) {
                 let id = self.to_pytest_path(&path);
                 self.add(id, reason.clone().via("its file mentions it"));
-                self.select_importers(&[path.as_str()], Rule::ToolConfig, new_path, &[])?;
+                self.select_importers(&[path.as_str()], Rule::ToolConfig, changed, &[])?;
             } else {
                 // Code outside the tests that mentions it may read it while tests run.
                 self.run_all(reason.clone().via(format!(
@@ -626,18 +653,7 @@ impl Engine<'_> {
                 self.add(id, reason.clone().via("a plugin's item for the tool"));
             }
         }
-        let mut what: Vec<String> = readers.tools.iter().cloned().collect();
-        if readers.metadata {
-            what.push("package metadata".into());
-        }
-        Ok(ToolConfigChange::Followed(if what.is_empty() {
-            format!("{file_name}: comments and layout only; the tests that mention the file")
-        } else {
-            format!(
-                "{file_name}: only {} changed; the tests that mention them",
-                what.join(", ")
-            )
-        }))
+        Ok(None)
     }
 }
 

@@ -18,6 +18,8 @@ const CONSTS: &str = "src/geo/consts.py";
 const DERIVED: &str = "src/geo/derived.py";
 const SHAPES: &str = "src/geo/shapes.py";
 const MEASURE: &str = "src/geo/measure.py";
+const INIT: &str = "src/geo/__init__.py";
+const STUB: &str = "src/geo/measure.pyi";
 const FORMATS: &str = "src/geo/formats.py";
 const PALETTE: &str = "src/geo/palette.py";
 const IDS: &str = "src/geo/ids.py";
@@ -483,6 +485,59 @@ pub(super) fn edits() -> Vec<Edit> {
                     "\n\n@functools.lru_cache(maxsize=None)\ndef unit_names():\n    return (\"mm\", \"cm\", \"m\")\n",
                 )
         }),
+        // --- __all__, followed as the names star imports gain or lose ------------------------
+        breaks(
+            "__all__ changed line: a star-imported module exports a function that shadows too_big",
+            Local,
+            |t| {
+                t.replace(
+                    MEASURE,
+                    "\"rounded_area\"]",
+                    "\"rounded_area\", \"too_big\"]",
+                );
+                t.append(MEASURE, "\n\ndef too_big(value):\n    return False\n");
+            },
+        ),
+        breaks(
+            "__all__ inserted line: the package exports a module that shadows a test's own name",
+            Local,
+            |t| t.insert_after(INIT, "__all__ = [\n", "    \"formats\",\n"),
+        ),
+        breaks(
+            "__all__ deleted line: the package stops exporting a name a star import brought",
+            Local,
+            |t| t.delete(INIT, "    \"area\",\n"),
+        ),
+        // The star importer `tests/test_star.py` is selected whole (pytest reads its namespace
+        // for tests and fixtures); three readers of `geo.__all__` covshard cannot rule out: the
+        // conftest's fixture
+        // `unit` mentions the module `geo` itself, which a fixture could hand to its tests,
+        // `fields(geo.Style)` hands a value of it to a call that may read anything, and
+        // `geo.measure.__all__` is an `__all__` read from an object of the package.
+        harmless(
+            "__all__ gains a name no star importer reads",
+            &[
+                "tests/test_palette.py",
+                "tests/test_star.py",
+                "tests/test_stubs.py",
+                "tests/test_units.py",
+            ],
+            |t| t.insert_after(INIT, "__all__ = [\n", "    \"registry\",\n"),
+        ),
+        // --- A type stub: Python never imports it; a test reads it as a file -----------------
+        breaks(
+            "type stub changed line: area declared as areas",
+            Local,
+            |t| t.replace(STUB, "def area(", "def areas("),
+        ),
+        harmless(
+            "type stub inserted line: a declaration the module does not export",
+            &["tests/test_stubs.py"],
+            |t| t.append(STUB, "def volume(shape: Shape) -> float: ...\n"),
+        ),
+        breaks("type stub deleted line: factor's declaration", Local, |t| {
+            t.delete(STUB, "def factor() -> float: ...\n")
+        }),
         // --- Where names cannot be followed ---------------------------------------------------
         breaks(
             "star import replaced by a named import: measure loses PRECISION",
@@ -499,6 +554,22 @@ pub(super) fn edits() -> Vec<Edit> {
             "__all__ of a star-imported module loses a name: factor",
             Module,
             |t| t.replace(MEASURE, "\"factor\", ", ""),
+        ),
+        breaks(
+            "__all__ lists a name the module no longer binds (it star-imports another): factor",
+            Module,
+            |t| t.delete(MEASURE, "def factor():\n    return FACTOR\n\n\n"),
+        ),
+        breaks(
+            "__all__ lists a name the module does not bind: a star import of it raises",
+            Module,
+            |t| {
+                t.replace(
+                    MEASURE,
+                    "\"rounded_area\"]",
+                    "\"rounded_area\", \"volume\"]",
+                )
+            },
         ),
         breaks(
             "registry: a formatter registered under another name",
