@@ -50,6 +50,25 @@ impl Alignment {
         !self.old_of.is_empty()
     }
 
+    /// The changed stretches of the file: for each gap between unchanged lines, the old lines
+    /// and the new lines in it (either may be empty).
+    pub fn blocks(
+        &self,
+        old_count: u32,
+        new_count: u32,
+    ) -> Vec<(std::ops::Range<u32>, std::ops::Range<u32>)> {
+        let mut out = Vec::new();
+        let (mut old_next, mut new_next) = (1, 1);
+        let kept = (1..=new_count).filter_map(|n| self.old_line(n).map(|o| (o, n)));
+        for (old, new) in kept.chain(std::iter::once((old_count + 1, new_count + 1))) {
+            if old > old_next || new > new_next {
+                out.push((old_next..old, new_next..new));
+            }
+            (old_next, new_next) = (old + 1, new + 1);
+        }
+        out
+    }
+
     /// The old line an unchanged new line was, if it is one.
     pub fn old_line(&self, new_line: u32) -> Option<u32> {
         self.old_of.get(new_line as usize).copied().flatten()
@@ -128,6 +147,19 @@ mod tests {
             change.insertions_after.insert(prefix as u32);
         }
         change
+    }
+
+    #[test]
+    fn blocks_are_the_stretches_between_unchanged_lines() {
+        let old = "a\nb\nc\nd\n";
+        let new = "a\nB\nC\nX\nd\n";
+        let alignment = Alignment::new(&change(old, new), 4, 5);
+        assert_eq!(alignment.blocks(4, 5), vec![(2..4, 2..5)]);
+        let inserted = "a\nb\nc\nd\ne\n";
+        let alignment = Alignment::new(&change(old, inserted), 4, 5);
+        assert_eq!(alignment.blocks(4, 5), vec![(5..5, 5..6)]);
+        let alignment = Alignment::new(&change(old, old), 4, 4);
+        assert!(alignment.blocks(4, 4).is_empty());
     }
 
     /// The `def` lines of the old functions a new line is placed in.

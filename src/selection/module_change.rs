@@ -131,8 +131,26 @@ impl Engine<'_> {
             ));
             return Err("the diff does not fit the sources: treated as import-time");
         }
-        // Blank lines and comments cannot change what runs: drop them from the change.
+        // Blank lines and comments cannot change what runs: drop them from the change, and
+        // the lines of a stretch replaced line for line with the same code and other comments.
         let mut change = change.clone();
+        let old_text = python::trivia::lines_without_comments(&old_source);
+        let new_text = python::trivia::lines_without_comments(&new_source);
+        for (olds, news) in alignment.blocks(old.line_count(), new.line_count()) {
+            let same = olds.len() == news.len()
+                && olds.clone().zip(news.clone()).all(|(o, n)| {
+                    let (o, n) = (old_text.get(o as usize), new_text.get(n as usize));
+                    o.is_some() && o == n
+                });
+            if same {
+                olds.for_each(|l| {
+                    change.old_lines.remove(&l);
+                });
+                news.for_each(|l| {
+                    change.new_lines.remove(&l);
+                });
+            }
+        }
         let old_code = python::trivia::code_lines(&old_source);
         let new_code = python::trivia::code_lines(&new_source);
         change.old_lines.retain(|l| old_code.contains(l));

@@ -917,9 +917,10 @@ impl Engine<'_> {
                 // In a `try`, reading a changed name may raise and run the handler instead.
                 let guarding = facts.names.guarding(index);
                 let statement = facts.names.statements()[guarding].clone();
-                // An `__all__` built from another module's (`__all__ = core.__all__`): what
-                // star imports of this module bring changes, in ways no name tells.
-                if follow.target.name() == "__all__"
+                // An `__all__` built from a followed name (`__all__ = core.__all__`, `_a + [...]`;
+                // not one that lists it as a string): what star imports of this module bring
+                // changes, in ways no name tells.
+                if (follow.target.name() == "__all__" || mention.kind != MentionKind::String)
                     && statement.binds.iter().any(|b| b.name == "__all__")
                 {
                     return self.every_dependent_of(

@@ -16,11 +16,17 @@
 //! selected whole), and a caller the import graph cannot see (a text doctest, a notebook) may
 //! have run a listed function (the tests that ran it are selected).
 //!
-//! A name added or dropped that the module may not bind makes a star import of it raise (or,
-//! in a package, import a submodule, which runs its import-time code), and a star importer
-//! outside the tests that defines fixtures or hooks may be a pytest plugin: every dependent
-//! then. Any other form of `__all__` (built, extended, conditional) stays with every
-//! dependent.
+//! Every dependent, as before, where more than names may change:
+//! - a name added or dropped that the module may not bind for certain (a star import of it
+//!   raises, or, in a package, imports a submodule and runs its import-time code); a name it
+//!   gets from its own star import counts when that module's exact `__all__` lists it;
+//! - a name pytest reads from a namespace by itself (a fixture, a `pytest_` hook, a test or
+//!   test class, `pytestmark`, `setup_module`...), which reaches tests through any conftest
+//!   or plugin that star-imports it, however far;
+//! - a star importer outside the tests that defines fixtures or hooks (a plugin);
+//! - a suite with tests in files that are not Python (text doctests, notebooks), which may
+//!   star-import the module where the import graph cannot see;
+//! - any other form of `__all__` (built, extended, conditional).
 
 use std::collections::BTreeSet;
 
@@ -51,6 +57,34 @@ pub(super) fn is_star_list(names: &FileNames, index: usize) -> bool {
             .effects
             .iter()
             .all(|e| matches!(e, Effect::Construct { what, .. } if *what == "`__all__`"))
+}
+
+/// Names pytest reads from a module's namespace without a test naming them.
+const PYTEST_NAMES: &[&str] = &[
+    "pytestmark",
+    "pytest_plugins",
+    "setup_module",
+    "teardown_module",
+    "setup_function",
+    "teardown_function",
+    "setUpModule",
+    "tearDownModule",
+];
+
+/// Whether pytest may pick `name` up from a namespace it lands in by a star import: a
+/// fixture, a hook, a test, a test class, a special name.
+fn pytest_reads(names: &FileNames, syntax: &ModuleSyntax, name: &str) -> bool {
+    name.starts_with("pytest_")
+        || name.starts_with("test")
+        || name.starts_with("Test")
+        || PYTEST_NAMES.contains(&name)
+        || names.fixtures().iter().any(|f| {
+            f.name == name
+                || syntax
+                    .functions()
+                    .get(f.function)
+                    .is_some_and(|s| s.qualname == name)
+        })
 }
 
 /// Whether the module binds `name` whatever path its import takes: a simple top-level
@@ -110,13 +144,23 @@ impl Engine<'_> {
             .map(|name| (*name, &new, true))
             .chain(before.difference(&after).map(|name| (*name, &old, false)));
         for (name, side, new_side) in sides {
+            if pytest_reads(side.names, side.syntax, name) {
+                return Ok(Err(format!(
+                    "`__all__` at {at}, which adds or drops `{name}`, a name pytest may read from a module that star-imports it"
+                )));
+            }
             if !(binds_for_certain(side.names, name)
                 || self.brought_for_certain(home, side.names, name, new_side)?)
             {
                 return Ok(Err(format!(
-                    "`__all__` at {at}, which adds or drops `{name}`, a name the module may not bind (a star import of it raises or imports a submodule)"
+                    "`__all__` at {at}, which adds or drops `{name}`, a name the module may not bind for certain or that pytest may read (a star import of it raises, imports a submodule, or brings a fixture)"
                 )));
             }
+        }
+        if let Some(file) = self.non_python_test_file()? {
+            return Ok(Err(format!(
+                "`__all__` at {at}, and the suite has tests in {file}, which is not Python (a text doctest or a notebook may star-import it unseen)"
+            )));
         }
         let changed: Vec<&str> = before.symmetric_difference(&after).copied().collect();
         let importers = self.star_importers(home)?;
@@ -231,16 +275,45 @@ impl Engine<'_> {
             } else {
                 self.facts(&module)
             };
-            if facts.is_some_and(|f| {
-                f.names
-                    .star_names()
-                    .is_some_and(|l| l.iter().any(|n| n == name))
-                    && binds_for_certain(&f.names, name)
-            }) {
+            // Nothing in this module deletes it after the star import brought it.
+            let deleted = names.statements().iter().any(|s| {
+                s.binds
+                    .iter()
+                    .any(|b| b.name == name && b.kind == BindKind::Delete)
+            });
+            if !deleted
+                && facts.is_some_and(|f| {
+                    f.names
+                        .star_names()
+                        .is_some_and(|l| l.iter().any(|n| n == name))
+                        && binds_for_certain(&f.names, name)
+                        && !pytest_reads(&f.names, &f.syntax, name)
+                })
+            {
                 return Ok(true);
             }
         }
         Ok(false)
+    }
+
+    /// A file of the known or collected tests that is not Python (`README.rst` doctests,
+    /// notebooks, YAML cases): its tests run code the import graph cannot see.
+    fn non_python_test_file(&mut self) -> Result<Option<String>> {
+        let mut found: Option<String> = None;
+        let mut consider = |id: &str| {
+            let file = crate::nodeid::file_of(id);
+            if found.is_none() && !file.ends_with(".py") {
+                found = Some(file.to_string());
+            }
+        };
+        for id in self.req.db.test_ids()? {
+            consider(&id);
+        }
+        crate::history::for_each_known_test(self.req.db.connection(), &mut consider)?;
+        for id in self.req.collected.iter().flatten() {
+            consider(id);
+        }
+        Ok(found)
     }
 
     /// The files that star-import `home` at module level (`from home import *`).

@@ -526,7 +526,7 @@ impl Engine<'_> {
             "pyproject.toml" => "pyproject",
             other => other,
         };
-        if let Some(effective) = self.select_tool_readers(readers.clone(), mention, new_path)? {
+        if let Some(effective) = self.select_tool_readers(readers.clone(), &[mention], new_path)? {
             return Ok(ToolConfigChange::Effective(effective));
         }
         let mut what: Vec<String> = readers.tools.iter().cloned().collect();
@@ -543,14 +543,14 @@ impl Engine<'_> {
         }))
     }
 
-    /// Select what can notice a change that only `readers` read (`changed`, a file that
-    /// `mention` names in code): the test files and conftests that mention a tool, the file
-    /// or the metadata APIs, and the items of pytest plugins that run the tools. `Some` says
+    /// Select what can notice a change that only `readers` read (`changed`, a file that code
+    /// reading it mentions by one of `spellings`): the test files and conftests that mention
+    /// a tool, one of the spellings or the metadata APIs, and the items of pytest plugins that run the tools. `Some` says
     /// why every test must run instead (pytest runs a tool as tests).
     pub(super) fn select_tool_readers(
         &mut self,
         mut readers: Readers,
-        mention: &str,
+        spellings: &[&str],
         changed: &str,
     ) -> Result<Option<String>> {
         // pytest's own configuration may run a changed tool as tests (`addopts = "--mypy"`),
@@ -605,7 +605,9 @@ impl Engine<'_> {
                 && RUNS_PROGRAMS
                     .iter()
                     .any(|w| source.to_lowercase().contains(w));
-            if mentions(&source, &readers, mention)
+            let lower = source.to_lowercase();
+            if spellings.iter().any(|w| lower.contains(w))
+                || mentions(&source, &readers, spellings.first().copied().unwrap_or(""))
                 || (spawns && (is_conftest(&path) || self.is_test_side(&path)))
             {
                 readers_found.push(path);

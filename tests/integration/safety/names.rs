@@ -524,6 +524,23 @@ pub(super) fn edits() -> Vec<Edit> {
             ],
             |t| t.insert_after(INIT, "__all__ = [\n", "    \"registry\",\n"),
         ),
+        // --- Comments beside code: the line's code is the same ------------------------------
+        harmless(
+            "a trailing comment added to an import-time line: LIMIT",
+            &[],
+            |t| t.replace(CONSTS, "LIMIT = 100\n", "LIMIT = 100  # type: int\n"),
+        ),
+        harmless(
+            "a trailing comment added to a function body line: area",
+            &[],
+            |t| {
+                t.replace(
+                    MEASURE,
+                    "    return shape.area()\n",
+                    "    return shape.area()  # shapes know their area\n",
+                )
+            },
+        ),
         // --- A type stub: Python never imports it; a test reads it as a file -----------------
         breaks(
             "type stub changed line: area declared as areas",
