@@ -557,6 +557,17 @@ pub(super) fn edits() -> Vec<Edit> {
         }),
         // --- Where names cannot be followed ---------------------------------------------------
         breaks(
+            "__all__ of a module a plugin star-imports drops a fixture: shape_side",
+            Module,
+            |t| {
+                t.replace(
+                    "src/geo/fixtures.py",
+                    "__all__ = [\"shape_side\"]",
+                    "__all__ = []",
+                )
+            },
+        ),
+        breaks(
             "star import replaced by a named import: measure loses PRECISION",
             Module,
             |t| {
