@@ -19,7 +19,8 @@
 //! Every dependent, as before, where more than names may change:
 //! - a name added or dropped that the module may not bind for certain (a star import of it
 //!   raises, or, in a package, imports a submodule and runs its import-time code); a name it
-//!   gets from its own star import counts when that module's exact `__all__` lists it;
+//!   gets from its own star import counts when that module binds it for certain and exports
+//!   it (its exact `__all__` lists it, or it has none and the name is public);
 //! - a name pytest reads from a namespace by itself (a fixture, a `pytest_` hook, a test or
 //!   test class, `pytestmark`, `setup_module`...), which reaches tests through any conftest
 //!   or plugin that star-imports it, however far;
@@ -30,7 +31,7 @@
 
 use std::collections::BTreeSet;
 
-use super::names::{Follow, Origin, Target};
+use super::names::{Facts, Follow, Origin, Target};
 use super::{Engine, Reason, Rule};
 use crate::coverage::{FileRows, numbits};
 use crate::error::Result;
@@ -248,7 +249,8 @@ impl Engine<'_> {
 
     /// Whether a star import of `file` (`names`, the base version or the working tree's)
     /// brings `name` whatever path the import takes: a simple top-level `from m import *` of a
-    /// module whose exact `__all__` lists it and binds it for certain.
+    /// module that binds it for certain and exports it (its exact `__all__` lists it, or it has
+    /// no `__all__` and the name is public).
     fn brought_for_certain(
         &mut self,
         file: &str,
@@ -281,11 +283,15 @@ impl Engine<'_> {
                     .iter()
                     .any(|b| b.name == name && b.kind == BindKind::Delete)
             });
+            // `from m import *` brings what m's exact `__all__` lists, or, when m binds no
+            // `__all__` at all, every name without a leading underscore.
+            let brings = |f: &Facts| match f.names.star_names() {
+                Some(listed) => listed.iter().any(|n| n == name),
+                None => !f.names.binds_anywhere("__all__") && !name.starts_with('_'),
+            };
             if !deleted
                 && facts.is_some_and(|f| {
-                    f.names
-                        .star_names()
-                        .is_some_and(|l| l.iter().any(|n| n == name))
+                    brings(&f)
                         && binds_for_certain(&f.names, name)
                         && !pytest_reads(&f.names, &f.syntax, name)
                 })
