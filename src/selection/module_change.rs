@@ -134,12 +134,13 @@ impl Engine<'_> {
         // Blank lines and comments cannot change what runs: drop them from the change, and
         // the lines of a stretch replaced line for line with the same code and other comments.
         let mut change = change.clone();
-        let old_text = python::trivia::lines_without_comments(&old_source);
-        let new_text = python::trivia::lines_without_comments(&new_source);
+        let old_lines = python::trivia::lines(&old_source);
+        let new_lines = python::trivia::lines(&new_source);
         for (olds, news) in alignment.blocks(old.line_count(), new.line_count()) {
             let same = olds.len() == news.len()
                 && olds.clone().zip(news.clone()).all(|(o, n)| {
-                    let (o, n) = (old_text.get(o as usize), new_text.get(n as usize));
+                    let o = old_lines.without_comments.get(o as usize);
+                    let n = new_lines.without_comments.get(n as usize);
                     o.is_some() && o == n
                 });
             if same {
@@ -151,10 +152,8 @@ impl Engine<'_> {
                 });
             }
         }
-        let old_code = python::trivia::code_lines(&old_source);
-        let new_code = python::trivia::code_lines(&new_source);
-        change.old_lines.retain(|l| old_code.contains(l));
-        change.new_lines.retain(|l| new_code.contains(l));
+        change.old_lines.retain(|l| old_lines.code.contains(l));
+        change.new_lines.retain(|l| new_lines.code.contains(l));
         if change.old_lines.is_empty() && change.new_lines.is_empty() {
             return Ok(None);
         }

@@ -1134,13 +1134,14 @@ impl Engine<'_> {
                             // re-export of home's name is followed as a name of `m`.
                             // `import a.b as x` reads `b` of package `a` (Python 3.7+):
                             // a plain import counts what it runs, packages included.
+                            let runs = graph.resolve(file, import);
                             let named = if import.names.is_empty() {
-                                graph.resolve(file, import)
+                                runs.clone()
                             } else {
                                 graph.module_files(file, import)
                             };
                             if named.is_empty() {
-                                graph.resolve(file, import).is_empty() && is_external(import, home)
+                                runs.is_empty() && is_external(import, home)
                             } else {
                                 !named.contains(home)
                             }

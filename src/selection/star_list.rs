@@ -158,7 +158,7 @@ impl Engine<'_> {
                 )));
             }
         }
-        if let Some(file) = self.non_python_test_file()? {
+        if let Some(file) = self.non_python_test_file() {
             return Ok(Err(format!(
                 "`__all__` at {at}, and the suite has tests in {file}, which is not Python (a text doctest or a notebook may star-import it unseen)"
             )));
@@ -304,22 +304,14 @@ impl Engine<'_> {
 
     /// A file of the known or collected tests that is not Python (`README.rst` doctests,
     /// notebooks, YAML cases): its tests run code the import graph cannot see.
-    fn non_python_test_file(&mut self) -> Result<Option<String>> {
-        let mut found: Option<String> = None;
-        let mut consider = |id: &str| {
-            let file = crate::nodeid::file_of(id);
-            if found.is_none() && !file.ends_with(".py") {
-                found = Some(file.to_string());
-            }
-        };
-        for id in self.req.db.test_ids()? {
-            consider(&id);
-        }
-        crate::history::for_each_known_test(self.req.db.connection(), &mut consider)?;
-        for id in self.req.collected.iter().flatten() {
-            consider(id);
-        }
-        Ok(found)
+    fn non_python_test_file(&self) -> Option<String> {
+        let collected = self.req.collected.iter().flatten();
+        self.test_files
+            .iter()
+            .map(String::as_str)
+            .chain(collected.map(|id| crate::nodeid::file_of(id)))
+            .find(|file| !file.ends_with(".py"))
+            .map(str::to_string)
     }
 
     /// The files that star-import `home` at module level (`from home import *`).

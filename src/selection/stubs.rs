@@ -6,8 +6,9 @@
 //! [`STUB_READERS`], a program runner, and the items of pytest plugins that run a tool as
 //! tests; every test where pytest's configuration or an installed plugin runs one, or where
 //! code outside the tests mentions one (it may read the stub while tests run: a package whose
-//! `__init__.py` calls `lazy_loader.attach_stub` does at import). Libraries that ship stubs beside their modules change them with
-//! every new function; without this each such change would run every test.
+//! `__init__.py` calls `lazy_loader.attach_stub` does at import). Libraries that ship stubs
+//! beside their modules change them with every new function; without this each such change
+//! would run every test.
 
 use super::tool_config::{INERT_TOOLS, Readers, normalise};
 use super::{Engine, Reason, Rule};

@@ -353,10 +353,14 @@ fn words(text: &str) -> impl Iterator<Item = &str> {
 }
 
 /// Whether Python source mentions what a change can reach it through: a changed tool's name,
-/// the configuration file itself, or, for metadata, the APIs that read installed metadata.
-pub fn mentions(source: &str, readers: &Readers, file: &str) -> bool {
-    let lower = source.to_lowercase();
-    if lower.contains(file) {
+/// one of `spellings` (lowercase: the file's name, or what else names what changed), or, for
+/// metadata, the APIs that read installed metadata.
+pub fn mentions(source: &str, readers: &Readers, spellings: &[&str]) -> bool {
+    mentions_lowercase(&source.to_lowercase(), readers, spellings)
+}
+
+fn mentions_lowercase(lower: &str, readers: &Readers, spellings: &[&str]) -> bool {
+    if spellings.iter().any(|s| lower.contains(s)) {
         return true;
     }
     if readers.metadata
@@ -373,7 +377,7 @@ pub fn mentions(source: &str, readers: &Readers, file: &str) -> bool {
         return true;
     }
     !readers.tools.is_empty()
-        && words(&lower).any(|word| readers.tools.iter().any(|t| names_tool(word, t)))
+        && words(lower).any(|word| readers.tools.iter().any(|t| names_tool(word, t)))
 }
 
 /// Whether a test's node id names a changed tool after its file: the items of pytest plugins
@@ -545,8 +549,9 @@ impl Engine<'_> {
 
     /// Select what can notice a change that only `readers` read (`changed`, a file that code
     /// reading it mentions by one of `spellings`): the test files and conftests that mention
-    /// a tool, one of the spellings or the metadata APIs, and the items of pytest plugins that run the tools. `Some` says
-    /// why every test must run instead (pytest runs a tool as tests).
+    /// a tool, one of the spellings or the metadata APIs, and the items of pytest plugins
+    /// that run the tools. `Some` says why every test must run instead (pytest runs a tool as
+    /// tests).
     pub(super) fn select_tool_readers(
         &mut self,
         mut readers: Readers,
@@ -601,13 +606,10 @@ impl Engine<'_> {
                     continue;
                 }
             };
-            let spawns = !readers.tools.is_empty()
-                && RUNS_PROGRAMS
-                    .iter()
-                    .any(|w| source.to_lowercase().contains(w));
             let lower = source.to_lowercase();
-            if spellings.iter().any(|w| lower.contains(w))
-                || mentions(&source, &readers, spellings.first().copied().unwrap_or(""))
+            let spawns =
+                !readers.tools.is_empty() && RUNS_PROGRAMS.iter().any(|w| lower.contains(w));
+            if mentions_lowercase(&lower, &readers, spellings)
                 || (spawns && (is_conftest(&path) || self.is_test_side(&path)))
             {
                 readers_found.push(path);
@@ -862,23 +864,23 @@ strict = true
         assert!(mentions(
             "subprocess.run([\"ruff\", \"check\"])",
             &ruff,
-            "pyproject.toml"
+            &["pyproject.toml"]
         ));
         assert!(mentions(
             "import tomllib\ntomllib.load(open('PyProject.toml', 'rb'))",
             &ruff,
-            "pyproject.toml"
+            &["pyproject.toml"]
         ));
         assert!(!mentions(
             "def test_over():\n    assert over(11)\n",
             &ruff,
-            "pyproject.toml"
+            &["pyproject.toml"]
         ));
         // Camel case and words that hold the name count (erring towards selecting).
         assert!(mentions(
             "class TestRuffClean:\n    pass\n",
             &ruff,
-            "pyproject.toml"
+            &["pyproject.toml"]
         ));
         let metadata = Readers {
             tools: BTreeSet::new(),
@@ -887,15 +889,15 @@ strict = true
         assert!(mentions(
             "from importlib.metadata import version",
             &metadata,
-            "setup.cfg"
+            &["setup.cfg"]
         ));
         assert!(mentions(
             "from importlib import metadata",
             &metadata,
-            "setup.cfg"
+            &["setup.cfg"]
         ));
-        assert!(mentions("open('setup.cfg')", &metadata, "setup.cfg"));
-        assert!(!mentions("import json", &metadata, "setup.cfg"));
+        assert!(mentions("open('setup.cfg')", &metadata, &["setup.cfg"]));
+        assert!(!mentions("import json", &metadata, &["setup.cfg"]));
         let flake8 = Readers {
             tools: ["flake8".to_string()].into(),
             metadata: false,
