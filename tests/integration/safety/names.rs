@@ -530,6 +530,13 @@ pub(super) fn edits() -> Vec<Edit> {
             &[],
             |t| t.replace(CONSTS, "LIMIT = 100\n", "LIMIT = 100  # type: int\n"),
         ),
+        harmless("a trailing comment deleted from a star import", &[], |t| {
+            t.replace(
+                MEASURE,
+                "from .consts import *  # noqa: F403\n",
+                "from .consts import *\n",
+            )
+        }),
         harmless(
             "a trailing comment added to a function body line: area",
             &[],
@@ -587,6 +594,11 @@ pub(super) fn edits() -> Vec<Edit> {
             "__all__ lists a name the module no longer binds (it star-imports another): factor",
             Module,
             |t| t.delete(MEASURE, "def factor():\n    return FACTOR\n\n\n"),
+        ),
+        breaks(
+            "__all__ lists a name the module renames (it star-imports another): factor",
+            Module,
+            |t| t.replace(MEASURE, "def factor():", "def factor_of():"),
         ),
         breaks(
             "__all__ lists a name the module does not bind: a star import of it raises",
