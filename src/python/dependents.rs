@@ -196,7 +196,7 @@ impl<'a> Dependents<'a> {
 }
 
 /// The word an import of `path` must contain: `c` for `a/b/c.py`, `b` for `a/b/__init__.py`.
-fn module_word(path: &str) -> &str {
+pub fn module_word(path: &str) -> &str {
     let stem = path.strip_suffix(".py").unwrap_or(path);
     let stem = stem.strip_suffix("/__init__").unwrap_or(stem);
     stem.rsplit('/').next().unwrap_or(stem)

@@ -17,9 +17,21 @@ impl Engine<'_> {
             self.note(change, "mode change only: nothing selected");
             return Ok(());
         }
+        let text_test = self.select_text_test(change);
         let paths = change.paths();
-        if paths.iter().all(|p| self.patterns.ignore.is_match(p)) {
-            self.note(change, "ignored by pattern");
+        let ignored = |p: &&str| {
+            self.patterns.user_ignore.is_match(p)
+                || (self.patterns.ignore.is_match(p) && !self.runs_as_code(p))
+        };
+        if paths.iter().all(ignored) {
+            self.note(
+                change,
+                if text_test {
+                    "a test file that is not Python: the whole file (ignored by pattern otherwise)"
+                } else {
+                    "ignored by pattern"
+                },
+            );
             return Ok(());
         }
         if let Some(p) = paths.iter().find(|p| self.patterns.run_all.is_match(p)) {

@@ -83,7 +83,10 @@ impl Engine<'_> {
                 found.push((file.clone(), Some(chain.join(" -> "))));
             }
         }
-        let count = found.len();
+        let modules: Vec<String> = closure.into_keys().collect();
+        let modules: Vec<&str> = modules.iter().map(String::as_str).collect();
+        let text_reason = Reason::new(rule).file(changed).lines(lines.iter().copied());
+        let count = found.len() + self.select_text_test_importers(&modules, &text_reason);
         for (file, chain) in found {
             let mut reason = Reason::new(rule).file(changed).lines(lines.iter().copied());
             if let Some(chain) = chain {

@@ -2,7 +2,9 @@
 //! affect, each with its reasons (DESIGN.md, "Selection: safe first, then precise").
 //!
 //! The rules, applied per changed file, safest reading first:
-//! - ignore patterns select nothing; run-all patterns select everything;
+//! - a changed file that is a test but not Python (a text doctest) runs whole ([`text_tests`]);
+//! - ignore patterns select nothing (but never drop measured code or a file that holds tests);
+//!   run-all patterns select everything;
 //! - a changed `conftest.py` selects every test below its directory; a changed or added test
 //!   file selects the whole file (by path, so new tests run);
 //! - a measured Python module: a change to import-time code (module level, class bodies,
@@ -44,6 +46,7 @@ mod star_list;
 mod stubs;
 pub mod suite;
 mod test_side;
+mod text_tests;
 pub mod tool_config;
 
 use std::borrow::Cow;
@@ -302,6 +305,8 @@ struct Engine<'a> {
     /// The working tree's files: borrowed from the request when the caller listed them.
     tracked: Cow<'a, BTreeSet<String>>,
     graph: Option<Dependents<'a>>,
+    /// The non-Python files the suite has tests in, read on first use ([`text_tests`]).
+    text_tests: Option<Vec<(String, Vec<u8>)>>,
     /// The memoised functions of every measured file, found once when a body change needs them.
     memo_sites: Option<MemoSites>,
     /// What the whole project's code tells, read once when a rule needs it.
@@ -502,6 +507,7 @@ impl<'a> Engine<'a> {
             test_files,
             tracked,
             graph: None,
+            text_tests: None,
             memo_sites: None,
             project: None,
             names: names::NamesState::default(),

@@ -196,6 +196,11 @@ impl Engine<'_> {
                         )),
                 );
             }
+            // Text tests (`README.rst` doctests) read names the Python files do not show.
+            let text_reason = Reason::new(Rule::ReadsName)
+                .file(origin.file.clone())
+                .lines(origin.lines.iter().copied());
+            self.select_text_tests_reading(follow.target.name(), &follow.chain, &text_reason);
             let (files, kind) = self.search_set(&follow.target)?;
             let home = match &follow.target {
                 Target::Global { file, .. } => file.clone(),

@@ -11,6 +11,9 @@ use crate::error::Result;
 pub(super) struct Patterns {
     pub(super) run_all: GlobSet,
     pub(super) ignore: GlobSet,
+    /// The ignore patterns the configuration adds to covshard's defaults: they drop even code
+    /// tests run, which the defaults (documentation) never do.
+    pub(super) user_ignore: GlobSet,
     pub(super) test_files: GlobSet,
     pub(super) always_run: GlobSet,
     pub(super) maps: Vec<(GlobSet, Vec<String>)>,
@@ -26,6 +29,17 @@ impl Patterns {
         Ok(Patterns {
             run_all: config::compile(&joined(&s.run_all, &s.extra_run_all), source)?,
             ignore: config::compile(&joined(&s.ignore, &s.extra_ignore), source)?,
+            user_ignore: {
+                let defaults = config::SelectionConfig::default().ignore;
+                let added: Vec<String> = s
+                    .ignore
+                    .iter()
+                    .filter(|p| !defaults.contains(p))
+                    .chain(&s.extra_ignore)
+                    .cloned()
+                    .collect();
+                config::compile(&added, source)?
+            },
             test_files: config::compile(&s.test_files, source)?,
             always_run: globset_for_ids(&s.always_run, source)?,
             maps: s

@@ -28,6 +28,16 @@ impl Engine<'_> {
         }
     }
 
+    /// A Python file tests run whatever the patterns say: measured code, a test module, a
+    /// conftest, a file the suite has tests in. An ignore pattern (`docs/**`) does not drop it.
+    pub(super) fn runs_as_code(&self, path: &str) -> bool {
+        path.ends_with(".py")
+            && (self.measured.contains_key(path)
+                || is_conftest(path)
+                || self.is_test_module(path)
+                || self.holds_known_tests(path))
+    }
+
     pub(super) fn is_test_module(&self, path: &str) -> bool {
         self.test_files.contains(path)
             || (!is_conftest(path) && self.patterns.test_files.is_match(path))

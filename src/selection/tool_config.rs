@@ -494,6 +494,14 @@ impl Engine<'_> {
         Ok(None)
     }
 
+    /// pytest's configuration at the repository root and the rootdir, lowercase.
+    pub(super) fn pytest_configuration(&self) -> String {
+        pytest_configuration(&[
+            self.req.repo_root.to_path_buf(),
+            self.req.repo_root.join(&self.out.rootdir),
+        ])
+    }
+
     /// A modified `pyproject.toml`, `setup.cfg` or `tox.ini`: compared by section, and when
     /// only inert sections changed, the tests that can notice them are selected.
     pub(super) fn apply_tool_config(&mut self, change: &FileChange) -> Result<ToolConfigChange> {
@@ -560,11 +568,7 @@ impl Engine<'_> {
     ) -> Result<Option<String>> {
         // pytest's own configuration may run a changed tool as tests (`addopts = "--mypy"`),
         // and so may a plugin the project installs (`pytest-mypy`) with flags given in CI.
-        let dirs = [
-            self.req.repo_root.to_path_buf(),
-            self.req.repo_root.join(&self.out.rootdir),
-        ];
-        let pytest_config = pytest_configuration(&dirs);
+        let pytest_config = self.pytest_configuration();
         if let Some(tool) = readers
             .tools
             .iter()

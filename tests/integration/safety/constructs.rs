@@ -35,6 +35,9 @@ const TIERS: &str = "src/kit/tiers.py";
 const BACKENDS: &str = "src/kit/backends.py";
 const STORE: &str = "src/kit/store.py";
 const RATES: &str = "src/kit/rates.py";
+const COLORS: &str = "src/kit/colors.py";
+const GUIDE: &str = "docs/guide.rst";
+const RECIPES: &str = "docs/test_recipes.py";
 
 /// One edit of the table.
 fn edit(name: &'static str, reach: super::Reach, apply: fn(&Tree)) -> Edit {
@@ -753,7 +756,7 @@ pub(super) fn edits() -> Vec<Edit> {
             |t| {
                 t.insert_after(
                     "pyproject.toml",
-                    "testpaths = [\"tests\"]\n",
+                    "testpaths = [\"tests\", \"docs\"]\n",
                     "usefixtures = [\"no_such_fixture\"]\n",
                 )
             },
@@ -789,5 +792,71 @@ pub(super) fn edits() -> Vec<Edit> {
             },
             at_most: Some(&["tests/test_tripled.py"]),
         },
+        // --- Tests that default patterns read as documentation -----------------------------
+        // `docs/guide.rst` runs as a text doctest (`--doctest-glob=*.rst`) and
+        // `docs/test_recipes.py` is a test module: `docs/**` and `*.rst` must not drop them.
+        edit("text doctest under docs/: changed line", Local, |t| {
+            t.replace(
+                GUIDE,
+                ">>> int(Color.GREEN)\n2\n",
+                ">>> int(Color.GREEN)\n5\n",
+            )
+        }),
+        edit("text doctest under docs/: inserted line", Local, |t| {
+            t.insert_before(GUIDE, ">>> int(Color.GREEN)\n", ">>> int(Color.RED)\n7\n")
+        }),
+        edit("text doctest under docs/: deleted line", Local, |t| {
+            t.delete(GUIDE, "3\n")
+        }),
+        edit("text doctest under docs/: new file", Local, |t| {
+            t.write(
+                "docs/colours.rst",
+                "More colours\n============\n\n>>> from kit.colors import Color\n>>> int(Color.RED)\n9\n",
+            )
+        }),
+        harmless(
+            "text doctest under docs/: prose changed",
+            &["docs/guide.rst"],
+            |t| {
+                t.replace(
+                    GUIDE,
+                    "Colours are numbered from one:",
+                    "Colours count from one:",
+                )
+            },
+        ),
+        // `kit.colors` binds `Color`, which the guide reads: a name followed to a text test.
+        edit("a name a text doctest reads: changed line", Module, |t| {
+            t.replace(
+                COLORS,
+                "[\"RED\", \"GREEN\", \"BLUE\"]",
+                "[\"GREEN\", \"RED\", \"BLUE\"]",
+            )
+        }),
+        edit("a name a text doctest reads: inserted line", Module, |t| {
+            t.append(
+                COLORS,
+                "Color = make_enum(\"Color\", [\"BLUE\", \"GREEN\"])\n",
+            )
+        }),
+        edit("a name a text doctest reads: deleted line", Module, |t| {
+            t.delete(
+                COLORS,
+                "Color = make_enum(\"Color\", [\"RED\", \"GREEN\", \"BLUE\"])\n",
+            )
+        }),
+        edit("test module under docs/: changed line", Local, |t| {
+            t.replace(RECIPES, "== 3\n", "== 4\n")
+        }),
+        edit("test module under docs/: inserted line", Local, |t| {
+            t.insert_after(
+                RECIPES,
+                "def test_recipe_sum():\n",
+                "    assert Color.RED == 0\n",
+            )
+        }),
+        edit("test module under docs/: deleted line", Local, |t| {
+            t.delete(RECIPES, "from kit.colors import Color\n")
+        }),
     ]
 }
