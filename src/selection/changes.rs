@@ -70,6 +70,12 @@ impl Engine<'_> {
         {
             return self.apply_stub(change);
         }
+        if !mapped
+            && self.req.config.selection.tool_config == ToolConfig::Sections
+            && let Some(tool) = self.tool_file(change)
+        {
+            return self.apply_tool_file(change, tool);
+        }
         let is_python = paths.iter().any(|p| p.ends_with(".py"));
         let measured_before = change
             .old_path

@@ -48,6 +48,7 @@ pub mod suite;
 mod test_side;
 mod text_tests;
 pub mod tool_config;
+mod tool_files;
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};

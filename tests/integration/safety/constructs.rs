@@ -792,6 +792,38 @@ pub(super) fn edits() -> Vec<Edit> {
             },
             at_most: Some(&["tests/test_tripled.py"]),
         },
+        // --- A file only a linter reads, and one test that reads it back ---------------------
+        edit(
+            "linter's own configuration file: changed line",
+            Local,
+            |t| {
+                t.replace(
+                    ".flake8",
+                    "max-line-length = 100\n",
+                    "max-line-length = 120\n",
+                )
+            },
+        ),
+        edit(
+            "linter's own configuration file: inserted line",
+            Local,
+            |t| t.insert_after(".flake8", "[flake8]\n", "extend-ignore = W503\n"),
+        ),
+        edit(
+            "linter's own configuration file: deleted line",
+            Local,
+            |t| t.delete(".flake8", "extend-ignore = E203\n"),
+        ),
+        harmless(
+            "a file only a documentation host reads, added",
+            // The guide too: a file that is not Python may be any plugin's item.
+            &[
+                "tests/test_tool_files.py",
+                "tests/test_tool_config.py",
+                "docs/guide.rst",
+            ],
+            |t| t.write(".readthedocs.yaml", "version: 2\n"),
+        ),
         // --- Tests that default patterns read as documentation -----------------------------
         // `docs/guide.rst` runs as a text doctest (`--doctest-glob=*.rst`) and
         // `docs/test_recipes.py` is a test module: `docs/**` and `*.rst` must not drop them.
