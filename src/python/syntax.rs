@@ -29,7 +29,8 @@
 //!   `memoize` decorator, or into `self` in a class the module makes an instance of): only the
 //!   test that first filled the state covers it, later tests read what it left (`keeps_state`).
 //!   So is a pytest fixture shared beyond one test (`scope="session"`, `"package"`, `"module"`,
-//!   `"class"`): pytest runs it once and hands later tests the kept value.
+//!   `"class"`): pytest runs it once and hands later tests the kept value; and so are xunit-style
+//!   `setup_module`, `setUpClass` and their kin, which run once for a module's or class's tests.
 //!
 //! Known limits: a function called at import time (a class factory, a registry) has body lines that
 //! run at import; this module cannot know that, coverage data does (the empty context `''`).
@@ -272,6 +273,7 @@ pub(crate) fn analyze_parsed(
         plain_methods: &plain_methods,
         enclosing: Vec::new(),
         class: None,
+        class_attributes: BTreeSet::new(),
         module_names: &state,
         lines: &lines,
         tokens: parsed.tokens(),
@@ -522,6 +524,11 @@ fn keeps_state(f: &ruff_python_ast::StmtFunctionDef, scope: &StateScope<'_>) -> 
         bound_here: Option<Bindings>,
         /// What it keeps state in: module-level names, `.attr` for `cls.attr` and `self.attr`.
         roots: BTreeSet<String>,
+        class_attributes: &'m BTreeSet<String>,
+        /// Parameters with a mutable default (see [`mutable_defaults`]).
+        defaults: BTreeSet<String>,
+        /// Locals that name shared state (`c = _CACHE`, `c = self._cache`): where it is.
+        aliases: BTreeMap<String, String>,
     }
     impl Finder<'_> {
         /// Whether the function may bind `name` in its own body (or is nested, where a
@@ -538,19 +545,34 @@ fn keeps_state(f: &ruff_python_ast::StmtFunctionDef, scope: &StateScope<'_>) -> 
             self.nested || here.any_name || here.count.contains_key(name)
         }
 
-        /// The name an item or attribute chain hangs from: `A` of `A.b[c].d`.
+        /// The name an item or attribute chain hangs from: `A` of `A.b[c].d`; `type(self)`
+        /// and `self.__class__` hang from the class, `cls`.
         fn root(expr: &Expr) -> Option<&str> {
             match expr {
                 Expr::Name(n) => Some(n.id.as_str()),
+                Expr::Attribute(a) if a.attr.id.as_str() == "__class__" => Some("cls"),
                 Expr::Attribute(a) => Self::root(&a.value),
                 Expr::Subscript(s) => Self::root(&s.value),
+                Expr::Call(call)
+                    if matches!(&*call.func, Expr::Name(n) if n.id.as_str() == "type")
+                        && call.arguments.args.len() == 1 =>
+                {
+                    Some("cls")
+                }
                 _ => None,
             }
         }
-        /// The first attribute of a chain that hangs from a name: `b` of `a.b[c].d`.
+        /// The first attribute of a chain that hangs from a name (or from the class, see
+        /// [`Self::root`]): `b` of `a.b[c].d`.
         fn first_attribute(expr: &Expr) -> Option<&str> {
+            let is_class = |e: &Expr| match e {
+                Expr::Attribute(a) => a.attr.id.as_str() == "__class__",
+                Expr::Call(call) => matches!(&*call.func, Expr::Name(n) if n.id.as_str() == "type"),
+                _ => false,
+            };
             match expr {
-                Expr::Attribute(a) if matches!(&*a.value, Expr::Name(_)) => {
+                Expr::Attribute(a) if a.attr.id.as_str() == "__class__" => None,
+                Expr::Attribute(a) if matches!(&*a.value, Expr::Name(_)) || is_class(&a.value) => {
                     Some(a.attr.id.as_str())
                 }
                 Expr::Attribute(a) => Self::first_attribute(&a.value),
@@ -558,17 +580,35 @@ fn keeps_state(f: &ruff_python_ast::StmtFunctionDef, scope: &StateScope<'_>) -> 
                 _ => None,
             }
         }
-        /// Record where `expr` (the object stored into or changed) keeps state, if it is shared.
-        fn shared(&mut self, expr: &Expr) {
-            let Some(name) = Self::root(expr) else {
-                return;
-            };
+        /// Where `expr` (an object stored into or changed) keeps state, if it is shared.
+        fn state_of(&self, expr: &Expr) -> Option<String> {
+            let name = Self::root(expr)?;
+            let attribute = Self::first_attribute(expr);
             if name == "cls" || (name == "self" && self.shared_self) {
                 // `cls.seen.add(x)`: the class's attribute; `cls[...]` alone is the class.
-                let attribute = Self::first_attribute(expr).unwrap_or("");
-                self.roots.insert(format!(".{attribute}"));
+                Some(format!(".{}", attribute.unwrap_or("")))
+            } else if name == "self"
+                && let Some(attribute) = attribute
+                && self.class_attributes.contains(attribute)
+                && !matches!(expr, Expr::Name(_))
+            {
+                // `self._cache[k] = v` fills the class's `_cache`.
+                Some(format!(".{attribute}"))
+            } else if let Some(state) = self.aliases.get(name) {
+                Some(state.clone())
+            } else if self.defaults.contains(name) {
+                // The default is the function's own: only its callers see it.
+                Some(".".to_string())
             } else if self.module.contains(name) && !self.locals.contains(name) {
-                self.roots.insert(name.to_string());
+                Some(name.to_string())
+            } else {
+                None
+            }
+        }
+        /// Record where `expr` (the object stored into or changed) keeps state, if it is shared.
+        fn shared(&mut self, expr: &Expr) {
+            if let Some(state) = self.state_of(expr) {
+                self.roots.insert(state);
             }
         }
         fn store(&mut self, target: &Expr) {
@@ -591,6 +631,18 @@ fn keeps_state(f: &ruff_python_ast::StmtFunctionDef, scope: &StateScope<'_>) -> 
                 }
                 Stmt::Assign(s) => {
                     s.targets.iter().for_each(|t| self.store(t));
+                    // `c = _CACHE` (or `c = self._cache`): `c[k] = v` then fills the shared one.
+                    if let [Expr::Name(alias)] = s.targets.as_slice() {
+                        let alias = alias.id.to_string();
+                        match self.state_of(&s.value) {
+                            Some(state) if !matches!(&*s.value, Expr::Call(_)) => {
+                                self.aliases.insert(alias, state);
+                            }
+                            _ => {
+                                self.aliases.remove(&alias);
+                            }
+                        }
+                    }
                     visitor::walk_stmt(self, stmt);
                 }
                 Stmt::AugAssign(s) => {
@@ -651,6 +703,9 @@ fn keeps_state(f: &ruff_python_ast::StmtFunctionDef, scope: &StateScope<'_>) -> 
         nested: scope.nested,
         bound_here: None,
         roots: BTreeSet::new(),
+        class_attributes: scope.class_attributes,
+        defaults: mutable_defaults(f),
+        aliases: BTreeMap::new(),
     };
     finder.visit_body(&f.body);
     finder.roots
@@ -665,6 +720,94 @@ struct StateScope<'a> {
     plain_methods: &'a PlainMethods,
     /// The function is nested in another, whose locals it sees.
     nested: bool,
+    /// For a method: its class's attributes that every instance shares (`self._cache[k] = v`
+    /// fills the class's dict).
+    class_attributes: &'a BTreeSet<String>,
+}
+
+static NO_NAMES: BTreeSet<String> = BTreeSet::new();
+
+/// The attributes of a class that its instances share when they change them in place: those its
+/// body binds (`_cache = {}`), and those a method sets from a parameter's mutable default
+/// (`def __init__(self, store={}): self.store = store`, one dict for every instance).
+fn shared_class_attributes(c: &ruff_python_ast::StmtClassDef) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for stmt in &c.body {
+        match stmt {
+            Stmt::Assign(a) if is_mutable_container(&a.value) => {
+                a.targets.iter().for_each(|t| target_names(t, &mut out));
+            }
+            Stmt::AnnAssign(a) if a.value.as_deref().is_some_and(is_mutable_container) => {
+                target_names(&a.target, &mut out);
+            }
+            Stmt::FunctionDef(f) => {
+                let defaults = mutable_defaults(f);
+                if defaults.is_empty() {
+                    continue;
+                }
+                let mut stores = SelfStores(&defaults, &mut out);
+                ruff_python_ast::visitor::Visitor::visit_body(&mut stores, &f.body);
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Collects `self.attr = param` for the parameters given (see [`shared_class_attributes`]).
+struct SelfStores<'s>(&'s BTreeSet<String>, &'s mut BTreeSet<String>);
+
+impl<'a> ruff_python_ast::visitor::Visitor<'a> for SelfStores<'_> {
+    fn visit_stmt(&mut self, stmt: &'a Stmt) {
+        if let Stmt::Assign(a) = stmt
+            && let Expr::Name(value) = &*a.value
+            && self.0.contains(value.id.as_str())
+        {
+            for target in &a.targets {
+                if let Expr::Attribute(attr) = target
+                    && matches!(&*attr.value, Expr::Name(n) if n.id.as_str() == "self")
+                {
+                    self.1.insert(attr.attr.id.to_string());
+                }
+            }
+        }
+        ruff_python_ast::visitor::walk_stmt(self, stmt);
+    }
+}
+
+/// The parameters whose default is a mutable container (`_cache={}`, `seen=set()`): made once,
+/// when the `def` runs, and shared by every call that leaves them out.
+fn mutable_defaults(f: &ruff_python_ast::StmtFunctionDef) -> BTreeSet<String> {
+    f.parameters
+        .iter_non_variadic_params()
+        .filter(|p| p.default.as_deref().is_some_and(is_mutable_container))
+        .map(|p| p.parameter.name.id.to_string())
+        .collect()
+}
+
+/// A new mutable container: a display, a comprehension, or a call of a container type
+/// (`field(default_factory=list)` is not one: each instance gets its own).
+fn is_mutable_container(e: &Expr) -> bool {
+    const CONTAINERS: &[&str] = &[
+        "dict",
+        "list",
+        "set",
+        "bytearray",
+        "defaultdict",
+        "OrderedDict",
+        "Counter",
+        "deque",
+    ];
+    match e {
+        Expr::Dict(_) | Expr::List(_) | Expr::Set(_) => true,
+        Expr::DictComp(_) | Expr::ListComp(_) | Expr::SetComp(_) => true,
+        Expr::Call(call) => match &*call.func {
+            Expr::Name(n) => CONTAINERS.contains(&n.id.as_str()),
+            Expr::Attribute(a) => CONTAINERS.contains(&a.attr.id.as_str()),
+            _ => false,
+        },
+        _ => false,
+    }
 }
 
 /// The plain methods (no decorator) of each class the module defines once at its top level,
@@ -853,6 +996,26 @@ fn function_locals(f: &ruff_python_ast::StmtFunctionDef) -> BTreeSet<String> {
     stores.0
 }
 
+/// xunit-style setup and teardown of a whole module (pytest's and unittest's spellings): run once,
+/// in the first (or last) test's setup (or teardown), for every test of the module, like a
+/// module-scoped fixture.
+const XUNIT_MODULE_SETUP: &[&str] = &[
+    "setup_module",
+    "teardown_module",
+    "setUpModule",
+    "tearDownModule",
+    "setup_package",
+    "teardown_package",
+];
+
+/// The same for a class's tests (a method of the class).
+const XUNIT_CLASS_SETUP: &[&str] = &[
+    "setup_class",
+    "teardown_class",
+    "setUpClass",
+    "tearDownClass",
+];
+
 /// `@pytest.fixture(scope=...)` with a scope wider than one test (`"session"`, `"package"`,
 /// `"module"`, `"class"`, or one computed at run time): pytest runs its body once, for the first
 /// test that asks, and hands later tests the kept value, which is memoising.
@@ -878,6 +1041,8 @@ struct Walker<'a> {
     enclosing: Vec<BTreeSet<String>>,
     /// The class whose body is being walked directly (methods see `self` as its instance).
     class: Option<String>,
+    /// That class's attributes shared by its instances (see [`shared_class_attributes`]).
+    class_attributes: BTreeSet<String>,
     /// Names bound at module level: state a function can keep between calls.
     module_names: &'a BTreeSet<String>,
     lines: &'a LineIndex,
@@ -918,11 +1083,23 @@ impl Walker<'_> {
                         .is_some_and(|c| self.module_instances.contains(c)),
                     plain_methods: self.plain_methods,
                     nested: !self.enclosing.is_empty(),
+                    class_attributes: if self.class.is_some() {
+                        &self.class_attributes
+                    } else {
+                        &NO_NAMES
+                    },
                 };
-                let shared_fixture = f
-                    .decorator_list
-                    .iter()
-                    .any(|d| matches!(&d.expression, Expr::Call(call) if is_shared_fixture(call)));
+                let xunit = if prefix.is_empty() {
+                    XUNIT_MODULE_SETUP
+                } else if self.class.is_some() {
+                    XUNIT_CLASS_SETUP
+                } else {
+                    &[]
+                };
+                let shared_fixture = xunit.contains(&f.name.id.as_str())
+                    || f.decorator_list.iter().any(
+                        |d| matches!(&d.expression, Expr::Call(call) if is_shared_fixture(call)),
+                    );
                 let state = keeps_state(f, &scope);
                 let keeps = !state.is_empty();
                 let memoised = in_memo
@@ -971,8 +1148,11 @@ impl Walker<'_> {
             Stmt::ClassDef(c) => {
                 let qualname = format!("{prefix}{}", c.name.id.as_str());
                 let outer = self.class.replace(c.name.id.to_string());
+                let outer_attributes =
+                    std::mem::replace(&mut self.class_attributes, shared_class_attributes(c));
                 self.suite(&c.body, &format!("{qualname}."), in_memo);
                 self.class = outer;
+                self.class_attributes = outer_attributes;
             }
             Stmt::If(s) => {
                 self.suite(&s.body, prefix, in_memo);
@@ -1280,6 +1460,36 @@ mod tests {
                 "IIIBB",
             ),
             (
+                "a class attribute's dict filled through self",
+                "class L:\n    _cache = {}\n    def get(self):\n        self._cache['v'] = 1\n",
+                "IIIM",
+            ),
+            (
+                "a class attribute's dict filled through type(self) and __class__",
+                "class L:\n    _cache = {}\n    def get(self):\n        type(self)._cache['v'] = 1\n        self.__class__.n = 2\n",
+                "IIIMM",
+            ),
+            (
+                "a local alias of a module-level dict",
+                "_G = {}\ndef f(k):\n    c = _G\n    c[k] = 1\n",
+                "IIMM",
+            ),
+            (
+                "a mutable default argument, positional or keyword-only",
+                "def f(k, _memo={}):\n    _memo[k] = 1\ndef g(*, seen=[]):\n    seen.append(1)\n",
+                "IMIM",
+            ),
+            (
+                "a mutable default kept on self",
+                "class S:\n    def __init__(self, store={}):\n        self.store = store\n    def put(self, k):\n        self.store[k] = 1\n",
+                "IIBIM",
+            ),
+            (
+                "a dataclass field's factory gives each instance its own",
+                "class D:\n    items: list = field(default_factory=list)\n    def add(self, x):\n        self.items.append(x)\n",
+                "IIIB",
+            ),
+            (
                 "reading module state is not keeping it",
                 "LIMIT = 3\ndef over(x):\n    return x > LIMIT\n",
                 "IIB",
@@ -1298,6 +1508,11 @@ mod tests {
                 "a fixture shared beyond one test",
                 "import pytest\n@pytest.fixture(scope=\"session\")\ndef db():\n    return connect()\n@pytest.fixture(scope=\"function\")\ndef tmp():\n    return 1\n@pytest.fixture\ndef plain():\n    return 2\n",
                 "IIIMIIBIIB",
+            ),
+            (
+                "xunit setup of a module and of a class, not of each test",
+                "def setup_module(module):\n    fill()\nclass TestA:\n    @classmethod\n    def setUpClass(cls):\n        fill()\n    def setup_method(self, m):\n        fill()\n",
+                "IMIIIMIB",
             ),
             (
                 "a nested function is judged on its own",

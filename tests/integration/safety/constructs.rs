@@ -36,6 +36,8 @@ const BACKENDS: &str = "src/kit/backends.py";
 const STORE: &str = "src/kit/store.py";
 const RATES: &str = "src/kit/rates.py";
 const COLORS: &str = "src/kit/colors.py";
+const SEEDS: &str = "src/kit/seeds.py";
+const TABLES: &str = "src/kit/tables.py";
 const GUIDE: &str = "docs/guide.rst";
 const RECIPES: &str = "docs/test_recipes.py";
 
@@ -792,6 +794,64 @@ pub(super) fn edits() -> Vec<Edit> {
             },
             at_most: Some(&["tests/test_tripled.py"]),
         },
+        // --- xunit-style setup: run once, in the first test's setup, for every test after --
+        edit("function a setup_module calls: changed line", Module, |t| {
+            t.replace(SEEDS, "out = [\"a\", \"b\"]", "out = [\"a\", \"c\"]")
+        }),
+        edit(
+            "function a setup_module calls: inserted line",
+            Module,
+            |t| t.insert_after(SEEDS, "    out = [\"a\", \"b\"]\n", "    out = []\n"),
+        ),
+        edit("function a setup_module calls: deleted line", Module, |t| {
+            t.delete(SEEDS, "    out = [\"a\", \"b\"]\n")
+        }),
+        edit(
+            "function a unittest setUpClass calls: changed line",
+            Module,
+            |t| t.replace(SEEDS, "top = 3", "top = 4"),
+        ),
+        edit(
+            "function a unittest setUpClass calls: inserted line",
+            Module,
+            |t| t.insert_after(SEEDS, "    top = 3\n", "    top = 0\n"),
+        ),
+        edit(
+            "function a unittest setUpClass calls: deleted line",
+            Module,
+            |t| t.delete(SEEDS, "    top = 3\n"),
+        ),
+        // --- Hand-written caches the first test fills: a class attribute, a mutable default --
+        edit(
+            "function a class attribute's cache keeps: changed line",
+            Module,
+            |t| t.replace(TABLES, "items = [1, 2]", "items = [1, 3]"),
+        ),
+        edit(
+            "function a class attribute's cache keeps: inserted line",
+            Module,
+            |t| t.insert_after(TABLES, "    items = [1, 2]\n", "    items = []\n"),
+        ),
+        edit(
+            "function a class attribute's cache keeps: deleted line",
+            Module,
+            |t| t.delete(TABLES, "    items = [1, 2]\n"),
+        ),
+        edit(
+            "function a mutable default's cache keeps: changed line",
+            Module,
+            |t| t.replace(TABLES, "total = 10", "total = 11"),
+        ),
+        edit(
+            "function a mutable default's cache keeps: inserted line",
+            Module,
+            |t| t.insert_after(TABLES, "    total = 10\n", "    total = 0\n"),
+        ),
+        edit(
+            "function a mutable default's cache keeps: deleted line",
+            Module,
+            |t| t.delete(TABLES, "    total = 10\n"),
+        ),
         // --- A file only a linter reads, and one test that reads it back ---------------------
         edit(
             "linter's own configuration file: changed line",
