@@ -614,6 +614,7 @@ pub fn read(source: &str) -> (ModuleSyntax, FileNames) {
         next_function: 0,
         syntax: &syntax,
         in_try: false,
+        docstring_slot: false,
         in_with: false,
         literals: HashMap::new(),
         properties: HashSet::new(),
@@ -1071,6 +1072,9 @@ struct Reader<'a> {
     literals: HashMap<String, LiteralKind>,
     /// (class, name) of the properties defined so far: what `@name.setter` applies to.
     properties: HashSet<(Option<String>, String)>,
+    /// The statement walked is the first of a module's or class's body: a string there is
+    /// its docstring, which Python binds to `__doc__`.
+    docstring_slot: bool,
 }
 
 impl Reader<'_> {
@@ -1091,9 +1095,11 @@ impl Reader<'_> {
         let outer = self.parent;
         // A class body is a level of its own: its statements have no parent.
         self.parent = parent;
-        for stmt in body {
+        for (i, stmt) in body.iter().enumerate() {
+            self.docstring_slot = i == 0 && parent.is_none();
             self.scope_stmt(stmt, class, prefix, parent, inert);
         }
+        self.docstring_slot = false;
         self.parent = outer;
     }
 
@@ -1904,6 +1910,11 @@ impl Reader<'_> {
                 // evaluated for its effects.
                 match &*s.value {
                     Expr::StringLiteral(text) => {
+                        // Read back as data: `argparse.ArgumentParser(description=__doc__)`,
+                        // `Cls.__doc__`, help texts.
+                        if std::mem::take(&mut self.docstring_slot) {
+                            self.bind(index, "__doc__", BindKind::Assign);
+                        }
                         for name in doctest_names(text.value.to_str()) {
                             self.mention(
                                 &name,

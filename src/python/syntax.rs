@@ -97,6 +97,8 @@ pub struct FunctionSpan {
     /// Where it keeps that state: module-level names, and `.attr` for an attribute of its class
     /// or of a module-level instance.
     pub state: Vec<String>,
+    /// The lines of its docstring, which Python hands out as its `__doc__`.
+    pub docstring: Option<(u32, u32)>,
 }
 
 impl FunctionSpan {
@@ -252,7 +254,7 @@ pub(crate) fn analyze_parsed(
     let module = parsed.syntax();
     let imports = imports::collect(&module.body, &lines);
     let mut kinds = vec![LineKind::ImportTime; line_count + 1];
-    if !parsed.has_valid_syntax() {
+    if !parsed.has_valid_syntax() || misplaced_future_import(&module.body) {
         return ModuleSyntax {
             kinds,
             functions: Vec::new(),
@@ -317,6 +319,15 @@ pub(crate) fn import_binding(alias: &ruff_python_ast::Alias) -> &str {
 }
 
 /// A string literal standing alone: a docstring where it comes first.
+/// A `from __future__ import` after anything but the docstring and other future imports: the
+/// compiler rejects the file (a `SyntaxError` at import) though it parses.
+fn misplaced_future_import(body: &[Stmt]) -> bool {
+    let future = |stmt: &Stmt| matches!(stmt, Stmt::ImportFrom(i) if i.module.as_ref().is_some_and(|m| m.id.as_str() == "__future__") && i.level == 0);
+    let skip = usize::from(body.first().is_some_and(is_docstring));
+    let prefix = body[skip..].iter().take_while(|s| future(s)).count();
+    body[skip + prefix..].iter().any(future)
+}
+
 fn is_docstring(stmt: &Stmt) -> bool {
     matches!(stmt, Stmt::Expr(e) if matches!(&*e.value, Expr::StringLiteral(_)))
 }
@@ -1138,6 +1149,12 @@ impl Walker<'_> {
                     shared_fixture,
                     keeps_state: keeps,
                     state: state.into_iter().collect(),
+                    docstring: f.body.first().filter(|b| is_docstring(b)).map(|b| {
+                        (
+                            self.lines.line_of(b.range().start()),
+                            self.lines.line_of(b.range().end()),
+                        )
+                    }),
                 });
                 self.enclosing.push(function_locals(f));
                 let class = self.class.take();
@@ -1413,6 +1430,27 @@ mod tests {
                 want.ends_with(['I', 'M']),
                 "{name}"
             );
+        }
+    }
+
+    #[test]
+    fn a_future_import_after_other_code_does_not_compile() {
+        for (src, ok) in [
+            (
+                "\"\"\"Doc.\"\"\"\nfrom __future__ import annotations\nimport os\n",
+                true,
+            ),
+            (
+                "from __future__ import annotations\nfrom __future__ import division\n",
+                true,
+            ),
+            (
+                "\"\"\"Doc.\"\"\"\n\"\"\"More.\"\"\"\nfrom __future__ import annotations\n",
+                false,
+            ),
+            ("import os\nfrom __future__ import annotations\n", false),
+        ] {
+            assert_eq!(analyze(src).parsed(), ok, "{src}");
         }
     }
 

@@ -495,6 +495,35 @@ impl Engine<'_> {
                 }
             }
         }
+        for holder in docstrings_toggled(v) {
+            handling.push("import-time code: the names it binds, followed");
+            let chain = format!("the docstring of {old_path} gained or lost its place");
+            match holder {
+                None => follows.push(Follow::new(
+                    Target::Global {
+                        file: old_path.to_string(),
+                        name: "__doc__".into(),
+                    },
+                    chain,
+                )),
+                Some(class) => {
+                    follows.push(Follow::new(
+                        Target::Attribute {
+                            name: "__doc__".into(),
+                        },
+                        chain.clone(),
+                    ));
+                    let top = class.split('.').next().unwrap_or(&class).to_string();
+                    follows.push(Follow::new(
+                        Target::Global {
+                            file: old_path.to_string(),
+                            name: top,
+                        },
+                        chain,
+                    ));
+                }
+            }
+        }
         // Function bodies: memoised ones and ones run at import hand out what they compute.
         let run_at_import = self.run_at_import(&v.old, &rows, &touched.bodies);
         for (start, end, qualname) in touched.bodies.keys() {
@@ -512,6 +541,23 @@ impl Engine<'_> {
                     format!("the module's `{qualname}` answers for names it does not bind"),
                     "module `__getattr__`: every dependent",
                 );
+            }
+            if let Some(line) = docstring_touched(v, span) {
+                // Its `__doc__` is data for whoever reads it: help texts, `inspect.getdoc`,
+                // a CLI framework's decorator. Follow the function, and `__doc__` reads.
+                handling.push("docstring: what reads the function, followed");
+                let chain = format!(
+                    "the docstring of {qualname} changed at {old_path}:{line}, which its `__doc__` hands out"
+                );
+                follows.push(Follow::new(
+                    Target::Attribute {
+                        name: "__doc__".into(),
+                    },
+                    chain.clone(),
+                ));
+                for target in callers_of(old_path, span) {
+                    follows.push(Follow::new(target, chain.clone()));
+                }
             }
             if !(span.memoised || import_run) {
                 continue;
@@ -669,6 +715,45 @@ impl Engine<'_> {
 /// (at its top level, or in the same class). A star import of the new module may bring it
 /// back, or may not: it counts as removed, since reading a removed name raises (at a star
 /// import too, when `__all__` still lists it) where reading a changed one need not.
+/// A changed line (old side) or new line in the docstring of the function `span` (old side),
+/// or of the new side's function of that name.
+fn docstring_touched(v: &Versions, span: &FunctionSpan) -> Option<u32> {
+    let within = |range: Option<(u32, u32)>, lines: &BTreeSet<u32>| {
+        let (first, last) = range?;
+        lines.iter().copied().find(|l| (first..=last).contains(l))
+    };
+    let new_span = v
+        .new
+        .functions()
+        .iter()
+        .find(|f| f.qualname == span.qualname);
+    let new = new_span.and_then(|f| within(f.docstring, &v.change.new_lines));
+    // A line inserted before it, or its string moved below another statement: no docstring
+    // any more (or a new one), without a changed line in it.
+    let toggled = new_span
+        .filter(|f| f.docstring.is_some() != span.docstring.is_some())
+        .map(|_| span.def_line);
+    within(span.docstring, &v.change.old_lines)
+        .or(new)
+        .or(toggled)
+}
+
+/// The module and classes (`None` for the module, else the class's qualified name) whose
+/// docstring one side has and the other has not: their `__doc__` changes though no changed
+/// line need lie in a docstring (a statement inserted before it makes it a plain string).
+fn docstrings_toggled(v: &Versions) -> BTreeSet<Option<String>> {
+    let holders = |names: &FileNames| -> BTreeSet<Option<String>> {
+        names
+            .statements()
+            .iter()
+            .filter(|s| s.binds.iter().any(|b| b.name == "__doc__"))
+            .map(|s| s.class.clone())
+            .collect()
+    };
+    let (old, new) = (holders(&v.old_names), holders(&v.new_names));
+    old.symmetric_difference(&new).cloned().collect()
+}
+
 fn unbound(v: &Versions, statement: &python::names::Statement, target: &Target) -> bool {
     match (target, &statement.class) {
         (Target::Global { name, .. }, None) => v.new_names.module_bindings(name).next().is_none(),

@@ -2565,6 +2565,7 @@ mod tests {
             shared_fixture: false,
             keeps_state: !state.is_empty(),
             state: state.iter().map(|s| s.to_string()).collect(),
+            docstring: None,
         };
         let names = |targets: Vec<Target>| -> Vec<String> {
             targets

@@ -38,6 +38,7 @@ const RATES: &str = "src/kit/rates.py";
 const COLORS: &str = "src/kit/colors.py";
 const SEEDS: &str = "src/kit/seeds.py";
 const TABLES: &str = "src/kit/tables.py";
+const CLI: &str = "src/kit/cli.py";
 const GUIDE: &str = "docs/guide.rst";
 const RECIPES: &str = "docs/test_recipes.py";
 
@@ -851,6 +852,75 @@ pub(super) fn edits() -> Vec<Edit> {
             "function a mutable default's cache keeps: deleted line",
             Module,
             |t| t.delete(TABLES, "    total = 10\n"),
+        ),
+        // --- Docstrings read as data: `__doc__` of a module, a class, a function ------------
+        edit(
+            "module docstring read at import: changed line",
+            Module,
+            |t| {
+                t.replace(
+                    CLI,
+                    "\"\"\"Frobnicate kit's files.\"\"\"",
+                    "\"\"\"Frobnicate files.\"\"\"",
+                )
+            },
+        ),
+        edit(
+            "module docstring read at import: inserted line",
+            Module,
+            |t| {
+                t.replace(
+                    CLI,
+                    "\"\"\"Frobnicate kit's files.\"\"\"\n",
+                    "\"\"\"Frobnicate kit's files.\n\nAnd more.\n\"\"\"\n",
+                )
+            },
+        ),
+        edit(
+            "module docstring read at import: deleted line",
+            Module,
+            |t| t.delete(CLI, "\"\"\"Frobnicate kit's files.\"\"\"\n"),
+        ),
+        edit(
+            "a string inserted before `from __future__` (does not compile)",
+            Module,
+            |t| {
+                t.insert_after(
+                    CLI,
+                    "\"\"\"Frobnicate kit's files.\"\"\"\n",
+                    "\"\"\"Second.\"\"\"\n",
+                )
+            },
+        ),
+        edit(
+            "class docstring read by a function: changed line",
+            Module,
+            |t| t.replace(CLI, "\"\"\"Run the command.\"\"\"", "\"\"\"Run it.\"\"\""),
+        ),
+        edit(
+            "class docstring read by a function: inserted line (it is no docstring then)",
+            Module,
+            |t| t.insert_before(CLI, "    \"\"\"Run the command.\"\"\"\n", "    kind = 1\n"),
+        ),
+        edit(
+            "class docstring read by a function: deleted line",
+            Module,
+            |t| t.delete(CLI, "    \"\"\"Run the command.\"\"\"\n"),
+        ),
+        edit(
+            "function docstring read by another: changed line",
+            Local,
+            |t| t.replace(CLI, "\"\"\"Say hello.\"\"\"", "\"\"\"Say hi.\"\"\""),
+        ),
+        edit(
+            "function docstring read by another: inserted line (it is no docstring then)",
+            Local,
+            |t| t.insert_before(CLI, "    \"\"\"Say hello.\"\"\"\n", "    greeting = 1\n"),
+        ),
+        edit(
+            "function docstring read by another: deleted line",
+            Local,
+            |t| t.delete(CLI, "    \"\"\"Say hello.\"\"\"\n"),
         ),
         // --- A file only a linter reads, and one test that reads it back ---------------------
         edit(
