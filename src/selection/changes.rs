@@ -21,15 +21,30 @@ impl Engine<'_> {
         let paths = change.paths();
         let ignored = |p: &&str| {
             self.patterns.user_ignore.is_match(p)
-                || (self.patterns.ignore.is_match(p) && !self.runs_as_code(p))
+                || (self.patterns.ignore.is_match(p)
+                    && !self.runs_as_code(p)
+                    // Data of the code beside it, unless it is a test itself (a doctest).
+                    && (text_test || !self.in_code_folder(p)))
         };
         if paths.iter().all(ignored) {
+            // Documentation read by name (a test that checks the README).
+            let docs: Vec<&str> = paths
+                .iter()
+                .copied()
+                .filter(|p| !self.patterns.user_ignore.is_match(p))
+                .collect();
+            let documentation = !docs.is_empty();
+            for p in docs {
+                self.select_doc_readers(p);
+            }
             self.note(
                 change,
-                if text_test {
-                    "a test file that is not Python: the whole file (ignored by pattern otherwise)"
-                } else {
-                    "ignored by pattern"
+                match (text_test, documentation) {
+                    (true, _) => {
+                        "a test file that is not Python: the whole file (ignored by pattern otherwise)"
+                    }
+                    (false, true) => "documentation: the tests that read it by name",
+                    (false, false) => "ignored by pattern",
                 },
             );
             return Ok(());

@@ -41,6 +41,7 @@ pub mod memo;
 mod module_change;
 mod names;
 mod patterns;
+mod read_docs;
 pub mod reason;
 mod star_list;
 mod stubs;

@@ -39,6 +39,7 @@ const COLORS: &str = "src/kit/colors.py";
 const SEEDS: &str = "src/kit/seeds.py";
 const TABLES: &str = "src/kit/tables.py";
 const CLI: &str = "src/kit/cli.py";
+const GREET: &str = "src/kit/templates/greet.md";
 const GUIDE: &str = "docs/guide.rst";
 const RECIPES: &str = "docs/test_recipes.py";
 
@@ -922,6 +923,34 @@ pub(super) fn edits() -> Vec<Edit> {
             Local,
             |t| t.delete(CLI, "    \"\"\"Say hello.\"\"\"\n"),
         ),
+        // --- Documentation patterns and data: a template in the package, a README a test reads
+        edit(
+            "package data named like documentation: changed line",
+            Global,
+            |t| t.replace(GREET, "Hello {name}", "Hi {name}"),
+        ),
+        edit(
+            "package data named like documentation: inserted line",
+            Global,
+            |t| t.insert_before(GREET, "Hello {name}", "Dear reader,\n"),
+        ),
+        edit(
+            "package data named like documentation: deleted line",
+            Global,
+            |t| t.delete(GREET, "Hello {name}\n"),
+        ),
+        edit("a README a test reads: changed line", Local, |t| {
+            t.replace("README.md", "Version 2.0.0", "Version 2.1.0")
+        }),
+        edit("a README a test reads: inserted line", Local, |t| {
+            t.insert_before("README.md", "# kit\n", "<!-- badges -->\n")
+        }),
+        edit("a README a test reads: deleted line", Local, |t| {
+            t.delete("README.md", "Version 2.0.0\n")
+        }),
+        harmless("documentation nothing reads, reworded", &[], |t| {
+            t.replace("NOTES.md", "Nothing reads", "Nobody reads")
+        }),
         // --- A file only a linter reads, and one test that reads it back ---------------------
         edit(
             "linter's own configuration file: changed line",
