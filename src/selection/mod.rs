@@ -40,6 +40,7 @@ pub mod gone;
 pub mod memo;
 mod module_change;
 mod names;
+mod observers;
 mod patterns;
 mod read_docs;
 pub mod reason;
@@ -309,6 +310,8 @@ struct Engine<'a> {
     graph: Option<Dependents<'a>>,
     /// The non-Python files the suite has tests in, read on first use ([`text_tests`]).
     text_tests: Option<Vec<(String, Vec<u8>)>>,
+    /// The test-side files that spawn processes or read lines ([`observers`]), read on first use.
+    observers: Option<Vec<observers::Observer>>,
     /// The memoised functions of every measured file, found once when a body change needs them.
     memo_sites: Option<MemoSites>,
     /// What the whole project's code tells, read once when a rule needs it.
@@ -510,6 +513,7 @@ impl<'a> Engine<'a> {
             tracked,
             graph: None,
             text_tests: None,
+            observers: None,
             memo_sites: None,
             project: None,
             names: names::NamesState::default(),

@@ -69,6 +69,7 @@ impl Engine<'_> {
             None => self.req.db.line_blobs(file_id)?,
         };
         if matches!(change.kind(), ChangeKind::Deleted | ChangeKind::Renamed) {
+            self.select_observers(&old_path, true)?;
             let reason = Reason::new(Rule::DeletedFile).file(old_path.clone());
             return self.select_dependents(
                 change,
@@ -79,10 +80,16 @@ impl Engine<'_> {
                 "deleted or renamed: every test that covered or imports it",
             );
         }
-        let versions = match self.read_versions(change) {
+        let versions = self.read_versions(change);
+        // Tests coverage cannot see run it: in a child process, or by its line numbers.
+        self.select_observers(&old_path, !matches!(versions, Ok(None)))?;
+        let versions = match versions {
             Ok(Some(versions)) => versions,
             Ok(None) => {
-                self.note(change, "comments and blank lines only: nothing selected");
+                self.note(
+                    change,
+                    "comments and blank lines only: the tests that read line numbers or source",
+                );
                 return Ok(());
             }
             Err(handling) => {

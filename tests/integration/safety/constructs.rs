@@ -40,6 +40,9 @@ const SEEDS: &str = "src/kit/seeds.py";
 const TABLES: &str = "src/kit/tables.py";
 const CLI: &str = "src/kit/cli.py";
 const GREET: &str = "src/kit/templates/greet.md";
+const SHOUT: &str = "src/kit/shout.py";
+const WORK: &str = "src/kit/work.py";
+const LINES: &str = "src/kit/lines.py";
 const GUIDE: &str = "docs/guide.rst";
 const RECIPES: &str = "docs/test_recipes.py";
 
@@ -729,7 +732,8 @@ pub(super) fn edits() -> Vec<Edit> {
         // name of its own.
         harmless(
             "new constant beside a getattr of a computed object, in a module nothing hands on",
-            &[],
+            // But the test that runs the package in child processes coverage does not see.
+            &["tests/test_spawn.py"],
             |t| t.append(LOOKUP, "\nTIMEOUT = 30\n"),
         ),
         // --- pyproject.toml by section: a linter's table that one test reads back ---------
@@ -794,7 +798,8 @@ pub(super) fn edits() -> Vec<Edit> {
                     "from kit.helpers import tripled\n\n\ndef test_tripled():\n    assert tripled(2) == 6\n",
                 );
             },
-            at_most: Some(&["tests/test_tripled.py"]),
+            // And the test that runs the package in child processes coverage does not see.
+            at_most: Some(&["tests/test_tripled.py", "tests/test_spawn.py"]),
         },
         // --- xunit-style setup: run once, in the first test's setup, for every test after --
         edit("function a setup_module calls: changed line", Module, |t| {
@@ -951,6 +956,65 @@ pub(super) fn edits() -> Vec<Edit> {
         harmless("documentation nothing reads, reworded", &[], |t| {
             t.replace("NOTES.md", "Nothing reads", "Nobody reads")
         }),
+        // --- Code tests run where coverage does not see: a child process, line numbers --------
+        edit(
+            "a program a test runs in a child process: changed line",
+            Local,
+            |t| t.replace(SHOUT, "print(word.upper())", "print(word.lower())"),
+        ),
+        edit(
+            "a program a test runs in a child process: inserted line",
+            Local,
+            |t| t.insert_after(SHOUT, "    word = argv[0]\n", "    word = word[::-1]\n"),
+        ),
+        edit(
+            "a program a test runs in a child process: deleted line",
+            Local,
+            |t| t.delete(SHOUT, "    word = argv[0]\n"),
+        ),
+        edit("a function a process pool runs: changed line", Local, |t| {
+            t.replace(WORK, "result = x * x", "result = x + x")
+        }),
+        edit(
+            "a function a process pool runs: inserted line",
+            Local,
+            |t| t.insert_after(WORK, "    result = x * x\n", "    result = 0\n"),
+        ),
+        edit("a function a process pool runs: deleted line", Local, |t| {
+            t.delete(WORK, "    result = x * x\n")
+        }),
+        edit(
+            "a warning's line number a test checks: comment inserted above",
+            Local,
+            |t| {
+                t.insert_before(
+                    LINES,
+                    "import warnings\n",
+                    "# Warnings, with their lines.\n",
+                )
+            },
+        ),
+        edit(
+            "a warning's line number a test checks: blank line inserted",
+            Local,
+            |t| t.insert_before(LINES, "def warn_me():\n", "\n"),
+        ),
+        edit(
+            "a warning's line number a test checks: blank line deleted",
+            Local,
+            |t| t.replace(LINES, "import warnings\n\n\n", "import warnings\n\n"),
+        ),
+        harmless(
+            "a warning's line number a test checks: comment changed in place",
+            &["tests/test_lines.py"],
+            |t| {
+                t.replace(
+                    LINES,
+                    "import warnings\n",
+                    "import warnings  # the standard library\n",
+                )
+            },
+        ),
         // --- A file only a linter reads, and one test that reads it back ---------------------
         edit(
             "linter's own configuration file: changed line",
@@ -975,11 +1039,13 @@ pub(super) fn edits() -> Vec<Edit> {
         ),
         harmless(
             "a file only a documentation host reads, added",
-            // The guide too: a file that is not Python may be any plugin's item.
+            // The guide too: a file that is not Python may be any plugin's item; and a test
+            // that runs programs, which may run the tool.
             &[
                 "tests/test_tool_files.py",
                 "tests/test_tool_config.py",
                 "docs/guide.rst",
+                "tests/test_spawn.py",
             ],
             |t| t.write(".readthedocs.yaml", "version: 2\n"),
         ),

@@ -1,0 +1,193 @@
+//! Tests that observe code without coverage seeing them do it:
+//! - a test that runs a program or a process pool (`subprocess.run([sys.executable, "-m",
+//!   "pkg.cli"])`, `ProcessPoolExecutor`) runs the package in a child process, which
+//!   pytest-cov does not measure by default, so no context names the test;
+//! - a test that reads line numbers or source text (a warning's `lineno`, `inspect.getsource`,
+//!   a traceback) sees a change that moves lines or rewrites a comment, which no rule calls a
+//!   change of behaviour.
+//!
+//! Such a test file is selected when the changed module's package is one it spells (a test
+//! that runs the package imports it or names it: `import pkg`, `"-m", "pkg.cli"`): for a code
+//! change, the files that spawn processes (a child may run any module of the package: a
+//! console script names none) and those that read lines and import the module, directly or
+//! not; for a change of comments and blank lines only, the latter.
+
+use super::{Engine, Reason, Rule, is_conftest};
+use crate::error::Result;
+
+/// Words of code that runs a program or another Python process.
+const SPAWNS: &[&str] = &[
+    "subprocess",
+    "popen",
+    "os.system",
+    "os.exec",
+    "check_call",
+    "check_output",
+    "spawn",
+    "pexpect",
+    "plumbum",
+    "multiprocessing",
+    "processpool",
+    "sys.executable",
+    "script_runner",
+];
+
+/// Words of code that reads line numbers or source text.
+const READS_LINES: &[&str] = &[
+    "lineno",
+    "getsource",
+    "findsource",
+    "co_firstlineno",
+    "linecache",
+    "getframeinfo",
+    "traceback",
+    "format_exc",
+    "print_exc",
+    "format_exception",
+];
+
+/// A test-side file that observes code one of these ways.
+#[derive(Debug, Clone)]
+pub(super) struct Observer {
+    path: String,
+    /// Its text, lowercase.
+    text: String,
+    spawns: bool,
+    reads_lines: bool,
+}
+
+impl Engine<'_> {
+    /// Select the observers of `module` (a changed measured module): the spawning ones too
+    /// when its code changed, not only its comments and blank lines.
+    pub(super) fn select_observers(&mut self, module: &str, code_changed: bool) -> Result<()> {
+        let package = top_package(module, &self.req.config.selection.source_roots).to_lowercase();
+        if package.is_empty() {
+            return Ok(());
+        }
+        let candidates: Vec<(String, bool)> = self
+            .observers()
+            .iter()
+            .filter(|o| (code_changed && o.spawns) || o.reads_lines)
+            .filter(|o| spells_word(&o.text, &package))
+            .map(|o| (o.path.clone(), code_changed && o.spawns))
+            .collect();
+        if candidates.is_empty() {
+            return Ok(());
+        }
+        // A child process may run any module of the package (a console script names none);
+        // line numbers are read from the modules a test imports.
+        let importers: std::collections::BTreeSet<String> = if candidates.iter().all(|c| c.1) {
+            Default::default()
+        } else {
+            self.ensure_graph()?;
+            let graph = self.graph.as_mut().expect("built above");
+            graph.closure(&[module])?.into_keys().collect()
+        };
+        let found: Vec<(String, &'static str)> = candidates
+            .into_iter()
+            .filter(|(path, spawns)| *spawns || importers.contains(path))
+            .map(|(path, spawns)| {
+                let how = if spawns {
+                    "runs a program or process, which coverage does not measure"
+                } else {
+                    "reads line numbers or source text"
+                };
+                (path, how)
+            })
+            .collect();
+        for (path, how) in found {
+            let reason = Reason::new(Rule::CoversChange)
+                .file(module)
+                .via(format!("{path} {how}, and names `{package}`"));
+            if is_conftest(&path) {
+                let dir = path.rsplit_once('/').map_or("", |(d, _)| d);
+                let id = self.to_pytest_path(dir);
+                if id == "." {
+                    self.run_all(reason);
+                } else {
+                    self.add(id, reason);
+                }
+            } else if self.is_test_module(&path) {
+                let id = self.to_pytest_path(&path);
+                self.add(id, reason);
+            } else {
+                self.select_test_side_users(&path, reason);
+            }
+        }
+        Ok(())
+    }
+
+    /// The test-side Python files that spawn processes or read lines, read once.
+    fn observers(&mut self) -> &[Observer] {
+        if self.observers.is_none() {
+            let candidates: Vec<String> = self
+                .tracked
+                .iter()
+                .filter(|p| p.ends_with(".py") && self.is_test_side(p))
+                .cloned()
+                .collect();
+            let found = candidates
+                .into_iter()
+                .filter_map(|path| {
+                    let text = crate::text::read(&self.req.repo_root.join(&path))
+                        .ok()?
+                        .to_lowercase();
+                    let spawns = SPAWNS.iter().any(|w| text.contains(w));
+                    let reads_lines = READS_LINES.iter().any(|w| text.contains(w));
+                    (spawns || reads_lines).then_some(Observer {
+                        path,
+                        text,
+                        spawns,
+                        reads_lines,
+                    })
+                })
+                .collect();
+            self.observers = Some(found);
+        }
+        self.observers.as_deref().expect("read above")
+    }
+}
+
+/// The top-level package (or module) of a repository path: `pkg` of `src/pkg/cli.py`, of
+/// `pkg/cli.py` and of `pkg.py`.
+fn top_package<'p>(path: &'p str, source_roots: &[String]) -> &'p str {
+    let mut rest = path;
+    for root in source_roots.iter().map(String::as_str).chain(["src"]) {
+        let root = root.trim_end_matches('/');
+        if let Some(below) = rest.strip_prefix(root).and_then(|r| r.strip_prefix('/')) {
+            rest = below;
+            break;
+        }
+    }
+    let first = rest.split('/').next().unwrap_or(rest);
+    first.strip_suffix(".py").unwrap_or(first)
+}
+
+/// Whether `text` spells `word` as a whole identifier.
+fn spells_word(text: &str, word: &str) -> bool {
+    let ident = |c: char| c.is_alphanumeric() || c == '_';
+    text.match_indices(word).any(|(at, _)| {
+        !text[..at].chars().next_back().is_some_and(ident)
+            && !text[at + word.len()..].chars().next().is_some_and(ident)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_package_is_the_first_folder_below_a_source_root() {
+        assert_eq!(top_package("src/pkg/cli.py", &[]), "pkg");
+        assert_eq!(top_package("pkg/sub/cli.py", &[]), "pkg");
+        assert_eq!(top_package("single.py", &[]), "single");
+        assert_eq!(top_package("lib/pkg/a.py", &["lib".into()]), "pkg");
+    }
+
+    #[test]
+    fn a_package_is_spelled_as_a_whole_word() {
+        assert!(spells_word("from pkg.cli import main", "pkg"));
+        assert!(spells_word("[sys.executable, \"-m\", \"pkg\"]", "pkg"));
+        assert!(!spells_word("import mypkg", "pkg"));
+    }
+}
