@@ -490,6 +490,17 @@ impl<'a> Engine<'a> {
             .files()
             .map(|file| format!("{rootdir}{file}"))
             .collect();
+        // A package module whose doctests run (`--doctest-modules`) holds tests, but does not
+        // make its package a folder of test code.
+        let test_dirs: BTreeSet<String> = test_files
+            .iter()
+            .filter(|f| {
+                !measured.contains_key(f.as_str())
+                    || is_conftest(f)
+                    || patterns.test_files.is_match(f.as_str())
+            })
+            .map(|f| f.rsplit_once('/').map_or("", |(d, _)| d).to_string())
+            .collect();
         out.suite = suite;
         out.known_tests = names.unwrap_or_default();
         out.rootdir = rootdir;
@@ -505,10 +516,7 @@ impl<'a> Engine<'a> {
                 function_rootdir,
             },
             measured,
-            test_dirs: test_files
-                .iter()
-                .map(|f| f.rsplit_once('/').map_or("", |(d, _)| d).to_string())
-                .collect(),
+            test_dirs,
             test_files,
             tracked,
             graph: None,

@@ -83,6 +83,9 @@ impl Engine<'_> {
         let versions = self.read_versions(change);
         // Tests coverage cannot see run it: in a child process, or by its line numbers.
         self.select_observers(&old_path, !matches!(versions, Ok(None)))?;
+        if !matches!(versions, Ok(None)) {
+            self.select_module_doctests(change);
+        }
         let versions = match versions {
             Ok(Some(versions)) => versions,
             Ok(None) => {

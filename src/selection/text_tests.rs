@@ -37,6 +37,27 @@ impl Engine<'_> {
         true
     }
 
+    /// Select the doctests of a changed module that has some (a `>>>` prompt on either side)
+    /// when pytest collects them: `--doctest-modules` in its configuration, or the suite has
+    /// tests in the file. A doctest that runs no line of the package (`>>> 2 + 2`) has no
+    /// context, so no other rule finds it.
+    pub(super) fn select_module_doctests(&mut self, change: &FileChange) {
+        let Some(new) = change.new_path.as_deref() else {
+            return;
+        };
+        let collected = change.paths().iter().any(|p| self.holds_known_tests(p))
+            || self.pytest_configuration().contains("doctest-modules");
+        if collected && self.has_doctest_prompt(change) {
+            let id = self.to_pytest_path(new);
+            self.add(
+                id,
+                Reason::new(Rule::TestFileChanged)
+                    .file(new)
+                    .via("a module with doctests, which pytest collects"),
+            );
+        }
+    }
+
     /// Whether the suite (contexts, history, collected list) has tests in `path`.
     pub(super) fn holds_known_tests(&self, path: &str) -> bool {
         let id = self.to_pytest_path(path);

@@ -43,6 +43,7 @@ const GREET: &str = "src/kit/templates/greet.md";
 const SHOUT: &str = "src/kit/shout.py";
 const WORK: &str = "src/kit/work.py";
 const LINES: &str = "src/kit/lines.py";
+const ARITH: &str = "src/kit/arith.py";
 const GUIDE: &str = "docs/guide.rst";
 const RECIPES: &str = "docs/test_recipes.py";
 
@@ -764,7 +765,7 @@ pub(super) fn edits() -> Vec<Edit> {
             |t| {
                 t.insert_after(
                     "pyproject.toml",
-                    "testpaths = [\"tests\", \"docs\"]\n",
+                    "testpaths = [\"tests\", \"docs\", \"src/kit/arith.py\"]\n",
                     "usefixtures = [\"no_such_fixture\"]\n",
                 )
             },
@@ -1015,6 +1016,26 @@ pub(super) fn edits() -> Vec<Edit> {
                 )
             },
         ),
+        // --- Doctests of a module (`--doctest-modules`): one that runs no line of the package
+        // has no context ---------------------------------------------------------------------
+        edit(
+            "module doctest no context names: changed line",
+            Local,
+            |t| t.replace(ARITH, ">>> 2 + 2\n4\n", ">>> 2 + 2\n5\n"),
+        ),
+        edit(
+            "module doctest no context names: inserted line",
+            Local,
+            |t| t.insert_before(ARITH, ">>> 2 + 2\n", ">>> 1 + 1\n3\n"),
+        ),
+        edit(
+            "module doctest no context names: deleted line",
+            Local,
+            |t| t.replace(ARITH, ">>> 2 + 2\n4\n", ">>> 2 + 2\n"),
+        ),
+        edit("function doctest: changed line", Local, |t| {
+            t.replace(ARITH, "    6\n", "    7\n")
+        }),
         // --- A file only a linter reads, and one test that reads it back ---------------------
         edit(
             "linter's own configuration file: changed line",
