@@ -15,10 +15,10 @@
 use super::{Engine, Reason, Rule, is_conftest};
 use crate::error::Result;
 
-/// Words of code that runs a program or another Python process.
+/// Words of code that runs a program or another Python process (as spelled: matched exactly).
 const SPAWNS: &[&str] = &[
     "subprocess",
-    "popen",
+    "Popen",
     "os.system",
     "os.exec",
     "check_call",
@@ -27,7 +27,7 @@ const SPAWNS: &[&str] = &[
     "pexpect",
     "plumbum",
     "multiprocessing",
-    "processpool",
+    "ProcessPool",
     "sys.executable",
     "script_runner",
 ];
@@ -41,6 +41,7 @@ const READS_LINES: &[&str] = &[
     "linecache",
     "getframeinfo",
     "traceback",
+    "Traceback",
     "format_exc",
     "print_exc",
     "format_exception",
@@ -50,8 +51,7 @@ const READS_LINES: &[&str] = &[
 #[derive(Debug, Clone)]
 pub(super) struct Observer {
     path: String,
-    /// Its text, lowercase.
-    text: String,
+    text: Vec<u8>,
     spawns: bool,
     reads_lines: bool,
 }
@@ -60,7 +60,7 @@ impl Engine<'_> {
     /// Select the observers of `module` (a changed measured module): the spawning ones too
     /// when its code changed, not only its comments and blank lines.
     pub(super) fn select_observers(&mut self, module: &str, code_changed: bool) -> Result<()> {
-        let package = top_package(module, &self.req.config.selection.source_roots).to_lowercase();
+        let package = top_package(module, &self.req.config.selection.source_roots).to_string();
         if package.is_empty() {
             return Ok(());
         }
@@ -126,22 +126,39 @@ impl Engine<'_> {
                 .filter(|p| p.ends_with(".py") && self.is_test_side(p))
                 .cloned()
                 .collect();
-            let found = candidates
-                .into_iter()
-                .filter_map(|path| {
-                    let text = crate::text::read(&self.req.repo_root.join(&path))
-                        .ok()?
-                        .to_lowercase();
-                    let spawns = SPAWNS.iter().any(|w| text.contains(w));
-                    let reads_lines = READS_LINES.iter().any(|w| text.contains(w));
-                    (spawns || reads_lines).then_some(Observer {
-                        path,
-                        text,
-                        spawns,
-                        reads_lines,
+            let finders = |words: &[&str]| -> Vec<memchr::memmem::Finder<'static>> {
+                words
+                    .iter()
+                    .map(|w| memchr::memmem::Finder::new(w.as_bytes()).into_owned())
+                    .collect()
+            };
+            let (spawn_words, line_words) = (finders(SPAWNS), finders(READS_LINES));
+            let root = self.req.repo_root;
+            let read = |paths: &[String]| -> Vec<Observer> {
+                paths
+                    .iter()
+                    .filter_map(|path| {
+                        // A file of another encoding spells these words the same in ASCII.
+                        let text = std::fs::read(root.join(path)).ok()?;
+                        let spawns = spawn_words.iter().any(|f| f.find(&text).is_some());
+                        let reads_lines = line_words.iter().any(|f| f.find(&text).is_some());
+                        (spawns || reads_lines).then(|| Observer {
+                            path: path.clone(),
+                            text,
+                            spawns,
+                            reads_lines,
+                        })
                     })
-                })
-                .collect();
+                    .collect()
+            };
+            // Every test file is read: on two threads, as selection's other reads are.
+            let (first, second) = candidates.split_at(candidates.len() / 2);
+            let found: Vec<Observer> = std::thread::scope(|scope| {
+                let other = scope.spawn(|| read(second));
+                let mut found = read(first);
+                found.extend(other.join().expect("reading test files does not panic"));
+                found
+            });
             self.observers = Some(found);
         }
         self.observers.as_deref().expect("read above")
@@ -164,11 +181,11 @@ fn top_package<'p>(path: &'p str, source_roots: &[String]) -> &'p str {
 }
 
 /// Whether `text` spells `word` as a whole identifier.
-fn spells_word(text: &str, word: &str) -> bool {
-    let ident = |c: char| c.is_alphanumeric() || c == '_';
-    text.match_indices(word).any(|(at, _)| {
-        !text[..at].chars().next_back().is_some_and(ident)
-            && !text[at + word.len()..].chars().next().is_some_and(ident)
+fn spells_word(text: &[u8], word: &str) -> bool {
+    let ident = |c: u8| c.is_ascii_alphanumeric() || c == b'_' || c >= 0x80;
+    memchr::memmem::find_iter(text, word.as_bytes()).any(|at| {
+        !at.checked_sub(1).is_some_and(|i| ident(text[i]))
+            && !text.get(at + word.len()).is_some_and(|&c| ident(c))
     })
 }
 
@@ -186,8 +203,8 @@ mod tests {
 
     #[test]
     fn a_package_is_spelled_as_a_whole_word() {
-        assert!(spells_word("from pkg.cli import main", "pkg"));
-        assert!(spells_word("[sys.executable, \"-m\", \"pkg\"]", "pkg"));
-        assert!(!spells_word("import mypkg", "pkg"));
+        assert!(spells_word(b"from pkg.cli import main", "pkg"));
+        assert!(spells_word(b"[sys.executable, \"-m\", \"pkg\"]", "pkg"));
+        assert!(!spells_word(b"import mypkg", "pkg"));
     }
 }
