@@ -388,6 +388,7 @@ impl Engine<'_> {
             }
         }
         let kept = kept_types(v, &touched.statements);
+        let toggled = docstrings_toggled(v);
         let mut all_handled = false;
         for &(side, index) in &touched.statements {
             let names = match side {
@@ -486,6 +487,17 @@ impl Engine<'_> {
                         );
                         follow.kept_type =
                             !removed && (namespace || keeps_type(target_name(&follow.target)));
+                        // A docstring reworded in place: `__doc__` stays a string, and the
+                        // class it documents behaves as before.
+                        let docstring = !statement.binds.is_empty()
+                            && statement.binds.iter().all(|b| b.name == "__doc__");
+                        if docstring && !removed && !toggled.contains(&statement.class) {
+                            if target_name(&follow.target) == "__doc__" {
+                                follow.kept_type = true;
+                            } else {
+                                follow.docs_only = true;
+                            }
+                        }
                         follows.push(follow);
                     }
                 }
@@ -505,7 +517,7 @@ impl Engine<'_> {
                 }
             }
         }
-        for holder in docstrings_toggled(v) {
+        for holder in toggled {
             handling.push("import-time code: the names it binds, followed");
             let chain = format!("the docstring of {old_path} gained or lost its place");
             match holder {
@@ -559,14 +571,20 @@ impl Engine<'_> {
                 let chain = format!(
                     "the docstring of {qualname} changed at {old_path}:{line}, which its `__doc__` hands out"
                 );
-                follows.push(Follow::new(
+                // A docstring changed in place leaves a string, and the function's behaviour.
+                let in_place = !docstring_toggled(v, span);
+                let mut doc = Follow::new(
                     Target::Attribute {
                         name: "__doc__".into(),
                     },
                     chain.clone(),
-                ));
+                );
+                doc.kept_type = in_place;
+                follows.push(doc);
                 for target in callers_of(old_path, span) {
-                    follows.push(Follow::new(target, chain.clone()));
+                    let mut follow = Follow::new(target, chain.clone());
+                    follow.docs_only = true;
+                    follows.push(follow);
                 }
             }
             if !(span.memoised || import_run) {
@@ -638,6 +656,7 @@ impl Engine<'_> {
                         ),
                         removed: false,
                         kept_type: false,
+                        docs_only: false,
                     });
                 }
             }
@@ -732,20 +751,28 @@ fn docstring_touched(v: &Versions, span: &FunctionSpan) -> Option<u32> {
         let (first, last) = range?;
         lines.iter().copied().find(|l| (first..=last).contains(l))
     };
+    // A function the change removes is followed by its name already.
     let new_span = v
         .new
         .functions()
         .iter()
-        .find(|f| f.qualname == span.qualname);
-    let new = new_span.and_then(|f| within(f.docstring, &v.change.new_lines));
+        .find(|f| f.qualname == span.qualname)?;
+    let new = within(new_span.docstring, &v.change.new_lines);
     // A line inserted before it, or its string moved below another statement: no docstring
     // any more (or a new one), without a changed line in it.
-    let toggled = new_span
-        .filter(|f| f.docstring.is_some() != span.docstring.is_some())
-        .map(|_| span.def_line);
+    let toggled = docstring_toggled(v, span).then_some(span.def_line);
     within(span.docstring, &v.change.old_lines)
         .or(new)
         .or(toggled)
+}
+
+/// Whether the function `span` (old side) has a docstring on one side only.
+fn docstring_toggled(v: &Versions, span: &FunctionSpan) -> bool {
+    v.new
+        .functions()
+        .iter()
+        .find(|f| f.qualname == span.qualname)
+        .is_some_and(|f| f.docstring.is_some() != span.docstring.is_some())
 }
 
 /// The module and classes (`None` for the module, else the class's qualified name) whose

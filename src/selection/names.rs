@@ -90,6 +90,9 @@ pub(super) struct Follow {
     /// what operators make of one): code that combined the old value combines it too (see
     /// [`ValueUse::Combined`]).
     pub kept_type: bool,
+    /// Only the object's docstring changed: code that calls it or works on it behaves as
+    /// before and cannot raise anew, though what it makes of `__doc__` changes.
+    pub docs_only: bool,
 }
 
 impl Follow {
@@ -99,6 +102,7 @@ impl Follow {
             chain,
             removed: false,
             kept_type: false,
+            docs_only: false,
         }
     }
 }
@@ -248,6 +252,7 @@ impl Engine<'_> {
                             ),
                             removed: follow.removed,
                             kept_type: follow.kept_type,
+                            docs_only: follow.docs_only,
                         });
                     }
                     // A module `__getattr__` (PEP 562) answers for names it does not bind:
@@ -879,10 +884,11 @@ impl Engine<'_> {
                 // What runs at import may raise on a new value, or on a removed name, there.
                 if global
                     && (follow.removed
-                        || matches!(
-                            mention.kind,
-                            MentionKind::Name | MentionKind::Attribute | MentionKind::Dynamic
-                        ))
+                        || !follow.docs_only
+                            && matches!(
+                                mention.kind,
+                                MentionKind::Name | MentionKind::Attribute | MentionKind::Dynamic
+                            ))
                 {
                     return self.every_dependent_of(
                         file,
@@ -914,6 +920,7 @@ impl Engine<'_> {
                             chain: chain.clone(),
                             removed: false,
                             kept_type: false,
+                            docs_only: false,
                         });
                     }
                 }
@@ -1239,6 +1246,7 @@ impl Engine<'_> {
                         chain: format!("{at} in fixture `{}`", fixture.name),
                         removed: false,
                         kept_type: false,
+                        docs_only: false,
                     }),
                     // A helper of the fixtures: they call it by name.
                     None if !span.qualname.starts_with("pytest_") => queue.push_back(Follow {
@@ -1249,6 +1257,7 @@ impl Engine<'_> {
                         chain: format!("{at} in `{}`", span.qualname),
                         removed: false,
                         kept_type: false,
+                        docs_only: false,
                     }),
                     _ => every_test_below(self),
                 }
@@ -2325,7 +2334,7 @@ fn raises_at_import(
     {
         return Some("a name the change removes, read at import time");
     }
-    if !reads || names.caught(index, Raise::Any) {
+    if !reads || names.caught(index, Raise::Any) || follow.docs_only {
         return None;
     }
     match mention.value_use {
