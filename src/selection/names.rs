@@ -511,7 +511,11 @@ impl Engine<'_> {
             })
             .cloned()
             .collect();
-        for mention in facts.names.dynamic() {
+        // `__doc__` is read by name (`f.__doc__`, `inspect.getdoc(f)`, which follow the
+        // function), or copied by `getattr` in `update_wrapper` and its kin: a dynamic read
+        // does not make a docstring more than data.
+        let doc = matches!(target, Target::Attribute { name } if name == "__doc__");
+        for mention in facts.names.dynamic().iter().filter(|_| !doc) {
             if self.dynamic_reads(file, &facts.names, mention, target)? {
                 out.push(mention.clone());
             }
