@@ -35,7 +35,7 @@ impl Engine<'_> {
                 .collect();
             let documentation = !docs.is_empty();
             for p in docs {
-                self.select_doc_readers(p);
+                self.select_doc_readers(p)?;
             }
             self.note(
                 change,

@@ -86,7 +86,10 @@ impl Engine<'_> {
         let modules: Vec<String> = closure.into_keys().collect();
         let modules: Vec<&str> = modules.iter().map(String::as_str).collect();
         let text_reason = Reason::new(rule).file(changed).lines(lines.iter().copied());
-        let count = found.len() + self.select_text_test_importers(&modules, &text_reason);
+        // Text tests are selected too, but do not count as importers: a module only they
+        // spell may be run by others unseen (and then runs everything, as unmeasured).
+        self.select_text_test_importers(&modules, &text_reason);
+        let count = found.len();
         for (file, chain) in found {
             let mut reason = Reason::new(rule).file(changed).lines(lines.iter().copied());
             if let Some(chain) = chain {

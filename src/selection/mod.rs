@@ -490,15 +490,10 @@ impl<'a> Engine<'a> {
             .files()
             .map(|file| format!("{rootdir}{file}"))
             .collect();
-        // A package module whose doctests run (`--doctest-modules`) holds tests, but does not
-        // make its package a folder of test code.
+        // A package module whose doctests run (`--doctest-modules`) makes its folder one of
+        // test code too: pytest imports what lies there while it collects.
         let test_dirs: BTreeSet<String> = test_files
             .iter()
-            .filter(|f| {
-                !measured.contains_key(f.as_str())
-                    || is_conftest(f)
-                    || patterns.test_files.is_match(f.as_str())
-            })
             .map(|f| f.rsplit_once('/').map_or("", |(d, _)| d).to_string())
             .collect();
         out.suite = suite;

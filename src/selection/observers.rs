@@ -99,19 +99,11 @@ impl Engine<'_> {
             let reason = Reason::new(Rule::CoversChange)
                 .file(module)
                 .via(format!("{path} {how}, and names `{package}`"));
-            if is_conftest(&path) {
-                let dir = path.rsplit_once('/').map_or("", |(d, _)| d);
-                let id = self.to_pytest_path(dir);
-                if id == "." {
-                    self.run_all(reason);
-                } else {
-                    self.add(id, reason);
-                }
-            } else if self.is_test_module(&path) {
-                let id = self.to_pytest_path(&path);
-                self.add(id, reason);
-            } else {
+            if is_conftest(&path) || self.is_test_module(&path) {
                 self.select_test_side_users(&path, reason);
+            } else {
+                // A helper of the tests: the tests that import it.
+                self.select_importers(&[path.as_str()], Rule::CoversChange, module, &[])?;
             }
         }
         Ok(())

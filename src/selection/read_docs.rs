@@ -12,16 +12,7 @@
 use std::collections::BTreeSet;
 
 use super::{Engine, Reason, Rule, is_conftest};
-
-/// Words of code that lists files, to go with a file's extension.
-const LISTINGS: &[&str] = &[
-    "glob(",
-    "import glob",
-    "iterdir",
-    "os.walk",
-    "scandir",
-    "listdir",
-];
+use crate::error::Result;
 
 impl Engine<'_> {
     /// Whether `path` lies in a package (a folder with an `__init__.py` or with measured
@@ -46,7 +37,7 @@ impl Engine<'_> {
     }
 
     /// Select what may read the documentation file `path` by name (see the module docs).
-    pub(super) fn select_doc_readers(&mut self, path: &str) {
+    pub(super) fn select_doc_readers(&mut self, path: &str) -> Result<()> {
         let name = path.rsplit('/').next().unwrap_or(path).to_lowercase();
         let extension = name.rsplit_once('.').map(|(_, e)| format!(".{e}"));
         let reason = Reason::new(Rule::ReadsName).file(path);
@@ -63,29 +54,22 @@ impl Engine<'_> {
             };
             let text = text.to_lowercase();
             let lists = extension.as_ref().is_some_and(|e| ends_a_string(&text, e))
-                && LISTINGS.iter().any(|w| text.contains(w));
+                && super::tool_files::LISTINGS.iter().any(|w| text.contains(w));
             if !names_in_a_string(&text, &name) && !lists {
                 continue;
             }
             let via = format!("{file} may read it by name");
-            if is_conftest(&file) {
-                let dir = file.rsplit_once('/').map_or("", |(d, _)| d);
-                let id = self.to_pytest_path(dir);
-                if id == "." {
-                    self.run_all(reason.clone().via(via));
-                } else {
-                    self.add(id, reason.clone().via(via));
-                }
-            } else if self.is_test_module(&file) {
-                let id = self.to_pytest_path(&file);
-                self.add(id, reason.clone().via(via));
-            } else if self.is_test_side(&file) {
+            if is_conftest(&file) || self.is_test_module(&file) {
                 self.select_test_side_users(&file, reason.clone().via(via));
+            } else if self.is_test_side(&file) {
+                // A helper of the tests: the tests that import it.
+                self.select_importers(&[file.as_str()], Rule::ReadsName, path, &[])?;
             } else {
                 // Code the tests run: it may read the file while any test runs.
                 self.run_all(reason.clone().via(format!("{via}, while tests run")));
             }
         }
+        Ok(())
     }
 }
 

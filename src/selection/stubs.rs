@@ -11,14 +11,15 @@
 //! would run every test.
 
 use super::tool_config::{INERT_TOOLS, Readers, normalise};
+use super::tool_files::LISTINGS;
 use super::{Engine, Reason, Rule};
 use crate::diff::FileChange;
 use crate::error::Result;
 
 /// Words of code that may read a stub besides the linters and type checkers: the suffix
 /// itself, loaders that read a package's attributes from its stub at import time (SPEC 1's
-/// `lazy_loader.attach_stub`), tools that read stubs in-process (documentation builders,
-/// completion engines, stub generators), and code that lists a directory's files.
+/// `lazy_loader.attach_stub`), and tools that read stubs in-process (documentation builders,
+/// completion engines, stub generators); with [`LISTINGS`], code that lists a directory's files.
 const STUB_READERS: &[&str] = &[
     "pyi",
     "attach_stub",
@@ -32,13 +33,6 @@ const STUB_READERS: &[&str] = &[
     "stubgen",
     "stubtest",
     "pyre",
-    "glob(",
-    "import glob",
-    "from glob",
-    "iterdir",
-    "os.walk",
-    "scandir",
-    "listdir",
 ];
 
 impl Engine<'_> {
@@ -47,7 +41,8 @@ impl Engine<'_> {
             tools: INERT_TOOLS.iter().map(|t| normalise(t)).collect(),
             metadata: false,
         };
-        match self.select_tool_readers(readers, STUB_READERS, change.path())? {
+        let spellings: Vec<&str> = STUB_READERS.iter().chain(LISTINGS).copied().collect();
+        match self.select_tool_readers(readers, &spellings, change.path())? {
             Some(why) => {
                 self.run_all(Reason::new(Rule::ToolConfig).file(change.path()).via(why));
                 self.note(change, "type stub, read by a tool pytest runs: every test");

@@ -1,9 +1,9 @@
 //! A changed file that is itself a test but not Python: a text doctest (`docs/usage.rst` run by
 //! `--doctest-glob`, pytest's default `test*.txt`), a notebook or a YAML case that a plugin
 //! collects. No coverage line leads to it, and the patterns that read `docs/**` or `*.rst` as
-//! documentation would drop it, so it is selected whole first, by name: the file the suite has
-//! tests in, a file of a kind the suite has tests in, or one whose name pytest's doctest globs
-//! match and that holds a `>>>` prompt. The selection adds to what the other rules decide about
+//! documentation would drop it, so it is selected whole first, by name: a file the suite has
+//! tests in, or one whose name pytest's doctest globs match and that holds a `>>>` prompt (a
+//! path no plugin collects would stop pytest: "found no collectors"). The selection adds to what the other rules decide about
 //! the file (a doctest file may be data for other tests too).
 
 use super::{Engine, Reason, Rule};
@@ -24,8 +24,6 @@ impl Engine<'_> {
         let id = self.to_pytest_path(new);
         let why = if change.paths().iter().any(|p| self.holds_known_tests(p)) {
             "the suite has tests in it"
-        } else if extension(new).is_some_and(|ext| self.test_file_kinds().contains(&ext)) {
-            "the suite has tests in files of its kind"
         } else if self.doctest_globs().iter().any(|g| glob_matches(g, new))
             && self.has_doctest_prompt(change)
         {
@@ -68,22 +66,6 @@ impl Engine<'_> {
                 .iter()
                 .flatten()
                 .any(|test| crate::nodeid::file_of(test) == id)
-    }
-
-    /// The extensions, lowercase, of the files the suite has tests in that are not Python.
-    fn test_file_kinds(&self) -> Vec<String> {
-        let collected = self.req.collected.iter().flatten();
-        let mut kinds: Vec<String> = self
-            .test_files
-            .iter()
-            .map(String::as_str)
-            .chain(collected.map(|id| crate::nodeid::file_of(id)))
-            .filter(|file| !file.ends_with(".py"))
-            .filter_map(extension)
-            .collect();
-        kinds.sort();
-        kinds.dedup();
-        kinds
     }
 
     /// The globs pytest collects text doctests by: its default and every `--doctest-glob`
@@ -220,13 +202,6 @@ fn spells(text: &[u8], word: &str) -> bool {
     })
 }
 
-/// The lowercase extension of a path's file name, without the dot.
-fn extension(path: &str) -> Option<String> {
-    let name = path.rsplit('/').next().unwrap_or(path);
-    let (stem, ext) = name.rsplit_once('.')?;
-    (!stem.is_empty()).then(|| ext.to_lowercase())
-}
-
 /// pytest matches a glob without a `/` against the file name, one with a `/` against the path.
 fn glob_matches(glob: &str, path: &str) -> bool {
     let Ok(matcher) = globset::Glob::new(glob).map(|g| g.compile_matcher()) else {
@@ -292,13 +267,5 @@ mod tests {
         assert!(spells(b"Color", "Color"));
         assert!(!spells(b">>> Colors", "Color"));
         assert!(!spells(b">>> my_Color", "Color"));
-    }
-
-    #[test]
-    fn extensions_are_lowercase_and_need_a_stem() {
-        assert_eq!(extension("docs/Usage.RST").as_deref(), Some("rst"));
-        assert_eq!(extension("nb/a.ipynb").as_deref(), Some("ipynb"));
-        assert_eq!(extension(".flake8"), None);
-        assert_eq!(extension("Makefile"), None);
     }
 }

@@ -75,7 +75,7 @@ const TOOL_FILES: &[(&str, &str)] = &[
 
 /// Words of code that lists a directory's files, and so may see a file it does not name.
 /// (`glob(` and not `glob`, which `global` spells.)
-const LISTINGS: &[&str] = &[
+pub(super) const LISTINGS: &[&str] = &[
     "glob(",
     "import glob",
     "from glob",

@@ -43,7 +43,7 @@ const GREET: &str = "src/kit/templates/greet.md";
 const SHOUT: &str = "src/kit/shout.py";
 const WORK: &str = "src/kit/work.py";
 const LINES: &str = "src/kit/lines.py";
-const ARITH: &str = "src/kit/arith.py";
+const ARITH: &str = "src/kit/doctested/arith.py";
 const GUIDE: &str = "docs/guide.rst";
 const RECIPES: &str = "docs/test_recipes.py";
 
@@ -765,7 +765,7 @@ pub(super) fn edits() -> Vec<Edit> {
             |t| {
                 t.insert_after(
                     "pyproject.toml",
-                    "testpaths = [\"tests\", \"docs\", \"src/kit/arith.py\"]\n",
+                    "testpaths = [\"tests\", \"docs\", \"src/kit/doctested/arith.py\"]\n",
                     "usefixtures = [\"no_such_fixture\"]\n",
                 )
             },
