@@ -312,6 +312,8 @@ struct Engine<'a> {
     text_tests: Option<Vec<(String, Vec<u8>)>>,
     /// The test-side files that spawn processes or read lines ([`observers`]), read on first use.
     observers: Option<Vec<observers::Observer>>,
+    /// pytest's configuration text, lowercase, read on first use.
+    pytest_config: Option<String>,
     /// The memoised functions of every measured file, found once when a body change needs them.
     memo_sites: Option<MemoSites>,
     /// What the whole project's code tells, read once when a rule needs it.
@@ -517,6 +519,7 @@ impl<'a> Engine<'a> {
             graph: None,
             text_tests: None,
             observers: None,
+            pytest_config: None,
             memo_sites: None,
             project: None,
             names: names::NamesState::default(),

@@ -70,9 +70,9 @@ impl Engine<'_> {
 
     /// The globs pytest collects text doctests by: its default and every `--doctest-glob`
     /// of its configuration, lowercase.
-    fn doctest_globs(&self) -> Vec<String> {
+    fn doctest_globs(&mut self) -> Vec<String> {
         let mut globs = vec![DEFAULT_DOCTEST_GLOB.to_string()];
-        globs.extend(doctest_globs_in(&self.pytest_configuration()));
+        globs.extend(doctest_globs_in(self.pytest_configuration()));
         globs
     }
 

@@ -495,11 +495,15 @@ impl Engine<'_> {
     }
 
     /// pytest's configuration at the repository root and the rootdir, lowercase.
-    pub(super) fn pytest_configuration(&self) -> String {
-        pytest_configuration(&[
-            self.req.repo_root.to_path_buf(),
-            self.req.repo_root.join(&self.out.rootdir),
-        ])
+    /// Read once per selection: several rules ask for it, per changed file.
+    pub(super) fn pytest_configuration(&mut self) -> &str {
+        if self.pytest_config.is_none() {
+            self.pytest_config = Some(pytest_configuration(&[
+                self.req.repo_root.to_path_buf(),
+                self.req.repo_root.join(&self.out.rootdir),
+            ]));
+        }
+        self.pytest_config.as_deref().expect("read above")
     }
 
     /// A modified `pyproject.toml`, `setup.cfg` or `tox.ini`: compared by section, and when
@@ -568,7 +572,7 @@ impl Engine<'_> {
     ) -> Result<Option<String>> {
         // pytest's own configuration may run a changed tool as tests (`addopts = "--mypy"`),
         // and so may a plugin the project installs (`pytest-mypy`) with flags given in CI.
-        let pytest_config = self.pytest_configuration();
+        let pytest_config = self.pytest_configuration().to_string();
         if let Some(tool) = readers
             .tools
             .iter()
