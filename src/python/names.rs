@@ -133,6 +133,10 @@ pub struct Statement {
     /// Operators on names bound elsewhere (an import), with their lines: they raise unless
     /// the types those names hold combine (see [`Shape`]).
     pub operators: Vec<(Shape, u32)>,
+    /// For a `def` or `class`: the first decorator that may read what it decorates, docstring
+    /// included, while the module imports (a CLI framework's help text, a router's
+    /// description), with its line. Any but those known to leave the docstring alone.
+    pub doc_reader: Option<(String, u32)>,
 }
 
 /// What an operator combines, for types known only once the names are looked up.
@@ -550,6 +554,26 @@ fn dynamic_format_spec(f: &ruff_python_ast::ExprFString) -> bool {
 fn combines(op: ruff_python_ast::Operator) -> bool {
     use ruff_python_ast::Operator::{Add, BitAnd, BitOr, BitXor, Mult, Sub};
     matches!(op, Add | Sub | Mult | BitOr | BitAnd | BitXor)
+}
+
+/// Calls that read the `__doc__` of their argument: `inspect.getdoc(f)`, `pydoc.render_doc(f)`,
+/// `help(f)`.
+const DOC_READERS: &[&str] = &["getdoc", "render_doc", "help"];
+
+fn reads_docstring(call: &ruff_python_ast::ExprCall) -> bool {
+    let callee = match &*call.func {
+        Expr::Name(n) => n.id.as_str(),
+        // `parser.help(...)` is someone's method; `inspect.getdoc` is the reader.
+        Expr::Attribute(a) if a.attr.id.as_str() != "help" => a.attr.id.as_str(),
+        _ => return false,
+    };
+    DOC_READERS.contains(&callee) && !call.arguments.args.is_empty()
+}
+
+/// Whether a file's text may spell a read of `__doc__`: the attribute, or a call that reads
+/// it (see [`DOC_READERS`]).
+pub fn may_read_docstrings(text: &[u8]) -> bool {
+    has_word(text, "__doc__") || DOC_READERS.iter().any(|w| has_word(text, w))
 }
 
 /// Whether a file's text may read names it does not spell: it has a word that makes a
@@ -1135,6 +1159,7 @@ impl Reader<'_> {
             maybe_unbound: Vec::new(),
             attribute_reads: Vec::new(),
             operators: Vec::new(),
+            doc_reader: None,
         });
         self.out.statements.len() - 1
     }
@@ -1279,6 +1304,9 @@ impl Reader<'_> {
         };
         if !fine {
             self.computes(index, (format!("the decorator `@{name}`"), line));
+        }
+        if !fine && !leaves_docstrings(&name) && self.out.statements[index].doc_reader.is_none() {
+            self.out.statements[index].doc_reader = Some((format!("@{name}"), line));
         }
         let makes_property = accessor.is_some()
             || matches!(
@@ -2267,6 +2295,48 @@ const NEVER_RAISING_DECORATORS: &[&str] = &[
     "contextlib.asynccontextmanager",
 ];
 
+/// Whether a decorator, beyond [`NEVER_RAISING_DECORATORS`], is known not to read the
+/// docstring of what it decorates: pytest's fixtures and marks, dataclasses and attrs, the
+/// other wrappers of `functools` and `typing` (`wraps` copies it, which `__doc__` reads see).
+fn leaves_docstrings(name: &str) -> bool {
+    const KNOWN: &[&str] = &[
+        "fixture",
+        "dataclass",
+        "total_ordering",
+        "wraps",
+        "singledispatch",
+        "singledispatchmethod",
+        "unique",
+        "runtime_checkable",
+        "deprecated",
+        "define",
+        "frozen",
+        "mutable",
+        "lru_cache",
+        "cache",
+        "cached_property",
+    ];
+    let last = name.rsplit('.').next().unwrap_or(name);
+    let module_ok = match name.split_once('.') {
+        None => true,
+        Some((root, _)) => matches!(
+            root,
+            "pytest"
+                | "dataclasses"
+                | "functools"
+                | "typing"
+                | "typing_extensions"
+                | "enum"
+                | "warnings"
+                | "attr"
+                | "attrs"
+        ),
+    };
+    name.starts_with("pytest.mark.")
+        || matches!(name, "attr.s" | "attr.attrs")
+        || (module_ok && KNOWN.contains(&last))
+}
+
 /// Decorator factories whose decorator takes any function (their call is judged apart, see
 /// [`call_never_raises`]).
 const DECORATOR_FACTORIES: &[&str] = &[
@@ -3044,6 +3114,10 @@ impl<'a> Visitor<'a> for MentionFinder<'_> {
                     {
                         self.push_dynamic(call.start(), reads_from);
                     }
+                    // `inspect.getdoc(f)`, `help(f)`: what they read is `f.__doc__`.
+                    if reads_docstring(call) {
+                        self.push("__doc__", call.start(), MentionKind::Attribute);
+                    }
                 }
                 for keyword in call.arguments.keywords.iter() {
                     if let Some(arg) = &keyword.arg {
@@ -3435,6 +3509,32 @@ mod tests {
         assert_eq!(f.mentions_of("helper")[0].kind, MentionKind::String);
         assert_eq!(f.mentions_of("retries")[0].kind, MentionKind::Keyword);
         assert!(f.mentions_of("table.csv").is_empty());
+    }
+
+    #[test]
+    fn docstring_readers_read_doc() {
+        let f = facts("def f(x):\n    a = inspect.getdoc(x)\n    help(x)\n    parser.help()\n");
+        let lines: Vec<u32> = f.mentions_of("__doc__").iter().map(|m| m.line).collect();
+        assert_eq!(lines, [2, 3]);
+        assert!(may_read_docstrings(b"from inspect import getdoc"));
+        assert!(!may_read_docstrings(b"x = doc"));
+    }
+
+    #[test]
+    fn decorators_that_may_read_the_docstring_are_known() {
+        let f = facts(
+            "@cli.command('x')\ndef a():\n    pass\n@pytest.fixture\ndef b():\n    pass\n@dataclass\nclass C:\n    pass\n@register\nclass D:\n    pass\n",
+        );
+        let readers: Vec<Option<&str>> = f
+            .statements()
+            .iter()
+            .filter(|s| s.class.is_none())
+            .map(|s| s.doc_reader.as_ref().map(|(d, _)| d.as_str()))
+            .collect();
+        assert_eq!(
+            readers,
+            [Some("@cli.command"), None, None, Some("@register")]
+        );
     }
 
     #[test]

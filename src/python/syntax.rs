@@ -99,6 +99,9 @@ pub struct FunctionSpan {
     pub state: Vec<String>,
     /// The lines of its docstring, which Python hands out as its `__doc__`.
     pub docstring: Option<(u32, u32)>,
+    /// Used as a decorator, it may read the docstring of what it decorates (see
+    /// [`may_read_docs`]).
+    pub may_read_docs: bool,
 }
 
 impl FunctionSpan {
@@ -270,6 +273,7 @@ pub(crate) fn analyze_parsed(
     let mut instances = BTreeSet::new();
     module_instances(&module.body, &mut instances);
     let plain_methods = plain_methods(&module.body);
+    let inherited = inherited_class_attributes(&module.body);
     let mut walker = Walker {
         module_instances: &instances,
         plain_methods: &plain_methods,
@@ -280,6 +284,7 @@ pub(crate) fn analyze_parsed(
         lines: &lines,
         tokens: parsed.tokens(),
         memo: &memo,
+        inherited: &inherited,
         functions: Vec::new(),
         recorded_by_calls: BTreeSet::new(),
     };
@@ -616,6 +621,40 @@ fn keeps_state(f: &ruff_python_ast::StmtFunctionDef, scope: &StateScope<'_>) -> 
                 None
             }
         }
+        /// The shared state `value` is or holds, when it is one of its objects: the state
+        /// itself, an item of it, or what its getters hand out (`.get(k)`, `.setdefault(k, d)`,
+        /// `.values()`, `.items()`). The result of any other call is new.
+        fn held_in(&self, value: &Expr) -> Option<String> {
+            match value {
+                Expr::Call(call) => match &*call.func {
+                    Expr::Attribute(a)
+                        if matches!(
+                            a.attr.id.as_str(),
+                            "get" | "setdefault" | "values" | "items" | "pop"
+                        ) =>
+                    {
+                        self.held_in(&a.value)
+                    }
+                    _ => None,
+                },
+                other => self.state_of(other),
+            }
+        }
+        /// Names in `target` now hold `state` (or nothing shared).
+        fn alias(&mut self, target: &Expr, state: Option<String>) {
+            let mut names = BTreeSet::new();
+            target_names(target, &mut names);
+            for name in names {
+                match &state {
+                    Some(state) => {
+                        self.aliases.insert(name, state.clone());
+                    }
+                    None => {
+                        self.aliases.remove(&name);
+                    }
+                }
+            }
+        }
         /// Record where `expr` (the object stored into or changed) keeps state, if it is shared.
         fn shared(&mut self, expr: &Expr) {
             if let Some(state) = self.state_of(expr) {
@@ -642,18 +681,18 @@ fn keeps_state(f: &ruff_python_ast::StmtFunctionDef, scope: &StateScope<'_>) -> 
                 }
                 Stmt::Assign(s) => {
                     s.targets.iter().for_each(|t| self.store(t));
-                    // `c = _CACHE` (or `c = self._cache`): `c[k] = v` then fills the shared one.
-                    if let [Expr::Name(alias)] = s.targets.as_slice() {
-                        let alias = alias.id.to_string();
-                        match self.state_of(&s.value) {
-                            Some(state) if !matches!(&*s.value, Expr::Call(_)) => {
-                                self.aliases.insert(alias, state);
-                            }
-                            _ => {
-                                self.aliases.remove(&alias);
-                            }
-                        }
+                    // `c = _CACHE` (or `c = self._cache`, `c = _CACHE.get(k)`): `c[k] = v` then
+                    // fills the shared one.
+                    if let [target] = s.targets.as_slice() {
+                        let state = self.held_in(&s.value);
+                        self.alias(target, state);
                     }
+                    visitor::walk_stmt(self, stmt);
+                }
+                // `for entry in _REGISTRY.values(): entry.append(x)`.
+                Stmt::For(s) => {
+                    let state = self.held_in(&s.iter);
+                    self.alias(&s.target, state);
                     visitor::walk_stmt(self, stmt);
                 }
                 Stmt::AugAssign(s) => {
@@ -745,10 +784,10 @@ fn shared_class_attributes(c: &ruff_python_ast::StmtClassDef) -> BTreeSet<String
     let mut out = BTreeSet::new();
     for stmt in &c.body {
         match stmt {
-            Stmt::Assign(a) if is_mutable_container(&a.value) => {
+            Stmt::Assign(a) if may_be_mutable(&a.value) => {
                 a.targets.iter().for_each(|t| target_names(t, &mut out));
             }
-            Stmt::AnnAssign(a) if a.value.as_deref().is_some_and(is_mutable_container) => {
+            Stmt::AnnAssign(a) if a.value.as_deref().is_some_and(may_be_mutable) => {
                 target_names(&a.target, &mut out);
             }
             Stmt::FunctionDef(f) => {
@@ -763,6 +802,39 @@ fn shared_class_attributes(c: &ruff_python_ast::StmtClassDef) -> BTreeSet<String
         }
     }
     out
+}
+
+/// The shared attributes (see [`shared_class_attributes`]) of each class the module defines at
+/// its top level, with those it inherits from the module's other classes: a subclass's method
+/// that fills `self._registry` fills its base's dict.
+fn inherited_class_attributes(body: &[Stmt]) -> BTreeMap<String, BTreeSet<String>> {
+    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    // A base is defined before the classes that name it, so one pass in order sees it.
+    for stmt in body {
+        if let Stmt::ClassDef(c) = stmt {
+            let mut attributes = shared_class_attributes(c);
+            attributes.extend(base_attributes(c, &out));
+            out.insert(c.name.id.to_string(), attributes);
+        }
+    }
+    out
+}
+
+/// What a class inherits of the shared attributes of the module's classes it names as bases.
+fn base_attributes(
+    c: &ruff_python_ast::StmtClassDef,
+    classes: &BTreeMap<String, BTreeSet<String>>,
+) -> BTreeSet<String> {
+    c.arguments
+        .iter()
+        .flat_map(|a| a.args.iter())
+        .filter_map(|base| match base {
+            Expr::Name(n) => classes.get(n.id.as_str()),
+            _ => None,
+        })
+        .flatten()
+        .cloned()
+        .collect()
 }
 
 /// Collects `self.attr = param` for the parameters given (see [`shared_class_attributes`]).
@@ -791,34 +863,139 @@ impl<'a> ruff_python_ast::visitor::Visitor<'a> for SelfStores<'_> {
 fn mutable_defaults(f: &ruff_python_ast::StmtFunctionDef) -> BTreeSet<String> {
     f.parameters
         .iter_non_variadic_params()
-        .filter(|p| p.default.as_deref().is_some_and(is_mutable_container))
+        .filter(|p| p.default.as_deref().is_some_and(may_be_mutable))
         .map(|p| p.parameter.name.id.to_string())
         .collect()
 }
 
-/// A new mutable container: a display, a comprehension, or a call of a container type
-/// (`field(default_factory=list)` is not one: each instance gets its own).
-fn is_mutable_container(e: &Expr) -> bool {
-    const CONTAINERS: &[&str] = &[
-        "dict",
-        "list",
-        "set",
-        "bytearray",
-        "defaultdict",
-        "OrderedDict",
-        "Counter",
-        "deque",
-    ];
+/// A value that may be a mutable object, made once and shared by whoever reads it: a display, a
+/// comprehension, a call (`{}`, `LRUCache(128)`, `WeakValueDictionary()`), another name. Not a
+/// literal, a tuple of them or a lambda, and not `field(default_factory=list)`: each instance
+/// gets its own. Only stores into it and its mutating methods make it state (see
+/// [`keeps_state`]), so a value that is never changed costs nothing.
+fn may_be_mutable(e: &Expr) -> bool {
     match e {
-        Expr::Dict(_) | Expr::List(_) | Expr::Set(_) => true,
-        Expr::DictComp(_) | Expr::ListComp(_) | Expr::SetComp(_) => true,
-        Expr::Call(call) => match &*call.func {
-            Expr::Name(n) => CONTAINERS.contains(&n.id.as_str()),
-            Expr::Attribute(a) => CONTAINERS.contains(&a.attr.id.as_str()),
-            _ => false,
-        },
-        _ => false,
+        Expr::StringLiteral(_)
+        | Expr::BytesLiteral(_)
+        | Expr::NumberLiteral(_)
+        | Expr::BooleanLiteral(_)
+        | Expr::NoneLiteral(_)
+        | Expr::EllipsisLiteral(_)
+        | Expr::FString(_)
+        | Expr::Lambda(_) => false,
+        Expr::Tuple(t) => t.elts.iter().any(may_be_mutable),
+        Expr::UnaryOp(u) => may_be_mutable(&u.operand),
+        Expr::Call(call) => {
+            const IMMUTABLE: &[&str] = &[
+                "field",
+                "frozenset",
+                "tuple",
+                "str",
+                "int",
+                "float",
+                "bool",
+                "bytes",
+                "TypeVar",
+                "compile",
+                "attrib",
+                "Factory",
+            ];
+            let callee = match &*call.func {
+                Expr::Name(n) => n.id.as_str(),
+                Expr::Attribute(a) => a.attr.id.as_str(),
+                _ => "",
+            };
+            !IMMUTABLE.contains(&callee)
+        }
+        _ => true,
     }
+}
+
+/// Whether a function, used as a decorator, may read the docstring of what it is given: its
+/// code (nested functions included) reads one (`__doc__`, `inspect.getdoc`, `help`) or may read
+/// any attribute (`getattr`, `vars`, `__dict__`), or it hands a parameter to a call other than
+/// a container's mutating method or `functools.wraps` (`click.command()(f)` reads it in code
+/// covshard cannot see). A registering decorator that stores what it is given and returns it
+/// reads nothing of it.
+fn may_read_docs(f: &ruff_python_ast::StmtFunctionDef) -> bool {
+    use ruff_python_ast::visitor::{self, Visitor};
+    struct Params(BTreeSet<String>);
+    impl<'a> Visitor<'a> for Params {
+        fn visit_stmt(&mut self, stmt: &'a Stmt) {
+            if let Stmt::FunctionDef(f) = stmt {
+                self.0
+                    .extend(f.parameters.iter().map(|p| p.name().id.to_string()));
+            }
+            visitor::walk_stmt(self, stmt);
+        }
+    }
+    struct Reads<'p> {
+        params: &'p BTreeSet<String>,
+        found: bool,
+    }
+    impl Reads<'_> {
+        /// Whether an argument is, or displays, one of the parameters.
+        fn hands_on(&self, e: &Expr) -> bool {
+            match e {
+                Expr::Name(n) => self.params.contains(n.id.as_str()),
+                Expr::Starred(s) => self.hands_on(&s.value),
+                Expr::Tuple(t) => t.elts.iter().any(|e| self.hands_on(e)),
+                Expr::List(l) => l.elts.iter().any(|e| self.hands_on(e)),
+                Expr::Dict(d) => d.items.iter().any(|i| self.hands_on(&i.value)),
+                _ => false,
+            }
+        }
+    }
+    impl<'a> Visitor<'a> for Reads<'_> {
+        fn visit_expr(&mut self, expr: &'a Expr) {
+            match expr {
+                Expr::Attribute(a) if matches!(a.attr.id.as_str(), "__doc__" | "__dict__") => {
+                    self.found = true;
+                }
+                Expr::Call(call) => {
+                    let callee = match &*call.func {
+                        Expr::Name(n) => Some(n.id.as_str()),
+                        Expr::Attribute(a) => Some(a.attr.id.as_str()),
+                        _ => None,
+                    };
+                    let reads = callee.is_some_and(|c| {
+                        matches!(c, "getdoc" | "render_doc" | "help" | "getattr" | "vars")
+                    });
+                    let harmless = callee.is_some_and(|c| {
+                        MUTATORS.contains(&c)
+                            || matches!(c, "wraps" | "update_wrapper" | "isinstance" | "callable")
+                    }) && !matches!(&*call.func, Expr::Call(_));
+                    let handed = call.arguments.args.iter().any(|a| self.hands_on(a))
+                        || call
+                            .arguments
+                            .keywords
+                            .iter()
+                            .any(|k| self.hands_on(&k.value));
+                    // A wrapper calling what it wraps hands it arguments, not itself.
+                    let calls_param = matches!(&*call.func,
+                        Expr::Name(n) if self.params.contains(n.id.as_str()));
+                    if reads || (handed && !harmless && !calls_param) {
+                        self.found = true;
+                    }
+                }
+                _ => {}
+            }
+            visitor::walk_expr(self, expr);
+        }
+    }
+    let mut params = Params(
+        f.parameters
+            .iter()
+            .map(|p| p.name().id.to_string())
+            .collect(),
+    );
+    params.visit_body(&f.body);
+    let mut reads = Reads {
+        params: &params.0,
+        found: false,
+    };
+    reads.visit_body(&f.body);
+    reads.found
 }
 
 /// The plain methods (no decorator) of each class the module defines once at its top level,
@@ -1020,12 +1197,20 @@ const XUNIT_MODULE_SETUP: &[&str] = &[
 ];
 
 /// The same for a class's tests (a method of the class).
+/// Django's `setUpTestData` is one too: its `TestCase.setUpClass` calls it once per class.
 const XUNIT_CLASS_SETUP: &[&str] = &[
     "setup_class",
     "teardown_class",
     "setUpClass",
     "tearDownClass",
+    "setUpTestData",
 ];
+
+/// Whether a method of this name is a class's xunit setup or teardown, which the test runner
+/// calls for the class and each of its subclasses without naming it.
+pub fn is_xunit_class_setup(name: &str) -> bool {
+    XUNIT_CLASS_SETUP.contains(&name)
+}
 
 /// `@pytest.fixture(scope=...)` with a scope wider than one test (`"session"`, `"package"`,
 /// `"module"`, `"class"`, or one computed at run time): pytest runs its body once, for the first
@@ -1059,6 +1244,8 @@ struct Walker<'a> {
     lines: &'a LineIndex,
     tokens: &'a Tokens,
     memo: &'a MemoNames,
+    /// See [`inherited_class_attributes`].
+    inherited: &'a BTreeMap<String, BTreeSet<String>>,
     functions: Vec<FunctionSpan>,
     /// See [`ModuleSyntax::import_evidence`].
     recorded_by_calls: BTreeSet<u32>,
@@ -1155,6 +1342,7 @@ impl Walker<'_> {
                             self.lines.line_of(b.range().end()),
                         )
                     }),
+                    may_read_docs: may_read_docs(f),
                 });
                 self.enclosing.push(function_locals(f));
                 let class = self.class.take();
@@ -1165,8 +1353,9 @@ impl Walker<'_> {
             Stmt::ClassDef(c) => {
                 let qualname = format!("{prefix}{}", c.name.id.as_str());
                 let outer = self.class.replace(c.name.id.to_string());
-                let outer_attributes =
-                    std::mem::replace(&mut self.class_attributes, shared_class_attributes(c));
+                let mut attributes = shared_class_attributes(c);
+                attributes.extend(base_attributes(c, self.inherited));
+                let outer_attributes = std::mem::replace(&mut self.class_attributes, attributes);
                 self.suite(&c.body, &format!("{qualname}."), in_memo);
                 self.class = outer;
                 self.class_attributes = outer_attributes;
@@ -1528,6 +1717,21 @@ mod tests {
                 "IIIB",
             ),
             (
+                "a base class's dict filled through a subclass's self",
+                "class Base:\n    _reg = {}\nclass Sub(Base):\n    def add(self, k):\n        self._reg[k] = 1\n",
+                "IIIIM",
+            ),
+            (
+                "a class attribute holding an object of any type, not a literal",
+                "class P:\n    _box = Box()\n    _name = 'x'\n    def a(self):\n        self._box['v'] = 1\n    def b(self):\n        self._name.strip()\n",
+                "IIIIMIB",
+            ),
+            (
+                "an entry a getter or a loop hands out of module state",
+                "_G = {}\ndef f(k):\n    b = _G.get(k)\n    b.append(1)\ndef g():\n    for b in _G.values():\n        b.clear()\ndef h():\n    b = make()\n    b.append(1)\n",
+                "IIMMIMMIBB",
+            ),
+            (
                 "reading module state is not keeping it",
                 "LIMIT = 3\ndef over(x):\n    return x > LIMIT\n",
                 "IIB",
@@ -1551,6 +1755,11 @@ mod tests {
                 "xunit setup of a module and of a class, not of each test",
                 "def setup_module(module):\n    fill()\nclass TestA:\n    @classmethod\n    def setUpClass(cls):\n        fill()\n    def setup_method(self, m):\n        fill()\n",
                 "IMIIIMIB",
+            ),
+            (
+                "Django's setUpTestData runs once for a class",
+                "class TestA:\n    @classmethod\n    def setUpTestData(cls):\n        fill()\n",
+                "IIIM",
             ),
             (
                 "a nested function is judged on its own",
@@ -1590,6 +1799,37 @@ mod tests {
         ];
         for (name, src, want) in cases {
             assert_eq!(kinds(src), *want, "{name}:\n{src}");
+        }
+    }
+
+    #[test]
+    fn decorators_that_may_read_a_docstring() {
+        let cases: &[(&str, bool)] = &[
+            // Stores what it is given and returns it.
+            (
+                "def rule(name):\n    def decorate(f):\n        RULES.append((name, f))\n        REG[name] = f\n        return f\n    return decorate\n",
+                false,
+            ),
+            // Wraps and calls it.
+            (
+                "def logged(f):\n    @functools.wraps(f)\n    def inner(*a, **k):\n        return f(*a, **k)\n    return inner\n",
+                false,
+            ),
+            (
+                "def doc(f):\n    HELP.append(f.__doc__)\n    return f\n",
+                true,
+            ),
+            (
+                "def doc(f):\n    HELP.append(inspect.getdoc(f))\n    return f\n",
+                true,
+            ),
+            ("def cmd(f):\n    return click.command()(f)\n", true),
+            ("def cmd(f):\n    register(f)\n    return f\n", true),
+            ("def cmd(f):\n    return getattr(f, NAME)\n", true),
+        ];
+        for (src, want) in cases {
+            let m = analyze(src);
+            assert_eq!(m.functions()[0].may_read_docs, *want, "{src}");
         }
     }
 

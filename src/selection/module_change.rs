@@ -10,7 +10,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::names::{Follow, Origin, Target, Verdict, callers_of};
+use super::names::{Binding, Follow, Origin, Target, Verdict, callers_of};
 use super::{Engine, Reason, Rule, align, changed_old_lines, star_list};
 use crate::config::{Granularity, ImportTime};
 use crate::coverage::{FileRows, numbits};
@@ -260,6 +260,83 @@ impl Engine<'_> {
         touched
     }
 
+    /// A decorator receives what it decorates, docstring included, while the module imports: a
+    /// docstring change under one that may read it (a CLI framework's help text, a router's
+    /// description, through `inspect.getdoc` in code covshard cannot see) changes what the
+    /// decorator computes. The decorated `def` or `class` then counts as changed, on the new
+    /// side. A project function that only stores what it is given reads nothing of it
+    /// (`FunctionSpan::may_read_docs`).
+    fn decorated_docstrings(&mut self, v: &Versions, touched: &mut Touched) -> Result<()> {
+        let mut headers: Vec<u32> = Vec::new();
+        for (start, end, qualname) in touched.bodies.keys() {
+            if let Some(span) = find_span(&v.old, *start, *end, qualname)
+                && docstring_touched(v, span).is_some()
+                && let Some(new) = v.new.functions().iter().find(|f| f.qualname == *qualname)
+            {
+                headers.push(new.start);
+            }
+        }
+        let mut classes: BTreeSet<String> = docstrings_toggled(v).into_iter().flatten().collect();
+        for &(side, index) in &touched.statements {
+            let names = match side {
+                Side::Old => &v.old_names,
+                Side::New => &v.new_names,
+            };
+            let statement = &names.statements()[index];
+            if let Some(class) = &statement.class
+                && !statement.binds.is_empty()
+                && statement.binds.iter().all(|b| b.name == "__doc__")
+            {
+                classes.insert(class.clone());
+            }
+        }
+        headers.extend(
+            classes
+                .iter()
+                .filter_map(|class| v.new_names.class_header(class))
+                .map(|header| header.first),
+        );
+        for line in headers {
+            let Some(i) = v.new_names.statement_at(line) else {
+                continue;
+            };
+            let Some((decorator, _)) = &v.new_names.statements()[i].doc_reader else {
+                continue;
+            };
+            if self.decorator_reads_docs(v, decorator)? {
+                touched
+                    .statements
+                    .insert((Side::New, v.new_names.guarding(i)));
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the decorator spelled `@name` may read the docstring of what it decorates: yes,
+    /// unless it is a function of the project whose code shows it does not.
+    fn decorator_reads_docs(&mut self, v: &Versions, decorator: &str) -> Result<bool> {
+        let name = decorator.trim_start_matches('@');
+        if name.contains('.') {
+            return Ok(true);
+        }
+        let path = v.change.path().to_string();
+        let span = |syntax: &ModuleSyntax, qualname: &str| {
+            syntax
+                .functions()
+                .iter()
+                .find(|f| f.qualname == qualname)
+                .map(|f| f.may_read_docs)
+        };
+        Ok(match self.binding_of(&path, &v.new_names, name)? {
+            Binding::Defined => span(&v.new, name).unwrap_or(true),
+            Binding::Project((home, original)) => self
+                .facts(&home)
+                .and_then(|facts| span(&facts.syntax, &original))
+                .unwrap_or(true),
+            _ => true,
+        })
+    }
+
     /// The rule with `import_time = "dependents"`: any import-time or memoised change reaches
     /// every dependent of the module.
     fn apply_by_dependents(&mut self, v: &Versions, old_path: &str, rows: &FileRows) -> Result<()> {
@@ -300,7 +377,8 @@ impl Engine<'_> {
             };
             return self.select_dependents(change, rows, reason, rule, &lines, handling);
         }
-        let touched = self.touched(v);
+        let mut touched = self.touched(v);
+        self.decorated_docstrings(v, &mut touched)?;
         if !touched.new_functions.is_empty() || !touched.statements.is_empty() {
             // A body line whose function the base does not have: every dependent.
             let reason = Reason::new(Rule::ImportTime)
@@ -360,7 +438,8 @@ impl Engine<'_> {
             file: old_path.to_string(),
             lines: all_old.clone(),
         };
-        let touched = self.touched(v);
+        let mut touched = self.touched(v);
+        self.decorated_docstrings(v, &mut touched)?;
         if let Some(&line) = touched.stray.iter().chain(&touched.new_functions).next() {
             return self.import_time_dependents(
                 change,

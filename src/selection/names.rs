@@ -426,7 +426,8 @@ impl Engine<'_> {
         let Some(text) = self.base_text(path) else {
             return false;
         };
-        if names::has_word(&text, name) {
+        if names::has_word(&text, name) || (name == "__doc__" && names::may_read_docstrings(&text))
+        {
             return true;
         }
         *self
@@ -2075,7 +2076,12 @@ impl Engine<'_> {
     }
 
     /// How `file` binds `name` at its top level.
-    fn binding_of(&mut self, file: &str, names: &FileNames, name: &str) -> Result<Binding> {
+    pub(super) fn binding_of(
+        &mut self,
+        file: &str,
+        names: &FileNames,
+        name: &str,
+    ) -> Result<Binding> {
         let all: Vec<names::Bound> = names.module_bindings(name).cloned().collect();
         if all.is_empty() {
             // In a package's `__init__.py`, importing a submodule binds its name there.
@@ -2255,7 +2261,7 @@ fn module_stem(path: &str) -> &str {
 
 /// How a module binds a name, as far as its effects are concerned.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Binding {
+pub(super) enum Binding {
     /// By `def` or `class`: a project callable.
     Defined,
     /// By assignment: a value.
@@ -2529,7 +2535,9 @@ pub(super) fn callers_of(file: &str, span: &FunctionSpan) -> Vec<Target> {
         out.push(Target::Attribute {
             name: last.to_string(),
         });
-        if is_special(last) {
+        // Python calls special methods, and the test runner a class's xunit setup, for the
+        // class and its subclasses without naming them: follow the class.
+        if is_special(last) || crate::python::syntax::is_xunit_class_setup(last) {
             out.push(global(qualname.split('.').next().unwrap_or(qualname)));
         }
     }
@@ -2579,6 +2587,7 @@ mod tests {
             keeps_state: !state.is_empty(),
             state: state.iter().map(|s| s.to_string()).collect(),
             docstring: None,
+            may_read_docs: true,
         };
         let names = |targets: Vec<Target>| -> Vec<String> {
             targets

@@ -39,6 +39,7 @@ const COLORS: &str = "src/kit/colors.py";
 const SEEDS: &str = "src/kit/seeds.py";
 const TABLES: &str = "src/kit/tables.py";
 const CLI: &str = "src/kit/cli.py";
+const TESTING: &str = "src/kit/testing.py";
 const GREET: &str = "src/kit/templates/greet.md";
 const SHOUT: &str = "src/kit/shout.py";
 const WORK: &str = "src/kit/work.py";
@@ -829,6 +830,57 @@ pub(super) fn edits() -> Vec<Edit> {
             Module,
             |t| t.delete(SEEDS, "    top = 3\n"),
         ),
+        edit(
+            "function a setUpTestData hook calls (a base's setUpClass runs it): changed line",
+            Module,
+            |t| t.replace(SEEDS, "found = [7]", "found = [8]"),
+        ),
+        edit(
+            "function a setUpTestData hook calls (a base's setUpClass runs it): inserted line",
+            Module,
+            |t| t.insert_after(SEEDS, "    found = [7]\n", "    found = []\n"),
+        ),
+        edit(
+            "function a setUpTestData hook calls (a base's setUpClass runs it): deleted line",
+            Module,
+            |t| t.delete(SEEDS, "    found = [7]\n"),
+        ),
+        edit(
+            "setUpClass of a measured base class: changed line",
+            Module,
+            |t| t.replace(TESTING, "cls.level = depth()", "cls.level = depth() + 1"),
+        ),
+        edit(
+            "setUpClass of a measured base class: inserted line",
+            Module,
+            |t| {
+                t.insert_after(
+                    TESTING,
+                    "        cls.level = depth()\n",
+                    "        cls.level = 0\n",
+                )
+            },
+        ),
+        edit(
+            "setUpClass of a measured base class: deleted line",
+            Module,
+            |t| t.delete(TESTING, "        cls.level = depth()\n"),
+        ),
+        edit(
+            "function a measured base's setUpClass calls: changed line",
+            Module,
+            |t| t.replace(SEEDS, "level = 2", "level = 3"),
+        ),
+        edit(
+            "function a measured base's setUpClass calls: inserted line",
+            Module,
+            |t| t.insert_after(SEEDS, "    level = 2\n", "    level = 0\n"),
+        ),
+        edit(
+            "function a measured base's setUpClass calls: deleted line",
+            Module,
+            |t| t.delete(SEEDS, "    level = 2\n"),
+        ),
         // --- Hand-written caches the first test fills: a class attribute, a mutable default --
         edit(
             "function a class attribute's cache keeps: changed line",
@@ -860,7 +912,67 @@ pub(super) fn edits() -> Vec<Edit> {
             Module,
             |t| t.delete(TABLES, "    total = 10\n"),
         ),
+        edit(
+            "function a base class's cache keeps (filled through a subclass): changed line",
+            Module,
+            |t| t.replace(TABLES, "names = [\"x\"]", "names = [\"y\"]"),
+        ),
+        edit(
+            "function a base class's cache keeps (filled through a subclass): inserted line",
+            Module,
+            |t| t.insert_after(TABLES, "    names = [\"x\"]\n", "    names = []\n"),
+        ),
+        edit(
+            "function a base class's cache keeps (filled through a subclass): deleted line",
+            Module,
+            |t| t.delete(TABLES, "    names = [\"x\"]\n"),
+        ),
+        edit(
+            "function a cache object of its own type keeps: changed line",
+            Module,
+            |t| t.replace(TABLES, "price = 5", "price = 6"),
+        ),
+        edit(
+            "function a cache object of its own type keeps: inserted line",
+            Module,
+            |t| t.insert_after(TABLES, "    price = 5\n", "    price = 0\n"),
+        ),
+        edit(
+            "function a cache object of its own type keeps: deleted line",
+            Module,
+            |t| t.delete(TABLES, "    price = 5\n"),
+        ),
+        edit(
+            "function a getter's entry of module state keeps: changed line",
+            Module,
+            |t| t.replace(TABLES, "found = [\"e\"]", "found = [\"f\"]"),
+        ),
+        edit(
+            "function a getter's entry of module state keeps: inserted line",
+            Module,
+            |t| t.insert_after(TABLES, "    found = [\"e\"]\n", "    found = []\n"),
+        ),
+        edit(
+            "function a getter's entry of module state keeps: deleted line",
+            Module,
+            |t| t.delete(TABLES, "    found = [\"e\"]\n"),
+        ),
         // --- Docstrings read as data: `__doc__` of a module, a class, a function ------------
+        edit(
+            "docstring a decorator reads while the module imports: changed line",
+            Module,
+            |t| t.replace(CLI, "Greet the user.", "Greet someone."),
+        ),
+        edit(
+            "docstring a decorator reads while the module imports: inserted line",
+            Module,
+            |t| t.insert_after(CLI, "    By name.\n", "    Twice.\n"),
+        ),
+        edit(
+            "docstring a decorator reads while the module imports: deleted line",
+            Module,
+            |t| t.delete(CLI, "    By name.\n"),
+        ),
         edit(
             "module docstring read at import: changed line",
             Module,
