@@ -495,7 +495,8 @@ impl<'a> Visitor<'a> for Names<'_> {
                         let n = n.id.as_str();
                         self.locals.contains(n) || self.enclosing.iter().any(|l| l.contains(n))
                     }
-                    Expr::Attribute(_) => false,
+                    // `super().__call__(...)` in a metaclass makes an instance of any class.
+                    Expr::Attribute(a) => a.attr.id.as_str() == "__call__",
                     _ => true,
                 };
             }

@@ -155,7 +155,7 @@ impl<'a> Dependents<'a> {
     }
 
     /// Files that import `target` directly (or run it as their package's `__init__.py`), sorted.
-    fn importers_of(&mut self, target: &str) -> Result<Vec<String>> {
+    pub fn importers_of(&mut self, target: &str) -> Result<Vec<String>> {
         let mut out: BTreeSet<String> = BTreeSet::new();
         if let Some(dir) = target
             .strip_suffix("__init__.py")

@@ -26,7 +26,9 @@
 //! - A function that keeps state beyond its call is memoised too: a hand-written cache or a
 //!   registry (`_CACHE[key] = value`, `RULES.append(rule)`, `STATE.ready = True`, `global` names,
 //!   `cls._seen.add(x)`, a store into a variable of an enclosing function as in a hand-written
-//!   `memoize` decorator, or into `self` in a class the module makes an instance of): only the
+//!   `memoize` decorator, or into `self` in a class the module makes an instance of, a class
+//!   attribute of the class or of a base, a method other than a reader of an object the module
+//!   made, a Borg's shared `__dict__`, `globals()`; a generator the module starts): only the
 //!   test that first filled the state covers it, later tests read what it left (`keeps_state`).
 //!   So is a pytest fixture shared beyond one test (`scope="session"`, `"package"`, `"module"`,
 //!   `"class"`): pytest runs it once and hands later tests the kept value; and so are xunit-style
@@ -34,8 +36,10 @@
 //!
 //! Known limits: a function called at import time (a class factory, a registry) has body lines that
 //! run at import; this module cannot know that, coverage data does (the empty context `''`).
-//! Memoisation applied by a call (`f = functools.cache(g)`) or by an unknown decorator is not seen,
-//! nor state kept through a call into another module (`registry.add(x)` in a function); the plain
+//! Memoisation applied by a call (`f = functools.cache(g)`, followed by `selection::handed_on`
+//! instead) or by an unknown decorator is not seen, nor state kept through a call into another
+//! module (`registry.add(x)` in a function), nor a class attribute a base of another module
+//! holds unless it is filled by item (`self._registry[k] = v`, `.setdefault`); the plain
 //! functions a memoised function calls are found from coverage by selection
 //! (`selection::memo`).
 
@@ -57,6 +61,15 @@ const MEMO_DECORATORS: &[&str] = &[
     "cached",
     "ttl_cache",
     "alru_cache",
+    // Caching descriptors of Pyramid, SQLAlchemy, pandas, astropy and others.
+    "reify",
+    "memoized_property",
+    "memoize",
+    "memoized",
+    "lazy_property",
+    "lazyproperty",
+    "cache_readonly",
+    "cached_method",
 ];
 
 /// How a line of the file runs. `MemoisedBody > Body`, so `max` keeps the memoised side.
@@ -274,6 +287,7 @@ pub(crate) fn analyze_parsed(
     module_instances(&module.body, &mut instances);
     let plain_methods = plain_methods(&module.body);
     let inherited = inherited_class_attributes(&module.body);
+    let objects = module_objects(&module.body);
     let mut walker = Walker {
         module_instances: &instances,
         plain_methods: &plain_methods,
@@ -285,6 +299,8 @@ pub(crate) fn analyze_parsed(
         tokens: parsed.tokens(),
         memo: &memo,
         inherited: &inherited,
+        objects: &objects,
+        foreign_base: None,
         functions: Vec::new(),
         recorded_by_calls: BTreeSet::new(),
     };
@@ -545,6 +561,11 @@ fn keeps_state(f: &ruff_python_ast::StmtFunctionDef, scope: &StateScope<'_>) -> 
         defaults: BTreeSet<String>,
         /// Locals that name shared state (`c = _CACHE`, `c = self._cache`): where it is.
         aliases: BTreeMap<String, String>,
+        /// Module-level names of objects the module made (see [`module_objects`]).
+        objects: &'m BTreeSet<String>,
+        /// For a method of a class with a base from another module: the attributes the class
+        /// sets on `self` (see [`Finder::foreign_store`]).
+        foreign_base: Option<&'m BTreeSet<String>>,
     }
     impl Finder<'_> {
         /// Whether the function may bind `name` in its own body (or is nested, where a
@@ -626,6 +647,10 @@ fn keeps_state(f: &ruff_python_ast::StmtFunctionDef, scope: &StateScope<'_>) -> 
         /// `.values()`, `.items()`). The result of any other call is new.
         fn held_in(&self, value: &Expr) -> Option<String> {
             match value {
+                // The module's own namespace.
+                Expr::Call(call) if matches!(&*call.func, Expr::Name(n) if n.id.as_str() == "globals") => {
+                    Some(".".to_string())
+                }
                 Expr::Call(call) => match &*call.func {
                     Expr::Attribute(a)
                         if matches!(
@@ -655,6 +680,17 @@ fn keeps_state(f: &ruff_python_ast::StmtFunctionDef, scope: &StateScope<'_>) -> 
                 }
             }
         }
+        /// `self._registry[k] = v` in a class with a base from another module, where the class
+        /// never sets `self._registry`: the dict may be the base's class attribute.
+        fn foreign_store(&mut self, expr: &Expr) {
+            if let Some(own) = self.foreign_base
+                && let Expr::Attribute(a) = expr
+                && matches!(&*a.value, Expr::Name(n) if n.id.as_str() == "self")
+                && !own.contains(a.attr.id.as_str())
+            {
+                self.roots.insert(format!(".{}", a.attr.id));
+            }
+        }
         /// Record where `expr` (the object stored into or changed) keeps state, if it is shared.
         fn shared(&mut self, expr: &Expr) {
             if let Some(state) = self.state_of(expr) {
@@ -663,7 +699,13 @@ fn keeps_state(f: &ruff_python_ast::StmtFunctionDef, scope: &StateScope<'_>) -> 
         }
         fn store(&mut self, target: &Expr) {
             match target {
-                Expr::Subscript(s) => self.shared(&s.value),
+                Expr::Subscript(s) if self.held_in(&s.value).as_deref() == Some(".") => {
+                    self.roots.insert(".".to_string());
+                }
+                Expr::Subscript(s) => {
+                    self.shared(&s.value);
+                    self.foreign_store(&s.value);
+                }
                 Expr::Attribute(a) => self.shared(&a.value),
                 Expr::Tuple(t) => t.elts.iter().for_each(|e| self.store(e)),
                 Expr::List(l) => l.elts.iter().for_each(|e| self.store(e)),
@@ -676,6 +718,17 @@ fn keeps_state(f: &ruff_python_ast::StmtFunctionDef, scope: &StateScope<'_>) -> 
             match stmt {
                 // Judged on their own.
                 Stmt::FunctionDef(_) | Stmt::ClassDef(_) => {}
+                // `self.__dict__ = self._shared_state` (a Borg): what is stored on `self`
+                // after it is stored into the shared dict.
+                Stmt::Assign(s)
+                    if let [Expr::Attribute(target)] = s.targets.as_slice()
+                        && target.attr.id.as_str() == "__dict__"
+                        && let Expr::Name(object) = &*target.value
+                        && let Some(state) = self.held_in(&s.value) =>
+                {
+                    self.roots.insert(state.clone());
+                    self.aliases.insert(object.id.to_string(), state);
+                }
                 Stmt::Global(g) => {
                     self.roots.extend(g.names.iter().map(|n| n.id.to_string()));
                 }
@@ -711,11 +764,38 @@ fn keeps_state(f: &ruff_python_ast::StmtFunctionDef, scope: &StateScope<'_>) -> 
             }
         }
         fn visit_expr(&mut self, expr: &'a Expr) {
+            // `setattr(self, name, value)`, `object.__setattr__(self, ...)`: a store.
+            if let Expr::Call(call) = expr
+                && let Some(first) = call.arguments.args.first()
+                && match &*call.func {
+                    Expr::Name(n) => matches!(n.id.as_str(), "setattr" | "delattr"),
+                    Expr::Attribute(a) => {
+                        matches!(a.attr.id.as_str(), "__setattr__" | "__delattr__")
+                    }
+                    _ => false,
+                }
+            {
+                self.shared(first);
+            }
+            // A method of an object the module made (`_LRU = LRUCache(128)`, `_LRU.put(k, v)`)
+            // may change it, unless it is known only to read.
+            if let Expr::Call(call) = expr
+                && let Expr::Attribute(method) = &*call.func
+                && let Expr::Name(object) = &*method.value
+                && self.objects.contains(object.id.as_str())
+                && !self.locals.contains(object.id.as_str())
+                && !READERS.contains(&method.attr.id.as_str())
+            {
+                self.roots.insert(object.id.to_string());
+            }
             if let Expr::Call(call) = expr
                 && let Expr::Attribute(method) = &*call.func
                 && MUTATORS.contains(&method.attr.id.as_str())
             {
                 let name = method.attr.id.as_str();
+                if name == "setdefault" {
+                    self.foreign_store(&method.value);
+                }
                 let receiver = match (&*method.value, call.arguments.args.first()) {
                     (Expr::Name(class), Some(first))
                         if !matches!(first, Expr::Starred(_))
@@ -756,6 +836,8 @@ fn keeps_state(f: &ruff_python_ast::StmtFunctionDef, scope: &StateScope<'_>) -> 
         class_attributes: scope.class_attributes,
         defaults: mutable_defaults(f),
         aliases: BTreeMap::new(),
+        objects: scope.objects,
+        foreign_base: scope.foreign_base,
     };
     finder.visit_body(&f.body);
     finder.roots
@@ -773,6 +855,10 @@ struct StateScope<'a> {
     /// For a method: its class's attributes that every instance shares (`self._cache[k] = v`
     /// fills the class's dict).
     class_attributes: &'a BTreeSet<String>,
+    /// Module-level names of objects the module made (see [`module_objects`]).
+    objects: &'a BTreeSet<String>,
+    /// For a method of a class with a base from another module: what the class sets on `self`.
+    foreign_base: Option<&'a BTreeSet<String>>,
 }
 
 static NO_NAMES: BTreeSet<String> = BTreeSet::new();
@@ -818,6 +904,169 @@ fn inherited_class_attributes(body: &[Stmt]) -> BTreeMap<String, BTreeSet<String
         }
     }
     out
+}
+
+/// Methods that read an object without changing it, on the objects a module makes (see
+/// [`module_objects`]): loggers, patterns, locks, mappings' getters.
+const READERS: &[&str] = &[
+    "get",
+    "keys",
+    "values",
+    "items",
+    "copy",
+    "count",
+    "index",
+    "format",
+    "match",
+    "search",
+    "fullmatch",
+    "findall",
+    "finditer",
+    "sub",
+    "subn",
+    "split",
+    "debug",
+    "info",
+    "warning",
+    "warn",
+    "error",
+    "exception",
+    "critical",
+    "log",
+    "isEnabledFor",
+    "getEffectiveLevel",
+    "acquire",
+    "release",
+    "locked",
+    "is_set",
+    "wait",
+    "startswith",
+    "endswith",
+    "encode",
+    "decode",
+    "exists",
+    "is_dir",
+    "is_file",
+    "joinpath",
+    "resolve",
+    "read_text",
+    "read_bytes",
+    "__enter__",
+    "__exit__",
+    "__contains__",
+    "__getitem__",
+    "__len__",
+    "__iter__",
+];
+
+/// The names a module binds at its top level to an object it makes by calling a class
+/// (`_LRU = LRUCache(128)`, `REGISTRY = Registry()`): its methods may keep state, unless they
+/// only read ([`READERS`]). Loggers, patterns, locks and other values made by functions are
+/// not such objects.
+fn module_objects(body: &[Stmt]) -> BTreeSet<String> {
+    const VALUES: &[&str] = &[
+        "Lock",
+        "RLock",
+        "Semaphore",
+        "BoundedSemaphore",
+        "Path",
+        "PurePath",
+        "PurePosixPath",
+        "Struct",
+        "Decimal",
+        "Fraction",
+        "TypeVar",
+        "NewType",
+        "ParamSpec",
+        "TypeVarTuple",
+        "NamedTuple",
+        "UUID",
+        "Enum",
+        "IntEnum",
+    ];
+    let mut out = BTreeSet::new();
+    for stmt in body {
+        let (targets, value): (Vec<&Expr>, Option<&Expr>) = match stmt {
+            Stmt::Assign(s) => (s.targets.iter().collect(), Some(&*s.value)),
+            Stmt::AnnAssign(s) => (vec![&*s.target], s.value.as_deref()),
+            _ => continue,
+        };
+        let Some(Expr::Call(call)) = value else {
+            continue;
+        };
+        let callee = match &*call.func {
+            Expr::Name(n) => n.id.as_str(),
+            Expr::Attribute(a) => a.attr.id.as_str(),
+            _ => continue,
+        };
+        let class_like = callee.chars().next().is_some_and(char::is_uppercase)
+            && callee.chars().any(char::is_lowercase);
+        if class_like && !VALUES.contains(&callee) {
+            for target in targets {
+                target_names(target, &mut out);
+            }
+        }
+    }
+    out
+}
+
+/// Whether a class names a base that is not one of the module's classes nor a builtin: its
+/// class attributes are not known here.
+fn has_foreign_base(
+    c: &ruff_python_ast::StmtClassDef,
+    classes: &BTreeMap<String, BTreeSet<String>>,
+) -> bool {
+    const BUILTIN: &[&str] = &[
+        "object",
+        "Exception",
+        "BaseException",
+        "ValueError",
+        "TypeError",
+        "KeyError",
+        "RuntimeError",
+        "dict",
+        "list",
+        "set",
+        "tuple",
+        "str",
+        "int",
+        "type",
+        "Protocol",
+        "NamedTuple",
+        "TypedDict",
+        "Generic",
+        "ABC",
+    ];
+    c.arguments
+        .iter()
+        .flat_map(|a| a.args.iter())
+        .any(|base| match base {
+            Expr::Name(n) => {
+                !classes.contains_key(n.id.as_str()) && !BUILTIN.contains(&n.id.as_str())
+            }
+            Expr::Subscript(_) => false,
+            _ => true,
+        })
+}
+
+/// The attributes a class's methods set on `self` (`self.items = []`).
+fn self_attributes(c: &ruff_python_ast::StmtClassDef) -> BTreeSet<String> {
+    use ruff_python_ast::visitor::{self, Visitor};
+    struct Sets(BTreeSet<String>);
+    impl<'a> Visitor<'a> for Sets {
+        fn visit_expr(&mut self, expr: &'a Expr) {
+            if let Expr::Attribute(a) = expr
+                && !a.ctx.is_load()
+                && matches!(&*a.value, Expr::Name(n) if n.id.as_str() == "self")
+            {
+                self.0.insert(a.attr.id.to_string());
+            }
+            visitor::walk_expr(self, expr);
+        }
+    }
+    let mut sets = Sets(BTreeSet::new());
+    sets.visit_body(&c.body);
+    sets.0
 }
 
 /// What a class inherits of the shared attributes of the module's classes it names as bases.
@@ -1149,6 +1398,29 @@ fn module_instances(body: &[Stmt], out: &mut BTreeSet<String>) {
     }
 }
 
+/// Whether a function body yields (nested functions aside): it is a generator.
+fn yields(body: &[Stmt]) -> bool {
+    use ruff_python_ast::visitor::{self, Visitor};
+    struct Yields(bool);
+    impl<'a> Visitor<'a> for Yields {
+        fn visit_stmt(&mut self, stmt: &'a Stmt) {
+            if !matches!(stmt, Stmt::FunctionDef(_) | Stmt::ClassDef(_)) {
+                visitor::walk_stmt(self, stmt);
+            }
+        }
+        fn visit_expr(&mut self, expr: &'a Expr) {
+            match expr {
+                Expr::Yield(_) | Expr::YieldFrom(_) => self.0 = true,
+                Expr::Lambda(_) => {}
+                _ => visitor::walk_expr(self, expr),
+            }
+        }
+    }
+    let mut found = Yields(false);
+    found.visit_body(body);
+    found.0
+}
+
 /// The names a function binds: its parameters and every plain name it assigns.
 fn function_locals(f: &ruff_python_ast::StmtFunctionDef) -> BTreeSet<String> {
     use ruff_python_ast::visitor::{self, Visitor};
@@ -1206,12 +1478,6 @@ const XUNIT_CLASS_SETUP: &[&str] = &[
     "setUpTestData",
 ];
 
-/// Whether a method of this name is a class's xunit setup or teardown, which the test runner
-/// calls for the class and each of its subclasses without naming it.
-pub fn is_xunit_class_setup(name: &str) -> bool {
-    XUNIT_CLASS_SETUP.contains(&name)
-}
-
 /// `@pytest.fixture(scope=...)` with a scope wider than one test (`"session"`, `"package"`,
 /// `"module"`, `"class"`, or one computed at run time): pytest runs its body once, for the first
 /// test that asks, and hands later tests the kept value, which is memoising.
@@ -1246,6 +1512,11 @@ struct Walker<'a> {
     memo: &'a MemoNames,
     /// See [`inherited_class_attributes`].
     inherited: &'a BTreeMap<String, BTreeSet<String>>,
+    /// See [`module_objects`].
+    objects: &'a BTreeSet<String>,
+    /// For the class walked directly, when a base of it comes from another module: the
+    /// attributes it sets on `self`.
+    foreign_base: Option<BTreeSet<String>>,
     functions: Vec<FunctionSpan>,
     /// See [`ModuleSyntax::import_evidence`].
     recorded_by_calls: BTreeSet<u32>,
@@ -1286,6 +1557,12 @@ impl Walker<'_> {
                     } else {
                         &NO_NAMES
                     },
+                    objects: self.objects,
+                    foreign_base: self
+                        .class
+                        .is_some()
+                        .then_some(self.foreign_base.as_ref())
+                        .flatten(),
                 };
                 let xunit = if prefix.is_empty() {
                     XUNIT_MODULE_SETUP
@@ -1298,7 +1575,15 @@ impl Walker<'_> {
                     || f.decorator_list.iter().any(
                         |d| matches!(&d.expression, Expr::Call(call) if is_shared_fixture(call)),
                     );
-                let state = keeps_state(f, &scope);
+                let mut state = keeps_state(f, &scope);
+                // A generator the module starts (`_IT = _gen()`) keeps its frame between the
+                // tests that resume it.
+                if prefix.is_empty()
+                    && self.module_instances.contains(f.name.id.as_str())
+                    && yields(&f.body)
+                {
+                    state.insert(".".to_string());
+                }
                 let keeps = !state.is_empty();
                 let memoised = in_memo
                     || shared_fixture
@@ -1356,9 +1641,12 @@ impl Walker<'_> {
                 let mut attributes = shared_class_attributes(c);
                 attributes.extend(base_attributes(c, self.inherited));
                 let outer_attributes = std::mem::replace(&mut self.class_attributes, attributes);
+                let foreign = has_foreign_base(c, self.inherited).then(|| self_attributes(c));
+                let outer_foreign = std::mem::replace(&mut self.foreign_base, foreign);
                 self.suite(&c.body, &format!("{qualname}."), in_memo);
                 self.class = outer;
                 self.class_attributes = outer_attributes;
+                self.foreign_base = outer_foreign;
             }
             Stmt::If(s) => {
                 self.suite(&s.body, prefix, in_memo);
@@ -1730,6 +2018,36 @@ mod tests {
                 "an entry a getter or a loop hands out of module state",
                 "_G = {}\ndef f(k):\n    b = _G.get(k)\n    b.append(1)\ndef g():\n    for b in _G.values():\n        b.clear()\ndef h():\n    b = make()\n    b.append(1)\n",
                 "IIMMIMMIBB",
+            ),
+            (
+                "a method of an object the module made, not of a logger or a reader",
+                "_LRU = LRUCache(8)\ndef f(k):\n    _LRU.put(k, 1)\ndef g(k):\n    return _LRU.get(k)\nLOG = getLogger()\ndef h():\n    LOG.info(1)\n",
+                "IIMIBIIB",
+            ),
+            (
+                "a Borg's instances share one dict",
+                "class B:\n    _s = {}\n    def __init__(self):\n        self.__dict__ = self._s\n        self.v = 1\n",
+                "IIIMM",
+            ),
+            (
+                "setattr on a module-level instance, globals() as the store",
+                "class L:\n    def __getattr__(self, n):\n        setattr(self, n, 1)\nLAZY = L()\ndef g():\n    d = globals()\n    d['x'] = 1\n",
+                "IIMIIMM",
+            ),
+            (
+                "a generator the module starts keeps its frame",
+                "def _gen():\n    yield 1\n_IT = _gen()\ndef other():\n    yield 2\n",
+                "IMIIB",
+            ),
+            (
+                "a dict a base from another module may hold, not what the class sets on self",
+                "from base import Base\nclass S(Base):\n    def get(self):\n        self._reg['v'] = 1\n    def add(self, x):\n        self.items = []\n        self.items.append(x)\n",
+                "IIIMIBB",
+            ),
+            (
+                "a caching descriptor by another name",
+                "@reify\ndef f(self):\n    return 1\n",
+                "IIM",
             ),
             (
                 "reading module state is not keeping it",

@@ -37,6 +37,7 @@ pub mod align;
 mod changes;
 mod dependents;
 pub mod gone;
+mod handed_on;
 pub mod memo;
 mod module_change;
 mod names;

@@ -726,6 +726,25 @@ impl Engine<'_> {
                 .find(|f| f.qualname == r.memoised && f.header_end == r.body.0)
                 .cloned();
             if let Some(span) = span {
+                // A shared fixture of a plugin module hands its value to the tests that ask.
+                if let Some(fixture) = facts.names.fixtures().iter().find(|f| {
+                    facts
+                        .syntax
+                        .functions()
+                        .get(f.function)
+                        .is_some_and(|x| x.qualname == span.qualname)
+                }) {
+                    follows.push(Follow::new(
+                        Target::Fixture {
+                            dir: String::new(),
+                            name: fixture.name.clone(),
+                        },
+                        format!(
+                            "{} may run inside fixture `{}` of {}, which keeps its value",
+                            r.callee, fixture.name, r.path
+                        ),
+                    ));
+                }
                 for target in callers_of(&r.path, &span) {
                     follows.push(Follow {
                         target,
@@ -738,6 +757,17 @@ impl Engine<'_> {
                         docs_only: false,
                     });
                 }
+            }
+        }
+        // A function module-level code hands to a call: what holds it may keep its result.
+        for (_, _, qualname) in touched.bodies.keys() {
+            if qualname.contains('.') {
+                continue;
+            }
+            let more = self.handed_on(old_path, qualname)?;
+            if !more.is_empty() {
+                handling.push("function handed to a call at import time: what holds it, followed");
+                follows.extend(more);
             }
         }
         if !touched.bodies.is_empty() {

@@ -2287,6 +2287,16 @@ enum Judged {
     Unfollowable(String, u32),
 }
 
+/// The names `enum` reserves for its hooks (`_generate_next_value_`, `_missing_`), which it
+/// calls while a subclass's members are made or looked up.
+fn is_sunder(name: &str) -> bool {
+    name.len() > 2
+        && name.starts_with('_')
+        && name.ends_with('_')
+        && !name.starts_with("__")
+        && !name.ends_with("__")
+}
+
 /// Special methods and attributes, which Python uses without their names being written.
 fn is_special(name: &str) -> bool {
     name.len() > 4 && name.starts_with("__") && name.ends_with("__")
@@ -2535,9 +2545,10 @@ pub(super) fn callers_of(file: &str, span: &FunctionSpan) -> Vec<Target> {
         out.push(Target::Attribute {
             name: last.to_string(),
         });
-        // Python calls special methods, and the test runner a class's xunit setup, for the
-        // class and its subclasses without naming them: follow the class.
-        if is_special(last) || crate::python::syntax::is_xunit_class_setup(last) {
+        // Python calls special methods (and enum's `_generate_next_value_`), and the test
+        // runner a class's xunit setup and its fixtures, for the class and its subclasses
+        // without naming them: follow the class.
+        if is_special(last) || is_sunder(last) || span.shared_fixture {
             out.push(global(qualname.split('.').next().unwrap_or(qualname)));
         }
     }

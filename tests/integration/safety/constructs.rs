@@ -40,6 +40,7 @@ const SEEDS: &str = "src/kit/seeds.py";
 const TABLES: &str = "src/kit/tables.py";
 const CLI: &str = "src/kit/cli.py";
 const TESTING: &str = "src/kit/testing.py";
+const SLUGS: &str = "src/kit/slugs.py";
 const GREET: &str = "src/kit/templates/greet.md";
 const SHOUT: &str = "src/kit/shout.py";
 const WORK: &str = "src/kit/work.py";
@@ -956,6 +957,63 @@ pub(super) fn edits() -> Vec<Edit> {
             "function a getter's entry of module state keeps: deleted line",
             Module,
             |t| t.delete(TABLES, "    found = [\"e\"]\n"),
+        ),
+        edit(
+            "function a call at import time wraps in a cache (`lru_cache(...)(f)`): changed line",
+            Module,
+            |t| t.replace(TABLES, "rows = [6]", "rows = [8]"),
+        ),
+        edit(
+            "function a call at import time wraps in a cache (`lru_cache(...)(f)`): inserted line",
+            Module,
+            |t| t.insert_after(TABLES, "    rows = [6]\n", "    rows = []\n"),
+        ),
+        edit(
+            "function a call at import time wraps in a cache (`lru_cache(...)(f)`): deleted line",
+            Module,
+            |t| t.delete(TABLES, "    rows = [6]\n"),
+        ),
+        edit(
+            "function whose result an object the module made keeps (`_SHELF.put`): changed line",
+            Module,
+            |t| t.replace(TABLES, "width = 7", "width = 8"),
+        ),
+        edit(
+            "function whose result an object the module made keeps (`_SHELF.put`): inserted line",
+            Module,
+            |t| t.insert_after(TABLES, "    width = 7\n", "    width = 0\n"),
+        ),
+        edit(
+            "function whose result an object the module made keeps (`_SHELF.put`): deleted line",
+            Module,
+            |t| t.delete(TABLES, "    width = 7\n"),
+        ),
+        edit(
+            "enum's `_generate_next_value_` on a base: changed line",
+            Module,
+            |t| {
+                t.replace(
+                    SLUGS,
+                    "value.replace(\"_\", \"-\")",
+                    "value.replace(\"_\", \".\")",
+                )
+            },
+        ),
+        edit(
+            "enum's `_generate_next_value_` on a base: inserted line",
+            Module,
+            |t| {
+                t.insert_after(
+                    SLUGS,
+                    "        value = name.lower()\n",
+                    "        value = value.upper()\n",
+                )
+            },
+        ),
+        edit(
+            "enum's `_generate_next_value_` on a base: deleted line",
+            Module,
+            |t| t.delete(SLUGS, "        value = value.replace(\"_\", \"-\")\n"),
         ),
         // --- Docstrings read as data: `__doc__` of a module, a class, a function ------------
         edit(
