@@ -49,6 +49,13 @@
 //! - `covshard_bare_word(word, path)`: the module names each file mentions bare;
 //! - `covshard_finds_modules(path)`: the files that find modules without naming them.
 //!
+//! Schema version 7 adds, to the import index, the files that may observe code where coverage
+//! does not ([`crate::python::observes`]), so that selection does not read every test file:
+//! - `covshard_import_commit.observers`: the version of the words they were found by (`NULL`:
+//!   not recorded);
+//! - `covshard_observer(path, spawns, reads_lines)`: each Python file of the commit that spells
+//!   one, and which kind.
+//!
 //! Concurrency: SQLite's locking with a busy timeout (set by `open_connection`) and
 //! `BEGIN IMMEDIATE`, so two ingests queue instead of failing on a lock upgrade. The journal
 //! mode is left as coverage.py set it (a rollback journal): switching the file to WAL would
@@ -69,7 +76,7 @@ use crate::error::{Error, Result};
 use crate::history::{Outcome, Phases, Sample};
 
 /// The version of covshard's tables this build reads and writes.
-pub const SCHEMA_VERSION: i64 = 6;
+pub const SCHEMA_VERSION: i64 = 7;
 
 /// `MIGRATIONS[i]` takes the tables from version `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &["
@@ -168,6 +175,13 @@ CREATE TABLE covshard_bare_word (
     PRIMARY KEY (word, path)
 ) WITHOUT ROWID;
 CREATE TABLE covshard_finds_modules (path TEXT PRIMARY KEY) WITHOUT ROWID;
+", "
+ALTER TABLE covshard_import_commit ADD COLUMN observers INTEGER;
+CREATE TABLE covshard_observer (
+    path TEXT PRIMARY KEY,
+    spawns INTEGER NOT NULL,
+    reads_lines INTEGER NOT NULL
+) WITHOUT ROWID;
 "];
 
 /// Map SQLite errors on `conn` to user errors naming its file.

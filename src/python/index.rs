@@ -23,6 +23,7 @@ use super::calls::{self, MemoSite, ProjectFacts, Reach};
 use super::hand_on;
 use super::imports::Import;
 use super::imports::read_imports;
+use super::observes::{self, Observes};
 use crate::error::{Error, Result};
 use crate::history::store;
 
@@ -44,6 +45,9 @@ pub struct ImportIndex {
     /// Where each file may hand a module on, when every Python path of the commit is a
     /// regular file (a symlink's blob is its target's name, not the code the checkout reads).
     pub hand_on: Option<HandOnFacts>,
+    /// The Python files that may observe code where coverage does not, sorted (see
+    /// [`super::observes`]).
+    pub observers: Vec<(String, Observes)>,
 }
 
 /// [`super::hand_on`] for every file of the commit.
@@ -109,11 +113,19 @@ pub fn build(root: &Path, commit: &str) -> Result<ImportIndex> {
     // Facts for fewer files than the commit has (git could not read one) would be taken for
     // the whole commit's.
     let hand_on = (!symlinked && blobs.len() == paths.len()).then(|| hand_on_facts(&paths, &blobs));
+    let scanner = observes::Scanner::default();
+    let mut observers: Vec<(String, Observes)> = blobs
+        .iter()
+        .map(|(path, bytes)| (path.clone(), scanner.scan(bytes)))
+        .filter(|(_, o)| o.any())
+        .collect();
+    observers.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(ImportIndex {
         commit: commit.to_string(),
         files,
         project,
         hand_on,
+        observers,
     })
 }
 
@@ -152,18 +164,27 @@ pub fn words(imports: &[Import]) -> BTreeSet<&str> {
 pub fn store(tx: &Transaction<'_>, index: &ImportIndex) -> Result<()> {
     let err = store::sql_err(tx);
     tx.execute_batch(
-        "DELETE FROM covshard_import; DELETE FROM covshard_import_word; DELETE FROM covshard_import_commit; DELETE FROM covshard_memo; DELETE FROM covshard_effectful; DELETE FROM covshard_bare_word; DELETE FROM covshard_finds_modules;",
+        "DELETE FROM covshard_import; DELETE FROM covshard_import_word; DELETE FROM covshard_import_commit; DELETE FROM covshard_memo; DELETE FROM covshard_effectful; DELETE FROM covshard_bare_word; DELETE FROM covshard_finds_modules; DELETE FROM covshard_observer;",
     )
     .map_err(&err)?;
     tx.execute(
-        "INSERT INTO covshard_import_commit (commit_id, facts, hand_on_files) VALUES (?1, ?2, ?3)",
+        "INSERT INTO covshard_import_commit (commit_id, facts, hand_on_files, observers) VALUES (?1, ?2, ?3, ?4)",
         rusqlite::params![
             &index.commit,
             FACTS_VERSION,
-            index.hand_on.as_ref().map(|h| h.fingerprint)
+            index.hand_on.as_ref().map(|h| h.fingerprint),
+            observes::VERSION
         ],
     )
     .map_err(&err)?;
+    let mut insert = tx
+        .prepare("INSERT INTO covshard_observer (path, spawns, reads_lines) VALUES (?1, ?2, ?3)")
+        .map_err(&err)?;
+    for (path, o) in &index.observers {
+        insert
+            .execute(rusqlite::params![path, o.spawns, o.reads_lines])
+            .map_err(&err)?;
+    }
     if let Some(hand_on) = &index.hand_on {
         let mut insert = tx
             .prepare("INSERT INTO covshard_bare_word (word, path) VALUES (?1, ?2)")
@@ -332,6 +353,40 @@ impl<'c> IndexReader<'c> {
             .optional()
             .map_err(&err)?;
         Ok(Some(any.is_some()))
+    }
+
+    /// The files of the commit that may observe code where coverage does not, sorted, when
+    /// the index recorded them with this build's words ([`observes::VERSION`]).
+    pub fn observers(&self) -> Result<Option<Vec<(String, Observes)>>> {
+        if store::schema(self.conn)?.is_none_or(|v| v < 7) {
+            return Ok(None);
+        }
+        let err = store::sql_err(self.conn);
+        let recorded: Option<i64> = self
+            .conn
+            .query_row("SELECT observers FROM covshard_import_commit", [], |r| {
+                r.get(0)
+            })
+            .map_err(&err)?;
+        if recorded != Some(observes::VERSION) {
+            return Ok(None);
+        }
+        let mut stmt = self
+            .conn
+            .prepare("SELECT path, spawns, reads_lines FROM covshard_observer ORDER BY path")
+            .map_err(&err)?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    Observes {
+                        spawns: r.get(1)?,
+                        reads_lines: r.get(2)?,
+                    },
+                ))
+            })
+            .map_err(&err)?;
+        rows.collect::<rusqlite::Result<_>>().map(Some).map_err(err)
     }
 
     /// The files of the commit that mention one of `words` bare, sorted, each once (see
@@ -561,6 +616,10 @@ mod tests {
             ("pkg/use.py", "from pkg import keys\nrun(keys)\n"),
             ("pkg/attr.py", "from pkg import keys\nprint(keys.LIMIT)\n"),
             ("pkg/finder.py", "import sys\nm = sys.modules['pkg.keys']\n"),
+            (
+                "pkg/spawn.py",
+                "import subprocess\nsubprocess.run(['true'])\n",
+            ),
         ];
         for (path, text) in files {
             std::fs::write(root.join(path), text).unwrap();
@@ -587,6 +646,15 @@ mod tests {
         assert_eq!(
             reader.hand_on_finds_modules(facts.fingerprint).unwrap(),
             Some(true)
+        );
+        // The files that may observe code where coverage does not, by kind.
+        let spawns = Observes {
+            spawns: true,
+            reads_lines: false,
+        };
+        assert_eq!(
+            reader.observers().unwrap(),
+            Some(vec![("pkg/spawn.py".to_string(), spawns)])
         );
         // Recorded for other files (one added since), it answers nothing.
         let other = hand_on::files_fingerprint(paths.iter().copied().chain(["pkg/extra.py"]));
@@ -630,6 +698,7 @@ mod tests {
                 ("pkg/n.py", "_C = {}\ndef h(k, make):\n    _C[k] = make()\n"),
             ]),
             hand_on: None,
+            observers: Vec::new(),
         };
         assert_eq!(index.project.memo.len(), 2);
         assert!(index.project.effectful.contains("h"));
@@ -675,6 +744,7 @@ mod tests {
             files: [("pkg/b.py".to_string(), Vec::new())].into(),
             project: ProjectFacts::default(),
             hand_on: None,
+            observers: Vec::new(),
         };
         let tx = store::begin(&mut conn).unwrap();
         store(&tx, &newer).unwrap();

@@ -43,6 +43,7 @@ pub mod hand_on;
 pub mod imports;
 pub mod index;
 pub mod names;
+pub mod observes;
 pub mod runtime;
 pub mod syntax;
 pub mod trivia;

@@ -133,10 +133,11 @@ pub struct Statement {
     /// Operators on names bound elsewhere (an import), with their lines: they raise unless
     /// the types those names hold combine (see [`Shape`]).
     pub operators: Vec<(Shape, u32)>,
-    /// For a `def` or `class`: the first decorator that may read what it decorates, docstring
+    /// For a `def` or `class`: the decorators that may read what they decorate, docstring
     /// included, while the module imports (a CLI framework's help text, a router's
-    /// description), with its line. Any but those known to leave the docstring alone.
-    pub doc_reader: Option<(String, u32)>,
+    /// description), by dotted name (`cli.command`, `register`), top first. Any but those
+    /// known to leave the docstring alone.
+    pub doc_readers: Vec<String>,
 }
 
 /// What an operator combines, for types known only once the names are looked up.
@@ -1159,7 +1160,7 @@ impl Reader<'_> {
             maybe_unbound: Vec::new(),
             attribute_reads: Vec::new(),
             operators: Vec::new(),
-            doc_reader: None,
+            doc_readers: Vec::new(),
         });
         self.out.statements.len() - 1
     }
@@ -1305,8 +1306,8 @@ impl Reader<'_> {
         if !fine {
             self.computes(index, (format!("the decorator `@{name}`"), line));
         }
-        if !fine && !leaves_docstrings(&name) && self.out.statements[index].doc_reader.is_none() {
-            self.out.statements[index].doc_reader = Some((format!("@{name}"), line));
+        if !fine && !leaves_docstrings(&name) {
+            self.out.statements[index].doc_readers.push(name.clone());
         }
         let makes_property = accessor.is_some()
             || matches!(
@@ -3525,16 +3526,13 @@ mod tests {
         let f = facts(
             "@cli.command('x')\ndef a():\n    pass\n@pytest.fixture\ndef b():\n    pass\n@dataclass\nclass C:\n    pass\n@register\nclass D:\n    pass\n",
         );
-        let readers: Vec<Option<&str>> = f
+        let readers: Vec<String> = f
             .statements()
             .iter()
             .filter(|s| s.class.is_none())
-            .map(|s| s.doc_reader.as_ref().map(|(d, _)| d.as_str()))
+            .map(|s| s.doc_readers.join(" "))
             .collect();
-        assert_eq!(
-            readers,
-            [Some("@cli.command"), None, None, Some("@register")]
-        );
+        assert_eq!(readers, ["cli.command", "", "", "register"]);
     }
 
     #[test]

@@ -562,7 +562,7 @@ fn keeps_state(f: &ruff_python_ast::StmtFunctionDef, scope: &StateScope<'_>) -> 
         /// Locals that name shared state (`c = _CACHE`, `c = self._cache`): where it is.
         aliases: BTreeMap<String, String>,
         /// Module-level names of objects the module made (see [`module_objects`]).
-        objects: &'m BTreeSet<String>,
+        objects: &'m BTreeMap<String, bool>,
         /// For a method of a class with a base from another module: the attributes the class
         /// sets on `self` (see [`Finder::foreign_store`]).
         foreign_base: Option<&'m BTreeSet<String>>,
@@ -681,12 +681,15 @@ fn keeps_state(f: &ruff_python_ast::StmtFunctionDef, scope: &StateScope<'_>) -> 
             }
         }
         /// `self._registry[k] = v` in a class with a base from another module, where the class
-        /// never sets `self._registry`: the dict may be the base's class attribute.
+        /// never sets `self._registry`: the dict may be the base's class attribute. Only for
+        /// names that say so (`_cache`, `registry`, `_instances`): a framework's base sets most
+        /// such attributes per instance (`self.fields[name] = field` in a form).
         fn foreign_store(&mut self, expr: &Expr) {
             if let Some(own) = self.foreign_base
                 && let Expr::Attribute(a) = expr
                 && matches!(&*a.value, Expr::Name(n) if n.id.as_str() == "self")
                 && !own.contains(a.attr.id.as_str())
+                && names_a_cache(a.attr.id.as_str())
             {
                 self.roots.insert(format!(".{}", a.attr.id));
             }
@@ -777,16 +780,18 @@ fn keeps_state(f: &ruff_python_ast::StmtFunctionDef, scope: &StateScope<'_>) -> 
             {
                 self.shared(first);
             }
-            // A method of an object the module made (`_LRU = LRUCache(128)`, `_LRU.put(k, v)`)
-            // may change it, unless it is known only to read.
+            // A method of an object the module made that stores (`_SHELF.put(k, v)`), or any
+            // but a reader of a cache (`_LRU = LRUCache(128)`), changes it.
             if let Expr::Call(call) = expr
                 && let Expr::Attribute(method) = &*call.func
                 && let Expr::Name(object) = &*method.value
-                && self.objects.contains(object.id.as_str())
+                && let Some(&cache) = self.objects.get(object.id.as_str())
                 && !self.locals.contains(object.id.as_str())
-                && !READERS.contains(&method.attr.id.as_str())
             {
-                self.roots.insert(object.id.to_string());
+                let method = method.attr.id.as_str();
+                if STORES.contains(&method) || (cache && !READERS.contains(&method)) {
+                    self.roots.insert(object.id.to_string());
+                }
             }
             if let Expr::Call(call) = expr
                 && let Expr::Attribute(method) = &*call.func
@@ -856,7 +861,7 @@ struct StateScope<'a> {
     /// fills the class's dict).
     class_attributes: &'a BTreeSet<String>,
     /// Module-level names of objects the module made (see [`module_objects`]).
-    objects: &'a BTreeSet<String>,
+    objects: &'a BTreeMap<String, bool>,
     /// For a method of a class with a base from another module: what the class sets on `self`.
     foreign_base: Option<&'a BTreeSet<String>>,
 }
@@ -959,11 +964,44 @@ const READERS: &[&str] = &[
     "__iter__",
 ];
 
-/// The names a module binds at its top level to an object it makes by calling a class
-/// (`_LRU = LRUCache(128)`, `REGISTRY = Registry()`): its methods may keep state, unless they
-/// only read ([`READERS`]). Loggers, patterns, locks and other values made by functions are
-/// not such objects.
-fn module_objects(body: &[Stmt]) -> BTreeSet<String> {
+/// Methods that store into the object they are called on, whatever its type.
+const STORES: &[&str] = &[
+    "put",
+    "set",
+    "add",
+    "register",
+    "append",
+    "extend",
+    "update",
+    "insert",
+    "push",
+    "store",
+    "save",
+    "pop",
+    "remove",
+    "discard",
+    "setdefault",
+    "clear",
+    "record",
+    "incr",
+    "increment",
+    "memoize",
+    "__setitem__",
+    "__delitem__",
+];
+
+/// The names a module binds at its top level (in blocks too) to an object it makes by calling a
+/// class (`_SHELF = Shelf()`, `_LRU = LRUCache(128)`), and whether its type says it is a cache
+/// or a registry (see [`may_be_mutable`]): a method that stores ([`STORES`]) changes it, and
+/// on a cache any method but a reader ([`READERS`]). Loggers, patterns, locks and other values
+/// made by functions are not such objects.
+fn module_objects(body: &[Stmt]) -> BTreeMap<String, bool> {
+    let mut out = BTreeMap::new();
+    module_objects_into(body, &mut out);
+    out
+}
+
+fn module_objects_into(body: &[Stmt], out: &mut BTreeMap<String, bool>) {
     const VALUES: &[&str] = &[
         "Lock",
         "RLock",
@@ -984,30 +1022,68 @@ fn module_objects(body: &[Stmt]) -> BTreeSet<String> {
         "Enum",
         "IntEnum",
     ];
-    let mut out = BTreeSet::new();
     for stmt in body {
         let (targets, value): (Vec<&Expr>, Option<&Expr>) = match stmt {
             Stmt::Assign(s) => (s.targets.iter().collect(), Some(&*s.value)),
             Stmt::AnnAssign(s) => (vec![&*s.target], s.value.as_deref()),
+            Stmt::If(s) => {
+                module_objects_into(&s.body, out);
+                for clause in &s.elif_else_clauses {
+                    module_objects_into(&clause.body, out);
+                }
+                continue;
+            }
+            Stmt::Try(s) => {
+                module_objects_into(&s.body, out);
+                for ruff_python_ast::ExceptHandler::ExceptHandler(h) in &s.handlers {
+                    module_objects_into(&h.body, out);
+                }
+                module_objects_into(&s.orelse, out);
+                continue;
+            }
             _ => continue,
         };
         let Some(Expr::Call(call)) = value else {
             continue;
         };
-        let callee = match &*call.func {
+        // `LRUCache[str, int](128)` is a call of the class too.
+        let func = match &*call.func {
+            Expr::Subscript(s) => &*s.value,
+            other => other,
+        };
+        let callee = match func {
             Expr::Name(n) => n.id.as_str(),
             Expr::Attribute(a) => a.attr.id.as_str(),
             _ => continue,
         };
-        let class_like = callee.chars().next().is_some_and(char::is_uppercase)
-            && callee.chars().any(char::is_lowercase);
+        let class_like = callee.chars().next().is_some_and(char::is_uppercase);
         if class_like && !VALUES.contains(&callee) {
+            let cache = may_be_mutable(value.expect("matched above"));
             for target in targets {
-                target_names(target, &mut out);
+                let mut names = BTreeSet::new();
+                target_names(target, &mut names);
+                for name in names {
+                    out.insert(name, cache);
+                }
             }
         }
     }
-    out
+}
+
+/// Whether an attribute's name says it holds a cache or a registry.
+fn names_a_cache(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    [
+        "cache",
+        "registry",
+        "memo",
+        "instances",
+        "seen",
+        "pool",
+        "lookup",
+    ]
+    .iter()
+    .any(|w| name.contains(w))
 }
 
 /// Whether a class names a base that is not one of the module's classes nor a builtin: its
@@ -1037,16 +1113,19 @@ fn has_foreign_base(
         "Generic",
         "ABC",
     ];
-    c.arguments
-        .iter()
-        .flat_map(|a| a.args.iter())
-        .any(|base| match base {
+    c.arguments.iter().flat_map(|a| a.args.iter()).any(|base| {
+        // `BaseRepo[User]` is `BaseRepo`.
+        let base = match base {
+            Expr::Subscript(s) => &*s.value,
+            other => other,
+        };
+        match base {
             Expr::Name(n) => {
                 !classes.contains_key(n.id.as_str()) && !BUILTIN.contains(&n.id.as_str())
             }
-            Expr::Subscript(_) => false,
             _ => true,
-        })
+        }
+    })
 }
 
 /// The attributes a class's methods set on `self` (`self.items = []`).
@@ -1117,46 +1196,44 @@ fn mutable_defaults(f: &ruff_python_ast::StmtFunctionDef) -> BTreeSet<String> {
         .collect()
 }
 
-/// A value that may be a mutable object, made once and shared by whoever reads it: a display, a
-/// comprehension, a call (`{}`, `LRUCache(128)`, `WeakValueDictionary()`), another name. Not a
-/// literal, a tuple of them or a lambda, and not `field(default_factory=list)`: each instance
-/// gets its own. Only stores into it and its mutating methods make it state (see
-/// [`keeps_state`]), so a value that is never changed costs nothing.
+/// A value that is a mutable container, made once and shared by whoever reads it: a display,
+/// a comprehension, a call of a container or cache type (`dict()`, `defaultdict(list)`,
+/// `WeakValueDictionary()`, `LRUCache(128)`, a type whose name says it is one: `...Cache`,
+/// `...Dict`, `...Registry`), or another name (`registry = _REGISTRY`). Not a literal, and not
+/// `field(default_factory=list)`: each instance gets its own. An object of another type
+/// (`_DefaultSize()`) may keep nothing; what a module makes and calls is judged apart
+/// ([`module_objects`]).
 fn may_be_mutable(e: &Expr) -> bool {
+    const CONTAINERS: &[&str] = &[
+        "dict",
+        "list",
+        "set",
+        "bytearray",
+        "defaultdict",
+        "OrderedDict",
+        "Counter",
+        "deque",
+        "ChainMap",
+        "SimpleNamespace",
+        "WeakValueDictionary",
+        "WeakKeyDictionary",
+        "WeakSet",
+        "Cache",
+    ];
+    const KINDS: &[&str] = &["Cache", "Dict", "Registry", "Map", "Store"];
     match e {
-        Expr::StringLiteral(_)
-        | Expr::BytesLiteral(_)
-        | Expr::NumberLiteral(_)
-        | Expr::BooleanLiteral(_)
-        | Expr::NoneLiteral(_)
-        | Expr::EllipsisLiteral(_)
-        | Expr::FString(_)
-        | Expr::Lambda(_) => false,
-        Expr::Tuple(t) => t.elts.iter().any(may_be_mutable),
-        Expr::UnaryOp(u) => may_be_mutable(&u.operand),
+        Expr::Dict(_) | Expr::List(_) | Expr::Set(_) => true,
+        Expr::DictComp(_) | Expr::ListComp(_) | Expr::SetComp(_) => true,
+        Expr::Name(n) => !matches!(n.id.as_str(), "None" | "True" | "False"),
         Expr::Call(call) => {
-            const IMMUTABLE: &[&str] = &[
-                "field",
-                "frozenset",
-                "tuple",
-                "str",
-                "int",
-                "float",
-                "bool",
-                "bytes",
-                "TypeVar",
-                "compile",
-                "attrib",
-                "Factory",
-            ];
             let callee = match &*call.func {
                 Expr::Name(n) => n.id.as_str(),
                 Expr::Attribute(a) => a.attr.id.as_str(),
                 _ => "",
             };
-            !IMMUTABLE.contains(&callee)
+            CONTAINERS.contains(&callee) || KINDS.iter().any(|k| callee.ends_with(k))
         }
-        _ => true,
+        _ => false,
     }
 }
 
@@ -1513,7 +1590,7 @@ struct Walker<'a> {
     /// See [`inherited_class_attributes`].
     inherited: &'a BTreeMap<String, BTreeSet<String>>,
     /// See [`module_objects`].
-    objects: &'a BTreeSet<String>,
+    objects: &'a BTreeMap<String, bool>,
     /// For the class walked directly, when a base of it comes from another module: the
     /// attributes it sets on `self`.
     foreign_base: Option<BTreeSet<String>>,
@@ -2010,9 +2087,9 @@ mod tests {
                 "IIIIM",
             ),
             (
-                "a class attribute holding an object of any type, not a literal",
-                "class P:\n    _box = Box()\n    _name = 'x'\n    def a(self):\n        self._box['v'] = 1\n    def b(self):\n        self._name.strip()\n",
-                "IIIIMIB",
+                "a class attribute holding a cache type, not a literal or another object",
+                "class P:\n    _box = LRUCache(8)\n    _name = 'x'\n    _size = _DefaultSize()\n    def a(self):\n        self._box['v'] = 1\n    def b(self):\n        self._name.strip()\n    def c(self):\n        self._size['v'] = 1\n",
+                "IIIIIMIBIB",
             ),
             (
                 "an entry a getter or a loop hands out of module state",
@@ -2041,8 +2118,8 @@ mod tests {
             ),
             (
                 "a dict a base from another module may hold, not what the class sets on self",
-                "from base import Base\nclass S(Base):\n    def get(self):\n        self._reg['v'] = 1\n    def add(self, x):\n        self.items = []\n        self.items.append(x)\n",
-                "IIIMIBB",
+                "from base import Base\nclass S(Base):\n    def get(self):\n        self._registry['v'] = 1\n    def add(self, x):\n        self.items = []\n        self.items.append(x)\n    def put(self, x):\n        self.fields['x'] = x\n",
+                "IIIMIBBIB",
             ),
             (
                 "a caching descriptor by another name",

@@ -10,7 +10,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::names::{Binding, Follow, Origin, Target, Verdict, callers_of};
+use super::names::{Binding, Follow, Origin, Target, Verdict, callers_of, state_targets};
 use super::{Engine, Reason, Rule, align, changed_old_lines, star_list};
 use crate::config::{Granularity, ImportTime};
 use crate::coverage::{FileRows, numbits};
@@ -260,23 +260,30 @@ impl Engine<'_> {
         touched
     }
 
-    /// A decorator receives what it decorates, docstring included, while the module imports: a
-    /// docstring change under one that may read it (a CLI framework's help text, a router's
-    /// description, through `inspect.getdoc` in code covshard cannot see) changes what the
-    /// decorator computes. The decorated `def` or `class` then counts as changed, on the new
-    /// side. A project function that only stores what it is given reads nothing of it
-    /// (`FunctionSpan::may_read_docs`).
-    fn decorated_docstrings(&mut self, v: &Versions, touched: &mut Touched) -> Result<()> {
+    /// The `def` and `class` statements (new side) whose decorators received a changed
+    /// docstring while the module imported, with those decorators: a decorator may read it (a
+    /// CLI framework's help text, a router's description, through `inspect.getdoc` in code
+    /// covshard cannot see). A method's docstring reaches its class's decorators too.
+    fn decorated_docstrings(&self, v: &Versions, touched: &Touched) -> Vec<(usize, Vec<String>)> {
         let mut headers: Vec<u32> = Vec::new();
+        let mut classes: BTreeSet<String> = docstrings_toggled(v).into_iter().flatten().collect();
         for (start, end, qualname) in touched.bodies.keys() {
             if let Some(span) = find_span(&v.old, *start, *end, qualname)
                 && docstring_touched(v, span).is_some()
                 && let Some(new) = v.new.functions().iter().find(|f| f.qualname == *qualname)
             {
                 headers.push(new.start);
+                // `A.B.m`: classes `A.B` and `A`, unless a function lies between.
+                let mut outer = qualname.as_str();
+                while let Some((class, _)) = outer.rsplit_once('.') {
+                    if class.ends_with("<locals>") {
+                        break;
+                    }
+                    classes.insert(class.to_string());
+                    outer = class;
+                }
             }
         }
-        let mut classes: BTreeSet<String> = docstrings_toggled(v).into_iter().flatten().collect();
         for &(side, index) in &touched.statements {
             let names = match side {
                 Side::Old => &v.old_names,
@@ -287,7 +294,12 @@ impl Engine<'_> {
                 && !statement.binds.is_empty()
                 && statement.binds.iter().all(|b| b.name == "__doc__")
             {
-                classes.insert(class.clone());
+                let mut outer = class.as_str();
+                classes.insert(outer.to_string());
+                while let Some((class, _)) = outer.rsplit_once('.') {
+                    classes.insert(class.to_string());
+                    outer = class;
+                }
             }
         }
         headers.extend(
@@ -296,45 +308,88 @@ impl Engine<'_> {
                 .filter_map(|class| v.new_names.class_header(class))
                 .map(|header| header.first),
         );
-        for line in headers {
-            let Some(i) = v.new_names.statement_at(line) else {
-                continue;
-            };
-            let Some((decorator, _)) = &v.new_names.statements()[i].doc_reader else {
-                continue;
-            };
-            if self.decorator_reads_docs(v, decorator)? {
-                touched
-                    .statements
-                    .insert((Side::New, v.new_names.guarding(i)));
-            }
-        }
-        Ok(())
+        let mut out: Vec<(usize, Vec<String>)> = headers
+            .into_iter()
+            .filter_map(|line| v.new_names.statement_at(line))
+            .map(|i| (i, v.new_names.statements()[i].doc_readers.clone()))
+            .filter(|(_, decorators)| !decorators.is_empty())
+            .collect();
+        out.sort();
+        out.dedup();
+        out
     }
 
-    /// Whether the decorator spelled `@name` may read the docstring of what it decorates: yes,
-    /// unless it is a function of the project whose code shows it does not.
-    fn decorator_reads_docs(&mut self, v: &Versions, decorator: &str) -> Result<bool> {
-        let name = decorator.trim_start_matches('@');
-        if name.contains('.') {
-            return Ok(true);
-        }
+    /// What a decorator that received a changed docstring may have handed it to, as names to
+    /// follow for their readers (`docs_only`: the docstring is all that changed): the object it
+    /// hangs from (`cli` of `@cli.command()`, `app` of `@app.get("/")`), where that object comes
+    /// from when it is imported; and for a decorator the project defines, what it stores into
+    /// (`COMMANDS` of `def command(f): COMMANDS.append(f)`). A decorator from outside the
+    /// project hands its result to the decorated name, which is followed already.
+    fn decorator_follows(
+        &mut self,
+        v: &Versions,
+        decorator: &str,
+        chain: &str,
+    ) -> Result<Vec<Follow>> {
         let path = v.change.path().to_string();
-        let span = |syntax: &ModuleSyntax, qualname: &str| {
+        let mut segments = decorator.split('.');
+        let root = segments.next().unwrap_or(decorator);
+        let second = segments.next();
+        let mut targets: Vec<Target> = Vec::new();
+        let global = |file: &str, name: &str| Target::Global {
+            file: file.to_string(),
+            name: name.to_string(),
+        };
+        // A project function's code: what it keeps state in.
+        let stores = |file: &str, syntax: &ModuleSyntax, qualname: &str| -> Vec<Target> {
+            let nested = format!("{qualname}.<locals>.");
             syntax
                 .functions()
                 .iter()
-                .find(|f| f.qualname == qualname)
-                .map(|f| f.may_read_docs)
+                .filter(|f| f.qualname == qualname || f.qualname.starts_with(&nested))
+                .flat_map(|f| state_targets(file, f))
+                .collect()
         };
-        Ok(match self.binding_of(&path, &v.new_names, name)? {
-            Binding::Defined => span(&v.new, name).unwrap_or(true),
-            Binding::Project((home, original)) => self
-                .facts(&home)
-                .and_then(|facts| span(&facts.syntax, &original))
-                .unwrap_or(true),
-            _ => true,
-        })
+        // A function or class of the project (`@register`): what it stores into, not its
+        // name, which the other definitions it decorates read. An object (`cli`): its name.
+        let is_defined = |syntax: &ModuleSyntax, names: &FileNames, name: &str| {
+            syntax.functions().iter().any(|f| f.qualname == name)
+                || names.class_header(name).is_some()
+        };
+        match self.binding_of(&path, &v.new_names, root)? {
+            Binding::Defined | Binding::Value => {
+                if second.is_none() && is_defined(&v.new, &v.new_names, root) {
+                    targets.extend(stores(&path, &v.new, root));
+                } else {
+                    targets.push(global(&path, root));
+                }
+            }
+            Binding::Project((home, original)) => match self.facts(&home) {
+                Some(facts)
+                    if second.is_none() && is_defined(&facts.syntax, &facts.names, &original) =>
+                {
+                    targets.extend(stores(&home, &facts.syntax, &original));
+                }
+                _ => targets.push(global(&home, &original)),
+            },
+            Binding::ProjectModule(file) => {
+                if let Some(name) = second {
+                    targets.push(global(&file, name));
+                    if let Some(facts) = self.facts(&file) {
+                        targets.extend(stores(&file, &facts.syntax, name));
+                    }
+                }
+            }
+            Binding::ExternalModule(_) | Binding::External(_) | Binding::Builtin(_) => {}
+        }
+        Ok(targets
+            .into_iter()
+            .map(|target| {
+                let mut follow = Follow::new(target, chain.to_string());
+                follow.docs_only = true;
+                follow
+            })
+            .collect())
     }
 
     /// The rule with `import_time = "dependents"`: any import-time or memoised change reaches
@@ -378,7 +433,11 @@ impl Engine<'_> {
             return self.select_dependents(change, rows, reason, rule, &lines, handling);
         }
         let mut touched = self.touched(v);
-        self.decorated_docstrings(v, &mut touched)?;
+        // A decorator that received a changed docstring: as if its line changed.
+        for (index, _) in self.decorated_docstrings(v, &touched) {
+            let index = v.new_names.guarding(index);
+            touched.statements.insert((Side::New, index));
+        }
         if !touched.new_functions.is_empty() || !touched.statements.is_empty() {
             // A body line whose function the base does not have: every dependent.
             let reason = Reason::new(Rule::ImportTime)
@@ -418,6 +477,18 @@ impl Engine<'_> {
         }
         let reached = self.memo_reach(old_path, rows, &touched.bodies)?;
         self.select_memo_dependents(old_path, rows, &reached, &all_old)?;
+        // A function module-level code hands to a call: every dependent of that code.
+        let holders: BTreeSet<String> = self
+            .handed_on(old_path, &top_level_functions(&touched))?
+            .into_iter()
+            .filter_map(|f| match f.target {
+                Target::Global { file, .. } => Some(file),
+                _ => None,
+            })
+            .collect();
+        for holder in holders {
+            self.select_importers(&[holder.as_str()], Rule::Memoised, old_path, &all_old)?;
+        }
         self.select_bodies(old_path, rows, &touched.bodies);
         self.note(change, self.bodies_handling());
         Ok(())
@@ -438,8 +509,7 @@ impl Engine<'_> {
             file: old_path.to_string(),
             lines: all_old.clone(),
         };
-        let mut touched = self.touched(v);
-        self.decorated_docstrings(v, &mut touched)?;
+        let touched = self.touched(v);
         if let Some(&line) = touched.stray.iter().chain(&touched.new_functions).next() {
             return self.import_time_dependents(
                 change,
@@ -759,16 +829,25 @@ impl Engine<'_> {
                 }
             }
         }
-        // A function module-level code hands to a call: what holds it may keep its result.
-        for (_, _, qualname) in touched.bodies.keys() {
-            if qualname.contains('.') {
-                continue;
-            }
-            let more = self.handed_on(old_path, qualname)?;
-            if !more.is_empty() {
-                handling.push("function handed to a call at import time: what holds it, followed");
+        // Decorators that received a changed docstring: what they may have handed it to.
+        for (index, decorators) in self.decorated_docstrings(v, &touched) {
+            let at = v.new_names.statements()[index].first;
+            handling
+                .push("docstring under a decorator: what the decorator may hand it to, followed");
+            for decorator in decorators {
+                let chain = format!(
+                    "a docstring changed under the decorator `@{decorator}` at {} (new line {at}), which receives it while the module imports",
+                    change.path()
+                );
+                let more = self.decorator_follows(v, &decorator, &chain)?;
                 follows.extend(more);
             }
+        }
+        // A function module-level code hands to a call: what holds it may keep its result.
+        let more = self.handed_on(old_path, &top_level_functions(&touched))?;
+        if !more.is_empty() {
+            handling.push("function handed to a call at import time: what holds it, followed");
+            follows.extend(more);
         }
         if !touched.bodies.is_empty() {
             handling.push(self.bodies_handling());
@@ -873,6 +952,20 @@ fn docstring_touched(v: &Versions, span: &FunctionSpan) -> Option<u32> {
     within(span.docstring, &v.change.old_lines)
         .or(new)
         .or(toggled)
+}
+
+/// The top-level functions whose bodies a change touched: `compute` for a change in
+/// `compute.<locals>.helper` too (methods aside), the ones module-level code can hand on.
+fn top_level_functions(touched: &Touched) -> BTreeSet<String> {
+    touched
+        .bodies
+        .keys()
+        .filter_map(|(_, _, qualname)| match qualname.split_once('.') {
+            None => Some(qualname.clone()),
+            Some((top, rest)) if rest.starts_with("<locals>") => Some(top.to_string()),
+            Some(_) => None,
+        })
+        .collect()
 }
 
 /// Whether the function `span` (old side) has a docstring on one side only.

@@ -69,7 +69,7 @@ pub(super) enum Target {
 }
 
 impl Target {
-    fn name(&self) -> &str {
+    pub(super) fn name(&self) -> &str {
         match self {
             Target::Global { name, .. }
             | Target::Attribute { name }
@@ -909,7 +909,9 @@ impl Engine<'_> {
                     } else {
                         "runs while modules are imported"
                     };
-                    if global && span.keeps_state {
+                    // What it keeps holds no more than another docstring, when that is all
+                    // that changed: its state's readers are followed below.
+                    if global && span.keeps_state && !follow.docs_only {
                         return self.every_dependent_of(
                             file,
                             origin,
@@ -919,13 +921,20 @@ impl Engine<'_> {
                         );
                     }
                     let chain = format!("{via}, which {why}");
-                    for target in callers_of(file, &span) {
+                    // Another docstring in what it keeps reaches the readers of its state, not
+                    // its callers, whose calls behave as before.
+                    let targets = if follow.docs_only {
+                        state_targets(file, &span)
+                    } else {
+                        callers_of(file, &span)
+                    };
+                    for target in targets {
                         queue.push_back(Follow {
                             target,
                             chain: chain.clone(),
                             removed: false,
                             kept_type: false,
-                            docs_only: false,
+                            docs_only: follow.docs_only,
                         });
                     }
                 }
@@ -2552,16 +2561,26 @@ pub(super) fn callers_of(file: &str, span: &FunctionSpan) -> Vec<Target> {
             out.push(global(qualname.split('.').next().unwrap_or(qualname)));
         }
     }
-    for root in &span.state {
-        match root.strip_prefix('.') {
-            Some("") => {}
-            Some(attribute) => out.push(Target::Attribute {
+    out.extend(state_targets(file, span));
+    out
+}
+
+/// Where a function keeps state, as names to follow: module-level names of `file`, and
+/// attributes.
+pub(super) fn state_targets(file: &str, span: &FunctionSpan) -> Vec<Target> {
+    span.state
+        .iter()
+        .filter_map(|root| match root.strip_prefix('.') {
+            Some("") => None,
+            Some(attribute) => Some(Target::Attribute {
                 name: attribute.to_string(),
             }),
-            None => out.push(global(root)),
-        }
-    }
-    out
+            None => Some(Target::Global {
+                file: file.to_string(),
+                name: root.to_string(),
+            }),
+        })
+        .collect()
 }
 
 /// For tests: the targets a statement of a source would make follow, by line.

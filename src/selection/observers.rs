@@ -14,38 +14,8 @@
 
 use super::{Engine, Reason, Rule, is_conftest};
 use crate::error::Result;
-
-/// Words of code that runs a program or another Python process (as spelled: matched exactly).
-const SPAWNS: &[&str] = &[
-    "subprocess",
-    "Popen",
-    "os.system",
-    "os.exec",
-    "check_call",
-    "check_output",
-    "spawn",
-    "pexpect",
-    "plumbum",
-    "multiprocessing",
-    "ProcessPool",
-    "sys.executable",
-    "script_runner",
-];
-
-/// Words of code that reads line numbers or source text.
-const READS_LINES: &[&str] = &[
-    "lineno",
-    "getsource",
-    "findsource",
-    "co_firstlineno",
-    "linecache",
-    "getframeinfo",
-    "traceback",
-    "Traceback",
-    "format_exc",
-    "print_exc",
-    "format_exception",
-];
+use crate::python::index::IndexReader;
+use crate::python::observes::Scanner;
 
 /// A test-side file that observes code one of these ways.
 #[derive(Debug, Clone)]
@@ -65,7 +35,7 @@ impl Engine<'_> {
             return Ok(());
         }
         let candidates: Vec<(String, bool)> = self
-            .observers()
+            .observers()?
             .iter()
             .filter(|o| (code_changed && o.spawns) || o.reads_lines)
             .filter(|o| spells_word(&o.text, &package))
@@ -109,41 +79,53 @@ impl Engine<'_> {
         Ok(())
     }
 
-    /// The test-side Python files that spawn processes or read lines, read once.
-    fn observers(&mut self) -> &[Observer] {
+    /// The test-side Python files that spawn processes or read lines, read once: those the
+    /// import index names and the ones the change touched, or without the index every
+    /// test-side file.
+    fn observers(&mut self) -> Result<&[Observer]> {
         if self.observers.is_none() {
-            let candidates: Vec<String> = self
-                .tracked
-                .iter()
-                .filter(|p| p.ends_with(".py") && self.is_test_side(p))
-                .cloned()
-                .collect();
-            let finders = |words: &[&str]| -> Vec<memchr::memmem::Finder<'static>> {
-                words
+            let indexed = self.indexed_observers()?;
+            let candidates: Vec<String> = match indexed {
+                Some(indexed) => {
+                    let mut paths: std::collections::BTreeSet<String> = indexed;
+                    paths.extend(
+                        self.req
+                            .changes
+                            .iter()
+                            .filter_map(|c| c.new_path.clone())
+                            .filter(|p| p.ends_with(".py")),
+                    );
+                    paths
+                        .into_iter()
+                        .filter(|p| self.tracked.contains(p) && self.is_test_side(p))
+                        .collect()
+                }
+                None => self
+                    .tracked
                     .iter()
-                    .map(|w| memchr::memmem::Finder::new(w.as_bytes()).into_owned())
-                    .collect()
+                    .filter(|p| p.ends_with(".py") && self.is_test_side(p))
+                    .cloned()
+                    .collect(),
             };
-            let (spawn_words, line_words) = (finders(SPAWNS), finders(READS_LINES));
+            let scanner = Scanner::default();
             let root = self.req.repo_root;
             let read = |paths: &[String]| -> Vec<Observer> {
                 paths
                     .iter()
                     .filter_map(|path| {
-                        // A file of another encoding spells these words the same in ASCII.
                         let text = std::fs::read(root.join(path)).ok()?;
-                        let spawns = spawn_words.iter().any(|f| f.find(&text).is_some());
-                        let reads_lines = line_words.iter().any(|f| f.find(&text).is_some());
-                        (spawns || reads_lines).then(|| Observer {
+                        let observes = scanner.scan(&text);
+                        observes.any().then(|| Observer {
                             path: path.clone(),
                             text,
-                            spawns,
-                            reads_lines,
+                            spawns: observes.spawns,
+                            reads_lines: observes.reads_lines,
                         })
                     })
                     .collect()
             };
-            // Every test file is read: on two threads, as selection's other reads are.
+            // Without the index every test file is read: on two threads, as selection's other
+            // reads are.
             let (first, second) = candidates.split_at(candidates.len() / 2);
             let found: Vec<Observer> = std::thread::scope(|scope| {
                 let other = scope.spawn(|| read(second));
@@ -153,7 +135,24 @@ impl Engine<'_> {
             });
             self.observers = Some(found);
         }
-        self.observers.as_deref().expect("read above")
+        Ok(self.observers.as_deref().expect("read above"))
+    }
+
+    /// The files of the base that may observe code, when the import index recorded them for
+    /// the base (every file git does not report as changed is then the indexed one).
+    fn indexed_observers(&self) -> Result<Option<std::collections::BTreeSet<String>>> {
+        if !self.req.import_index {
+            return Ok(None);
+        }
+        let Some(base) = &self.req.base else {
+            return Ok(None);
+        };
+        let Some(reader) = IndexReader::open_for(self.req.db.connection(), base)? else {
+            return Ok(None);
+        };
+        Ok(reader
+            .observers()?
+            .map(|files| files.into_iter().map(|(path, _)| path).collect()))
     }
 }
 

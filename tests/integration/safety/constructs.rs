@@ -929,17 +929,17 @@ pub(super) fn edits() -> Vec<Edit> {
             |t| t.delete(TABLES, "    names = [\"x\"]\n"),
         ),
         edit(
-            "function a cache object of its own type keeps: changed line",
+            "function a class attribute's ChainMap keeps: changed line",
             Module,
             |t| t.replace(TABLES, "price = 5", "price = 6"),
         ),
         edit(
-            "function a cache object of its own type keeps: inserted line",
+            "function a class attribute's ChainMap keeps: inserted line",
             Module,
             |t| t.insert_after(TABLES, "    price = 5\n", "    price = 0\n"),
         ),
         edit(
-            "function a cache object of its own type keeps: deleted line",
+            "function a class attribute's ChainMap keeps: deleted line",
             Module,
             |t| t.delete(TABLES, "    price = 5\n"),
         ),
