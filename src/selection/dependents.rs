@@ -25,9 +25,31 @@ impl Engine<'_> {
     ) -> Result<()> {
         self.select_rows(rows, None, &reason);
         let changed = reason.file.clone().unwrap_or_default();
-        self.select_importers(&change.paths(), import_rule, &changed, lines)?;
+        let importers = self.select_importers(&change.paths(), import_rule, &changed, lines)?;
+        self.loaded_unseen(rows, importers, &reason);
         self.note(change, handling);
         Ok(())
+    }
+
+    /// A module that ran in the base run (while pytest imported the tests, or inside a test)
+    /// though no test file or conftest imports it, directly or not, was loaded by code that
+    /// imports modules by computed names (a plugin loader reading a list, `pkgutil`,
+    /// `import_module(name)`): any test may rely on what its import did (a registration), so
+    /// every test runs.
+    pub(super) fn loaded_unseen(&mut self, rows: &FileRows, importers: usize, reason: &Reason) {
+        if importers > 0 {
+            return;
+        }
+        if rows.iter().any(|(_, blob)| blob.iter().any(|&b| b != 0)) {
+            let mut reason = reason.clone();
+            let via = "it ran in the base run, yet no test imports it: a loader imported it by \
+                       a computed name";
+            reason.via = Some(match reason.via.take() {
+                Some(before) => format!("{before}; {via}"),
+                None => via.to_string(),
+            });
+            self.run_all(reason);
+        }
     }
 
     /// Select the tests whose contexts ran any line of `mask` (any line at all when `None`).

@@ -1303,12 +1303,19 @@ impl Engine<'_> {
             .file(origin.file.clone())
             .lines(origin.lines.iter().copied())
             .via(format!("every dependent of {file}: {via}"));
-        if let Some(&file_id) = self.measured.get(file) {
-            let rows = self.rows_of(file_id)?;
-            self.select_rows(&rows, None, &reason);
+        let rows = match self.measured.get(file) {
+            Some(&file_id) => Some(self.rows_of(file_id)?),
+            None => None,
+        };
+        if let Some(rows) = &rows {
+            self.select_rows(rows, None, &reason);
         }
-        self.select_test_side_users(file, reason);
-        self.select_importers(&[file], Rule::ImportTime, &origin.file, &origin.lines)?;
+        self.select_test_side_users(file, reason.clone());
+        let importers =
+            self.select_importers(&[file], Rule::ImportTime, &origin.file, &origin.lines)?;
+        if let Some(rows) = &rows {
+            self.loaded_unseen(rows, importers, &reason);
+        }
         Ok(())
     }
 

@@ -29,6 +29,7 @@ const LATER: &str = "src/geo/later.py";
 const PLUGIN: &str = "src/geo/testing.py";
 const REGISTRY: &str = "src/geo/registry.py";
 const SPEED: &str = "src/geo/speed.py";
+const PLUG: &str = "src/geo/plug_inch.py";
 
 fn breaks(name: &'static str, reach: Reach, apply: fn(&Tree)) -> Edit {
     Edit {
@@ -615,6 +616,22 @@ pub(super) fn edits() -> Vec<Edit> {
             "registry: a formatter registered under another name",
             Module,
             |t| t.replace(FORMATS, "@formatter(\"plain\")", "@formatter(\"text\")"),
+        ),
+        // A plugin a loader imports by a computed name: no import reaches it.
+        breaks(
+            "plugin imported by a computed name: changed line",
+            Module,
+            |t| t.replace(PLUG, "UNITS[\"in\"] = 2.54", "UNITS[\"in\"] = 2.5"),
+        ),
+        breaks(
+            "plugin imported by a computed name: inserted line",
+            Module,
+            |t| t.append(PLUG, "UNITS[\"ft\"] = 30.48\n"),
+        ),
+        breaks(
+            "plugin imported by a computed name: deleted line",
+            Module,
+            |t| t.delete(PLUG, "UNITS[\"in\"] = 2.54\n"),
         ),
         breaks("root conftest fixture: big 10_000 -> 100", Global, |t| {
             t.replace("tests/conftest.py", "return 10_000", "return 100")
