@@ -30,7 +30,7 @@ use crate::history::store;
 /// The version of the project facts beside the imports that [`build`] records (the memoised
 /// functions and their reach). Raise it when their analysis changes, so that an index recorded
 /// by an older build is not trusted for them.
-pub const FACTS_VERSION: i64 = 3;
+pub const FACTS_VERSION: i64 = 4;
 
 /// The imports of every indexed Python file at `commit`, and the project's memoised functions.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

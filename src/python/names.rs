@@ -939,6 +939,28 @@ pub const STATE_CHANGING_CALLS: &[&str] = &[
     "warnings.simplefilter",
 ];
 
+/// Bases whose classes do nothing with a subclass's namespace.
+pub const PLAIN_BASES: &[&str] = &[
+    "object",
+    "Exception",
+    "BaseException",
+    "ValueError",
+    "TypeError",
+    "KeyError",
+    "IndexError",
+    "LookupError",
+    "RuntimeError",
+    "AttributeError",
+    "NotImplementedError",
+    "OSError",
+    "IOError",
+    "ArithmeticError",
+    "AssertionError",
+    "UserWarning",
+    "DeprecationWarning",
+    "Warning",
+];
+
 /// Methods whose calls change nothing but return a value (`"-".join`, `re.compile(...).match`,
 /// `os.path.join`, `logger.info`, `@v.setter`).
 pub const PURE_METHODS: &[&str] = &[

@@ -72,6 +72,20 @@ const MEMO_DECORATORS: &[&str] = &[
     "cached_method",
 ];
 
+/// Whether a decorator is one of [`MEMO_DECORATORS`], by its last dotted segment
+/// (`functools.lru_cache(maxsize=None)`, `memoize`).
+pub fn is_memo_decorator(expr: &Expr) -> bool {
+    let callee = match expr {
+        Expr::Call(call) => &*call.func,
+        other => other,
+    };
+    match callee {
+        Expr::Name(n) => MEMO_DECORATORS.contains(&n.id.as_str()),
+        Expr::Attribute(a) => MEMO_DECORATORS.contains(&a.attr.id.as_str()),
+        _ => false,
+    }
+}
+
 /// How a line of the file runs. `MemoisedBody > Body`, so `max` keeps the memoised side.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -789,7 +803,7 @@ fn keeps_state(f: &ruff_python_ast::StmtFunctionDef, scope: &StateScope<'_>) -> 
                 && !self.locals.contains(object.id.as_str())
             {
                 let method = method.attr.id.as_str();
-                if STORES.contains(&method) || (cache && !READERS.contains(&method)) {
+                if STORES.contains(&method) || (cache && !reads_only(method)) {
                     self.roots.insert(object.id.to_string());
                 }
             }
@@ -912,57 +926,26 @@ fn inherited_class_attributes(body: &[Stmt]) -> BTreeMap<String, BTreeSet<String
 }
 
 /// Methods that read an object without changing it, on the objects a module makes (see
-/// [`module_objects`]): loggers, patterns, locks, mappings' getters.
-const READERS: &[&str] = &[
-    "get",
-    "keys",
-    "values",
-    "items",
-    "copy",
-    "count",
-    "index",
-    "format",
-    "match",
-    "search",
-    "fullmatch",
-    "findall",
-    "finditer",
-    "sub",
-    "subn",
-    "split",
-    "debug",
-    "info",
-    "warning",
-    "warn",
-    "error",
-    "exception",
-    "critical",
-    "log",
-    "isEnabledFor",
-    "getEffectiveLevel",
-    "acquire",
-    "release",
-    "locked",
-    "is_set",
-    "wait",
-    "startswith",
-    "endswith",
-    "encode",
-    "decode",
-    "exists",
-    "is_dir",
-    "is_file",
-    "joinpath",
-    "resolve",
-    "read_text",
-    "read_bytes",
-    "__enter__",
-    "__exit__",
-    "__contains__",
-    "__getitem__",
-    "__len__",
-    "__iter__",
-];
+/// [`module_objects`]): those [`super::names::PURE_METHODS`] knows (a mapping's getters, a
+/// logger's, a pattern's), and a lock's or an event's.
+fn reads_only(method: &str) -> bool {
+    super::names::PURE_METHODS.contains(&method)
+        || matches!(
+            method,
+            "getEffectiveLevel"
+                | "acquire"
+                | "release"
+                | "locked"
+                | "is_set"
+                | "wait"
+                | "__enter__"
+                | "__exit__"
+                | "__contains__"
+                | "__getitem__"
+                | "__len__"
+                | "__iter__"
+        )
+}
 
 /// Methods that store into the object they are called on, whatever its type.
 const STORES: &[&str] = &[
@@ -993,7 +976,7 @@ const STORES: &[&str] = &[
 /// The names a module binds at its top level (in blocks too) to an object it makes by calling a
 /// class (`_SHELF = Shelf()`, `_LRU = LRUCache(128)`), and whether its type says it is a cache
 /// or a registry (see [`may_be_mutable`]): a method that stores ([`STORES`]) changes it, and
-/// on a cache any method but a reader ([`READERS`]). Loggers, patterns, locks and other values
+/// on a cache any method but a reader ([`reads_only`]). Loggers, patterns, locks and other values
 /// made by functions are not such objects.
 fn module_objects(body: &[Stmt]) -> BTreeMap<String, bool> {
     let mut out = BTreeMap::new();
@@ -1086,33 +1069,29 @@ fn names_a_cache(name: &str) -> bool {
     .any(|w| name.contains(w))
 }
 
+/// Builtin and typing bases beside [`super::names::PLAIN_BASES`], whose class attributes are
+/// known to hold no cache.
+const BUILTIN_BASES: &[&str] = &[
+    "dict",
+    "list",
+    "set",
+    "tuple",
+    "str",
+    "int",
+    "type",
+    "Protocol",
+    "NamedTuple",
+    "TypedDict",
+    "Generic",
+    "ABC",
+];
+
 /// Whether a class names a base that is not one of the module's classes nor a builtin: its
 /// class attributes are not known here.
 fn has_foreign_base(
     c: &ruff_python_ast::StmtClassDef,
     classes: &BTreeMap<String, BTreeSet<String>>,
 ) -> bool {
-    const BUILTIN: &[&str] = &[
-        "object",
-        "Exception",
-        "BaseException",
-        "ValueError",
-        "TypeError",
-        "KeyError",
-        "RuntimeError",
-        "dict",
-        "list",
-        "set",
-        "tuple",
-        "str",
-        "int",
-        "type",
-        "Protocol",
-        "NamedTuple",
-        "TypedDict",
-        "Generic",
-        "ABC",
-    ];
     c.arguments.iter().flat_map(|a| a.args.iter()).any(|base| {
         // `BaseRepo[User]` is `BaseRepo`.
         let base = match base {
@@ -1121,7 +1100,9 @@ fn has_foreign_base(
         };
         match base {
             Expr::Name(n) => {
-                !classes.contains_key(n.id.as_str()) && !BUILTIN.contains(&n.id.as_str())
+                !classes.contains_key(n.id.as_str())
+                    && !super::names::PLAIN_BASES.contains(&n.id.as_str())
+                    && !BUILTIN_BASES.contains(&n.id.as_str())
             }
             _ => true,
         }

@@ -2318,28 +2318,6 @@ fn is_special(name: &str) -> bool {
     name.len() > 4 && name.starts_with("__") && name.ends_with("__")
 }
 
-/// Bases whose classes do nothing with a subclass's namespace.
-const PLAIN_BASES: &[&str] = &[
-    "object",
-    "Exception",
-    "BaseException",
-    "ValueError",
-    "TypeError",
-    "KeyError",
-    "IndexError",
-    "LookupError",
-    "RuntimeError",
-    "AttributeError",
-    "NotImplementedError",
-    "OSError",
-    "IOError",
-    "ArithmeticError",
-    "AssertionError",
-    "UserWarning",
-    "DeprecationWarning",
-    "Warning",
-];
-
 /// Why reading the followed name at `mention`, in module- or class-level statement `index`,
 /// may raise at import time: a removed name read there (as a name, an attribute, an import,
 /// `getattr(m, "NAME")`, in `__all__`), or a new value worked on there (see
@@ -2419,7 +2397,7 @@ fn tolerates_within(names: &FileNames, qualname: &str, depth: u32) -> bool {
     !hooks
         && header.effects.iter().all(|e| match e {
             Effect::Calls { name, .. } => {
-                PLAIN_BASES.contains(&name.as_str())
+                names::PLAIN_BASES.contains(&name.as_str())
                     || tolerant_hook(name)
                     || depth > 0
                         && !qualname.contains('.')
@@ -2510,7 +2488,7 @@ fn plain_within(names: &FileNames, qualname: &str, depth: u32) -> bool {
         return false;
     };
     header.effects.iter().all(|e| match e {
-        Effect::Calls { name, .. } if PLAIN_BASES.contains(&name.as_str()) => true,
+        Effect::Calls { name, .. } if names::PLAIN_BASES.contains(&name.as_str()) => true,
         Effect::Calls { name, .. } => {
             depth > 0
                 && !qualname.contains('.')
