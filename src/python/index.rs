@@ -46,8 +46,9 @@ pub struct ImportIndex {
     /// regular file (a symlink's blob is its target's name, not the code the checkout reads).
     pub hand_on: Option<HandOnFacts>,
     /// The Python files that may observe code where coverage does not, sorted (see
-    /// [`super::observes`]).
-    pub observers: Vec<(String, Observes)>,
+    /// [`super::observes`]), when every Python file of the commit was read as the checkout
+    /// reads it.
+    pub observers: Option<Vec<(String, Observes)>>,
 }
 
 /// [`super::hand_on`] for every file of the commit.
@@ -113,13 +114,19 @@ pub fn build(root: &Path, commit: &str) -> Result<ImportIndex> {
     // Facts for fewer files than the commit has (git could not read one) would be taken for
     // the whole commit's.
     let hand_on = (!symlinked && blobs.len() == paths.len()).then(|| hand_on_facts(&paths, &blobs));
-    let scanner = observes::Scanner::default();
-    let mut observers: Vec<(String, Observes)> = blobs
-        .iter()
-        .map(|(path, bytes)| (path.clone(), scanner.scan(bytes)))
-        .filter(|(_, o)| o.any())
-        .collect();
-    observers.sort_by(|a, b| a.0.cmp(&b.0));
+    // Only for every Python file of the commit, as read by the checkout: a symlink's blob is
+    // its target's name, and a file git could not read would be taken for one that observes
+    // nothing.
+    let observers = (!symlinked && blobs.len() == paths.len()).then(|| {
+        let scanner = observes::Scanner::default();
+        let mut observers: Vec<(String, Observes)> = blobs
+            .iter()
+            .map(|(path, bytes)| (path.clone(), scanner.scan(bytes)))
+            .filter(|(_, o)| o.any())
+            .collect();
+        observers.sort_by(|a, b| a.0.cmp(&b.0));
+        observers
+    });
     Ok(ImportIndex {
         commit: commit.to_string(),
         files,
@@ -173,14 +180,14 @@ pub fn store(tx: &Transaction<'_>, index: &ImportIndex) -> Result<()> {
             &index.commit,
             FACTS_VERSION,
             index.hand_on.as_ref().map(|h| h.fingerprint),
-            observes::VERSION
+            index.observers.as_ref().map(|_| observes::VERSION)
         ],
     )
     .map_err(&err)?;
     let mut insert = tx
         .prepare("INSERT INTO covshard_observer (path, spawns, reads_lines) VALUES (?1, ?2, ?3)")
         .map_err(&err)?;
-    for (path, o) in &index.observers {
+    for (path, o) in index.observers.iter().flatten() {
         insert
             .execute(rusqlite::params![path, o.spawns, o.reads_lines])
             .map_err(&err)?;
@@ -698,7 +705,7 @@ mod tests {
                 ("pkg/n.py", "_C = {}\ndef h(k, make):\n    _C[k] = make()\n"),
             ]),
             hand_on: None,
-            observers: Vec::new(),
+            observers: None,
         };
         assert_eq!(index.project.memo.len(), 2);
         assert!(index.project.effectful.contains("h"));
@@ -744,7 +751,7 @@ mod tests {
             files: [("pkg/b.py".to_string(), Vec::new())].into(),
             project: ProjectFacts::default(),
             hand_on: None,
-            observers: Vec::new(),
+            observers: None,
         };
         let tx = store::begin(&mut conn).unwrap();
         store(&tx, &newer).unwrap();

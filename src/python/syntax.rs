@@ -803,7 +803,7 @@ fn keeps_state(f: &ruff_python_ast::StmtFunctionDef, scope: &StateScope<'_>) -> 
                 && !self.locals.contains(object.id.as_str())
             {
                 let method = method.attr.id.as_str();
-                if STORES.contains(&method) || (cache && !reads_only(method)) {
+                if stores(method) || (cache && !reads_only(method)) {
                     self.roots.insert(object.id.to_string());
                 }
             }
@@ -947,35 +947,64 @@ fn reads_only(method: &str) -> bool {
         )
 }
 
-/// Methods that store into the object they are called on, whatever its type.
-const STORES: &[&str] = &[
-    "put",
-    "set",
-    "add",
-    "register",
-    "append",
-    "extend",
-    "update",
-    "insert",
-    "push",
-    "store",
-    "save",
-    "pop",
-    "remove",
-    "discard",
-    "setdefault",
-    "clear",
-    "record",
-    "incr",
-    "increment",
-    "memoize",
-    "__setitem__",
-    "__delitem__",
-];
+/// Whether a method stores into the object it is called on, whatever its type: by name
+/// (`put`, `add`, `connect`), or by a prefix that says so (`add_handler`, `register_type`).
+fn stores(method: &str) -> bool {
+    const NAMES: &[&str] = &[
+        "put",
+        "set",
+        "add",
+        "register",
+        "append",
+        "extend",
+        "update",
+        "insert",
+        "push",
+        "store",
+        "save",
+        "pop",
+        "remove",
+        "discard",
+        "setdefault",
+        "clear",
+        "record",
+        "incr",
+        "increment",
+        "memoize",
+        "connect",
+        "subscribe",
+        "on",
+        "bind",
+        "schedule",
+        "put_nowait",
+        "__setitem__",
+        "__delitem__",
+    ];
+    const PREFIXES: &[&str] = &[
+        "add_",
+        "register",
+        "set_",
+        "put_",
+        "append_",
+        "update_",
+        "insert_",
+        "push_",
+        "store_",
+        "save_",
+        "record_",
+        "subscribe",
+        "connect_",
+        "bind_",
+        "on_",
+        "attach",
+        "install",
+    ];
+    NAMES.contains(&method) || PREFIXES.iter().any(|p| method.starts_with(p))
+}
 
 /// The names a module binds at its top level (in blocks too) to an object it makes by calling a
 /// class (`_SHELF = Shelf()`, `_LRU = LRUCache(128)`), and whether its type says it is a cache
-/// or a registry (see [`may_be_mutable`]): a method that stores ([`STORES`]) changes it, and
+/// or a registry (see [`may_be_mutable`]): a method that stores ([`stores`]) changes it, and
 /// on a cache any method but a reader ([`reads_only`]). Loggers, patterns, locks and other values
 /// made by functions are not such objects.
 fn module_objects(body: &[Stmt]) -> BTreeMap<String, bool> {
@@ -1064,6 +1093,16 @@ fn names_a_cache(name: &str) -> bool {
         "seen",
         "pool",
         "lookup",
+        "handler",
+        "plugin",
+        "hook",
+        "command",
+        "route",
+        "listener",
+        "callback",
+        "subscriber",
+        "factories",
+        "store",
     ]
     .iter()
     .any(|w| name.contains(w))
@@ -1199,20 +1238,26 @@ fn may_be_mutable(e: &Expr) -> bool {
         "WeakValueDictionary",
         "WeakKeyDictionary",
         "WeakSet",
-        "Cache",
+        "local",
     ];
     const KINDS: &[&str] = &["Cache", "Dict", "Registry", "Map", "Store"];
     match e {
         Expr::Dict(_) | Expr::List(_) | Expr::Set(_) => true,
         Expr::DictComp(_) | Expr::ListComp(_) | Expr::SetComp(_) => true,
         Expr::Name(n) => !matches!(n.id.as_str(), "None" | "True" | "False"),
+        // `base.REGISTRY`, `A if c else B`, `({}, {})`: what they hold.
+        Expr::Attribute(_) | Expr::Subscript(_) => true,
+        Expr::If(x) => may_be_mutable(&x.body) || may_be_mutable(&x.orelse),
+        Expr::Tuple(t) => t.elts.iter().any(may_be_mutable),
         Expr::Call(call) => {
             let callee = match &*call.func {
                 Expr::Name(n) => n.id.as_str(),
                 Expr::Attribute(a) => a.attr.id.as_str(),
                 _ => "",
             };
-            CONTAINERS.contains(&callee) || KINDS.iter().any(|k| callee.ends_with(k))
+            CONTAINERS.contains(&callee)
+                || KINDS.iter().any(|k| callee.ends_with(k))
+                || names_a_cache(callee)
         }
         _ => false,
     }

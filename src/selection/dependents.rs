@@ -26,7 +26,9 @@ impl Engine<'_> {
         self.select_rows(rows, None, &reason);
         let changed = reason.file.clone().unwrap_or_default();
         let importers = self.select_importers(&change.paths(), import_rule, &changed, lines)?;
-        self.loaded_unseen(rows, importers, &reason);
+        if !change.paths().iter().any(|p| self.is_test_side(p)) {
+            self.loaded_unseen(rows, importers, &reason);
+        }
         self.note(change, handling);
         Ok(())
     }

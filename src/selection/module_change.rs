@@ -330,7 +330,7 @@ impl Engine<'_> {
         v: &Versions,
         decorator: &str,
         chain: &str,
-    ) -> Result<Vec<Follow>> {
+    ) -> Result<Option<Vec<Follow>>> {
         let path = v.change.path().to_string();
         let mut segments = decorator.split('.');
         let root = segments.next().unwrap_or(decorator);
@@ -350,46 +350,71 @@ impl Engine<'_> {
                 .flat_map(|f| state_targets(file, f))
                 .collect()
         };
-        // A function or class of the project (`@register`): what it stores into, not its
-        // name, which the other definitions it decorates read. An object (`cli`): its name.
-        let is_defined = |syntax: &ModuleSyntax, names: &FileNames, name: &str| {
-            syntax.functions().iter().any(|f| f.qualname == name)
-                || names.class_header(name).is_some()
+        // A function of the project (`@register`) that only stores what it is given: what it
+        // stores into, not its name, which the other definitions it decorates read; one that
+        // hands it to other code (`cli.command()(f)`), or a class, cannot tell. An object
+        // (`cli`): its name, here and where it is made.
+        enum Kind {
+            Stores,
+            HandsOn,
+            Other,
+        }
+        let kind = |syntax: &ModuleSyntax, names: &FileNames, name: &str| match syntax
+            .functions()
+            .iter()
+            .find(|f| f.qualname == name)
+        {
+            Some(f) if f.may_read_docs => Kind::HandsOn,
+            Some(_) => Kind::Stores,
+            None if names.class_header(name).is_some() => Kind::HandsOn,
+            None => Kind::Other,
         };
+        if root.is_empty() {
+            return Ok(None);
+        }
         match self.binding_of(&path, &v.new_names, root)? {
-            Binding::Defined | Binding::Value => {
-                if second.is_none() && is_defined(&v.new, &v.new_names, root) {
-                    targets.extend(stores(&path, &v.new, root));
-                } else {
-                    targets.push(global(&path, root));
-                }
-            }
-            Binding::Project((home, original)) => match self.facts(&home) {
-                Some(facts)
-                    if second.is_none() && is_defined(&facts.syntax, &facts.names, &original) =>
-                {
-                    targets.extend(stores(&home, &facts.syntax, &original));
-                }
-                _ => targets.push(global(&home, &original)),
+            Binding::Defined | Binding::Value => match kind(&v.new, &v.new_names, root) {
+                Kind::Stores if second.is_none() => targets.extend(stores(&path, &v.new, root)),
+                Kind::HandsOn if second.is_none() => return Ok(None),
+                _ => targets.push(global(&path, root)),
             },
-            Binding::ProjectModule(file) => {
-                if let Some(name) = second {
-                    targets.push(global(&file, name));
-                    if let Some(facts) = self.facts(&file) {
-                        targets.extend(stores(&file, &facts.syntax, name));
+            Binding::Project((home, original)) => {
+                let Some(facts) = self.facts(&home) else {
+                    return Ok(None);
+                };
+                match kind(&facts.syntax, &facts.names, &original) {
+                    Kind::Stores if second.is_none() => {
+                        targets.extend(stores(&home, &facts.syntax, &original));
+                    }
+                    Kind::HandsOn if second.is_none() => return Ok(None),
+                    _ => {
+                        // Made there, not imported there from elsewhere (a re-export).
+                        let made = facts
+                            .names
+                            .module_bindings(&original)
+                            .any(|b| b.imported.is_none());
+                        if !made {
+                            return Ok(None);
+                        }
+                        targets.push(global(&home, &original));
+                        targets.push(global(&path, root));
                     }
                 }
             }
-            Binding::ExternalModule(_) | Binding::External(_) | Binding::Builtin(_) => {}
+            // Their result is bound to the decorated name, which is followed already.
+            Binding::ExternalModule(_) | Binding::External(_) => {}
+            Binding::ProjectModule(_) | Binding::Builtin(_) => return Ok(None),
         }
-        Ok(targets
-            .into_iter()
-            .map(|target| {
-                let mut follow = Follow::new(target, chain.to_string());
-                follow.docs_only = true;
-                follow
-            })
-            .collect())
+        Ok(Some(
+            targets
+                .into_iter()
+                .map(|target| {
+                    let mut follow = Follow::new(target, chain.to_string());
+                    follow.docs_only = true;
+                    follow
+                })
+                .collect(),
+        ))
     }
 
     /// The rule with `import_time = "dependents"`: any import-time or memoised change reaches
@@ -839,8 +864,22 @@ impl Engine<'_> {
                     "a docstring changed under the decorator `@{decorator}` at {} (new line {at}), which receives it while the module imports",
                     change.path()
                 );
-                let more = self.decorator_follows(v, &decorator, &chain)?;
-                follows.extend(more);
+                match self.decorator_follows(v, &decorator, &chain)? {
+                    Some(more) => follows.extend(more),
+                    None => {
+                        return self.import_time_dependents(
+                            change,
+                            old_path,
+                            &rows,
+                            &all_old,
+                            format!(
+                                "a docstring changed under the decorator `@{decorator}` at {} (new line {at}), which may read it while the module imports",
+                                change.path()
+                            ),
+                            "docstring under a decorator that may read it: every dependent",
+                        );
+                    }
+                }
             }
         }
         // A function module-level code hands to a call: what holds it may keep its result.

@@ -143,7 +143,7 @@ pub(super) struct NamesState {
     /// Targets already followed, whether as removed and whether of a kept type (a name is
     /// searched again when it comes with less to rely on: reading a removed name raises where
     /// reading a changed one need not).
-    followed: BTreeSet<(Target, bool, bool)>,
+    followed: BTreeSet<(Target, bool, bool, bool)>,
     /// (name, kind of search, the home file of a module-level name) -> files already searched.
     searched: HashMap<(String, u8, String), BTreeSet<String>>,
     /// Measured files' rows, read once.
@@ -183,6 +183,7 @@ impl Engine<'_> {
                 follow.target.clone(),
                 follow.removed,
                 follow.kept_type,
+                follow.docs_only,
             )) {
                 continue;
             }
@@ -212,7 +213,9 @@ impl Engine<'_> {
             };
             let key = (
                 follow.target.name().to_string(),
-                kind | u8::from(follow.removed) << 4 | u8::from(!follow.kept_type) << 5,
+                kind | u8::from(follow.removed) << 4
+                    | u8::from(!follow.kept_type) << 5
+                    | u8::from(follow.docs_only) << 6,
                 home,
             );
             let already = self.names.searched.entry(key.clone()).or_default().clone();
@@ -921,14 +924,7 @@ impl Engine<'_> {
                         );
                     }
                     let chain = format!("{via}, which {why}");
-                    // Another docstring in what it keeps reaches the readers of its state, not
-                    // its callers, whose calls behave as before.
-                    let targets = if follow.docs_only {
-                        state_targets(file, &span)
-                    } else {
-                        callers_of(file, &span)
-                    };
-                    for target in targets {
+                    for target in callers_of(file, &span) {
                         queue.push_back(Follow {
                             target,
                             chain: chain.clone(),
@@ -989,6 +985,33 @@ impl Engine<'_> {
                             let mut next = Follow::new(target, chain);
                             next.kept_type = kept_type && !unbound;
                             next.removed = unbound;
+                            next.docs_only = follow.docs_only && !unbound;
+                            queue.push_back(next);
+                        }
+                    }
+                    // Only a docstring changed: the statement does what it did, with another
+                    // docstring in what it binds and fills.
+                    Verdict::Dependents { .. } if follow.docs_only => {
+                        let chain = format!("{at}, which hands it on at import time");
+                        let targets = statement.binds.iter().map(|b| b.name.clone()).chain(
+                            statement.effects.iter().filter_map(|e| match e {
+                                Effect::Mutates { root, .. } | Effect::Passes { root, .. } => {
+                                    Some(root.clone())
+                                }
+                                _ => None,
+                            }),
+                        );
+                        for name in targets.collect::<BTreeSet<String>>() {
+                            let target = match &statement.class {
+                                None => Target::Global {
+                                    file: file.to_string(),
+                                    name,
+                                },
+                                Some(_) => Target::Attribute { name },
+                            };
+                            let chain = format!("{chain} `{}`", target.name());
+                            let mut next = Follow::new(target, chain);
+                            next.docs_only = true;
                             queue.push_back(next);
                         }
                     }
@@ -1313,7 +1336,10 @@ impl Engine<'_> {
         self.select_test_side_users(file, reason.clone());
         let importers =
             self.select_importers(&[file], Rule::ImportTime, &origin.file, &origin.lines)?;
-        if let Some(rows) = &rows {
+        // A test module coverage measured has no importers of its own.
+        if let Some(rows) = &rows
+            && !self.is_test_side(file)
+        {
             self.loaded_unseen(rows, importers, &reason);
         }
         Ok(())
