@@ -1316,7 +1316,7 @@ fn may_read_docs(f: &ruff_python_ast::StmtFunctionDef) -> bool {
                     let harmless = callee.is_some_and(|c| {
                         MUTATORS.contains(&c)
                             || matches!(c, "wraps" | "update_wrapper" | "isinstance" | "callable")
-                    }) && !matches!(&*call.func, Expr::Call(_));
+                    });
                     let handed = call.arguments.args.iter().any(|a| self.hands_on(a))
                         || call
                             .arguments

@@ -273,15 +273,7 @@ impl Engine<'_> {
                 && let Some(new) = v.new.functions().iter().find(|f| f.qualname == *qualname)
             {
                 headers.push(new.start);
-                // `A.B.m`: classes `A.B` and `A`, unless a function lies between.
-                let mut outer = qualname.as_str();
-                while let Some((class, _)) = outer.rsplit_once('.') {
-                    if class.ends_with("<locals>") {
-                        break;
-                    }
-                    classes.insert(class.to_string());
-                    outer = class;
-                }
+                classes.extend(enclosing_classes(qualname));
             }
         }
         for &(side, index) in &touched.statements {
@@ -294,12 +286,8 @@ impl Engine<'_> {
                 && !statement.binds.is_empty()
                 && statement.binds.iter().all(|b| b.name == "__doc__")
             {
-                let mut outer = class.as_str();
-                classes.insert(outer.to_string());
-                while let Some((class, _)) = outer.rsplit_once('.') {
-                    classes.insert(class.to_string());
-                    outer = class;
-                }
+                classes.insert(class.clone());
+                classes.extend(enclosing_classes(class));
             }
         }
         headers.extend(
@@ -765,12 +753,7 @@ impl Engine<'_> {
                 continue;
             }
             // A shared fixture of a plugin module: the tests that ask for it, anywhere.
-            if let Some(fixture) = v.old_names.fixtures().iter().find(|f| {
-                v.old
-                    .functions()
-                    .get(f.function)
-                    .is_some_and(|x| x.qualname == *qualname)
-            }) {
+            if let Some(fixture) = fixture_of(&v.old_names, &v.old, qualname) {
                 follows.push(Follow::new(
                     Target::Fixture {
                         dir: String::new(),
@@ -822,13 +805,7 @@ impl Engine<'_> {
                 .cloned();
             if let Some(span) = span {
                 // A shared fixture of a plugin module hands its value to the tests that ask.
-                if let Some(fixture) = facts.names.fixtures().iter().find(|f| {
-                    facts
-                        .syntax
-                        .functions()
-                        .get(f.function)
-                        .is_some_and(|x| x.qualname == span.qualname)
-                }) {
+                if let Some(fixture) = fixture_of(&facts.names, &facts.syntax, &span.qualname) {
                     follows.push(Follow::new(
                         Target::Fixture {
                             dir: String::new(),
@@ -991,6 +968,30 @@ fn docstring_touched(v: &Versions, span: &FunctionSpan) -> Option<u32> {
     within(span.docstring, &v.change.old_lines)
         .or(new)
         .or(toggled)
+}
+
+/// The classes around a qualified name, innermost first, up to a function that lies between:
+/// `A.B` and `A` of `A.B.m`.
+fn enclosing_classes(qualname: &str) -> impl Iterator<Item = String> + '_ {
+    std::iter::successors(qualname.rsplit_once('.').map(|(c, _)| c), |c| {
+        c.rsplit_once('.').map(|(outer, _)| outer)
+    })
+    .take_while(|c| !c.ends_with("<locals>"))
+    .map(str::to_string)
+}
+
+/// The pytest fixture the function `qualname` of a file defines, if it is one.
+fn fixture_of<'n>(
+    names: &'n FileNames,
+    syntax: &ModuleSyntax,
+    qualname: &str,
+) -> Option<&'n python::names::Fixture> {
+    names.fixtures().iter().find(|f| {
+        syntax
+            .functions()
+            .get(f.function)
+            .is_some_and(|x| x.qualname == qualname)
+    })
 }
 
 /// The top-level functions whose bodies a change touched: `compute` for a change in
